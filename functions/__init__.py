@@ -1,0 +1,1 @@
+"""Control plane: API handlers, the recorder, the CLI and their adapters."""

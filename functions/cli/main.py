@@ -1,0 +1,107 @@
+"""``routines``: validate, inspect and (later) compile and run routines locally.
+
+Exit codes: 0 success, 1 the routine is invalid (or its run failed), 2 usage errors and
+files that cannot be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from functions.cli.loading import UnreadableFile, parse_json, read_source
+from statemachines.problems import Problem, Report
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="routines", description="Routines on AWS Step Functions")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    validate = commands.add_parser("validate", help="check routine files; exit 1 if any is invalid")
+    validate.add_argument("files", nargs="+", metavar="FILE", help="routine JSON file ('-' = stdin)")
+    validate.add_argument("--json", action="store_true", help="one JSON report per file")
+    validate.set_defaults(handler=cmd_validate)
+
+    plugins = commands.add_parser("plugins", help="list the plugin catalogue")
+    plugins.add_argument("--json", action="store_true", help="full metadata with parameter schemas")
+    plugins.set_defaults(handler=cmd_plugins)
+
+    schema = commands.add_parser("schema", help="print the JSON Schema of routine documents")
+    schema.set_defaults(handler=cmd_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except UnreadableFile as exc:
+        print(f"routines: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return EXIT_OK
+    return code
+
+
+def load_and_validate(name: str) -> Report:
+    from statemachines.validator import validate_document
+
+    report = Report()
+    ok, document = parse_json(read_source(name), report)
+    return validate_document(document) if ok else report
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    worst = EXIT_OK
+    for name in args.files:
+        report = load_and_validate(name)
+        if not report.valid:
+            worst = EXIT_INVALID
+        if args.json:
+            print(json.dumps(report.to_json(), ensure_ascii=False))
+        else:
+            print(_human(name, report))
+    return worst
+
+
+def _human(name: str, report: Report) -> str:
+    verdict = "valid" if report.valid else f"invalid ({len(report.errors)} error(s))"
+    if report.warnings:
+        verdict += f", {len(report.warnings)} warning(s)"
+    lines = [f"{name}: {verdict}"]
+    lines += [_line("error", p) for p in report.errors]
+    lines += [_line("warning", p) for p in report.warnings]
+    return "\n".join(lines)
+
+
+def _line(kind: str, problem: Problem) -> str:
+    where = problem.path or "(document)"
+    return f"  {kind:<7} {problem.code:<24} {where}: {problem.message}"
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from plugins.sdk import default_registry
+
+    registry = default_registry()
+    if args.json:
+        print(json.dumps(registry.to_json(), indent=2, ensure_ascii=False))
+        return EXIT_OK
+    width = max(len(p.name) for p in registry)
+    for plugin in registry:
+        print(f"{plugin.name:<{width}}  v{plugin.version}  {plugin.kind.value:<7}  {plugin.category:<8}  {plugin.description}")
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from statemachines.schema import routine_schema
+
+    print(json.dumps(routine_schema(), indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+

@@ -1,0 +1,25 @@
+from plugins.sdk import ERROR, IN, Kind, Parameter, ParameterType, PluginDefinition, Port, PortType
+
+PLUGIN = PluginDefinition(
+    name="approval",
+    version=1,
+    display_name="Approval",
+    description="Pauses until someone approves or rejects through the API (a Task with "
+    ".waitForTaskToken); 'timeout' fires after timeoutSeconds.",
+    category="flow",
+    kind=Kind.CONTROL,
+    parameters=(
+        Parameter("message", ParameterType.STRING, "Message", max_length=4096,
+                  description="Shown to the approver"),
+        Parameter("timeoutSeconds", ParameterType.NUMBER, "Timeout (seconds)", minimum=1,
+                  maximum=31_536_000, integer=True),
+    ),
+    inputs=(IN,),
+    outputs=(
+        Port("approved", PortType.CONDITION, "Approved"),
+        Port("rejected", PortType.CONDITION, "Rejected"),
+        Port("timeout", PortType.CONDITION, "Timed out", "Fires only when timeoutSeconds is set",
+             requires="timeoutSeconds"),
+        ERROR,
+    ),
+)

@@ -1,0 +1,15 @@
+from plugins.sdk import IN, Kind, PluginDefinition, Port, PortType
+from plugins.sdk.common import condition_parameter
+
+PLUGIN = PluginDefinition(
+    name="if",
+    version=1,
+    display_name="If",
+    description="Routes to 'true' or 'false'. Compiles to a Choice state; conditions a Choice "
+    "cannot express ('matches') are evaluated by a small Lambda first.",
+    category="flow",
+    kind=Kind.CONTROL,
+    parameters=(condition_parameter(),),
+    inputs=(IN,),
+    outputs=(Port("true", PortType.CONDITION, "True"), Port("false", PortType.CONDITION, "False")),
+)

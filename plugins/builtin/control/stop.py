@@ -1,0 +1,30 @@
+from plugins.sdk import (
+    IN,
+    DisplayOptions,
+    Kind,
+    Option,
+    Parameter,
+    ParameterType,
+    PluginDefinition,
+)
+
+WHEN_FAILING = DisplayOptions(show={"status": ("fail",)})
+
+PLUGIN = PluginDefinition(
+    name="stop",
+    version=1,
+    display_name="Stop",
+    description="Ends the execution: succeeded, or failed with an error and cause.",
+    category="flow",
+    kind=Kind.CONTROL,
+    parameters=(
+        Parameter("status", ParameterType.SELECT, "Status", default="succeed", required=True,
+                  options=(Option("succeed"), Option("fail"))),
+        Parameter("error", ParameterType.STRING, "Error name", max_length=256,
+                  display_options=WHEN_FAILING, default="RoutineStopped"),
+        Parameter("cause", ParameterType.STRING, "Cause", max_length=32_768,
+                  display_options=WHEN_FAILING),
+    ),
+    inputs=(IN,),
+    outputs=(),
+)

@@ -1,0 +1,54 @@
+from collections.abc import Mapping
+from typing import Any
+
+from plugins.sdk import IN, Kind, Parameter, ParameterType, PluginDefinition, Port, PortType
+from plugins.sdk.common import condition_parameter
+from statemachines.limits import MAX_SWITCH_RULES
+from statemachines.model import PORT_NAME_PATTERN
+
+DEFAULT = Port("default", PortType.CONDITION, "Default", "When no rule matches")
+
+
+def _ports(parameters: Mapping[str, Any]) -> tuple[Port, ...]:
+    rules = parameters.get("rules")
+    names: list[str] = []
+    if isinstance(rules, list):
+        for rule in rules:
+            port = rule.get("port") if isinstance(rule, dict) else None
+            if isinstance(port, str) and port not in names and port != "default":
+                names.append(port)
+    return (*(Port(n, PortType.CONDITION, n) for n in names), DEFAULT)
+
+
+def _unique_ports(value: Any, path: str) -> list[tuple[str, str]]:
+    seen: set[str] = set()
+    for index, rule in enumerate(value):
+        port = rule.get("port")
+        if port == "default":
+            return [(f"{path}[{index}].port", "'default' is reserved for when no rule matches")]
+        if port in seen:
+            return [(f"{path}[{index}].port", f"port '{port}' is used by an earlier rule")]
+        seen.add(port)
+    return []
+
+
+PLUGIN = PluginDefinition(
+    name="switch",
+    version=1,
+    display_name="Switch",
+    description="Routes to the port of the first rule whose condition holds, else 'default'. "
+    "Compiles to one Choice state.",
+    category="flow",
+    kind=Kind.CONTROL,
+    parameters=(
+        Parameter("rules", ParameterType.FIXED_COLLECTION, "Rules", required=True, min_items=1,
+                  max_items=MAX_SWITCH_RULES, check=_unique_ports, children=(
+                      Parameter("port", ParameterType.STRING, "Output port", required=True,
+                                pattern=PORT_NAME_PATTERN[1:-1]),
+                      condition_parameter(),
+                  )),
+    ),
+    inputs=(IN,),
+    outputs=(DEFAULT,),
+    dynamic_outputs=_ports,
+)

@@ -1,0 +1,19 @@
+from plugins.sdk import ERROR, Parameter, ParameterType, PluginDefinition, Port, PortType
+
+PLUGIN = PluginDefinition(
+    name="dynamodb-put",
+    version=1,
+    display_name="DynamoDB: put item",
+    description="Writes one item (plain JSON, converted to DynamoDB types) to a table.",
+    category="aws",
+    parameters=(
+        Parameter("tableName", ParameterType.STRING, "Table", required=True,
+                  pattern=r"[A-Za-z0-9_.-]{3,255}"),
+        Parameter("item", ParameterType.JSON, "Item", required=True, json_type="object"),
+        Parameter("conditionExpression", ParameterType.STRING, "Condition expression",
+                  description="e.g. attribute_not_exists(pk), to refuse overwrites"),
+    ),
+    outputs=(Port("out", PortType.MAIN, "Written", "", {
+        "type": "object", "properties": {"tableName": {"type": "string"}, "item": {"type": "object"}},
+        "required": ["tableName", "item"]}), ERROR),
+)

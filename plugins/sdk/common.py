@@ -1,0 +1,32 @@
+"""Parameter building blocks several plugins share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plugins.sdk.parameters import Parameter, ParameterType
+from statemachines.conditions import check_condition
+
+CONDITION_SCHEMA: dict[str, Any] = {
+    "$comment": "all / any / not groups, or a comparison {left, op, right}",
+    "type": "object",
+}
+
+
+def condition_parameter(name: str = "condition", *, extra_roots: tuple[str, ...] = (),
+                        description: str = "") -> Parameter:
+    return Parameter(
+        name=name,
+        type=ParameterType.JSON,
+        display_name="Condition",
+        description=description or "{all|any: [...]}, {not: {...}} or {left, op, right}",
+        required=True,
+        json_schema=CONDITION_SCHEMA,
+        check=check_condition,
+        extra_roots=extra_roots,
+    )
+
+
+def timeout_parameter(default: int, maximum: int = 900) -> Parameter:
+    return Parameter("timeoutSeconds", ParameterType.NUMBER, "Timeout (seconds)",
+                     default=default, minimum=1, maximum=maximum, integer=True)

@@ -1,0 +1,88 @@
+"""A plugin is data (what it is, its parameters and ports) plus, for tasks, one function."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from plugins.sdk.parameters import Parameter
+from plugins.sdk.ports import ERROR, IN, OUT, Port
+from statemachines.errors import PluginDefinitionError
+
+PLUGIN_NAME = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
+
+
+class Kind(StrEnum):
+    TASK = "task"  # runs as its own Lambda
+    CONTROL = "control"  # compiles into native states (Choice, Map, Wait, ...)
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """Rewrites a node's parameters from ``from_version`` to ``from_version + 1``."""
+
+    from_version: int
+    migrate: Callable[[dict[str, Any]], dict[str, Any]]
+    description: str = ""
+
+
+# A rule across parameters: returns (parameter name, message) for each problem.
+CrossCheck = Callable[[Mapping[str, Any]], list[tuple[str, str]]]
+
+# Output ports that depend on the parameters (switch: one port per rule).
+DynamicPorts = Callable[[Mapping[str, Any]], tuple[Port, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class PluginDefinition:
+    name: str
+    version: int
+    display_name: str
+    description: str
+    category: str
+    kind: Kind = Kind.TASK
+    parameters: tuple[Parameter, ...] = ()
+    inputs: tuple[Port, ...] = (IN,)
+    outputs: tuple[Port, ...] = (OUT, ERROR)
+    dynamic_outputs: DynamicPorts | None = None
+    migrations: tuple[Migration, ...] = field(default=())
+    check: CrossCheck | None = None
+    icon: str = ""
+
+    def __post_init__(self) -> None:
+        if not PLUGIN_NAME.match(self.name):
+            raise PluginDefinitionError(f"plugin name '{self.name}' must be kebab-case")
+        if self.version < 1:
+            raise PluginDefinitionError(f"plugin '{self.name}': version must be ≥ 1")
+        names = [p.name for p in self.parameters]
+        if len(names) != len(set(names)):
+            raise PluginDefinitionError(f"plugin '{self.name}' declares a parameter twice")
+        expected = list(range(self.version - len(self.migrations), self.version))
+        if sorted(m.from_version for m in self.migrations) != expected or (expected and expected[0] < 1):
+            raise PluginDefinitionError(
+                f"plugin '{self.name}': migrations must form a chain ending at version {self.version}"
+            )
+
+    @property
+    def versions(self) -> tuple[int, ...]:
+        """Every version a routine may pin: the current one and those a migration lifts."""
+        return tuple(sorted({self.version, *(m.from_version for m in self.migrations)}))
+
+    def parameter(self, name: str) -> Parameter | None:
+        return next((p for p in self.parameters if p.name == name), None)
+
+    def output_ports(self, parameters: Mapping[str, Any]) -> tuple[Port, ...]:
+        if self.dynamic_outputs is None:
+            return self.outputs
+        return self.dynamic_outputs(parameters)
+
+    def migrate(self, parameters: dict[str, Any], from_version: int) -> dict[str, Any]:
+        """Bring parameters written for an older version up to the current one."""
+        steps = {m.from_version: m for m in self.migrations}
+        current = dict(parameters)
+        for version in range(from_version, self.version):
+            current = steps[version].migrate(current)
+        return current

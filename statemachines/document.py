@@ -1,0 +1,140 @@
+"""First pass over untrusted input: JSON-ness, size and depth, then the document's shape.
+
+Nodes and connections are parsed one by one, so a malformed node is reported and the
+rest of the document is still checked.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from statemachines.limits import MAX_CONNECTIONS, MAX_DEPTH, MAX_DOCUMENT_BYTES, MAX_NODES, MAX_VARIABLES
+from statemachines.model import NODE_ID_PATTERN, Connection, Node
+from statemachines.problems import Code, Report, connection_path, join_path, node_path
+from statemachines.pydantic_errors import report_pydantic
+
+TOP_LEVEL = ("name", "description", "trigger", "variables", "nodes", "connections")
+VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_NODE_ID = re.compile(NODE_ID_PATTERN)
+
+
+@dataclass(slots=True)
+class Parts:
+    """The parts of a document that parsed, with the paths they are reported under."""
+
+    nodes: dict[str, Node] = field(default_factory=dict)
+    broken_node_ids: set[str] = field(default_factory=set)
+    connections: list[tuple[int, Connection]] = field(default_factory=list)
+    variables: dict[str, Any] = field(default_factory=dict)
+
+
+def check_json(document: Any, report: Report) -> bool:
+    """Is this a JSON value of sane depth and size? Iterative: deep input cannot crash it."""
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            report.error(Code.LIMIT_EXCEEDED, "", f"the document nests deeper than {MAX_DEPTH} levels")
+            return False
+        if isinstance(value, dict):
+            if not all(isinstance(k, str) for k in value):
+                report.error(Code.INVALID_DOCUMENT, "", "object keys must be strings")
+                return False
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+        elif isinstance(value, float) and not math.isfinite(value):
+            report.error(Code.INVALID_DOCUMENT, "", "NaN and Infinity are not JSON numbers")
+            return False
+        elif not (value is None or isinstance(value, str | int | float | bool)):
+            report.error(Code.INVALID_DOCUMENT, "", f"{type(value).__name__} is not a JSON value")
+            return False
+    size = len(json.dumps(document, ensure_ascii=False).encode())
+    if size > MAX_DOCUMENT_BYTES:
+        report.error(Code.LIMIT_EXCEEDED, "",
+                     f"the document is {size} bytes; routines are at most {MAX_DOCUMENT_BYTES}")
+        return False
+    return True
+
+
+def check_top_level(document: dict[str, Any], report: Report) -> None:
+    for key in document:
+        if key not in TOP_LEVEL:
+            report.error(Code.INVALID_DOCUMENT, join_path("", key), f"unknown field '{key}'")
+    for key in ("name", "trigger", "nodes"):
+        if key not in document:
+            report.error(Code.INVALID_DOCUMENT, key, f"'{key}' is required")
+    name = document.get("name")
+    if "name" in document and (not isinstance(name, str) or not 1 <= len(name) <= 256):
+        report.error(Code.INVALID_DOCUMENT, "name", "'name' must be a string of 1 to 256 characters")
+    description = document.get("description")
+    if description is not None and (not isinstance(description, str) or len(description) > 4096):
+        report.error(Code.INVALID_DOCUMENT, "description", "'description' must be a string of at most 4096 characters")
+
+
+def parse_parts(document: dict[str, Any], report: Report) -> Parts:
+    parts = Parts()
+    parts.variables = _variables(document.get("variables", {}), report)
+    _nodes(document.get("nodes", []), parts, report)
+    _connections(document.get("connections", []), parts, report)
+    return parts
+
+
+def _variables(value: Any, report: Report) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        report.error(Code.INVALID_DOCUMENT, "variables", "'variables' must be an object")
+        return {}
+    if len(value) > MAX_VARIABLES:
+        report.error(Code.LIMIT_EXCEEDED, "variables", f"at most {MAX_VARIABLES} variables")
+    for name in value:
+        if not VARIABLE_NAME.match(name):
+            report.error(Code.INVALID_DOCUMENT, join_path("variables", name),
+                         "variable names start with a letter or '_', then letters, digits or '_'")
+    return value
+
+
+def _nodes(value: Any, parts: Parts, report: Report) -> None:
+    if not isinstance(value, list):
+        report.error(Code.INVALID_DOCUMENT, "nodes", "'nodes' must be a list")
+        return
+    if not value:
+        report.error(Code.INVALID_DOCUMENT, "nodes", "a routine needs at least one node")
+    if len(value) > MAX_NODES:
+        report.error(Code.LIMIT_EXCEEDED, "nodes", f"{len(value)} nodes; a routine has at most {MAX_NODES}")
+        return
+    for index, raw in enumerate(value):
+        raw_id = raw.get("id") if isinstance(raw, dict) else None
+        named = isinstance(raw_id, str) and bool(_NODE_ID.match(raw_id))
+        base = node_path(raw_id) if named else f"nodes[{index}]"
+        if named and (raw_id in parts.nodes or raw_id in parts.broken_node_ids):
+            report.error(Code.DUPLICATE_NODE_ID, base,
+                         f"node id '{raw_id}' is used by an earlier node (ids must be unique)")
+            continue
+        try:
+            node = Node.model_validate(raw)
+        except ValidationError as exc:
+            report_pydantic(exc, base, report)
+            if named:
+                parts.broken_node_ids.add(raw_id)
+            continue
+        parts.nodes[node.id] = node
+
+
+def _connections(value: Any, parts: Parts, report: Report) -> None:
+    if not isinstance(value, list):
+        report.error(Code.INVALID_DOCUMENT, "connections", "'connections' must be a list")
+        return
+    if len(value) > MAX_CONNECTIONS:
+        report.error(Code.LIMIT_EXCEEDED, "connections", f"at most {MAX_CONNECTIONS} connections")
+        return
+    for index, raw in enumerate(value):
+        try:
+            parts.connections.append((index, Connection.model_validate(raw)))
+        except ValidationError as exc:
+            report_pydantic(exc, connection_path(index), report)

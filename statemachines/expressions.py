@@ -1,0 +1,225 @@
+"""``{{ ... }}`` expressions: parsing, the references they make, and evaluation.
+
+An expression is a JSONPath (jsonpath-ng) whose first segment is a root: ``trigger``,
+``nodes``, ``vars``, ``loop``, ``execution``, ``secrets`` or, inside filter conditions,
+``item``. A string that is exactly one expression yields the raw value; any other string
+containing expressions yields interpolated text. The same parser serves the save-time
+validator, the compiler's liveness analysis and the plugin runtime.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from jsonpath_ng import Child, Fields, Index, Root, This
+from jsonpath_ng import parse as jsonpath_parse
+
+from statemachines.limits import MAX_EXPRESSION_LENGTH
+
+ROOTS = ("trigger", "nodes", "vars", "loop", "execution", "secrets", "item")
+EXECUTION_FIELDS = ("id", "routineId", "startedAt")
+LOOP_FIELDS = ("item", "index")
+
+_TEMPLATE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+
+
+class ExpressionSyntaxError(ValueError):
+    """An expression that does not parse; ``message`` says why, for the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """What one expression reads: its root, the name under the root, and the full path.
+
+    ``nodes.fetch.body.id`` → root ``nodes``, name ``fetch``, steps ``("body", "id")``.
+    ``steps`` stops at the first segment that is not a plain field or index.
+    """
+
+    source: str
+    root: str
+    name: str | None
+    steps: tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Expression:
+    source: str
+    reference: Reference
+    path: Any  # the parsed jsonpath, relative to the root
+
+    def find(self, context: Mapping[str, Any]) -> list[Any]:
+        """All values the path selects in ``context`` (empty when absent)."""
+        root_value = context.get(self.reference.root)
+        if self.path is None:
+            return [] if root_value is None and self.reference.root not in context else [root_value]
+        if root_value is None:
+            return []
+        return [match.value for match in self.path.find(root_value)]
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A string parameter split into literal text and expressions."""
+
+    parts: tuple[str | Expression, ...]
+
+    @property
+    def expressions(self) -> tuple[Expression, ...]:
+        return tuple(p for p in self.parts if isinstance(p, Expression))
+
+    @property
+    def whole(self) -> Expression | None:
+        """The expression, when the string is exactly one (so it yields a raw value)."""
+        parts = [p for p in self.parts if not (isinstance(p, str) and not p.strip())]
+        return parts[0] if len(parts) == 1 and isinstance(parts[0], Expression) else None
+
+    def render(self, context: Mapping[str, Any]) -> Any:
+        whole = self.whole
+        if whole is not None:
+            return first_or_none(whole.find(context))
+        out: list[str] = []
+        for part in self.parts:
+            out.append(part if isinstance(part, str) else _as_text(first_or_none(part.find(context))))
+        return "".join(out)
+
+
+def has_expression(text: str) -> bool:
+    return "{{" in text
+
+
+def parse_template(text: str) -> Template:
+    """Split ``text`` into literals and parsed expressions; raise on the first bad one."""
+    parts: list[str | Expression] = []
+    pos = 0
+    for match in _TEMPLATE.finditer(text):
+        literal = text[pos : match.start()]
+        _reject_unclosed(literal)
+        if literal:
+            parts.append(literal)
+        parts.append(parse_expression(match.group(1)))
+        pos = match.end()
+    tail = text[pos:]
+    _reject_unclosed(tail)
+    if tail:
+        parts.append(tail)
+    return Template(tuple(parts))
+
+
+def _reject_unclosed(literal: str) -> None:
+    if "{{" in literal:
+        raise ExpressionSyntaxError("'{{' is never closed by '}}'")
+
+
+def parse_expression(source: str) -> Expression:
+    return _parse_expression(source.strip())
+
+
+@lru_cache(maxsize=4096)
+def _parse_expression(source: str) -> Expression:
+    if not source:
+        raise ExpressionSyntaxError("empty expression '{{ }}'")
+    if len(source) > MAX_EXPRESSION_LENGTH:
+        raise ExpressionSyntaxError(f"expression longer than {MAX_EXPRESSION_LENGTH} characters")
+    try:
+        parsed = jsonpath_parse(source)
+    except Exception as exc:  # jsonpath-ng raises bare Exceptions from its lexer and parser
+        raise ExpressionSyntaxError(f"'{source}' is not a valid path: {exc}") from None
+    chain = _flatten(parsed)
+    if chain and isinstance(chain[0], Root):
+        chain = chain[1:]
+    if not chain or not _is_single_field(chain[0]):
+        raise ExpressionSyntaxError(
+            f"'{source}' must start with one of: {', '.join(r for r in ROOTS if r != 'item')}"
+        )
+    root = chain[0].fields[0]
+    steps = _plain_steps(chain[1:])
+    name = steps[0] if steps and isinstance(steps[0], str) else None
+    reference = Reference(source=source, root=root, name=name, steps=steps)
+    return Expression(source=source, reference=reference, path=_rebuild(chain[1:]))
+
+
+def _flatten(node: Any) -> list[Any]:
+    """Left-deep ``Child`` chains → list of segments, iteratively (no recursion limit)."""
+    out: list[Any] = []
+    while isinstance(node, Child):
+        out.append(node.right)
+        node = node.left
+    out.append(node)
+    out.reverse()
+    return out
+
+
+def _is_single_field(segment: Any) -> bool:
+    return isinstance(segment, Fields) and len(segment.fields) == 1
+
+
+def _plain_steps(chain: list[Any]) -> tuple[str | int, ...]:
+    steps: list[str | int] = []
+    for segment in chain:
+        if _is_single_field(segment):
+            steps.append(segment.fields[0])
+        elif isinstance(segment, Index) and len(segment.indices) == 1:
+            steps.append(segment.indices[0])
+        else:
+            break
+    return tuple(steps)
+
+
+def _rebuild(chain: list[Any]) -> Any:
+    if not chain:
+        return None
+    path: Any = chain[0]
+    for segment in chain[1:]:
+        path = Child(path, segment)
+    return path if not isinstance(path, This) else None
+
+
+def first_or_none(values: list[Any]) -> Any:
+    """One match is the value; none is ``null``; several (a wildcard) are the list."""
+    if not values:
+        return None
+    return values[0] if len(values) == 1 else values
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def iter_strings(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Every string inside a JSON value, with its relative path, without recursion."""
+    stack: list[tuple[tuple[str | int, ...], Any]] = [(path, value)]
+    while stack:
+        here, item = stack.pop()
+        if isinstance(item, str):
+            yield here, item
+        elif isinstance(item, dict):
+            stack.extend((here + (str(k),), v) for k, v in reversed(list(item.items())))
+        elif isinstance(item, list):
+            stack.extend((here + (i,), v) for i, v in reversed(list(enumerate(item))))
+
+
+__all__ = [
+    "EXECUTION_FIELDS",
+    "LOOP_FIELDS",
+    "ROOTS",
+    "Expression",
+    "ExpressionSyntaxError",
+    "Reference",
+    "Template",
+    "first_or_none",
+    "has_expression",
+    "iter_strings",
+    "parse_expression",
+    "parse_template",
+]

@@ -1,0 +1,114 @@
+"""The routine document (DESIGN §2) as pydantic v2 models: camelCase JSON, strict types.
+
+These models check the *shape* of a document. Everything that needs context (plugins,
+the graph, expressions) is checked by :mod:`statemachines.validator`, which validates the
+document piece by piece so that one malformed node does not hide the errors of the rest.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+NODE_ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
+PORT_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
+
+NodeId = Annotated[str, Field(pattern=NODE_ID_PATTERN)]
+PortName = Annotated[str, Field(pattern=PORT_NAME_PATTERN)]
+PortTypeName = Literal["main", "condition", "error", "loop"]
+OnError = Literal["fail", "continue", "route"]
+
+
+class DocumentModel(BaseModel):
+    """Base: camelCase aliases, no unknown fields, no silent type coercion."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        strict=True,
+        frozen=True,
+    )
+
+    def to_document(self) -> dict[str, Any]:
+        """The camelCase JSON form, without fields left at their defaults."""
+        return self.model_dump(by_alias=True, exclude_unset=True, mode="json")
+
+
+class Retry(DocumentModel):
+    """Retry policy. ``maxAttempts`` counts every attempt, the first one included."""
+
+    max_attempts: Annotated[int, Field(ge=1, le=100)] = 3
+    interval_seconds: Annotated[int, Field(ge=1, le=86_400)] = 1
+    backoff_rate: Annotated[float, Field(ge=1.0, le=100.0)] = 2.0
+    max_delay_seconds: Annotated[int, Field(ge=1, le=31_622_400)] | None = None
+    jitter: bool = False
+
+
+class Node(DocumentModel):
+    id: NodeId
+    plugin: Annotated[str, Field(min_length=1, max_length=128)]
+    name: Annotated[str, Field(max_length=256)] | None = None
+    version: Annotated[int, Field(ge=1)] | None = None
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    disabled: bool = False
+    timeout_seconds: Annotated[int, Field(ge=1, le=31_622_400)] | None = None
+    retry: Retry | None = None
+    on_error: OnError = "fail"
+
+
+class Connection(DocumentModel):
+    source_node_id: NodeId
+    source_port: PortName = "out"
+    target_node_id: NodeId
+    target_port: PortName = "in"
+    id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    type: PortTypeName | None = None
+
+
+class ManualTrigger(DocumentModel):
+    type: Literal["manual"]
+
+
+class WebhookTrigger(DocumentModel):
+    type: Literal["webhook"]
+
+
+class CronTrigger(DocumentModel):
+    type: Literal["cron"]
+    schedule: Annotated[str, Field(max_length=256)]
+    timezone: Annotated[str, Field(max_length=64)] = "UTC"
+
+
+class EventTrigger(DocumentModel):
+    type: Literal["event"]
+    pattern: dict[str, Any]
+    bus: Annotated[str, Field(min_length=1, max_length=1600)] = "default"
+
+
+Trigger = Annotated[
+    ManualTrigger | WebhookTrigger | CronTrigger | EventTrigger, Field(discriminator="type")
+]
+TRIGGER_MODELS: dict[str, type[DocumentModel]] = {
+    "manual": ManualTrigger,
+    "webhook": WebhookTrigger,
+    "cron": CronTrigger,
+    "event": EventTrigger,
+}
+
+
+class Routine(DocumentModel):
+    name: Annotated[str, Field(min_length=1, max_length=256)]
+    description: Annotated[str, Field(max_length=4096)] | None = None
+    trigger: Trigger
+    variables: dict[str, Any] = Field(default_factory=dict)
+    nodes: list[Node]
+    connections: list[Connection] = Field(default_factory=list)
+
+    def node(self, node_id: str) -> Node:
+        for node in self.nodes:
+            if node.id == node_id:
+                return node
+        raise KeyError(node_id)

@@ -1,0 +1,138 @@
+"""Checks every ``{{ }}`` of every node: syntax, and that what it reads exists there.
+
+A node may read: the trigger, variables, execution fields, secrets (plugins only), the
+output of nodes that always finish before it (its upstream), ``loop.*`` inside a loop
+body and ``item`` inside a filter condition.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from statemachines.expressions import (
+    EXECUTION_FIELDS,
+    LOOP_FIELDS,
+    ROOTS,
+    Expression,
+    ExpressionSyntaxError,
+    iter_strings,
+    parse_template,
+)
+from statemachines.problems import Code, Report, Warn, join_path, node_path
+from statemachines.topology import NodeInfo, Topology
+
+NO_OUTPUT = frozenset({"if", "switch", "wait", "stop"})
+
+
+def node_expressions(info: NodeInfo) -> list[tuple[str, Expression, tuple[str, ...]]]:
+    """(path, expression, extra roots) of every expression in a node's parameters.
+
+    Raises nothing: expressions that do not parse are left out (see :func:`check_node`).
+    """
+    found: list[tuple[str, Expression, tuple[str, ...]]] = []
+    for rel, text in iter_strings(info.parameters):
+        if "{{" not in text:
+            continue
+        try:
+            template = parse_template(text)
+        except ExpressionSyntaxError:
+            continue
+        extra = _extra_roots(info, rel)
+        path = node_path(info.id, "parameters", *rel)
+        found.extend((path, expr, extra) for expr in template.expressions)
+    return found
+
+
+def _extra_roots(info: NodeInfo, rel: tuple[str | int, ...]) -> tuple[str, ...]:
+    param = info.plugin.parameter(str(rel[0])) if rel else None
+    return param.extra_roots if param else ()
+
+
+def check_syntax(info: NodeInfo, report: Report) -> None:
+    for rel, text in iter_strings(info.parameters):
+        if "{{" not in text:
+            continue
+        try:
+            parse_template(text)
+        except ExpressionSyntaxError as exc:
+            report.error(Code.INVALID_EXPRESSION, node_path(info.id, "parameters", *rel), str(exc))
+
+
+class ReferenceChecker:
+    def __init__(self, topology: Topology, variables: dict[str, Any], report: Report) -> None:
+        self.topology = topology
+        self.variables = variables
+        self.report = report
+        self.used_variables: set[str] = set()
+
+    def check_node(self, info: NodeInfo) -> None:
+        for path, expr, extra in node_expressions(info):
+            problem = self._problem(info, expr, extra, path)
+            if problem:
+                self.report.error(Code.UNKNOWN_REFERENCE, path, problem)
+
+    def _problem(self, info: NodeInfo, expr: Expression, extra: tuple[str, ...], path: str) -> str | None:
+        ref = expr.reference
+        if ref.root not in ROOTS or (ref.root == "item" and "item" not in extra):
+            where = " ('item' exists only inside a filter condition)" if ref.root == "item" else ""
+            roots = ", ".join(r for r in ROOTS if r != "item" or "item" in extra)
+            return f"'{ref.source}': unknown root '{ref.root}'{where}; use one of {roots}"
+        if ref.root == "vars":
+            return self._variable(ref.name, ref.source)
+        if ref.root == "loop":
+            return self._loop(info, ref.name, ref.source)
+        if ref.root == "execution" and ref.name is not None and ref.name not in EXECUTION_FIELDS:
+            return f"'{ref.source}': execution has only {', '.join(EXECUTION_FIELDS)}"
+        if ref.root == "secrets":
+            if not info.is_task:
+                return f"'{ref.source}': secrets are resolved only inside plugin Lambdas, not in '{info.plugin.name}' nodes"
+            if ref.name is None:
+                return f"'{ref.source}': name the secret, e.g. secrets.apiKey"
+        if ref.root == "nodes":
+            return self._node(info, ref.name, ref.source, path)
+        return None
+
+    def _variable(self, name: str | None, source: str) -> str | None:
+        if name is None:
+            self.used_variables.update(self.variables)
+            return None
+        self.used_variables.add(name)
+        if name not in self.variables:
+            known = ", ".join(sorted(self.variables)) or "none are defined"
+            return f"'{source}': no variable '{name}' (variables: {known})"
+        return None
+
+    def _loop(self, info: NodeInfo, name: str | None, source: str) -> str | None:
+        if not self.topology.enclosing.get(info.id):
+            return f"'{source}': loop.* exists only inside a loop body"
+        if name is not None and name not in LOOP_FIELDS:
+            return f"'{source}': a loop offers only loop.item and loop.index"
+        return None
+
+    def _node(self, info: NodeInfo, name: str | None, source: str, path: str) -> str | None:
+        topology = self.topology
+        if name is None:
+            return f"'{source}': name a node, e.g. nodes.fetch"
+        if name not in topology.infos:
+            return f"'{source}': there is no node '{name}'"
+        if name == info.id:
+            return f"'{source}': a node cannot read its own output"
+        if not topology.acyclic:
+            return None  # ancestry is undefined; the cycle is reported instead
+        if name in topology.enclosing.get(info.id, ()):
+            return f"'{source}': '{name}' is the loop this node runs in; its output exists only after the loop (its 'done' port)"
+        if not topology.is_upstream(info.id, name):
+            return f"'{source}': '{name}' is not upstream of '{info.id}', so it has not finished when '{info.id}' runs"
+        target = topology.infos[name]
+        if target.plugin.name in NO_OUTPUT:
+            self.report.warn(Warn.NO_OUTPUT, path, f"'{name}' is a {target.plugin.name} node and has no output (reads null)")
+        elif not topology.surely_ran(info.id, name):
+            self.report.warn(Warn.MAY_BE_SKIPPED, path,
+                             f"'{name}' may be skipped on some paths to '{info.id}'; then '{source}' is null")
+        return None
+
+    def report_unused_variables(self) -> None:
+        for name in self.variables:
+            if name not in self.used_variables:
+                self.report.warn(Warn.UNUSED_VARIABLE, join_path("variables", name),
+                                 f"variable '{name}' is never used")
