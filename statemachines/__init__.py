@@ -28,7 +28,19 @@ _EXPORTS = {
     "validate_document": "statemachines.validator",
     "validate_routine": "statemachines.validator",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Code",
+    "Connection",
+    "InvalidRoutineError",
+    "Node",
+    "Problem",
+    "Report",
+    "Routine",
+    "RoutinesError",
+    "Warn",
+    "validate_document",
+    "validate_routine",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 MONTH_NAMES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
@@ -67,16 +67,20 @@ class CronSchedule:
     def to_eventbridge(self) -> str:
         day = _render(self.days, 1, 31) if self.days_restricted else "*"
         weekday = (
-            _render_list(sorted({d % 7 + 1 for d in self.weekdays}))
-            if self.weekdays_restricted
-            else "*"
+            _render_list(sorted({d % 7 + 1 for d in self.weekdays})) if self.weekdays_restricted else "*"
         )
         if self.weekdays_restricted:
             day = "?"
         else:
             weekday = "?"
-        fields = (_render(self.minutes, 0, 59), _render(self.hours, 0, 23), day,
-                  _render(self.months, 1, 12), weekday, "*")
+        fields = (
+            _render(self.minutes, 0, 59),
+            _render(self.hours, 0, 23),
+            day,
+            _render(self.months, 1, 12),
+            weekday,
+            "*",
+        )
         return f"cron({' '.join(fields)})"
 
     def matches_day(self, moment: datetime) -> bool:
@@ -93,7 +97,8 @@ class CronSchedule:
         """The next ``count`` run times strictly after ``after``, in the schedule's zone.
 
         Walks local calendar days (at most ~5 years), so a schedule that never fires ends.
-        Local times that a DST gap skips are not runs; repeated ones run once.
+        As EventBridge Scheduler does: a time a DST gap skips does not run; a repeated one
+        runs once.
         """
         zone = ZoneInfo(timezone)
         start = after.astimezone(zone)
@@ -112,8 +117,8 @@ class CronSchedule:
         for hour in sorted(self.hours):
             for minute in sorted(self.minutes):
                 local = day.replace(hour=hour, minute=minute).replace(tzinfo=zone)
-                if local.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
-                    continue  # inside a DST gap: this wall-clock time does not exist
+                if local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
+                    continue  # in a DST gap this wall-clock time does not exist: AWS skips it
                 if local > start and local.fold == 0:
                     out.append(local)
                     if len(out) >= want:
@@ -125,9 +130,7 @@ def parse_cron(expression: str) -> CronSchedule:
     text = MACROS.get(expression.strip().lower(), expression)
     parts = text.split()
     if len(parts) != 5:
-        raise CronError(
-            f"expected 5 fields (minute hour day-of-month month day-of-week), got {len(parts)}"
-        )
+        raise CronError(f"expected 5 fields (minute hour day-of-month month day-of-week), got {len(parts)}")
     values = [_parse_field(part, spec) for part, spec in zip(parts, _FIELDS, strict=True)]
     weekdays = frozenset(d % 7 for d in values[4])
     days_restricted, weekdays_restricted = parts[2] != "*", parts[4] != "*"
@@ -137,8 +140,13 @@ def parse_cron(expression: str) -> CronSchedule:
             "which EventBridge cannot express: set one of them to '*'"
         )
     return CronSchedule(
-        minutes=values[0], hours=values[1], days=values[2], months=values[3],
-        weekdays=weekdays, days_restricted=days_restricted, weekdays_restricted=weekdays_restricted,
+        minutes=values[0],
+        hours=values[1],
+        days=values[2],
+        months=values[3],
+        weekdays=weekdays,
+        days_restricted=days_restricted,
+        weekdays_restricted=weekdays_restricted,
     )
 
 

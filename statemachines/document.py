@@ -57,8 +57,11 @@ def check_json(document: Any, report: Report) -> bool:
             return False
     size = len(json.dumps(document, ensure_ascii=False).encode())
     if size > MAX_DOCUMENT_BYTES:
-        report.error(Code.LIMIT_EXCEEDED, "",
-                     f"the document is {size} bytes; routines are at most {MAX_DOCUMENT_BYTES}")
+        report.error(
+            Code.LIMIT_EXCEEDED,
+            "",
+            f"the document is {size} bytes; routines are at most {MAX_DOCUMENT_BYTES}",
+        )
         return False
     return True
 
@@ -75,7 +78,9 @@ def check_top_level(document: dict[str, Any], report: Report) -> None:
         report.error(Code.INVALID_DOCUMENT, "name", "'name' must be a string of 1 to 256 characters")
     description = document.get("description")
     if description is not None and (not isinstance(description, str) or len(description) > 4096):
-        report.error(Code.INVALID_DOCUMENT, "description", "'description' must be a string of at most 4096 characters")
+        report.error(
+            Code.INVALID_DOCUMENT, "description", "'description' must be a string of at most 4096 characters"
+        )
 
 
 def parse_parts(document: dict[str, Any], report: Report) -> Parts:
@@ -94,8 +99,11 @@ def _variables(value: Any, report: Report) -> dict[str, Any]:
         report.error(Code.LIMIT_EXCEEDED, "variables", f"at most {MAX_VARIABLES} variables")
     for name in value:
         if not VARIABLE_NAME.match(name):
-            report.error(Code.INVALID_DOCUMENT, join_path("variables", name),
-                         "variable names start with a letter or '_', then letters, digits or '_'")
+            report.error(
+                Code.INVALID_DOCUMENT,
+                join_path("variables", name),
+                "variable names start with a letter or '_', then letters, digits or '_'",
+            )
     return value
 
 
@@ -111,17 +119,20 @@ def _nodes(value: Any, parts: Parts, report: Report) -> None:
     for index, raw in enumerate(value):
         raw_id = raw.get("id") if isinstance(raw, dict) else None
         named = isinstance(raw_id, str) and bool(_NODE_ID.match(raw_id))
-        base = node_path(raw_id) if named else f"nodes[{index}]"
+        base = node_path(str(raw_id)) if named else f"nodes[{index}]"
         if named and (raw_id in parts.nodes or raw_id in parts.broken_node_ids):
-            report.error(Code.DUPLICATE_NODE_ID, base,
-                         f"node id '{raw_id}' is used by an earlier node (ids must be unique)")
+            report.error(
+                Code.DUPLICATE_NODE_ID,
+                base,
+                f"node id '{raw_id}' is used by an earlier node (ids must be unique)",
+            )
             continue
         try:
             node = Node.model_validate(raw)
         except ValidationError as exc:
             report_pydantic(exc, base, report)
             if named:
-                parts.broken_node_ids.add(raw_id)
+                parts.broken_node_ids.add(str(raw_id))
             continue
         parts.nodes[node.id] = node
 

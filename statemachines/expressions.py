@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from jsonpath_ng import Child, Fields, Index, Root, This
-from jsonpath_ng import parse as jsonpath_parse
+from jsonpath_ng.jsonpath import Child, Fields, Index, Root, This
+from jsonpath_ng.parser import parse as jsonpath_parse
 
 from statemachines.limits import MAX_EXPRESSION_LENGTH
 
@@ -204,9 +204,9 @@ def iter_strings(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple
         if isinstance(item, str):
             yield here, item
         elif isinstance(item, dict):
-            stack.extend((here + (str(k),), v) for k, v in reversed(list(item.items())))
+            stack.extend(((*here, str(k)), v) for k, v in reversed(list(item.items())))
         elif isinstance(item, list):
-            stack.extend((here + (i,), v) for i, v in reversed(list(enumerate(item))))
+            stack.extend(((*here, i), v) for i, v in reversed(list(enumerate(item))))
 
 
 __all__ = [

@@ -75,7 +75,7 @@ def back_edges(graph: Graph) -> list[tuple[Edge, list[str]]]:
             edge = out[i]
             seen = state.get(edge.target)
             if seen == 1:
-                found.append((edge, [*path[path.index(edge.target):], edge.target]))
+                found.append((edge, [*path[path.index(edge.target) :], edge.target]))
             elif seen is None:
                 state[edge.target] = 1
                 stack.append((edge.target, 0))
@@ -146,20 +146,25 @@ def must_run(graph: Graph, order: list[str]) -> dict[str, int]:
     """For each node N, a bitset of nodes that have certainly run whenever N runs.
 
     N runs only if one of its incoming connections delivered, so whatever all of its
-    predecessors have in common has run too (the intersection of their sets).
+    predecessors have in common has run too (the intersection of their sets). Roots start
+    with the execution, so they have run before anything else finishes.
     """
+    roots = 0
+    for root in graph.roots():
+        roots |= graph.bit(root)
     result: dict[str, int] = {}
     for node in order:
         incoming = graph.incoming[node]
         common = -1 if incoming else 0
         for edge in incoming:
             common &= result.get(edge.source, 0)
-        result[node] = common | graph.bit(node)
+        result[node] = common | graph.bit(node) | roots
     return result
 
 
-def always_runs_before(graph: Graph, node: str, other: str, order: list[str],
-                       upstream: dict[str, int], certain: dict[str, int]) -> bool:
+def always_runs_before(
+    graph: Graph, node: str, other: str, order: list[str], upstream: dict[str, int], certain: dict[str, int]
+) -> bool:
     """Has ``other`` (upstream of ``node``) certainly run whenever ``node`` runs?
 
     Beyond :func:`must_run`: a node whose predecessor certainly ran over a connection that

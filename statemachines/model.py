@@ -88,9 +88,7 @@ class EventTrigger(DocumentModel):
     bus: Annotated[str, Field(min_length=1, max_length=1600)] = "default"
 
 
-Trigger = Annotated[
-    ManualTrigger | WebhookTrigger | CronTrigger | EventTrigger, Field(discriminator="type")
-]
+Trigger = Annotated[ManualTrigger | WebhookTrigger | CronTrigger | EventTrigger, Field(discriminator="type")]
 TRIGGER_MODELS: dict[str, type[DocumentModel]] = {
     "manual": ManualTrigger,
     "webhook": WebhookTrigger,

@@ -8,8 +8,14 @@ from pydantic import ValidationError
 
 from statemachines.problems import Code, Report, join_path
 
-_TYPE_NAMES = {"dict": "an object", "list": "a list", "str": "a string", "int": "a whole number",
-               "float": "a number", "bool": "true or false"}
+_TYPE_NAMES = {
+    "dict": "an object",
+    "list": "a list",
+    "str": "a string",
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "true or false",
+}
 
 
 def report_pydantic(exc: ValidationError, base: str, report: Report) -> None:
@@ -40,5 +46,11 @@ def _message(err: Any, loc: list[Any]) -> str:
 def _json_type(value: Any) -> str:
     if value is None:
         return "null"
-    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
-            list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
+    return {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "an object",
+    }.get(type(value), type(value).__name__)

@@ -85,7 +85,10 @@ class ReferenceChecker:
             return f"'{ref.source}': execution has only {', '.join(EXECUTION_FIELDS)}"
         if ref.root == "secrets":
             if not info.is_task:
-                return f"'{ref.source}': secrets are resolved only inside plugin Lambdas, not in '{info.plugin.name}' nodes"
+                return (
+                    f"'{ref.source}': secrets are resolved only inside plugin Lambdas, "
+                    f"not in '{info.plugin.name}' nodes"
+                )
             if ref.name is None:
                 return f"'{ref.source}': name the secret, e.g. secrets.apiKey"
         if ref.root == "nodes":
@@ -120,19 +123,33 @@ class ReferenceChecker:
         if not topology.acyclic:
             return None  # ancestry is undefined; the cycle is reported instead
         if name in topology.enclosing.get(info.id, ()):
-            return f"'{source}': '{name}' is the loop this node runs in; its output exists only after the loop (its 'done' port)"
+            return (
+                f"'{source}': '{name}' is the loop this node runs in; its output exists "
+                "only after the loop (its 'done' port)"
+            )
         if not topology.is_upstream(info.id, name):
-            return f"'{source}': '{name}' is not upstream of '{info.id}', so it has not finished when '{info.id}' runs"
+            return (
+                f"'{source}': '{name}' is not upstream of '{info.id}', "
+                f"so it has not finished when '{info.id}' runs"
+            )
         target = topology.infos[name]
         if target.plugin.name in NO_OUTPUT:
-            self.report.warn(Warn.NO_OUTPUT, path, f"'{name}' is a {target.plugin.name} node and has no output (reads null)")
+            self.report.warn(
+                Warn.NO_OUTPUT,
+                path,
+                f"'{name}' is a {target.plugin.name} node and has no output (reads null)",
+            )
         elif not topology.surely_ran(info.id, name):
-            self.report.warn(Warn.MAY_BE_SKIPPED, path,
-                             f"'{name}' may be skipped on some paths to '{info.id}'; then '{source}' is null")
+            self.report.warn(
+                Warn.MAY_BE_SKIPPED,
+                path,
+                f"'{name}' may be skipped on some paths to '{info.id}'; then '{source}' is null",
+            )
         return None
 
     def report_unused_variables(self) -> None:
         for name in self.variables:
             if name not in self.used_variables:
-                self.report.warn(Warn.UNUSED_VARIABLE, join_path("variables", name),
-                                 f"variable '{name}' is never used")
+                self.report.warn(
+                    Warn.UNUSED_VARIABLE, join_path("variables", name), f"variable '{name}' is never used"
+                )

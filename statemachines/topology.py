@@ -43,8 +43,16 @@ def make_edge(index: int, connection: Connection, source: NodeInfo, port: Port) 
     # An output "always fires" if the node ran: plain outputs of nodes whose failures end
     # the execution (or are turned into output). Branches and error routes may not fire.
     fires_always = port.type in (PortType.MAIN, PortType.LOOP) and not routes_errors
-    return Edge(index, connection.source_node_id, connection.source_port, connection.target_node_id,
-                connection.target_port, port.type.value, fires_always, can_fire)
+    return Edge(
+        index,
+        connection.source_node_id,
+        connection.source_port,
+        connection.target_node_id,
+        connection.target_port,
+        port.type.value,
+        fires_always,
+        can_fire,
+    )
 
 
 @dataclass(slots=True)

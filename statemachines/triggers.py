@@ -20,11 +20,12 @@ ENVELOPE_FIELDS = frozenset(
     {"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"}
 )
 MATCHERS = frozenset(
-    {"prefix", "suffix", "anything-but", "numeric", "exists", "cidr", "equals-ignore-case",
-     "wildcard"}
+    {"prefix", "suffix", "anything-but", "numeric", "exists", "cidr", "equals-ignore-case", "wildcard"}
 )
 NUMERIC_OPS = frozenset({"<", "<=", "=", ">", ">="})
-BUS_NAME = re.compile(r"^(?:[/.\-_A-Za-z0-9]{1,256}|arn:aws[\w-]*:events:[\w-]+:\d{12}:event-bus/[/.\-_A-Za-z0-9]{1,256})$")
+BUS_NAME = re.compile(
+    r"^(?:[/.\-_A-Za-z0-9]{1,256}|arn:aws[\w-]*:events:[\w-]+:\d{12}:event-bus/[/.\-_A-Za-z0-9]{1,256})$"
+)
 
 
 def check_trigger(value: Any, report: Report) -> Any:
@@ -34,8 +35,11 @@ def check_trigger(value: Any, report: Report) -> Any:
         return None
     kind = value.get("type")
     if kind not in TRIGGER_MODELS:
-        report.error(Code.INVALID_TRIGGER, "trigger.type",
-                     f"trigger type must be one of {', '.join(TRIGGER_MODELS)}; got {kind!r}")
+        report.error(
+            Code.INVALID_TRIGGER,
+            "trigger.type",
+            f"trigger type must be one of {', '.join(TRIGGER_MODELS)}; got {kind!r}",
+        )
         return None
     if kind == "cron" and "schedule" not in value:
         report.error(Code.INVALID_TRIGGER, "trigger.schedule", "a cron trigger needs a 'schedule'")
@@ -76,8 +80,9 @@ def _check_cron(trigger: CronTrigger, report: Report) -> None:
         return
     zone = "UTC" if problem else trigger.timezone
     if not schedule.next_runs(datetime(2026, 1, 1, tzinfo=UTC), 1, zone):
-        report.error(Code.INVALID_TRIGGER, "trigger.schedule",
-                     f"'{trigger.schedule}' never fires (no such date)")
+        report.error(
+            Code.INVALID_TRIGGER, "trigger.schedule", f"'{trigger.schedule}' never fires (no such date)"
+        )
 
 
 def _check_event(trigger: EventTrigger, report: Report) -> None:
@@ -85,16 +90,24 @@ def _check_event(trigger: EventTrigger, report: Report) -> None:
         report.error(Code.INVALID_TRIGGER, "trigger.bus", f"'{trigger.bus}' is not an event bus name or ARN")
     pattern = trigger.pattern
     if not pattern:
-        report.error(Code.INVALID_TRIGGER, "trigger.pattern", "an event pattern must match on at least one field")
+        report.error(
+            Code.INVALID_TRIGGER, "trigger.pattern", "an event pattern must match on at least one field"
+        )
         return
     if len(json.dumps(pattern)) > MAX_EVENT_PATTERN_BYTES:
-        report.error(Code.INVALID_TRIGGER, "trigger.pattern",
-                     f"event pattern is larger than {MAX_EVENT_PATTERN_BYTES} bytes")
+        report.error(
+            Code.INVALID_TRIGGER,
+            "trigger.pattern",
+            f"event pattern is larger than {MAX_EVENT_PATTERN_BYTES} bytes",
+        )
         return
     for key in pattern:
         if key not in ENVELOPE_FIELDS:
-            report.error(Code.INVALID_TRIGGER, join_path("trigger.pattern", key),
-                         f"'{key}' is not an event field ({', '.join(sorted(ENVELOPE_FIELDS))})")
+            report.error(
+                Code.INVALID_TRIGGER,
+                join_path("trigger.pattern", key),
+                f"'{key}' is not an event field ({', '.join(sorted(ENVELOPE_FIELDS))})",
+            )
     for path, message in _pattern_problems(pattern, "trigger.pattern"):
         report.error(Code.INVALID_TRIGGER, path, message)
 
@@ -104,14 +117,16 @@ def _pattern_problems(pattern: dict[str, Any], path: str) -> list[tuple[str, str
     for key, value in pattern.items():
         here = join_path(path, key)
         if isinstance(value, dict):
-            found.extend(_pattern_problems(value, here) if value else [(here, "empty object matches nothing")])
+            found.extend(
+                _pattern_problems(value, here) if value else [(here, "empty object matches nothing")]
+            )
         elif isinstance(value, list):
             if not value:
                 found.append((here, "an empty list matches nothing"))
             for index, item in enumerate(value):
                 found.extend(_matcher_problems(item, join_path(here, index)))
         else:
-            found.append((here, "values in a pattern are lists of matchers, e.g. [\"aws.s3\"]"))
+            found.append((here, 'values in a pattern are lists of matchers, e.g. ["aws.s3"]'))
     return found
 
 
@@ -119,23 +134,27 @@ def _matcher_problems(item: Any, path: str) -> list[tuple[str, str]]:
     if not isinstance(item, dict):
         return []  # literal string, number, boolean or null
     if len(item) != 1:
-        return [(path, "a content filter has exactly one key, e.g. {\"prefix\": \"a\"}")]
-    (name, arg), = item.items()
+        return [(path, 'a content filter has exactly one key, e.g. {"prefix": "a"}')]
+    ((name, arg),) = item.items()
     if name not in MATCHERS:
         return [(path, f"unknown content filter '{name}' ({', '.join(sorted(MATCHERS))})")]
     if name == "exists" and not isinstance(arg, bool):
         return [(path, "'exists' takes true or false")]
     if name == "numeric":
         return _numeric_problems(arg, path)
-    if name in ("prefix", "suffix", "wildcard", "equals-ignore-case", "cidr") and not isinstance(arg, str | dict):
+    if name in ("prefix", "suffix", "wildcard", "equals-ignore-case", "cidr") and not isinstance(
+        arg, str | dict
+    ):
         return [(path, f"'{name}' takes a string")]
     return []
 
 
 def _numeric_problems(arg: Any, path: str) -> list[tuple[str, str]]:
     if not isinstance(arg, list) or not arg or len(arg) % 2:
-        return [(path, "'numeric' takes [op, number, ...], e.g. [\">\", 0, \"<=\", 5]")]
+        return [(path, '\'numeric\' takes [op, number, ...], e.g. [">", 0, "<=", 5]')]
     for op, number in zip(arg[::2], arg[1::2], strict=True):
         if op not in NUMERIC_OPS or not isinstance(number, int | float) or isinstance(number, bool):
-            return [(path, f"'numeric' pairs are an operator ({', '.join(sorted(NUMERIC_OPS))}) and a number")]
+            return [
+                (path, f"'numeric' pairs are an operator ({', '.join(sorted(NUMERIC_OPS))}) and a number")
+            ]
     return []

@@ -74,15 +74,24 @@ def _plugins(parts: Parts, registry: PluginRegistry, report: Report) -> dict[str
         path = node_path(node.id)
         plugin = registry.find(node.plugin)
         if plugin is None:
-            report.error(Code.UNKNOWN_PLUGIN, path,
-                         f"no plugin '{node.plugin}' (available: {', '.join(registry.names())})")
+            report.error(
+                Code.UNKNOWN_PLUGIN,
+                path,
+                f"no plugin '{node.plugin}' (available: {', '.join(registry.names())})",
+            )
             continue
         version = node.version or plugin.version
         if version not in plugin.versions:
-            report.error(Code.UNKNOWN_PLUGIN, path, f"plugin '{plugin.name}' has no version {version} "
-                         f"(available: {', '.join(map(str, plugin.versions))})")
+            report.error(
+                Code.UNKNOWN_PLUGIN,
+                path,
+                f"plugin '{plugin.name}' has no version {version} "
+                f"(available: {', '.join(map(str, plugin.versions))})",
+            )
             continue
-        parameters = plugin.migrate(node.parameters, version) if version != plugin.version else node.parameters
+        parameters = (
+            plugin.migrate(node.parameters, version) if version != plugin.version else node.parameters
+        )
         before = len(report.errors)
         check_parameters(plugin.parameters, parameters, join_path(path, "parameters"), report)
         if len(report.errors) == before and plugin.check is not None:
@@ -99,13 +108,19 @@ def _node_settings(info: NodeInfo, report: Report) -> None:
     path = node_path(info.id)
     has_error_port = any(p.type is PortType.ERROR for p in info.plugin.outputs)
     if info.node.on_error == "route" and not has_error_port:
-        report.error(Code.INVALID_DOCUMENT, join_path(path, "onError"),
-                     f"'{info.plugin.name}' nodes cannot fail, so they have no error port to route to")
+        report.error(
+            Code.INVALID_DOCUMENT,
+            join_path(path, "onError"),
+            f"'{info.plugin.name}' nodes cannot fail, so they have no error port to route to",
+        )
     if not has_error_port:
         for name, alias in (("retry", "retry"), ("timeout_seconds", "timeoutSeconds")):
             if getattr(info.node, name) is not None:
-                report.warn(Warn.IGNORED_SETTING, join_path(path, alias),
-                            f"'{alias}' does nothing on a '{info.plugin.name}' node")
+                report.warn(
+                    Warn.IGNORED_SETTING,
+                    join_path(path, alias),
+                    f"'{alias}' does nothing on a '{info.plugin.name}' node",
+                )
 
 
 def _connections(parts: Parts, infos: dict[str, NodeInfo], report: Report) -> list[Edge]:
@@ -121,25 +136,42 @@ def _connections(parts: Parts, infos: dict[str, NodeInfo], report: Report) -> li
         source, target = infos.get(conn.source_node_id), infos.get(conn.target_node_id)
         if source is None or target is None:
             continue  # the node itself is broken and already reported
-        out_port = next((p for p in source.plugin.output_ports(source.parameters) if p.name == conn.source_port), None)
+        out_port = next(
+            (p for p in source.plugin.output_ports(source.parameters) if p.name == conn.source_port), None
+        )
         in_port = next((p for p in target.plugin.inputs if p.name == conn.target_port), None)
         if out_port is None:
             names = ", ".join(p.name for p in source.plugin.output_ports(source.parameters)) or "none"
-            report.error(Code.UNKNOWN_PORT, join_path(path, "sourcePort"),
-                         f"'{source.id}' ({source.plugin.name}) has no output port '{conn.source_port}' (outputs: {names})")
+            report.error(
+                Code.UNKNOWN_PORT,
+                join_path(path, "sourcePort"),
+                f"'{source.id}' ({source.plugin.name}) has no output port '{conn.source_port}' "
+                f"(outputs: {names})",
+            )
         if in_port is None:
             names = ", ".join(p.name for p in target.plugin.inputs) or "none"
-            report.error(Code.UNKNOWN_PORT, join_path(path, "targetPort"),
-                         f"'{target.id}' ({target.plugin.name}) has no input port '{conn.target_port}' (inputs: {names})")
+            report.error(
+                Code.UNKNOWN_PORT,
+                join_path(path, "targetPort"),
+                f"'{target.id}' ({target.plugin.name}) has no input port '{conn.target_port}' "
+                f"(inputs: {names})",
+            )
         if out_port is None or in_port is None:
             continue
         if conn.type is not None and conn.type != out_port.type.value:
-            report.error(Code.PORT_TYPE_MISMATCH, path,
-                         f"connection type '{conn.type}' does not match port '{out_port.name}' of type '{out_port.type.value}'")
+            report.error(
+                Code.PORT_TYPE_MISMATCH,
+                path,
+                f"connection type '{conn.type}' does not match port '{out_port.name}' "
+                f"of type '{out_port.type.value}'",
+            )
             continue
         if not can_connect(out_port.type, in_port.type):
-            report.error(Code.PORT_TYPE_MISMATCH, path,
-                         f"a {out_port.type.value} port cannot feed a {in_port.type.value} port")
+            report.error(
+                Code.PORT_TYPE_MISMATCH,
+                path,
+                f"a {out_port.type.value} port cannot feed a {in_port.type.value} port",
+            )
             continue
         key = (conn.source_node_id, conn.source_port, conn.target_node_id, conn.target_port)
         if key in seen:
@@ -153,8 +185,11 @@ def _connections(parts: Parts, infos: dict[str, NodeInfo], report: Report) -> li
 def _graph_checks(topology: Topology, parts: Parts, report: Report) -> None:
     graph = topology.graph
     for edge, cycle in topology.cycles:
-        report.error(Code.CYCLE, connection_path(edge.index),
-                     f"this connection closes a cycle: {' → '.join(cycle)} (use a loop node to repeat work)")
+        report.error(
+            Code.CYCLE,
+            connection_path(edge.index),
+            f"this connection closes a cycle: {' → '.join(cycle)} (use a loop node to repeat work)",
+        )
     in_cycle = {n for _, cycle in topology.cycles for n in cycle}
     from statemachines.graph import live_nodes
 
@@ -165,12 +200,21 @@ def _graph_checks(topology: Topology, parts: Parts, report: Report) -> None:
     for loop_id, body in topology.loop_bodies.items():
         _check_loop_body(topology, loop_id, body, report)
     for info in topology.infos.values():
-        if info.node.on_error == "route" and not any(e.port_type == "error" for e in graph.outgoing[info.id]):
-            report.warn(Warn.ERROR_PORT_UNCONNECTED, join_path(node_path(info.id), "onError"),
-                        "onError is 'route' but nothing is connected to the error port; errors will fail the execution")
+        routed = any(c.source_node_id == info.id and c.source_port == "error" for _, c in parts.connections)
+        if info.node.on_error == "route" and not routed:
+            report.warn(
+                Warn.ERROR_PORT_UNCONNECTED,
+                join_path(node_path(info.id), "onError"),
+                "onError is 'route' but nothing is connected to the error port; "
+                "errors will fail the execution",
+            )
     if topology.acyclic and report.valid and not _series_parallel(topology):
-        report.warn(Warn.NOT_SERIES_PARALLEL, "connections",
-                    "parallel branches cross each other; the compiler serialises some of them (correct, but less parallel)")
+        report.warn(
+            Warn.NOT_SERIES_PARALLEL,
+            "connections",
+            "parallel branches cross each other; the compiler serialises some of them "
+            "(correct, but less parallel)",
+        )
 
 
 def _why_unreachable(topology: Topology, node_id: str) -> str:
@@ -179,18 +223,25 @@ def _why_unreachable(topology: Topology, node_id: str) -> str:
         edge = dead[0]
         source = topology.infos[edge.source]
         if edge.port_type == "error":
-            return (f"'{node_id}' is reached only through the error port of '{edge.source}', which never "
-                    f"fires because its onError is '{source.node.on_error}' (set onError: route)")
-        return (f"'{node_id}' is reached only through port '{edge.port}' of '{edge.source}', which never "
-                f"fires with the current parameters")
+            return (
+                f"'{node_id}' is reached only through the error port of '{edge.source}', which never "
+                f"fires because its onError is '{source.node.on_error}' (set onError: route)"
+            )
+        return (
+            f"'{node_id}' is reached only through port '{edge.port}' of '{edge.source}', which never "
+            f"fires with the current parameters"
+        )
     return f"'{node_id}' is reached only from nodes that can never run"
 
 
 def _check_loop_body(topology: Topology, loop_id: str, body: set[str], report: Report) -> None:
     body_edges = {e.index for e in topology.body_edges(loop_id)}
     if not body_edges:
-        report.warn(Warn.EMPTY_LOOP_BODY, node_path(loop_id),
-                    "nothing is connected to the 'body' port; the loop returns its items unchanged")
+        report.warn(
+            Warn.EMPTY_LOOP_BODY,
+            node_path(loop_id),
+            "nothing is connected to the 'body' port; the loop returns its items unchanged",
+        )
     for node_id in sorted(body, key=topology.graph.position.__getitem__):
         incoming = topology.graph.incoming[node_id]
         outside = [e for e in incoming if e.source not in body and e.index not in body_edges]
@@ -198,9 +249,13 @@ def _check_loop_body(topology: Topology, loop_id: str, body: set[str], report: R
             continue
         for edge in incoming:
             if edge.source in body or edge.index in body_edges:
-                report.error(Code.LOOP_BODY_ESCAPE, connection_path(edge.index),
-                             f"the body of loop '{loop_id}' connects to '{node_id}', which also runs outside "
-                             f"the loop (from '{outside[0].source}'); a body ends at its last node, continue from 'done'")
+                report.error(
+                    Code.LOOP_BODY_ESCAPE,
+                    connection_path(edge.index),
+                    f"the body of loop '{loop_id}' connects to '{node_id}', which also runs outside "
+                    f"the loop (from '{outside[0].source}'); a body ends at its last node, "
+                    "continue from 'done'",
+                )
 
 
 def _series_parallel(topology: Topology) -> bool:
@@ -209,16 +264,35 @@ def _series_parallel(topology: Topology) -> bool:
     body_edge_ids = {e.index for loop in topology.loop_bodies for e in topology.body_edges(loop)}
     regions: dict[str | None, list[str]] = {}
     for node_id in graph.nodes:
-        regions.setdefault(topology.enclosing[node_id][-1] if topology.enclosing[node_id] else None, []).append(node_id)
+        regions.setdefault(
+            topology.enclosing[node_id][-1] if topology.enclosing[node_id] else None, []
+        ).append(node_id)
     for loop_id, members in regions.items():
         inside = set(members)
-        edges = [(e.source, e.target) for e in graph.edges
-                 if e.index not in body_edge_ids and e.source in inside and e.target in inside]
+        edges = [
+            (e.source, e.target)
+            for e in graph.edges
+            if e.index not in body_edge_ids and e.source in inside and e.target in inside
+        ]
         if loop_id is None:
             sources = [n for n in members if not graph.incoming[n]]
         else:
             sources = [e.target for e in topology.body_edges(loop_id)]
         sinks = [n for n in members if not any(e.target in inside for e in graph.outgoing[n])]
-        if not is_series_parallel(sources, edges, sinks):
+        if _fans_out(graph, inside, sources) and not is_series_parallel(sources, edges, sinks):
             return False
     return True
+
+
+def _fans_out(graph: Graph, inside: set[str], sources: list[str]) -> bool:
+    """Does anything in this region start parallel branches? Exclusive branches (if, switch,
+    error routes) compile to Choice states that may jump anywhere, so only fan-out matters."""
+    if len(sources) > 1:
+        return True
+    for node_id in inside:
+        ports: dict[str, int] = {}
+        for edge in graph.outgoing[node_id]:
+            ports[edge.port] = ports.get(edge.port, 0) + 1
+            if ports[edge.port] > 1:
+                return True
+    return False

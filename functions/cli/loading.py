@@ -45,7 +45,9 @@ def parse_json(raw: bytes, report: Report) -> tuple[bool, Any]:
     try:
         return True, json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
-        report.error(Code.INVALID_DOCUMENT, "", f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")
+        report.error(
+            Code.INVALID_DOCUMENT, "", f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        )
     except RecursionError:
         report.error(Code.LIMIT_EXCEEDED, "", "the document nests too deeply")
     except ValueError as exc:

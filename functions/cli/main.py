@@ -10,7 +10,6 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 from functions.cli.loading import UnreadableFile, parse_json, read_source
 from statemachines.problems import Problem, Report
@@ -93,7 +92,10 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         return EXIT_OK
     width = max(len(p.name) for p in registry)
     for plugin in registry:
-        print(f"{plugin.name:<{width}}  v{plugin.version}  {plugin.kind.value:<7}  {plugin.category:<8}  {plugin.description}")
+        print(
+            f"{plugin.name:<{width}}  v{plugin.version}  {plugin.kind.value:<7}  "
+            f"{plugin.category:<8}  {plugin.description}"
+        )
     return EXIT_OK
 
 
@@ -102,6 +104,3 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
     print(json.dumps(routine_schema(), indent=2, ensure_ascii=False))
     return EXIT_OK
-
-
-

@@ -7,13 +7,29 @@ PLUGIN = PluginDefinition(
     description="Writes one item (plain JSON, converted to DynamoDB types) to a table.",
     category="aws",
     parameters=(
-        Parameter("tableName", ParameterType.STRING, "Table", required=True,
-                  pattern=r"[A-Za-z0-9_.-]{3,255}"),
+        Parameter(
+            "tableName", ParameterType.STRING, "Table", required=True, pattern=r"[A-Za-z0-9_.-]{3,255}"
+        ),
         Parameter("item", ParameterType.JSON, "Item", required=True, json_type="object"),
-        Parameter("conditionExpression", ParameterType.STRING, "Condition expression",
-                  description="e.g. attribute_not_exists(pk), to refuse overwrites"),
+        Parameter(
+            "conditionExpression",
+            ParameterType.STRING,
+            "Condition expression",
+            description="e.g. attribute_not_exists(pk), to refuse overwrites",
+        ),
     ),
-    outputs=(Port("out", PortType.MAIN, "Written", "", {
-        "type": "object", "properties": {"tableName": {"type": "string"}, "item": {"type": "object"}},
-        "required": ["tableName", "item"]}), ERROR),
+    outputs=(
+        Port(
+            "out",
+            PortType.MAIN,
+            "Written",
+            "",
+            {
+                "type": "object",
+                "properties": {"tableName": {"type": "string"}, "item": {"type": "object"}},
+                "required": ["tableName", "item"],
+            },
+        ),
+        ERROR,
+    ),
 )

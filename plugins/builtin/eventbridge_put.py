@@ -7,14 +7,20 @@ PLUGIN = PluginDefinition(
     description="Puts one event on an EventBridge bus.",
     category="aws",
     parameters=(
-        Parameter("eventBusName", ParameterType.STRING, "Event bus", default="default",
-                  max_length=1600),
+        Parameter("eventBusName", ParameterType.STRING, "Event bus", default="default", max_length=1600),
         Parameter("source", ParameterType.STRING, "Source", required=True, max_length=256),
         Parameter("detailType", ParameterType.STRING, "Detail type", required=True, max_length=128),
         Parameter("detail", ParameterType.JSON, "Detail", required=True, json_type="object"),
         Parameter("resources", ParameterType.JSON, "Resources (ARNs)", json_type="array"),
     ),
-    outputs=(Port("out", PortType.MAIN, "Put", "", {
-        "type": "object", "properties": {"eventId": {"type": "string"}}, "required": ["eventId"]}),
-        ERROR),
+    outputs=(
+        Port(
+            "out",
+            PortType.MAIN,
+            "Put",
+            "",
+            {"type": "object", "properties": {"eventId": {"type": "string"}}, "required": ["eventId"]},
+        ),
+        ERROR,
+    ),
 )

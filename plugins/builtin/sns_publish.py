@@ -7,14 +7,26 @@ PLUGIN = PluginDefinition(
     description="Publishes a message to an SNS topic (objects are sent as JSON).",
     category="aws",
     parameters=(
-        Parameter("topicArn", ParameterType.STRING, "Topic ARN", required=True,
-                  pattern=r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]+"),
+        Parameter(
+            "topicArn",
+            ParameterType.STRING,
+            "Topic ARN",
+            required=True,
+            pattern=r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]+",
+        ),
         Parameter("message", ParameterType.JSON, "Message", required=True),
         Parameter("subject", ParameterType.STRING, "Subject", max_length=100),
         Parameter("messageGroupId", ParameterType.STRING, "Message group (FIFO)", max_length=128),
         Parameter("messageAttributes", ParameterType.JSON, "Attributes", json_type="object"),
     ),
-    outputs=(Port("out", PortType.MAIN, "Published", "", {
-        "type": "object", "properties": {"messageId": {"type": "string"}}, "required": ["messageId"]}),
-        ERROR),
+    outputs=(
+        Port(
+            "out",
+            PortType.MAIN,
+            "Published",
+            "",
+            {"type": "object", "properties": {"messageId": {"type": "string"}}, "required": ["messageId"]},
+        ),
+        ERROR,
+    ),
 )

@@ -10,14 +10,26 @@ PLUGIN = PluginDefinition(
         Parameter("queueUrl", ParameterType.STRING, "Queue URL", required=True, max_length=2048),
         Parameter("messageBody", ParameterType.JSON, "Message body", required=True),
         Parameter("messageGroupId", ParameterType.STRING, "Message group (FIFO)", max_length=128),
-        Parameter("messageDeduplicationId", ParameterType.STRING, "Deduplication id (FIFO)",
-                  max_length=128),
-        Parameter("delaySeconds", ParameterType.NUMBER, "Delay (seconds)", minimum=0, maximum=900,
-                  integer=True),
-        Parameter("messageAttributes", ParameterType.JSON, "Attributes", json_type="object",
-                  description="name → string value"),
+        Parameter("messageDeduplicationId", ParameterType.STRING, "Deduplication id (FIFO)", max_length=128),
+        Parameter(
+            "delaySeconds", ParameterType.NUMBER, "Delay (seconds)", minimum=0, maximum=900, integer=True
+        ),
+        Parameter(
+            "messageAttributes",
+            ParameterType.JSON,
+            "Attributes",
+            json_type="object",
+            description="name → string value",
+        ),
     ),
-    outputs=(Port("out", PortType.MAIN, "Sent", "", {
-        "type": "object", "properties": {"messageId": {"type": "string"}}, "required": ["messageId"]}),
-        ERROR),
+    outputs=(
+        Port(
+            "out",
+            PortType.MAIN,
+            "Sent",
+            "",
+            {"type": "object", "properties": {"messageId": {"type": "string"}}, "required": ["messageId"]},
+        ),
+        ERROR,
+    ),
 )

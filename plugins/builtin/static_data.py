@@ -7,6 +7,5 @@ PLUGIN = PluginDefinition(
     description="Emits a fixed JSON value (expressions inside it are resolved).",
     category="data",
     parameters=(Parameter("data", ParameterType.JSON, "Data", required=True),),
-    outputs=(Port("out", PortType.MAIN, "Output", "the data itself"),
-             Port("error", PortType.ERROR, "Error")),
+    outputs=(Port("out", PortType.MAIN, "Output", "the data itself"), Port("error", PortType.ERROR, "Error")),
 )

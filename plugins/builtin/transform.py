@@ -7,8 +7,14 @@ PLUGIN = PluginDefinition(
     description="Builds an object from fields whose values are literals or expressions.",
     category="data",
     parameters=(
-        Parameter("fields", ParameterType.JSON, "Fields", required=True, json_type="object",
-                  description="Output object; nested objects and lists are allowed"),
+        Parameter(
+            "fields",
+            ParameterType.JSON,
+            "Fields",
+            required=True,
+            json_type="object",
+            description="Output object; nested objects and lists are allowed",
+        ),
     ),
     outputs=(Port("out", PortType.MAIN, "Output", "the built object", {"type": "object"}), ERROR),
 )

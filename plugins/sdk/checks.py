@@ -33,21 +33,20 @@ def check_parameters(
     for name in values:
         if name not in known:
             hint = f" (known: {', '.join(sorted(known))})" if known else " (it takes none)"
-            report.error(Code.INVALID_PARAMETER, join_path(path, name),
-                         f"unknown parameter '{name}'{hint}")
+            report.error(Code.INVALID_PARAMETER, join_path(path, name), f"unknown parameter '{name}'{hint}")
     effective = {p.name: p.default for p in declared if p.default is not None} | values
     for param in declared:
         here = join_path(path, param.name)
         present = param.name in values and values[param.name] is not None
         if not param.visible(effective):
             if present:
-                report.warn(Warn.IGNORED_PARAMETER, here,
-                            f"'{param.name}' is ignored with the current settings")
+                report.warn(
+                    Warn.IGNORED_PARAMETER, here, f"'{param.name}' is ignored with the current settings"
+                )
             continue
         if not present:
             if param.required and param.default is None:
-                report.error(Code.MISSING_PARAMETER, here,
-                             f"'{param.label}' is required")
+                report.error(Code.MISSING_PARAMETER, here, f"'{param.label}' is required")
             continue
         check_value(param, values[param.name], here, report)
 
@@ -78,8 +77,14 @@ def _collection_items(param: Parameter, value: Any, path: str) -> list[tuple[str
 def _type_name(value: Any) -> str:
     if value is None:
         return "null"
-    return {bool: "boolean", int: "number", float: "number", str: "string", list: "array",
-            dict: "object"}.get(type(value), type(value).__name__)
+    return {
+        bool: "boolean",
+        int: "number",
+        float: "number",
+        str: "string",
+        list: "array",
+        dict: "object",
+    }.get(type(value), type(value).__name__)
 
 
 def _string(param: Parameter, value: Any, path: str) -> list[tuple[str, str]]:

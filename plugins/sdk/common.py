@@ -13,8 +13,9 @@ CONDITION_SCHEMA: dict[str, Any] = {
 }
 
 
-def condition_parameter(name: str = "condition", *, extra_roots: tuple[str, ...] = (),
-                        description: str = "") -> Parameter:
+def condition_parameter(
+    name: str = "condition", *, extra_roots: tuple[str, ...] = (), description: str = ""
+) -> Parameter:
     return Parameter(
         name=name,
         type=ParameterType.JSON,
@@ -28,5 +29,12 @@ def condition_parameter(name: str = "condition", *, extra_roots: tuple[str, ...]
 
 
 def timeout_parameter(default: int, maximum: int = 900) -> Parameter:
-    return Parameter("timeoutSeconds", ParameterType.NUMBER, "Timeout (seconds)",
-                     default=default, minimum=1, maximum=maximum, integer=True)
+    return Parameter(
+        "timeoutSeconds",
+        ParameterType.NUMBER,
+        "Timeout (seconds)",
+        default=default,
+        minimum=1,
+        maximum=maximum,
+        integer=True,
+    )

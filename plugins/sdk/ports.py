@@ -64,5 +64,6 @@ def can_connect(output: PortType, input_: PortType) -> bool:
 
 IN = Port("in", PortType.MAIN, "Input")
 OUT = Port("out", PortType.MAIN, "Output")
-ERROR = Port("error", PortType.ERROR, "Error", "Fires when the node fails and onError is 'route'",
-             ERROR_OUTPUT_SCHEMA)
+ERROR = Port(
+    "error", PortType.ERROR, "Error", "Fires when the node fails and onError is 'route'", ERROR_OUTPUT_SCHEMA
+)

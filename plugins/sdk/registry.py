@@ -66,8 +66,7 @@ def discover() -> PluginRegistry:
 
 def _builtin_plugins() -> Iterator[PluginDefinition]:
     package = importlib.import_module(BUILTIN_PACKAGE)
-    for info in sorted(pkgutil.walk_packages(package.__path__, f"{BUILTIN_PACKAGE}."),
-                       key=lambda i: i.name):
+    for info in sorted(pkgutil.walk_packages(package.__path__, f"{BUILTIN_PACKAGE}."), key=lambda i: i.name):
         module = importlib.import_module(info.name)
         plugin = getattr(module, "PLUGIN", None)
         if isinstance(plugin, PluginDefinition):

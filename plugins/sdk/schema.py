@@ -31,8 +31,11 @@ def _value_schema(param: Parameter) -> dict[str, Any]:
     kind = param.type
     if kind in (ParameterType.STRING, ParameterType.CODE, ParameterType.CREDENTIAL):
         out: dict[str, Any] = {"type": "string"}
-        for key, value in (("minLength", param.min_length), ("maxLength", param.max_length),
-                           ("pattern", param.pattern)):
+        for key, value in (
+            ("minLength", param.min_length),
+            ("maxLength", param.max_length),
+            ("pattern", param.pattern),
+        ):
             if value is not None:
                 out[key] = value
         if param.language:
@@ -77,8 +80,11 @@ def parameters_schema(parameters: tuple[Parameter, ...]) -> dict[str, Any]:
     always = [p.name for p in parameters if p.required and p.default is None and not p.display_options]
     if always:
         schema["required"] = always
-    conditional = [_conditional_requirement(p) for p in parameters
-                   if p.required and p.default is None and p.display_options]
+    conditional = [
+        _conditional_requirement(p)
+        for p in parameters
+        if p.required and p.default is None and p.display_options
+    ]
     if conditional:
         schema["allOf"] = conditional
     return schema
@@ -126,6 +132,7 @@ def definition_to_json(plugin: PluginDefinition) -> dict[str, Any]:
         "inputs": [p.to_json() for p in plugin.inputs],
         "outputs": [p.to_json() for p in plugin.outputs],
         "dynamicOutputs": plugin.dynamic_outputs is not None,
-        "migrations": [{"fromVersion": m.from_version, "description": m.description}
-                       for m in plugin.migrations],
+        "migrations": [
+            {"fromVersion": m.from_version, "description": m.description} for m in plugin.migrations
+        ],
     }

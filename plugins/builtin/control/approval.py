@@ -9,17 +9,29 @@ PLUGIN = PluginDefinition(
     category="flow",
     kind=Kind.CONTROL,
     parameters=(
-        Parameter("message", ParameterType.STRING, "Message", max_length=4096,
-                  description="Shown to the approver"),
-        Parameter("timeoutSeconds", ParameterType.NUMBER, "Timeout (seconds)", minimum=1,
-                  maximum=31_536_000, integer=True),
+        Parameter(
+            "message", ParameterType.STRING, "Message", max_length=4096, description="Shown to the approver"
+        ),
+        Parameter(
+            "timeoutSeconds",
+            ParameterType.NUMBER,
+            "Timeout (seconds)",
+            minimum=1,
+            maximum=31_536_000,
+            integer=True,
+        ),
     ),
     inputs=(IN,),
     outputs=(
         Port("approved", PortType.CONDITION, "Approved"),
         Port("rejected", PortType.CONDITION, "Rejected"),
-        Port("timeout", PortType.CONDITION, "Timed out", "Fires only when timeoutSeconds is set",
-             requires="timeoutSeconds"),
+        Port(
+            "timeout",
+            PortType.CONDITION,
+            "Timed out",
+            "Fires only when timeoutSeconds is set",
+            requires="timeoutSeconds",
+        ),
         ERROR,
     ),
 )

@@ -19,15 +19,34 @@ PLUGIN = PluginDefinition(
     category="flow",
     kind=Kind.CONTROL,
     parameters=(
-        Parameter("items", ParameterType.JSON, "Items", required=True, json_type="array",
-                  description="An array, or an expression yielding one"),
-        Parameter("maxConcurrency", ParameterType.NUMBER, "Max concurrency", default=10,
-                  minimum=0, maximum=10_000, integer=True,
-                  description="Iterations at once (0 = as many as Step Functions allows)"),
-        Parameter("mode", ParameterType.SELECT, "Mode", default="inline", options=(
-            Option("inline", "Inline", "Up to 40 concurrent iterations, in this execution"),
-            Option("distributed", "Distributed", "Child executions; for large item lists"),
-        )),
+        Parameter(
+            "items",
+            ParameterType.JSON,
+            "Items",
+            required=True,
+            json_type="array",
+            description="An array, or an expression yielding one",
+        ),
+        Parameter(
+            "maxConcurrency",
+            ParameterType.NUMBER,
+            "Max concurrency",
+            default=10,
+            minimum=0,
+            maximum=10_000,
+            integer=True,
+            description="Iterations at once (0 = as many as Step Functions allows)",
+        ),
+        Parameter(
+            "mode",
+            ParameterType.SELECT,
+            "Mode",
+            default="inline",
+            options=(
+                Option("inline", "Inline", "Up to 40 concurrent iterations, in this execution"),
+                Option("distributed", "Distributed", "Child executions; for large item lists"),
+            ),
+        ),
     ),
     inputs=(IN,),
     outputs=(

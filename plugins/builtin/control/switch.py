@@ -41,12 +41,25 @@ PLUGIN = PluginDefinition(
     category="flow",
     kind=Kind.CONTROL,
     parameters=(
-        Parameter("rules", ParameterType.FIXED_COLLECTION, "Rules", required=True, min_items=1,
-                  max_items=MAX_SWITCH_RULES, check=_unique_ports, children=(
-                      Parameter("port", ParameterType.STRING, "Output port", required=True,
-                                pattern=PORT_NAME_PATTERN[1:-1]),
-                      condition_parameter(),
-                  )),
+        Parameter(
+            "rules",
+            ParameterType.FIXED_COLLECTION,
+            "Rules",
+            required=True,
+            min_items=1,
+            max_items=MAX_SWITCH_RULES,
+            check=_unique_ports,
+            children=(
+                Parameter(
+                    "port",
+                    ParameterType.STRING,
+                    "Output port",
+                    required=True,
+                    pattern=PORT_NAME_PATTERN[1:-1],
+                ),
+                condition_parameter(),
+            ),
+        ),
     ),
     inputs=(IN,),
     outputs=(DEFAULT,),

@@ -1,0 +1,115 @@
+"""The ``routines`` command as a user runs it: output formats and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from functions.cli.main import main
+from tests.conftest import DATA, EXAMPLES, ROOT
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_validate_valid_file_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "validate", str(EXAMPLES[0]))
+    assert code == 0 and ": valid" in out
+
+
+def test_validate_json_output_contract(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "validate", "--json", str(DATA / "invalid" / "unknown-node.json"))
+    assert code == 1
+    assert json.loads(out) == {
+        "valid": False,
+        "errors": [{"code": "unknown_node", "path": "connections[0]", "message": "no node with id 'ghost'"}],
+        "warnings": [],
+    }
+
+
+def test_validate_human_output_lists_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "validate", str(DATA / "invalid" / "cycle.json"))
+    assert code == 1
+    assert "cycle" in out and "connections[2]" in out and "a → b → c → a" in out
+
+
+def test_validate_several_files_reports_each_and_fails_if_any_is_invalid(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = run(capsys, "validate", "--json", str(EXAMPLES[0]), str(DATA / "invalid" / "cycle.json"))
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 1 and [r["valid"] for r in lines] == [True, False]
+
+
+@pytest.mark.parametrize(
+    "content,code",
+    [
+        (b"{not json", "invalid_document"),
+        (b"\xff\xfe\x00", "invalid_document"),
+        (b'{"name": NaN}', "invalid_document"),
+        (b"[" * 200_000 + b"]" * 200_000, "limit_exceeded"),
+        (b'"' + b"x" * (1024 * 1024 + 10) + b'"', "limit_exceeded"),
+    ],
+)
+def test_malformed_files_are_invalid_not_crashes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, code: str
+) -> None:
+    path = tmp_path / "doc.json"
+    path.write_bytes(content)
+    exit_code, out, _ = run(capsys, "validate", "--json", str(path))
+    assert exit_code == 1
+    assert [e["code"] for e in json.loads(out)["errors"]] == [code]
+
+
+def test_unreadable_file_exits_two(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "validate", str(tmp_path / "missing.json"))
+    assert code == 2 and "cannot read" in err
+    code, _, err = run(capsys, "validate", str(tmp_path))
+    assert code == 2 and "cannot read" in err
+
+
+def test_usage_error_exits_two(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["validate"])
+    assert caught.value.code == 2
+
+
+def test_plugins_lists_the_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "plugins")
+    assert code == 0 and "http-request" in out and "approval" in out
+    code, out, _ = run(capsys, "plugins", "--json")
+    catalogue = json.loads(out)
+    assert code == 0 and {p["name"] for p in catalogue} >= {"http-request", "switch"}
+
+
+def test_schema_describes_routines_and_plugin_parameters(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "schema")
+    schema = json.loads(out)
+    assert code == 0
+    assert set(schema["required"]) == {"name", "trigger", "nodes"}
+    node = schema["$defs"]["Node"]
+    assert "http-request" in node["properties"]["plugin"]["enum"]
+    http = next(
+        rule for rule in node["allOf"] if rule["if"]["properties"]["plugin"]["const"] == "http-request"
+    )
+    assert "url" in http["then"]["properties"]["parameters"]["properties"]
+
+
+def test_console_script_reads_stdin() -> None:
+    doc = (ROOT / "examples" / "hello.json").read_bytes()
+    done = subprocess.run(
+        [sys.executable, "-m", "functions.cli", "validate", "--json", "-"],
+        input=doc,
+        capture_output=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["valid"] is True
