@@ -92,6 +92,21 @@ class Report:
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 
+def json_type_name(value: Any) -> str:
+    """'a string', 'an object', ... for messages about a value of the wrong type."""
+    if value is None:
+        return "null"
+    names = {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "an object",
+    }
+    return names.get(type(value), type(value).__name__)
+
+
 def join_path(base: str, *segments: str | int) -> str:
     """Extend a path: names become ``.name``, indexes ``[2]``, odd keys ``["a b"]``."""
     out = base

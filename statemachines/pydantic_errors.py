@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from statemachines.problems import Code, Report, join_path
+from statemachines.problems import Code, Report, join_path, json_type_name
 
 _TYPE_NAMES = {
     "dict": "an object",
@@ -35,22 +35,9 @@ def _message(err: Any, loc: list[Any]) -> str:
         return f"unknown field '{field}'"
     if kind.endswith("_type"):
         wanted = _TYPE_NAMES.get(kind.removesuffix("_type"), kind.removesuffix("_type"))
-        return f"must be {wanted}, not {_json_type(err.get('input'))}"
+        return f"must be {wanted}, not {json_type_name(err.get('input'))}"
     if kind == "string_pattern_mismatch" and field == "id":
         return "ids start with a letter, then up to 63 letters, digits or '_'"
     if kind == "literal_error":
         return f"{err['msg'].replace('Input should be', 'must be')}; got {err.get('input')!r}"
     return str(err["msg"]).replace("Input should", "must").replace("String should", "must")
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    return {
-        bool: "a boolean",
-        int: "a number",
-        float: "a number",
-        str: "a string",
-        list: "a list",
-        dict: "an object",
-    }.get(type(value), type(value).__name__)

@@ -1,4 +1,5 @@
-from plugins.sdk import ERROR, Parameter, ParameterType, PluginDefinition, Port, PortType
+from plugins.sdk import Parameter, ParameterType, PluginDefinition
+from plugins.sdk.common import STRING, object_outputs
 
 PLUGIN = PluginDefinition(
     name="dynamodb-put",
@@ -18,18 +19,5 @@ PLUGIN = PluginDefinition(
             description="e.g. attribute_not_exists(pk), to refuse overwrites",
         ),
     ),
-    outputs=(
-        Port(
-            "out",
-            PortType.MAIN,
-            "Written",
-            "",
-            {
-                "type": "object",
-                "properties": {"tableName": {"type": "string"}, "item": {"type": "object"}},
-                "required": ["tableName", "item"],
-            },
-        ),
-        ERROR,
-    ),
+    outputs=object_outputs("Written", tableName=STRING, item={"type": "object"}),
 )

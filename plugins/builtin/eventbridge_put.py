@@ -1,4 +1,5 @@
-from plugins.sdk import ERROR, Parameter, ParameterType, PluginDefinition, Port, PortType
+from plugins.sdk import Parameter, ParameterType, PluginDefinition
+from plugins.sdk.common import STRING, object_outputs
 
 PLUGIN = PluginDefinition(
     name="eventbridge-put",
@@ -13,14 +14,5 @@ PLUGIN = PluginDefinition(
         Parameter("detail", ParameterType.JSON, "Detail", required=True, json_type="object"),
         Parameter("resources", ParameterType.JSON, "Resources (ARNs)", json_type="array"),
     ),
-    outputs=(
-        Port(
-            "out",
-            PortType.MAIN,
-            "Put",
-            "",
-            {"type": "object", "properties": {"eventId": {"type": "string"}}, "required": ["eventId"]},
-        ),
-        ERROR,
-    ),
+    outputs=object_outputs("Put", eventId=STRING),
 )

@@ -2,7 +2,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from plugins.sdk import ERROR, Parameter, ParameterType, PluginDefinition, Port, PortType
+from plugins.sdk import Parameter, ParameterType, PluginDefinition
+from plugins.sdk.common import STRING, object_outputs
 
 ADDRESS = {"type": "string", "pattern": r"^[^@\s]+@[^@\s]+$"}
 ADDRESSES = {"anyOf": [ADDRESS, {"type": "array", "items": ADDRESS, "minItems": 1}]}
@@ -41,15 +42,6 @@ PLUGIN = PluginDefinition(
         Parameter("text", ParameterType.STRING, "Text body"),
         Parameter("html", ParameterType.STRING, "HTML body"),
     ),
-    outputs=(
-        Port(
-            "out",
-            PortType.MAIN,
-            "Sent",
-            "",
-            {"type": "object", "properties": {"messageId": {"type": "string"}}, "required": ["messageId"]},
-        ),
-        ERROR,
-    ),
+    outputs=object_outputs("Sent", messageId=STRING),
     check=_needs_a_body,
 )

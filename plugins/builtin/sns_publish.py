@@ -1,4 +1,5 @@
-from plugins.sdk import ERROR, Parameter, ParameterType, PluginDefinition, Port, PortType
+from plugins.sdk import Parameter, ParameterType, PluginDefinition
+from plugins.sdk.common import STRING, object_outputs
 
 PLUGIN = PluginDefinition(
     name="sns-publish",
@@ -19,14 +20,5 @@ PLUGIN = PluginDefinition(
         Parameter("messageGroupId", ParameterType.STRING, "Message group (FIFO)", max_length=128),
         Parameter("messageAttributes", ParameterType.JSON, "Attributes", json_type="object"),
     ),
-    outputs=(
-        Port(
-            "out",
-            PortType.MAIN,
-            "Published",
-            "",
-            {"type": "object", "properties": {"messageId": {"type": "string"}}, "required": ["messageId"]},
-        ),
-        ERROR,
-    ),
+    outputs=object_outputs("Published", messageId=STRING),
 )

@@ -1,4 +1,5 @@
-from plugins.sdk import ERROR, Parameter, ParameterType, PluginDefinition, Port, PortType
+from plugins.sdk import Parameter, ParameterType, PluginDefinition
+from plugins.sdk.common import STRING, object_outputs
 
 PLUGIN = PluginDefinition(
     name="sqs-send",
@@ -22,14 +23,5 @@ PLUGIN = PluginDefinition(
             description="name → string value",
         ),
     ),
-    outputs=(
-        Port(
-            "out",
-            PortType.MAIN,
-            "Sent",
-            "",
-            {"type": "object", "properties": {"messageId": {"type": "string"}}, "required": ["messageId"]},
-        ),
-        ERROR,
-    ),
+    outputs=object_outputs("Sent", messageId=STRING),
 )

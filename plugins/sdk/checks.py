@@ -13,7 +13,7 @@ from typing import Any
 
 from plugins.sdk.parameters import Parameter, ParameterType
 from statemachines.expressions import has_expression
-from statemachines.problems import Code, Report, Warn, join_path
+from statemachines.problems import Code, Report, Warn, join_path, json_type_name
 
 SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
 _JSON_TYPES: dict[str, Callable[[Any], bool]] = {
@@ -74,22 +74,9 @@ def _collection_items(param: Parameter, value: Any, path: str) -> list[tuple[str
     return []
 
 
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    return {
-        bool: "boolean",
-        int: "number",
-        float: "number",
-        str: "string",
-        list: "array",
-        dict: "object",
-    }.get(type(value), type(value).__name__)
-
-
 def _string(param: Parameter, value: Any, path: str) -> list[tuple[str, str]]:
     if not isinstance(value, str):
-        return [(path, f"'{param.label}' must be a string, not {_type_name(value)}")]
+        return [(path, f"'{param.label}' must be a string, not {json_type_name(value)}")]
     if param.min_length is not None and len(value) < param.min_length:
         return [(path, f"'{param.label}' must be at least {param.min_length} characters")]
     if param.max_length is not None and len(value) > param.max_length:
@@ -101,7 +88,7 @@ def _string(param: Parameter, value: Any, path: str) -> list[tuple[str, str]]:
 
 def _number(param: Parameter, value: Any, path: str) -> list[tuple[str, str]]:
     if not isinstance(value, int | float) or isinstance(value, bool):
-        return [(path, f"'{param.label}' must be a number, not {_type_name(value)}")]
+        return [(path, f"'{param.label}' must be a number, not {json_type_name(value)}")]
     if param.integer and not (isinstance(value, int) or value.is_integer()):
         return [(path, f"'{param.label}' must be a whole number")]
     if param.minimum is not None and value < param.minimum:
@@ -113,7 +100,7 @@ def _number(param: Parameter, value: Any, path: str) -> list[tuple[str, str]]:
 
 def _boolean(param: Parameter, value: Any, path: str) -> list[tuple[str, str]]:
     if not isinstance(value, bool):
-        return [(path, f"'{param.label}' must be true or false, not {_type_name(value)}")]
+        return [(path, f"'{param.label}' must be true or false, not {json_type_name(value)}")]
     return []
 
 
@@ -126,7 +113,7 @@ def _select(param: Parameter, value: Any, path: str) -> list[tuple[str, str]]:
 
 def _multi_select(param: Parameter, value: Any, path: str) -> list[tuple[str, str]]:
     if not isinstance(value, list):
-        return [(path, f"'{param.label}' must be a list, not {_type_name(value)}")]
+        return [(path, f"'{param.label}' must be a list, not {json_type_name(value)}")]
     allowed = param.option_values()
     for index, item in enumerate(value):
         if item not in allowed:
@@ -138,7 +125,7 @@ def _multi_select(param: Parameter, value: Any, path: str) -> list[tuple[str, st
 
 def _json(param: Parameter, value: Any, path: str) -> list[tuple[str, str]]:
     if param.json_type and not _JSON_TYPES[param.json_type](value):
-        return [(path, f"'{param.label}' must be a JSON {param.json_type}, not {_type_name(value)}")]
+        return [(path, f"'{param.label}' must be a JSON {param.json_type}, not {json_type_name(value)}")]
     return []
 
 
@@ -150,7 +137,7 @@ def _credential(param: Parameter, value: Any, path: str) -> list[tuple[str, str]
 
 def _collection(param: Parameter, value: Any, path: str) -> list[tuple[str, str]]:
     if not isinstance(value, dict):
-        return [(path, f"'{param.label}' must be an object, not {_type_name(value)}")]
+        return [(path, f"'{param.label}' must be an object, not {json_type_name(value)}")]
     return []
 
 
@@ -158,7 +145,7 @@ def _fixed_collection(param: Parameter, value: Any, path: str) -> list[tuple[str
     if not param.multiple:
         return _collection(param, value, path)
     if not isinstance(value, list):
-        return [(path, f"'{param.label}' must be a list, not {_type_name(value)}")]
+        return [(path, f"'{param.label}' must be a list, not {json_type_name(value)}")]
     if param.min_items is not None and len(value) < param.min_items:
         return [(path, f"'{param.label}' needs at least {param.min_items} item(s)")]
     if param.max_items is not None and len(value) > param.max_items:
@@ -167,7 +154,7 @@ def _fixed_collection(param: Parameter, value: Any, path: str) -> list[tuple[str
     for index, item in enumerate(value):
         here = join_path(path, index)
         if not isinstance(item, dict):
-            findings.append((here, f"each item must be an object, not {_type_name(item)}"))
+            findings.append((here, f"each item must be an object, not {json_type_name(item)}"))
     return findings
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from plugins.sdk.parameters import Parameter, ParameterType
+from plugins.sdk.ports import ERROR, Port, PortType
 from statemachines.conditions import check_condition
 
+STRING: dict[str, Any] = {"type": "string"}
 CONDITION_SCHEMA: dict[str, Any] = {
     "$comment": "all / any / not groups, or a comparison {left, op, right}",
     "type": "object",
@@ -38,3 +40,9 @@ def timeout_parameter(default: int, maximum: int = 900) -> Parameter:
         maximum=maximum,
         integer=True,
     )
+
+
+def object_outputs(label: str, **properties: dict[str, Any]) -> tuple[Port, Port]:
+    """``out`` carrying an object with these (all required) properties, plus ``error``."""
+    schema = {"type": "object", "properties": properties, "required": list(properties)}
+    return (Port("out", PortType.MAIN, label, "", schema), ERROR)

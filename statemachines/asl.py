@@ -1,0 +1,144 @@
+"""Typed ASL building blocks: one small class per state type, an allow-list of fields per
+type, and a final check of the whole machine before anything is emitted.
+
+Only ASL that behaves the same on AWS and on moto's interpreter is produced here
+(JSONPath query language; no JSONata, no redrive-only features).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from statemachines.errors import CompileError
+
+MAX_STATE_NAME = 80
+MAX_DEFINITION_BYTES = 1024 * 1024
+
+_IO = frozenset({"Comment", "InputPath", "OutputPath"})
+_FLOW = frozenset({"Next", "End"})
+_RESULT = frozenset({"ResultSelector", "ResultPath"})
+_ERRORS = frozenset({"Retry", "Catch"})
+_ALLOWED: dict[str, frozenset[str]] = {
+    "Task": _IO
+    | _FLOW
+    | _RESULT
+    | _ERRORS
+    | {"Resource", "Parameters", "TimeoutSeconds", "HeartbeatSeconds"},
+    "Choice": _IO | {"Choices", "Default"},
+    "Parallel": _IO | _FLOW | _RESULT | _ERRORS | {"Branches", "Parameters"},
+    "Map": _IO
+    | _FLOW
+    | _RESULT
+    | _ERRORS
+    | {"ItemsPath", "ItemSelector", "ItemProcessor", "MaxConcurrency", "ToleratedFailurePercentage", "Label"},
+    "Wait": _IO | _FLOW | {"Seconds", "Timestamp", "SecondsPath", "TimestampPath"},
+    "Pass": _IO | _FLOW | {"Parameters", "Result", "ResultPath"},
+    "Succeed": _IO,
+    "Fail": frozenset({"Comment", "Error", "Cause", "ErrorPath", "CausePath"}),
+}
+TERMINAL = frozenset({"Succeed", "Fail"})
+
+
+@dataclass(slots=True)
+class State:
+    """One state: its type and fields. ``fields`` are checked against the type's allow-list."""
+
+    type: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        allowed = _ALLOWED.get(self.type)
+        if allowed is None:
+            raise CompileError(f"unknown state type '{self.type}'")
+        unknown = set(self.fields) - allowed
+        if unknown:
+            raise CompileError(f"{self.type} states have no field(s) {', '.join(sorted(unknown))}")
+
+    def successors(self) -> list[str]:
+        out = [self.fields["Next"]] if "Next" in self.fields else []
+        out += [c["Next"] for c in self.fields.get("Choices", [])]
+        out += [self.fields["Default"]] if "Default" in self.fields else []
+        out += [c["Next"] for c in self.fields.get("Catch", [])]
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {"Type": self.type, **self.fields}
+
+
+@dataclass(slots=True)
+class StateMachine:
+    """A state graph (the top level, a Parallel branch or a Map item processor)."""
+
+    start_at: str
+    states: dict[str, State]
+    comment: str = ""
+
+    def check(self, where: str = "") -> None:
+        """Unique, short names; every Next exists; every state reachable; every path ends."""
+        prefix = f"{where}: " if where else ""
+        if self.start_at not in self.states:
+            raise CompileError(f"{prefix}StartAt '{self.start_at}' is not a state")
+        for name, state in self.states.items():
+            if not name or len(name) > MAX_STATE_NAME:
+                raise CompileError(f"{prefix}state name '{name[:90]}' must be 1-{MAX_STATE_NAME} characters")
+            for target in state.successors():
+                if target not in self.states:
+                    raise CompileError(f"{prefix}state '{name}' goes to '{target}', which does not exist")
+            ends = state.type in TERMINAL or state.fields.get("End") is True
+            if not ends and state.type != "Choice" and "Next" not in state.fields:
+                raise CompileError(f"{prefix}state '{name}' has neither Next nor End")
+            for branch_index, branch in enumerate(state.fields.get("Branches", [])):
+                _as_machine(branch).check(f"{prefix}{name}.Branches[{branch_index}]")
+            if "ItemProcessor" in state.fields:
+                _as_machine(state.fields["ItemProcessor"]).check(f"{prefix}{name}.ItemProcessor")
+        unreachable = set(self.states) - self._reachable()
+        if unreachable:
+            raise CompileError(f"{prefix}unreachable state(s): {', '.join(sorted(unreachable))}")
+
+    def _reachable(self) -> set[str]:
+        seen = {self.start_at}
+        stack = [self.start_at]
+        while stack:
+            for target in self.states[stack.pop()].successors():
+                if target not in seen:
+                    seen.add(target)
+                    stack.append(target)
+        return seen
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.comment:
+            out["Comment"] = self.comment
+        out["StartAt"] = self.start_at
+        out["States"] = {name: state.to_json() for name, state in self.states.items()}
+        return out
+
+
+def _as_machine(value: Any) -> StateMachine:
+    if isinstance(value, StateMachine):
+        return value
+    states = {
+        name: State(body["Type"], {k: v for k, v in body.items() if k != "Type"})
+        for name, body in value["States"].items()
+    }
+    return StateMachine(value["StartAt"], states)
+
+
+def render(machine: StateMachine) -> str:
+    """The definition as deterministic JSON, refused when over the 1 MB service limit."""
+    machine.check()
+    text = json.dumps(machine.to_json(), indent=2, sort_keys=False, ensure_ascii=False, default=_encode)
+    size = len(text.encode())
+    if size > MAX_DEFINITION_BYTES:
+        raise CompileError(
+            f"the state machine definition is {size} bytes; Step Functions allows {MAX_DEFINITION_BYTES}"
+        )
+    return text
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, StateMachine | State):
+        return value.to_json()
+    raise TypeError(f"cannot encode {type(value).__name__}")
