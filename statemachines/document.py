@@ -55,7 +55,15 @@ def check_json(document: Any, report: Report) -> bool:
         elif not (value is None or isinstance(value, str | int | float | bool)):
             report.error(Code.INVALID_DOCUMENT, "", f"{type(value).__name__} is not a JSON value")
             return False
-    size = len(json.dumps(document, ensure_ascii=False).encode())
+    text = json.dumps(document, ensure_ascii=False)
+    try:
+        size = len(text.encode())
+    except UnicodeEncodeError as exc:
+        # JSON escapes such as "\ud800" decode to unpaired surrogates: not storable text.
+        report.error(
+            Code.INVALID_DOCUMENT, "", f"text contains an unpaired surrogate ({exc.object[exc.start]!r})"
+        )
+        return False
     if size > MAX_DOCUMENT_BYTES:
         report.error(
             Code.LIMIT_EXCEEDED,

@@ -54,6 +54,7 @@ def test_validate_several_files_reports_each_and_fails_if_any_is_invalid(
         (b"{not json", "invalid_document"),
         (b"\xff\xfe\x00", "invalid_document"),
         (b'{"name": NaN}', "invalid_document"),
+        (b'{"name": "\\ud800", "trigger": {"type": "manual"}, "nodes": []}', "invalid_document"),
         (b"[" * 200_000 + b"]" * 200_000, "limit_exceeded"),
         (b'"' + b"x" * (1024 * 1024 + 10) + b'"', "limit_exceeded"),
     ],

@@ -114,3 +114,20 @@ def test_non_json_python_values_are_refused() -> None:
     assert [p.code for p in validate_document({"name": float("nan")}).errors] == ["invalid_document"]
     assert [p.code for p in validate_document({1: "x"}).errors] == ["invalid_document"]
     assert [p.code for p in validate_document({"x": object()}).errors] == ["invalid_document"]
+
+
+def test_unpaired_surrogates_are_invalid_documents() -> None:
+    report = validate_document({"name": "\ud800", "trigger": {"type": "manual"}, "nodes": []})
+    assert [p.code for p in report.errors] == ["invalid_document"]
+    report = validate_document({"\udfff": 1})
+    assert [p.code for p in report.errors] == ["invalid_document"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(
+        st.text(alphabet=st.characters(), max_size=5), st.text(alphabet=st.characters(), max_size=5)
+    )
+)
+def test_any_unicode_including_surrogates_gets_a_report(document: Any) -> None:
+    _check(document)
