@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from jsonpath_ng.jsonpath import Child, Fields, Index, Root, This
-from jsonpath_ng.parser import parse as jsonpath_parse
+from jsonpath_ng.parser import JsonPathParser
 
 from statemachines.limits import MAX_EXPRESSION_LENGTH
 
@@ -26,6 +27,16 @@ EXECUTION_FIELDS = ("id", "routineId", "startedAt")
 LOOP_FIELDS = ("item", "index")
 
 _TEMPLATE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+# jsonpath_ng.parse() builds a new lexer and LALR parser per call, which dominates the cost
+# of validating large routines; keep one parser per thread instead (ply parsers hold state).
+_parsers = threading.local()
+
+
+def _jsonpath_parse(source: str) -> Any:
+    parser = getattr(_parsers, "parser", None)
+    if parser is None:
+        parser = _parsers.parser = JsonPathParser()
+    return parser.parse(source)
 
 
 class ExpressionSyntaxError(ValueError):
@@ -126,7 +137,7 @@ def _parse_expression(source: str) -> Expression:
     if len(source) > MAX_EXPRESSION_LENGTH:
         raise ExpressionSyntaxError(f"expression longer than {MAX_EXPRESSION_LENGTH} characters")
     try:
-        parsed = jsonpath_parse(source)
+        parsed = _jsonpath_parse(source)
     except Exception as exc:  # jsonpath-ng raises bare Exceptions from its lexer and parser
         raise ExpressionSyntaxError(f"'{source}' is not a valid path: {exc}") from None
     chain = _flatten(parsed)

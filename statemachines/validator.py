@@ -199,9 +199,9 @@ def _graph_checks(topology: Topology, parts: Parts, report: Report) -> None:
             report.error(Code.UNREACHABLE_NODE, node_path(node_id), _why_unreachable(topology, node_id))
     for loop_id, body in topology.loop_bodies.items():
         _check_loop_body(topology, loop_id, body, report)
+    routed = {c.source_node_id for _, c in parts.connections if c.source_port == "error"}
     for info in topology.infos.values():
-        routed = any(c.source_node_id == info.id and c.source_port == "error" for _, c in parts.connections)
-        if info.node.on_error == "route" and not routed:
+        if info.node.on_error == "route" and info.id not in routed:
             report.warn(
                 Warn.ERROR_PORT_UNCONNECTED,
                 join_path(node_path(info.id), "onError"),
