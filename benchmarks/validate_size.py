@@ -14,7 +14,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from statemachines.validator import validate_document  # noqa: E402
+from statemachines.validator import validate_document
 
 
 def chain(n: int) -> dict[str, Any]:
