@@ -1,5 +1,5 @@
-from plugins.sdk import ERROR, Parameter, ParameterType, PluginDefinition, Port, PortType
-from plugins.sdk.common import condition_parameter
+from plugins.sdk import ERROR, PluginDefinition, Port, PortType
+from plugins.sdk.common import condition_parameter, items_parameter
 
 PLUGIN = PluginDefinition(
     name="filter",
@@ -8,15 +8,7 @@ PLUGIN = PluginDefinition(
     description="Keeps the items of an array that match a condition (each item is `item`).",
     category="data",
     parameters=(
-        Parameter(
-            "items",
-            ParameterType.JSON,
-            "Items",
-            required=True,
-            json_type="array",
-            description="An array, or an expression yielding one",
-            placeholder="{{ nodes.fetch.body.orders }}",
-        ),
+        items_parameter(),
         condition_parameter(
             extra_roots=("item",), description="Evaluated once per element; the element is `item`"
         ),

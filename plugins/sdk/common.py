@@ -30,6 +30,19 @@ def condition_parameter(
     )
 
 
+def items_parameter() -> Parameter:
+    """The array a node works through (filter, loop): a literal array or an expression."""
+    return Parameter(
+        "items",
+        ParameterType.JSON,
+        "Items",
+        required=True,
+        json_type="array",
+        description="An array, or an expression yielding one",
+        placeholder="{{ nodes.fetch.body.orders }}",
+    )
+
+
 def timeout_parameter(default: int, maximum: int = 900) -> Parameter:
     return Parameter(
         "timeoutSeconds",

@@ -9,6 +9,7 @@ from plugins.sdk import (
     Port,
     PortType,
 )
+from plugins.sdk.common import items_parameter
 
 PLUGIN = PluginDefinition(
     name="loop",
@@ -19,14 +20,7 @@ PLUGIN = PluginDefinition(
     category="flow",
     kind=Kind.CONTROL,
     parameters=(
-        Parameter(
-            "items",
-            ParameterType.JSON,
-            "Items",
-            required=True,
-            json_type="array",
-            description="An array, or an expression yielding one",
-        ),
+        items_parameter(),
         Parameter(
             "maxConcurrency",
             ParameterType.NUMBER,
