@@ -24,21 +24,26 @@ from statemachines.topology import NodeInfo, Topology
 NO_OUTPUT = frozenset({"if", "switch", "wait", "stop"})
 
 
-def node_expressions(info: NodeInfo) -> list[tuple[str, Expression, tuple[str, ...]]]:
+def node_expressions(
+    info: NodeInfo, report: Report | None = None
+) -> list[tuple[str, Expression, tuple[str, ...]]]:
     """(path, expression, extra roots) of every expression in a node's parameters.
 
-    Raises nothing: expressions that do not parse are left out (see :func:`check_node`).
+    One walk serves both syntax and reference checks: templates that do not parse are
+    reported to ``report`` as ``invalid_expression`` (when given) and left out.
     """
     found: list[tuple[str, Expression, tuple[str, ...]]] = []
     for rel, text in iter_strings(info.parameters):
         if "{{" not in text:
             continue
+        path = node_path(info.id, "parameters", *rel)
         try:
             template = parse_template(text)
-        except ExpressionSyntaxError:
+        except ExpressionSyntaxError as exc:
+            if report is not None:
+                report.error(Code.INVALID_EXPRESSION, path, str(exc))
             continue
         extra = _extra_roots(info, rel)
-        path = node_path(info.id, "parameters", *rel)
         found.extend((path, expr, extra) for expr in template.expressions)
     return found
 
@@ -46,16 +51,6 @@ def node_expressions(info: NodeInfo) -> list[tuple[str, Expression, tuple[str, .
 def _extra_roots(info: NodeInfo, rel: tuple[str | int, ...]) -> tuple[str, ...]:
     param = info.plugin.parameter(str(rel[0])) if rel else None
     return param.extra_roots if param else ()
-
-
-def check_syntax(info: NodeInfo, report: Report) -> None:
-    for rel, text in iter_strings(info.parameters):
-        if "{{" not in text:
-            continue
-        try:
-            parse_template(text)
-        except ExpressionSyntaxError as exc:
-            report.error(Code.INVALID_EXPRESSION, node_path(info.id, "parameters", *rel), str(exc))
 
 
 class ReferenceChecker:
@@ -66,7 +61,8 @@ class ReferenceChecker:
         self.used_variables: set[str] = set()
 
     def check_node(self, info: NodeInfo) -> None:
-        for path, expr, extra in node_expressions(info):
+        """Report bad syntax and references that cannot be read from this node."""
+        for path, expr, extra in node_expressions(info, self.report):
             problem = self._problem(info, expr, extra, path)
             if problem:
                 self.report.error(Code.UNKNOWN_REFERENCE, path, problem)

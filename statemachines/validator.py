@@ -13,14 +13,12 @@ from typing import Any
 from plugins.sdk import PluginRegistry, PortType, can_connect, check_parameters, default_registry
 from statemachines.document import Parts, check_json, check_top_level, parse_parts
 from statemachines.errors import InvalidRoutineError
-from statemachines.graph import Edge, Graph, is_series_parallel
+from statemachines.graph import Edge, Graph, is_series_parallel, live_nodes
 from statemachines.model import Routine
 from statemachines.problems import Code, Report, Warn, connection_path, join_path, node_path
-from statemachines.references import ReferenceChecker, check_syntax
+from statemachines.references import ReferenceChecker
 from statemachines.topology import NodeInfo, Topology, make_edge
 from statemachines.triggers import check_trigger
-
-ERROR_SETTINGS_NEED_TASK = ("retry", "timeout_seconds")
 
 
 @dataclass(slots=True)
@@ -60,7 +58,6 @@ def analyse(document: Any, registry: PluginRegistry | None = None) -> Validation
     _graph_checks(topology, parts, report)
     references = ReferenceChecker(topology, parts.variables, report)
     for info in infos.values():
-        check_syntax(info, report)
         references.check_node(info)
     references.report_unused_variables()
     if not report.valid:
@@ -191,8 +188,6 @@ def _graph_checks(topology: Topology, parts: Parts, report: Report) -> None:
             f"this connection closes a cycle: {' → '.join(cycle)} (use a loop node to repeat work)",
         )
     in_cycle = {n for _, cycle in topology.cycles for n in cycle}
-    from statemachines.graph import live_nodes
-
     live = live_nodes(graph)
     for node_id in graph.nodes:
         if node_id not in live and node_id not in in_cycle:
