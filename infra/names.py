@@ -24,3 +24,14 @@ ENV_ROUTINES_TABLE = "ROUTINES_TABLE"
 ENV_EXECUTIONS_TABLE = "EXECUTIONS_TABLE"
 ENV_NODE_LOGS_TABLE = "NODE_LOGS_TABLE"
 ENV_PAYLOAD_BUCKET = "PAYLOAD_BUCKET"
+
+# One Lambda function per plugin, plus two the compiler needs: the condition evaluator
+# (conditions and values Choice rules cannot express) and the approval notifier (stores
+# the task token of a paused approval node).
+FUNCTION_PREFIX = "routines-"
+EVALUATOR = "sys-evaluate"
+APPROVAL_NOTIFIER = "sys-approval"
+
+
+def function_name(plugin: str) -> str:
+    return f"{FUNCTION_PREFIX}{plugin}"

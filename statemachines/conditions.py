@@ -147,13 +147,9 @@ def _equal(left: Any, right: Any) -> bool:
 
 
 def _contains(left: Any, right: Any) -> bool:
-    if isinstance(left, str) and isinstance(right, str):
-        return right in left
-    if isinstance(left, list):
-        return right in left
-    if isinstance(left, dict) and isinstance(right, str):
-        return right in left
-    return False
+    """Substring test on strings only — what a Choice ``StringMatches "*x*"`` can do natively.
+    Membership in a list is ``in``: ``{"left": "vip", "op": "in", "right": "{{ ...tags }}"}``."""
+    return isinstance(left, str) and isinstance(right, str) and right in left
 
 
 def _matches(left: Any, right: Any) -> bool:

@@ -55,6 +55,7 @@ class Reference:
     root: str
     name: str | None
     steps: tuple[str | int, ...]
+    plain: bool = True  # steps spell out the whole path (no wildcard, slice or filter)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +151,8 @@ def _parse_expression(source: str) -> Expression:
     root = chain[0].fields[0]
     steps = _plain_steps(chain[1:])
     name = steps[0] if steps and isinstance(steps[0], str) else None
-    reference = Reference(source=source, root=root, name=name, steps=steps)
+    plain = len(steps) == len(chain) - 1
+    reference = Reference(source=source, root=root, name=name, steps=steps, plain=plain)
     return Expression(source=source, reference=reference, path=_rebuild(chain[1:]))
 
 

@@ -26,6 +26,12 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--json", action="store_true", help="one JSON report per file")
     validate.set_defaults(handler=cmd_validate)
 
+    compile_ = commands.add_parser("compile", help="print the Step Functions definition (ASL) of a routine")
+    compile_.add_argument("file", metavar="FILE", help="routine JSON file ('-' = stdin)")
+    compile_.add_argument("--report", action="store_true", help="print the compile report instead")
+    compile_.add_argument("--routine-id", default="local", help="routine id baked into the definition")
+    compile_.set_defaults(handler=cmd_compile)
+
     plugins = commands.add_parser("plugins", help="list the plugin catalogue")
     plugins.add_argument("--json", action="store_true", help="full metadata with parameter schemas")
     plugins.set_defaults(handler=cmd_plugins)
@@ -66,6 +72,27 @@ def cmd_validate(args: argparse.Namespace) -> int:
         else:
             print(_human(name, report))
     return worst
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from statemachines.compiler import compile_validated
+    from statemachines.errors import CompileError
+    from statemachines.options import CompileOptions
+    from statemachines.validator import analyse
+
+    report = Report()
+    ok, document = parse_json(read_source(args.file), report)
+    validation = analyse(document) if ok else None
+    if validation is None or not validation.report.valid:
+        print(_human(args.file, validation.report if validation else report), file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        compiled = compile_validated(validation, CompileOptions(routine_id=args.routine_id))
+    except CompileError as exc:
+        print(f"{args.file}: cannot compile: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    print(json.dumps(compiled.report, indent=2, ensure_ascii=False) if args.report else compiled.definition)
+    return EXIT_OK
 
 
 def _human(name: str, report: Report) -> str:

@@ -28,8 +28,9 @@ def ident(value: Any) -> Any:
         ("a", "in", ["a", "b"], True),
         ("c", "in", ["a"], False),
         ("hello", "contains", "ell", True),
-        ([1, 2], "contains", 2, True),
-        ({"k": 1}, "contains", "k", True),
+        ([1, 2], "contains", 2, False),  # membership is 'in', so Choice rules can do 'contains'
+        ({"k": 1}, "contains", "k", False),
+        (2, "in", [1, 2], True),
         ("hello", "startsWith", "he", True),
         ("hello", "endsWith", "lo", True),
         ("abc-123", "matches", r"^[a-z]+-\d+$", True),

@@ -1,0 +1,27 @@
+"""Error names a plugin Lambda fails with — the contract between the plugin runtime and the
+compiler's ``Retry``/``Catch``.
+
+Step Functions matches ``ErrorEquals`` on exact names, so the class of an error (worth
+retrying or not) is part of its name. The compiler never retries the names in
+:data:`NOT_RETRYABLE`, whatever the node's retry policy says: retrying bad input only
+repeats the failure.
+"""
+
+from __future__ import annotations
+
+USER_ERROR = "Routines.UserError"  # bad input or configuration: retrying cannot help
+HTTP_CLIENT_ERROR = "Routines.HttpClientError"  # a 4xx answer other than 408/429
+HTTP_SERVER_ERROR = "Routines.HttpServerError"  # 5xx, 408, 429: the far side may recover
+OPERATIONAL_ERROR = "Routines.OperationalError"  # timeouts, throttling, connection errors
+UNEXPECTED_ERROR = "Routines.UnexpectedError"  # a bug in a plugin
+
+NOT_RETRYABLE = (USER_ERROR, HTTP_CLIENT_ERROR)
+
+# AWS's recommended retry for transient Lambda service errors, on every Lambda task.
+LAMBDA_TRANSIENT = (
+    "Lambda.ClientExecutionTimeoutException",
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+)

@@ -1,0 +1,84 @@
+"""Golden tests: each routine in golden/ compiles to exactly the ASL next to it.
+
+Regenerate after an intended change with ``UPDATE_GOLDEN=1 pytest tests/statemachines/test_golden.py``
+and review the diff like code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from statemachines.compiler import compile_routine
+
+GOLDEN = Path(__file__).parent / "golden"
+CASES = sorted(p.name.removesuffix(".routine.json") for p in GOLDEN.glob("*.routine.json"))
+
+
+def compiled_text(case: str) -> str:
+    return compile_routine(json.loads((GOLDEN / f"{case}.routine.json").read_text())).definition + "\n"
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_golden(case: str) -> None:
+    expected = GOLDEN / f"{case}.asl.json"
+    text = compiled_text(case)
+    if os.environ.get("UPDATE_GOLDEN"):
+        expected.write_text(text)
+    assert text == expected.read_text(), f"{case}: compiled ASL differs from {expected.name}"
+
+
+def _states(machine: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for state in machine["States"].values():
+        out.append(state)
+        for branch in state.get("Branches", []):
+            out += _states(branch)
+        if "ItemProcessor" in state:
+            out += _states(state["ItemProcessor"])
+    return out
+
+
+def test_the_corpus_covers_every_construct() -> None:
+    seen: set[str] = set()
+    for case in CASES:
+        for state in _states(json.loads((GOLDEN / f"{case}.asl.json").read_text())):
+            seen.add(state["Type"])
+            seen.update(f"field:{key}" for key in state)
+            if "waitForTaskToken" in str(state.get("Resource", "")):
+                seen.add("callback")
+            if state.get("ItemProcessor", {}).get("ProcessorConfig", {}).get("Mode") == "DISTRIBUTED":
+                seen.add("distributed")
+            if "States.JsonMerge" in json.dumps(state.get("ResultSelector", {})):
+                seen.add("merge")
+    wanted = {
+        "Task",
+        "Choice",
+        "Parallel",
+        "Map",
+        "Wait",
+        "Succeed",
+        "Fail",
+        "Pass",
+        "callback",
+        "distributed",
+    }
+    wanted |= {
+        "merge",
+        "field:Retry",
+        "field:Catch",
+        "field:TimeoutSeconds",
+        "field:SecondsPath",
+        "field:TimestampPath",
+    }
+    assert wanted <= seen, f"no golden case exercises {sorted(wanted - seen)}"
+    assert len(CASES) >= 15
+
+
+def test_compiling_twice_gives_identical_bytes() -> None:
+    for case in CASES:
+        assert compiled_text(case) == compiled_text(case)
