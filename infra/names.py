@@ -16,7 +16,9 @@ class TableSpec:
 ROUTINES_TABLE = TableSpec("routines", "ownerId", "routineId")
 EXECUTIONS_TABLE = TableSpec("executions", "ownerId", "executionId")
 NODE_LOGS_TABLE = TableSpec("node-logs", "executionId", "nodeAttempt")
-TABLES = (ROUTINES_TABLE, EXECUTIONS_TABLE, NODE_LOGS_TABLE)
+# Paused approval nodes: their task token, keyed by execution and node.
+APPROVALS_TABLE = TableSpec("approvals", "executionId", "nodeId")
+TABLES = (ROUTINES_TABLE, EXECUTIONS_TABLE, NODE_LOGS_TABLE, APPROVALS_TABLE)
 PAYLOAD_BUCKET = "payloads"
 
 # Environment variables through which Lambdas learn the physical names.
@@ -24,6 +26,7 @@ ENV_ROUTINES_TABLE = "ROUTINES_TABLE"
 ENV_EXECUTIONS_TABLE = "EXECUTIONS_TABLE"
 ENV_NODE_LOGS_TABLE = "NODE_LOGS_TABLE"
 ENV_PAYLOAD_BUCKET = "PAYLOAD_BUCKET"
+ENV_APPROVALS_TABLE = "APPROVALS_TABLE"
 
 # One Lambda function per plugin, plus two the compiler needs: the condition evaluator
 # (conditions and values Choice rules cannot express) and the approval notifier (stores

@@ -1,4 +1,5 @@
-"""Storage: DynamoDB tables for routines, executions and node logs; S3 for large payloads."""
+"""Storage: DynamoDB tables for routines, executions, node logs and paused approvals; S3
+for large payloads."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.names import EXECUTIONS_TABLE, NODE_LOGS_TABLE, ROUTINES_TABLE, TableSpec
+from infra.names import APPROVALS_TABLE, EXECUTIONS_TABLE, NODE_LOGS_TABLE, ROUTINES_TABLE, TableSpec
 
 
 class Storage(Construct):
@@ -16,6 +17,7 @@ class Storage(Construct):
         self.routines = self._table("Routines", ROUTINES_TABLE)
         self.executions = self._table("Executions", EXECUTIONS_TABLE)
         self.node_logs = self._table("NodeLogs", NODE_LOGS_TABLE, ttl="expiresAt")
+        self.approvals = self._table("Approvals", APPROVALS_TABLE, ttl="expiresAt")
         self.payloads = s3.Bucket(
             self,
             "Payloads",

@@ -403,12 +403,19 @@ class Emitter:
             out["trigger.$"] = TRIGGER_PATH
         if "loop" in read.roots:
             out["loop.$"] = LOOP_PATH
+        elif self.topology.enclosing.get(info.id):
+            out["iteration.$"] = f"{LOOP_PATH}.index"  # so node logs tell iterations apart
         nodes: dict[str, Any] = {}
+        merged = []
         for node_id in sorted(read.nodes):
             key, value = self._entry(sim, node_id, node_id)
             nodes[key] = value
+            if isinstance(value, dict):
+                merged.append(node_id)  # an object of outputs: the runtime normalizes each
         if nodes:
             out["nodes"] = nodes
+        if merged:
+            out["merged"] = merged
         return out
 
     def _execution(self) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""``routines``: validate, inspect and (later) compile and run routines locally.
+"""``routines``: validate, compile and run routines locally, and inspect the catalogue.
 
 Exit codes: 0 success, 1 the routine is invalid (or its run failed), 2 usage errors and
 files that cannot be read.
@@ -31,6 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
     compile_.add_argument("--report", action="store_true", help="print the compile report instead")
     compile_.add_argument("--routine-id", default="local", help="routine id baked into the definition")
     compile_.set_defaults(handler=cmd_compile)
+
+    run = commands.add_parser("run", help="run a routine on the local runtime (moto, in-process)")
+    run.add_argument("file", metavar="FILE", help="routine JSON file ('-' = stdin)")
+    run.add_argument("--input", metavar="JSON", help="the trigger payload (default {})")
+    run.add_argument("--json", action="store_true", help="print the execution report as JSON")
+    run.set_defaults(handler=cmd_run)
 
     plugins = commands.add_parser("plugins", help="list the plugin catalogue")
     plugins.add_argument("--json", action="store_true", help="full metadata with parameter schemas")
@@ -93,6 +99,21 @@ def cmd_compile(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     print(json.dumps(compiled.report, indent=2, ensure_ascii=False) if args.report else compiled.definition)
     return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from functions.cli.run import InputError, run_file
+
+    report = Report()
+    ok, document = parse_json(read_source(args.file), report)
+    if not ok:
+        print(_human(args.file, report), file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        return run_file(args.file, document, args.input, args.json)
+    except InputError as exc:
+        print(f"routines: {exc}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def _human(name: str, report: Report) -> str:

@@ -50,6 +50,9 @@ class PluginDefinition:
     dynamic_outputs: DynamicPorts | None = None
     migrations: tuple[Migration, ...] = field(default=())
     check: CrossCheck | None = None
+    # "module.function" of the Lambda handler; built-in plugins follow the convention
+    # plugins.builtin.<m> → plugins.handlers.<m>.handler (see the registry).
+    handler: str = ""
     icon: str = ""
 
     def __post_init__(self) -> None:

@@ -1,0 +1,6 @@
+"""The local runtime: the whole product in-process, on moto's AWS."""
+
+from functions.local.environment import LocalAWS
+from functions.local.runner import ExecutionResult, run_routine
+
+__all__ = ["ExecutionResult", "LocalAWS", "run_routine"]

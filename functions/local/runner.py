@@ -1,0 +1,137 @@
+"""Run a routine on the local AWS: validate, compile, deploy, start, follow, trace."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from functions.local.environment import ACCOUNT, REGION, LocalAWS
+from functions.local.trace import build_trace, transitions
+from plugins.runtime.nodelog import read_logs
+from statemachines.compiler import Compiled, compile_validated
+from statemachines.errors import InvalidRoutineError
+from statemachines.options import CompileOptions
+from statemachines.topology import Topology
+from statemachines.validator import analyse
+
+TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+POLL_SECONDS = 0.02
+
+EventCallback = Callable[[dict[str, Any]], None]
+
+
+@dataclass(slots=True)
+class ExecutionResult:
+    status: str
+    output: Any
+    error: str | None
+    cause: str | None
+    nodes: dict[str, dict[str, Any]]
+    transitions: int
+    execution_arn: str
+    history: list[dict[str, Any]] = field(default_factory=list, repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "output": self.output,
+            "error": {"type": self.error, "message": self.cause} if self.error else None,
+            "nodes": self.nodes,
+            "transitions": self.transitions,
+            "executionArn": self.execution_arn,
+        }
+
+
+@dataclass(slots=True)
+class RunningExecution:
+    aws: LocalAWS
+    arn: str
+    topology: Topology
+    compiled: Compiled
+    _seen: int = 0
+
+    def history(self) -> list[dict[str, Any]]:
+        client = self.aws.client("stepfunctions")
+        events: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"executionArn": self.arn, "maxResults": 1000}
+        while True:
+            page = client.get_execution_history(**kwargs)
+            events += page["events"]
+            if not page.get("nextToken"):
+                return events
+            kwargs["nextToken"] = page["nextToken"]
+
+    def status(self) -> str:
+        return str(self.aws.client("stepfunctions").describe_execution(executionArn=self.arn)["status"])
+
+    def wait(self, on_event: EventCallback | None = None, timeout: float | None = None) -> ExecutionResult:
+        client = self.aws.client("stepfunctions")
+        deadline = time.monotonic() + timeout if timeout else None
+        while True:
+            description = client.describe_execution(executionArn=self.arn)
+            if on_event is not None:
+                self._report(on_event)
+            if description["status"] in TERMINAL:
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                client.stop_execution(
+                    executionArn=self.arn, error="Routines.LocalTimeout", cause="gave up waiting"
+                )
+                continue
+            time.sleep(POLL_SECONDS)
+        history = self.history()
+        if on_event is not None:
+            self._report(on_event, history)
+        nodes = build_trace(self.topology, self.compiled.report, history, read_logs(self.arn))
+        output = json.loads(description["output"]) if description.get("output") else None
+        return ExecutionResult(
+            description["status"],
+            output,
+            description.get("error"),
+            description.get("cause"),
+            nodes,
+            transitions(history),
+            self.arn,
+            history,
+        )
+
+    def _report(self, on_event: EventCallback, history: list[dict[str, Any]] | None = None) -> None:
+        events = history if history is not None else self.history()
+        for event in events[self._seen :]:
+            on_event(event)
+        self._seen = len(events)
+
+
+def start_routine(
+    aws: LocalAWS, document: Any, trigger: Any = None, routine_id: str = "local"
+) -> RunningExecution:
+    validation = analyse(document, aws.registry)
+    if validation.routine is None or validation.topology is None:
+        raise InvalidRoutineError(validation.report.errors)
+    compiled = compile_validated(
+        validation, CompileOptions(routine_id=routine_id, region=REGION, account=ACCOUNT)
+    )
+    client = aws.client("stepfunctions")
+    name = f"routine-{uuid.uuid4().hex[:12]}"
+    machine = client.create_state_machine(name=name, definition=compiled.definition, roleArn=aws.role_arn)
+    arn = client.start_execution(
+        stateMachineArn=machine["stateMachineArn"],
+        name=uuid.uuid4().hex,
+        input=json.dumps({"trigger": trigger}),
+    )["executionArn"]
+    return RunningExecution(aws, arn, validation.topology, compiled)
+
+
+def run_routine(
+    aws: LocalAWS,
+    document: Any,
+    trigger: Any = None,
+    *,
+    on_event: EventCallback | None = None,
+    timeout: float | None = None,
+) -> ExecutionResult:
+    return start_routine(aws, document, trigger).wait(on_event, timeout)

@@ -1,0 +1,37 @@
+from typing import Any
+
+from plugins.builtin.ses_send_email import PLUGIN
+from plugins.handlers.aws_errors import call
+from plugins.runtime.aws import client
+from plugins.runtime.handler import RunContext, lambda_handler
+
+
+def _list(value: Any) -> list[str]:
+    if not value:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def execute(parameters: dict[str, Any], run: RunContext) -> Any:
+    body: dict[str, Any] = {}
+    if parameters.get("text"):
+        body["Text"] = {"Data": str(parameters["text"]), "Charset": "UTF-8"}
+    if parameters.get("html"):
+        body["Html"] = {"Data": str(parameters["html"]), "Charset": "UTF-8"}
+    destination = {"ToAddresses": _list(parameters["to"])}
+    if parameters.get("cc"):
+        destination["CcAddresses"] = _list(parameters["cc"])
+    if parameters.get("bcc"):
+        destination["BccAddresses"] = _list(parameters["bcc"])
+    request: dict[str, Any] = {
+        "Source": str(parameters["from"]),
+        "Destination": destination,
+        "Message": {"Subject": {"Data": str(parameters["subject"]), "Charset": "UTF-8"}, "Body": body},
+    }
+    if parameters.get("replyTo"):
+        request["ReplyToAddresses"] = _list(parameters["replyTo"])
+    result = call("ses", client("ses").send_email, **request)
+    return {"messageId": result["MessageId"]}
+
+
+handler = lambda_handler(PLUGIN, execute)

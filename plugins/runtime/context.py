@@ -1,0 +1,99 @@
+"""The expression context of one invocation, built from the document slices the compiler
+passed: ``{"trigger", "vars", "execution", "loop", "nodes", "secrets"}``.
+
+Node outputs arrive as the state machine stored them; two shapes are normalized here so
+expressions see DESIGN's contract: a Catch record ``{"Error", "Cause"}`` becomes
+``{"error": {"type", "message"}}``, and S3 references are loaded.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from plugins.runtime.event import Invocation
+from plugins.runtime.offload import load
+from statemachines.expressions import Template, iter_strings, parse_template
+
+REDACTED = "[secret]"
+
+
+def normalize(value: Any) -> Any:
+    value = load(value)
+    if isinstance(value, dict) and "Error" in value and set(value) <= {"Error", "Cause"}:
+        return {"error": {"type": value["Error"], "message": error_message(value.get("Cause"))}}
+    return value
+
+
+def error_message(cause: Any) -> str:
+    """The message inside a Catch ``Cause``: a Lambda error's JSON, or plain text."""
+    if not isinstance(cause, str):
+        return "" if cause is None else str(cause)
+    try:
+        parsed = json.loads(cause)
+    except ValueError:
+        return cause
+    if isinstance(parsed, dict) and isinstance(parsed.get("errorMessage"), str):
+        return str(parsed["errorMessage"])
+    return cause
+
+
+def build_context(event: Invocation, secrets: dict[str, Any]) -> dict[str, Any]:
+    nodes = {}
+    for node_id, value in (event.nodes or {}).items():
+        if node_id in event.merged and isinstance(value, dict):
+            nodes[node_id] = {k: normalize(v) for k, v in value.items()}
+        else:
+            nodes[node_id] = normalize(value)
+    return {
+        "trigger": event.trigger,
+        "vars": event.vars,
+        "execution": event.execution.model_dump(by_alias=True),
+        "loop": event.loop,
+        "nodes": nodes,
+        "secrets": secrets,
+    }
+
+
+def templates(value: Any) -> Iterable[Template]:
+    for _, text in iter_strings(value):
+        if "{{" in text:
+            yield parse_template(text)
+
+
+def secret_names(value: Any) -> set[str]:
+    """Names of the secrets an expression in ``value`` reads (``secrets.<name>...``)."""
+    names = set()
+    for template in templates(value):
+        for expression in template.expressions:
+            ref = expression.reference
+            if ref.root == "secrets" and ref.name:
+                names.add(ref.name)
+    return names
+
+
+def resolve(value: Any, context: dict[str, Any]) -> Any:
+    """Render every template inside a JSON value: one whole expression yields the raw
+    value, mixed text yields a string. Iterative, so deep values cannot overflow."""
+    if isinstance(value, str):
+        return parse_template(value).render(context) if "{{" in value else value
+    if not isinstance(value, dict | list):
+        return value
+    root: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any]] = [(value, root, 0)]
+    while stack:
+        item, parent, key = stack.pop()
+        if isinstance(item, dict):
+            copy: Any = {}
+            parent[key] = copy
+            stack.extend((v, copy, k) for k, v in item.items())
+        elif isinstance(item, list):
+            copy = [None] * len(item)
+            parent[key] = copy
+            stack.extend((v, copy, i) for i, v in enumerate(item))
+        elif isinstance(item, str) and "{{" in item:
+            parent[key] = parse_template(item).render(context)
+        else:
+            parent[key] = item
+    return root[0]

@@ -1,0 +1,43 @@
+"""The event a plugin Lambda receives, as the compiler's Task ``Parameters`` build it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Execution(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    id: str = Field(min_length=1, max_length=2048)
+    routine_id: str = Field(alias="routineId", max_length=256)
+    started_at: str = Field(alias="startedAt", max_length=64)
+
+
+class Invocation(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    node: str = Field(min_length=1, max_length=64)
+    plugin: str = Field(min_length=1, max_length=128)
+    version: int = 1
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    vars: dict[str, Any] = Field(default_factory=dict)
+    on_error: str = Field("fail", alias="onError")
+    execution: Execution
+    attempt: int = Field(0, ge=0)
+    trigger: Any = None
+    loop: Any = None
+    iteration: int | None = None  # loop.index of a node in a loop body that does not read loop
+    nodes: dict[str, Any] = Field(default_factory=dict)
+    merged: list[str] = Field(default_factory=list)  # node entries that are merge objects
+    task_token: str | None = Field(None, alias="taskToken")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unpack_static(cls, data: Any) -> Any:
+        # Literals with keys ending in '.$' travel as JSON text (ASL would read them as paths).
+        if isinstance(data, dict) and isinstance(data.get("staticJson"), str):
+            data = {**json.loads(data["staticJson"]), **{k: v for k, v in data.items() if k != "staticJson"}}
+        return data

@@ -1,0 +1,201 @@
+"""One Lambda handler per plugin: ``handler = lambda_handler(PLUGIN, execute)``.
+
+Per invocation: validate the event → load the secrets its expressions name → build the
+expression context → resolve parameters → run the plugin → check the output against its
+port schema → offload a large output to S3 → write the node log → return the output, or
+raise a typed error whose name ``Retry``/``Catch`` match on.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import fastjsonschema
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities import parameters as powertools_parameters
+from pydantic import ValidationError
+
+from plugins.runtime.context import build_context, resolve, secret_names
+from plugins.runtime.errors import PluginError, UnexpectedError, UserError
+from plugins.runtime.event import Invocation
+from plugins.runtime.nodelog import NodeLog
+from plugins.runtime.observability import logger, metrics, redact_secrets, tracer
+from plugins.runtime.offload import offload_if_large
+from plugins.sdk import PluginDefinition, PortType
+
+SECRET_MAX_AGE = 300  # seconds a secret stays cached in a warm container
+
+
+@dataclass(slots=True)
+class RunContext:
+    """What a plugin's ``execute`` gets besides its resolved parameters."""
+
+    invocation: Invocation
+    expressions: dict[str, Any]
+    remaining_ms: Callable[[], int]
+
+    def resolve(self, value: Any, **extra_roots: Any) -> Any:
+        """Resolve a parameter kept raw because it uses extra roots (filter's ``item``)."""
+        return resolve(value, {**self.expressions, **extra_roots})
+
+    def secret(self, name: str) -> Any:
+        """A secret from Secrets Manager (cached; the runtime redacts it from node logs)."""
+        value = _secrets({name})[name]
+        self.expressions["secrets"][name] = value
+        return value
+
+
+Execute = Callable[[dict[str, Any], RunContext], Any]
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+def lambda_handler(plugin: PluginDefinition, execute: Execute) -> Handler:
+    @tracer.capture_lambda_handler(capture_response=False)
+    @metrics.log_metrics
+    def handler(event: dict[str, Any], context: Any) -> Any:
+        return invoke(plugin, execute, event, context)
+
+    wrapped: Handler = handler
+    return wrapped
+
+
+def invoke(
+    plugin: PluginDefinition,
+    execute: Execute,
+    event: dict[str, Any],
+    context: Any,
+    *,
+    check_output: bool = True,
+) -> Any:
+    started = time.time()
+    invocation = _parse(event)
+    logger.set_correlation_id(invocation.execution.id)
+    logger.append_keys(node=invocation.node, plugin=plugin.name, attempt=invocation.attempt + 1)
+    log = NodeLog(
+        invocation.execution.id,
+        invocation.node,
+        invocation.attempt + 1,
+        getattr(context, "aws_request_id", "local"),
+        started,
+        loop_index=_loop_index(invocation),
+    )
+    secrets: dict[str, Any] = {}
+    try:
+        secrets.update(_secrets(secret_names(invocation.parameters)))
+        expressions = build_context(invocation, secrets)
+        resolved = resolve_parameters(plugin, invocation.parameters, expressions)
+        run = RunContext(invocation, expressions, _remaining(context))
+        log.input = resolved
+        output = execute(resolved, run)
+        if check_output:
+            _check_output(plugin, output)
+        key = f"{invocation.execution.id.rsplit(':', 1)[-1]}/{invocation.node}/{log.request_id}.json"
+        result = offload_if_large(output, key)
+        log.status, log.output = "succeeded", result
+        return result
+    except PluginError as exc:
+        _failed(log, exc)
+        raise
+    except Exception as exc:  # a bug in the plugin: report it typed, never as a bare traceback
+        error = UnexpectedError(f"{type(exc).__name__}: {exc}")
+        _failed(log, error)
+        raise error from exc
+    finally:
+        log.finished = time.time()
+        log.input = redact_secrets(log.input, secrets)
+        log.output = redact_secrets(log.output, secrets)
+        _record(plugin, log)
+
+
+def _parse(event: Any) -> Invocation:
+    try:
+        return Invocation.model_validate(event)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise UserError(f"invalid invocation event: {where}: {first['msg']}") from None
+
+
+def _loop_index(invocation: Invocation) -> int | None:
+    if invocation.iteration is not None:
+        return invocation.iteration
+    loop = invocation.loop
+    return loop.get("index") if isinstance(loop, dict) and isinstance(loop.get("index"), int) else None
+
+
+def _remaining(context: Any) -> Callable[[], int]:
+    getter = getattr(context, "get_remaining_time_in_millis", None)
+    return getter if callable(getter) else (lambda: 900_000)
+
+
+def resolve_parameters(
+    plugin: PluginDefinition, values: dict[str, Any], context: dict[str, Any]
+) -> dict[str, Any]:
+    """Defaults applied; every parameter resolved except those whose expressions need
+    extra roots."""
+    out = {p.name: p.default for p in plugin.parameters if p.default is not None and p.name not in values}
+    for name, value in values.items():
+        definition = plugin.parameter(name)
+        out[name] = value if definition is not None and definition.extra_roots else resolve(value, context)
+    return out
+
+
+def _secrets(names: set[str]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for name in sorted(names):
+        try:
+            text = powertools_parameters.get_secret(name, max_age=SECRET_MAX_AGE)
+        except Exception as exc:  # powertools wraps every provider failure
+            raise UserError(f"secret '{name}' could not be read: {type(exc).__name__}") from None
+        try:
+            found[name] = json.loads(text) if isinstance(text, str) and text[:1] in "{[" else text
+        except ValueError:
+            found[name] = text
+    return found
+
+
+_validators: dict[tuple[str, int], Callable[[Any], Any] | None] = {}
+
+
+def _output_validator(plugin: PluginDefinition) -> Callable[[Any], Any] | None:
+    key = (plugin.name, plugin.version)
+    if key not in _validators:  # compiled once per container: fastjsonschema generates code
+        ports = [p for p in plugin.outputs if p.type is PortType.MAIN and p.schema]
+        _validators[key] = fastjsonschema.compile(ports[0].schema) if ports else None
+    return _validators[key]
+
+
+def _check_output(plugin: PluginDefinition, output: Any) -> None:
+    validate = _output_validator(plugin)
+    if validate is None:
+        return
+    try:
+        validate(output)
+    except fastjsonschema.JsonSchemaException as exc:
+        raise UnexpectedError(f"output does not match the '{plugin.name}' output schema: {exc}") from None
+
+
+def _failed(log: NodeLog, error: PluginError) -> None:
+    log.status = "failed"
+    log.error_type = type(error).__name__
+    log.error_message = error.message
+    logger.warning("node failed", extra={"errorType": log.error_type, "errorMessage": error.message})
+
+
+def _record(plugin: PluginDefinition, log: NodeLog) -> None:
+    duration = (log.finished - log.started) * 1000
+    # Metadata rather than a dimension: one container serves one plugin on AWS, but the
+    # shared Metrics object would carry a dimension over between plugins locally.
+    metrics.add_metadata(key="plugin", value=plugin.name)
+    metrics.add_metric(name=f"{plugin.name}.Duration", unit=MetricUnit.Milliseconds, value=duration)
+    metrics.add_metric(
+        name=f"{plugin.name}.Errors", unit=MetricUnit.Count, value=1 if log.status == "failed" else 0
+    )
+    try:
+        log.write()
+    except Exception:  # the node's own result matters more than its log line
+        logger.exception("could not write the node log")

@@ -1,0 +1,55 @@
+"""The evaluator: what ASL cannot compute exactly, for control nodes.
+
+``if``/``switch`` → ``{"port"}`` (the reference semantics of conditions), ``loop`` →
+``{"items"}``, ``wait`` → ``{"seconds"}`` or ``{"timestamp"}``. The compiler routes a
+Choice on the answer, so this Lambda is one transition more and nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plugins.runtime.errors import UserError
+from plugins.runtime.handler import RunContext, invoke
+from plugins.runtime.observability import metrics, tracer
+from plugins.sdk import default_registry
+from statemachines.conditions import evaluate
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def execute(parameters: dict[str, Any], run: RunContext) -> Any:
+    plugin = run.invocation.plugin
+    if plugin == "if":
+        return {"port": "true" if evaluate(parameters["condition"], _identity) else "false"}
+    if plugin == "switch":
+        for rule in parameters.get("rules", []):
+            if evaluate(rule["condition"], _identity):
+                return {"port": rule["port"]}
+        return {"port": "default"}
+    if plugin == "loop":
+        items = parameters.get("items")
+        return {"items": items if isinstance(items, list) else []}
+    if plugin == "wait":
+        if parameters.get("seconds") is not None:
+            seconds = parameters["seconds"]
+            if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
+                raise UserError(f"'seconds' must be a non-negative number, got {seconds!r}")
+            return {"seconds": int(seconds)}
+        until = parameters.get("until")
+        if not isinstance(until, str):
+            raise UserError(f"'until' must be an ISO 8601 timestamp, got {until!r}")
+        return {"timestamp": until}
+    raise UserError(f"the evaluator has nothing to compute for '{plugin}' nodes")
+
+
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: Any) -> Any:
+    name = event.get("plugin") if isinstance(event, dict) else None
+    definition = default_registry().find(str(name))
+    if definition is None:
+        raise UserError(f"unknown control node '{name}'")
+    return invoke(definition, execute, event, context, check_output=False)

@@ -1,0 +1,67 @@
+"""Fixtures for end-to-end tests: the local AWS and a real HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from functions.local import LocalAWS
+
+
+@pytest.fixture
+def aws() -> Iterator[LocalAWS]:
+    with LocalAWS() as local:
+        yield local
+
+
+class Recorder:
+    """Scripted responses per path (a list is served in order, the last one repeats)."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.script: dict[str, list[tuple[int, Any]]] = {}
+        self.base = ""
+
+    def respond(self, path: str, *responses: tuple[int, Any]) -> str:
+        self.script[path] = list(responses)
+        return self.base + path
+
+
+@pytest.fixture
+def http() -> Iterator[Recorder]:
+    recorder = Recorder()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length).decode() if length else ""
+            path = self.path.split("?")[0]
+            recorder.requests.append(
+                {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body}
+            )
+            script = recorder.script.get(path) or [(404, {"error": "not found"})]
+            status, payload = script.pop(0) if len(script) > 1 else script[0]
+            data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain" if isinstance(payload, str) else "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    recorder.base = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield recorder
+    server.shutdown()
+    server.server_close()
