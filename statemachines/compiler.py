@@ -57,5 +57,7 @@ def compile_validated(validation: Validation, options: CompileOptions) -> Compil
         emitter.state_nodes,
         warnings,
         options.function_arn(EVALUATOR),
+        emitter.routes,
+        emitter.decided,
     )
     return Compiled(definition, report)

@@ -135,6 +135,9 @@ class Emitter:
         self.results = {loop: self._result_node(body) for loop, body in topology.loop_bodies.items()}
         self.touch = {n: self._touched(n) for n in self.infos}
         self.needed = self._needed()
+        self.decided: dict[str, str] = {}  # if/switch nodes whose port is known at compile time
+        self.routes: dict[str, dict[str, str]] = {}  # Choice state → {next state: port}
+        self._choices: list[tuple[str, dict[str, Any], list[tuple[dict[str, Any], str]], str]] = []
         self.below, self.future = self._closures()
 
     # --- analysis -------------------------------------------------------------------
@@ -213,7 +216,13 @@ class Emitter:
                 activated |= self.graph.bit(node)
         scope = Scope("top")
         begin = self.go(scope, start(self.graph, members, activated, {}))
-        return self.finish(scope, begin)
+        machine = self.finish(scope, begin)
+        for name, fields, rules, default in self._choices:  # targets are final only now
+            routes = self.routes.setdefault(name, {})
+            for rule, port in rules:
+                routes.setdefault(rule["Next"], port)
+            routes.setdefault(fields["Default"], default)
+        return machine
 
     def go(self, scope: Scope, sim: Sim) -> str:
         """Emit the states that run from this point of the simulation; return the first."""
@@ -500,6 +509,7 @@ class Emitter:
             if isinstance(rule, dict):
                 compiled.append((port, rule))
         if native and not compiled:
+            self.decided[info.id] = default
             return self._pass(sim, info.id, frozenset({default}))  # decided at compile time
         entry = None
         if not native:
@@ -518,6 +528,9 @@ class Emitter:
         choices = [{**rule, "Next": ""} for _, rule in compiled]
         fields: dict[str, Any] = {"Choices": choices, "Default": ""}
         self._add(scope, choice_name, State("Choice", fields), info.id)
+        self._choices.append(
+            (choice_name, fields, [(c, p) for (p, _), c in zip(compiled, choices, strict=True)], default)
+        )
         outcomes = []
         ports = list(dict.fromkeys([port for port, _ in compiled] + [default]))
         for port in ports:
@@ -590,6 +603,7 @@ class Emitter:
         approved = {**_equals(f"{node_doc_path(info.id)}.decision", "approved"), "Next": ""}
         choice: dict[str, Any] = {"Choices": [approved], "Default": ""}
         self._add(scope, decision, State("Choice", choice), info.id)
+        self._choices.append((decision, choice, [(approved, "approved")], "rejected"))
         fields["Next"] = decision
         outcomes = []
         for port, link, status in [

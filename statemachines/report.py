@@ -20,6 +20,8 @@ def build_report(
     state_nodes: dict[str, str],
     warnings: list[Problem],
     evaluator_arn: str,
+    routes: dict[str, dict[str, str]],
+    decided: dict[str, str],
 ) -> dict[str, Any]:
     counts = {"states": 0, "lambdaTasks": 0, "evaluatorTasks": 0}
     loops: dict[str, dict[str, int]] = {}
@@ -36,6 +38,8 @@ def build_report(
         "definitionBytes": definition_bytes,
         "stateNodes": state_nodes,
         "nodeStates": nodes,
+        "routes": routes,  # Choice state → {next state: port}, to tell which port an execution took
+        "decided": decided,  # if/switch nodes routed at compile time (constant conditions)
         "warnings": [w.to_json() for w in warnings],
     }
 

@@ -1,5 +1,11 @@
-"""The execution trace: every node of the routine with a status, built from the execution
-history, the node logs and the compile report (DESIGN §3: skipped nodes are listed too)."""
+"""The execution trace: every node of the routine with a status (DESIGN §3: skipped nodes
+are listed too), built from the execution history, the node logs and the compile report.
+
+Nodes with states are observed directly (their states were entered, their Lambdas wrote
+logs). Nodes compiled into no state (merge, disabled nodes, conditions decided at compile
+time) are replayed with the routine's own rule — a node runs when an incoming connection
+is active — using which port each observed node actually fired.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,10 @@ from typing import Any
 
 from plugins.runtime.context import normalize
 from statemachines.layout import node_key
-from statemachines.topology import Topology
+from statemachines.topology import NodeInfo, Topology
 
 SUCCEEDED, FAILED, SKIPPED = "succeeded", "failed", "skipped"
+PASS_THROUGH_PORTS = ("out", "done", "default", "false", "rejected")
 
 
 def transitions(history: list[dict[str, Any]]) -> int:
@@ -20,60 +27,103 @@ def transitions(history: list[dict[str, Any]]) -> int:
     return sum(1 for event in history if event["type"].endswith("StateEntered"))
 
 
+class _Observed:
+    """What the history says about each node: states entered/exited, ports taken."""
+
+    def __init__(self, report: dict[str, Any], history: list[dict[str, Any]]) -> None:
+        state_nodes: dict[str, str] = report["stateNodes"]
+        routes: dict[str, dict[str, str]] = report.get("routes", {})
+        self.entered: dict[str, list[datetime]] = defaultdict(list)
+        self.exited: dict[str, list[tuple[datetime, Any]]] = defaultdict(list)
+        self.ports: dict[str, set[str]] = defaultdict(set)
+        following: dict[int, str] = {}
+        for event in history:
+            if "stateEnteredEventDetails" in event and "previousEventId" in event:
+                following[event["previousEventId"]] = event["stateEnteredEventDetails"]["name"]
+        for event in history:
+            if "stateEnteredEventDetails" in event:
+                node = state_nodes.get(event["stateEnteredEventDetails"]["name"])
+                if node:
+                    self.entered[node].append(event["timestamp"])
+            elif "stateExitedEventDetails" in event:
+                details = event["stateExitedEventDetails"]
+                node = state_nodes.get(details["name"])
+                if node:
+                    self.exited[node].append((event["timestamp"], details.get("output")))
+                port = routes.get(details["name"], {}).get(following.get(event["id"], ""))
+                if node and port:
+                    self.ports[node].add(port)
+
+
 def build_trace(
     topology: Topology, report: dict[str, Any], history: list[dict[str, Any]], logs: list[dict[str, Any]]
 ) -> dict[str, dict[str, Any]]:
-    state_nodes: dict[str, str] = report["stateNodes"]
-    entered: dict[str, list[datetime]] = defaultdict(list)
-    exited: dict[str, list[tuple[datetime, Any]]] = defaultdict(list)
-    for event in history:
-        if "stateEnteredEventDetails" in event:
-            node = state_nodes.get(event["stateEnteredEventDetails"]["name"])
-            if node:
-                entered[node].append(event["timestamp"])
-        elif "stateExitedEventDetails" in event:
-            details = event["stateExitedEventDetails"]
-            node = state_nodes.get(details["name"])
-            if node:
-                exited[node].append((event["timestamp"], details.get("output")))
+    seen = _Observed(report, history)
+    with_states = set(report["stateNodes"].values())
     by_node: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for log in logs:
         by_node[log["nodeId"]].append(log)
     trace: dict[str, dict[str, Any]] = {}
+    fired: dict[str, set[str]] = {}
     for node_id in topology.order:
         info = topology.infos[node_id]
-        if by_node.get(node_id) and info.is_task:
+        if info.is_task and by_node.get(node_id):
             trace[node_id] = _from_logs(by_node[node_id])
-        elif node_id in entered:
-            trace[node_id] = _from_states(
-                node_id, info.plugin.name, info.parameters, entered[node_id], exited[node_id]
-            )
+            fired[node_id] = _task_ports(info, trace[node_id]["status"])
+        elif node_id in seen.entered:
+            trace[node_id] = _from_states(node_id, info, seen.entered[node_id], seen.exited[node_id])
+            fired[node_id] = _control_ports(info, trace[node_id], seen.ports[node_id])
+        elif node_id in with_states or not _active(topology, node_id, trace, fired):
+            trace[node_id] = _entry(SKIPPED)
+            fired[node_id] = set()
         elif info.node.disabled:
-            trace[node_id] = {
-                "status": SKIPPED,
-                "output": None,
-                "error": None,
-                "durationMs": 0,
-                "disabled": True,
-            }
-        elif not _has_state(node_id, state_nodes) and _ran_before(topology, node_id, trace):
-            trace[node_id] = {"status": SUCCEEDED, "output": None, "error": None, "durationMs": 0}
-        else:
-            trace[node_id] = {"status": SKIPPED, "output": None, "error": None, "durationMs": 0}
+            trace[node_id] = {**_entry(SKIPPED), "disabled": True}
+            ports = {p.name for p in info.plugin.output_ports(info.parameters)}
+            fired[node_id] = {next((p for p in PASS_THROUGH_PORTS if p in ports), "")}
+        else:  # merge, or a condition decided at compile time
+            trace[node_id] = _entry(SUCCEEDED)
+            fired[node_id] = {report.get("decided", {}).get(node_id, "out")}
     return trace
 
 
-def _has_state(node_id: str, state_nodes: dict[str, str]) -> bool:
-    return node_id in state_nodes.values()
+def _entry(status: str) -> dict[str, Any]:
+    return {"status": status, "output": None, "error": None, "durationMs": 0}
 
 
-def _ran_before(topology: Topology, node_id: str, trace: dict[str, dict[str, Any]]) -> bool:
-    """A node compiled into no state (merge, a condition decided at compile time) ran if
-    something before it ran."""
+def _active(
+    topology: Topology, node_id: str, trace: dict[str, dict[str, Any]], fired: dict[str, set[str]]
+) -> bool:
     incoming = topology.graph.incoming[node_id]
     if not incoming:
         return True
-    return any(trace.get(e.source, {}).get("status") in (SUCCEEDED, FAILED) for e in incoming)
+    return any(
+        trace[e.source]["status"] != SKIPPED and e.port in fired.get(e.source, set()) for e in incoming
+    )
+
+
+def _task_ports(info: NodeInfo, status: str) -> set[str]:
+    if status == SUCCEEDED or info.node.on_error == "continue":
+        return {p.name for p in info.plugin.output_ports(info.parameters) if p.name != "error"}
+    return {"error"} if info.node.on_error == "route" else set()
+
+
+def _control_ports(info: NodeInfo, entry: dict[str, Any], taken: set[str]) -> set[str]:
+    name = info.plugin.name
+    if name in ("if", "switch"):
+        return taken
+    if name == "approval":
+        output = entry["output"]
+        if isinstance(output, dict) and "error" in output:
+            kind = output["error"].get("type")
+            return {"timeout"} if kind == "States.Timeout" else {"error"}
+        return taken
+    if name == "loop":
+        return (
+            {"done"}
+            if entry["status"] == SUCCEEDED
+            else ({"error"} if info.node.on_error == "route" else set())
+        )
+    return {"out"} if entry["status"] == SUCCEEDED else set()
 
 
 def _from_logs(logs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -96,11 +146,7 @@ def _from_logs(logs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _from_states(
-    node_id: str,
-    plugin: str,
-    parameters: dict[str, Any],
-    entered: list[datetime],
-    exited: list[tuple[datetime, Any]],
+    node_id: str, info: NodeInfo, entered: list[datetime], exited: list[tuple[datetime, Any]]
 ) -> dict[str, Any]:
     duration = 0.0
     if entered and exited:
@@ -110,6 +156,7 @@ def _from_states(
         document = json.loads(exited[-1][1])
         if isinstance(document, dict):
             output = normalize(document.get(node_key(node_id)))
+    plugin, parameters = info.plugin.name, info.parameters
     if plugin == "stop" and parameters.get("status") == "fail":
         error = {
             "type": parameters.get("error") or "RoutineStopped",
@@ -118,6 +165,6 @@ def _from_states(
         return {"status": FAILED, "output": None, "error": error, "durationMs": 0}
     if not exited:
         return {"status": FAILED, "output": None, "error": None, "durationMs": round(duration, 1)}
-    if plugin in ("if", "switch") and isinstance(output, dict) and "port" in output:
-        output = None  # the evaluator's routing answer, not a node output
+    if plugin in ("if", "switch", "wait"):
+        output = None  # the evaluator's answer is routing, not a node output
     return {"status": SUCCEEDED, "output": output, "error": None, "durationMs": round(duration, 1)}

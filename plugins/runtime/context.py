@@ -85,7 +85,7 @@ def resolve(value: Any, context: dict[str, Any]) -> Any:
     while stack:
         item, parent, key = stack.pop()
         if isinstance(item, dict):
-            copy: Any = {}
+            copy: Any = dict.fromkeys(item)  # keys in their original order
             parent[key] = copy
             stack.extend((v, copy, k) for k, v in item.items())
         elif isinstance(item, list):

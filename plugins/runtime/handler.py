@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import fastjsonschema
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities import parameters as powertools_parameters
 from pydantic import ValidationError
 
@@ -23,7 +23,7 @@ from plugins.runtime.context import build_context, resolve, secret_names
 from plugins.runtime.errors import PluginError, UnexpectedError, UserError
 from plugins.runtime.event import Invocation
 from plugins.runtime.nodelog import NodeLog
-from plugins.runtime.observability import logger, metrics, redact_secrets, tracer
+from plugins.runtime.observability import METRICS_NAMESPACE, logger, redact_secrets, tracer
 from plugins.runtime.offload import offload_if_large
 from plugins.sdk import PluginDefinition, PortType
 
@@ -55,7 +55,6 @@ Handler = Callable[[dict[str, Any], Any], Any]
 
 def lambda_handler(plugin: PluginDefinition, execute: Execute) -> Handler:
     @tracer.capture_lambda_handler(capture_response=False)
-    @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> Any:
         return invoke(plugin, execute, event, context)
 
@@ -187,14 +186,15 @@ def _failed(log: NodeLog, error: PluginError) -> None:
 
 
 def _record(plugin: PluginDefinition, log: NodeLog) -> None:
+    # single_metric, not the shared Metrics object: powertools shares one metric set per
+    # process, which concurrent invocations (Parallel branches, locally) would mix up.
     duration = (log.finished - log.started) * 1000
-    # Metadata rather than a dimension: one container serves one plugin on AWS, but the
-    # shared Metrics object would carry a dimension over between plugins locally.
-    metrics.add_metadata(key="plugin", value=plugin.name)
-    metrics.add_metric(name=f"{plugin.name}.Duration", unit=MetricUnit.Milliseconds, value=duration)
-    metrics.add_metric(
-        name=f"{plugin.name}.Errors", unit=MetricUnit.Count, value=1 if log.status == "failed" else 0
-    )
+    for name, unit, value in (
+        ("Duration", MetricUnit.Milliseconds, duration),
+        ("Errors", MetricUnit.Count, 1.0 if log.status == "failed" else 0.0),
+    ):
+        with single_metric(name=name, unit=unit, value=value, namespace=METRICS_NAMESPACE) as metric:
+            metric.add_dimension(name="plugin", value=plugin.name)
     try:
         log.write()
     except Exception:  # the node's own result matters more than its log line

@@ -1,4 +1,4 @@
-"""Powertools Logger, Tracer and Metrics shared by every plugin handler.
+"""Powertools Logger and Tracer shared by every plugin handler (metrics: single_metric).
 
 The logger writes to whatever ``sys.stdout`` is at the time of the call (not at import),
 so the local runtime can capture each invocation's logs as CloudWatch would.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Tracer
 
 
 class _CurrentStdout:
@@ -22,7 +22,7 @@ class _CurrentStdout:
 
 logger = Logger(service="routines", stream=_CurrentStdout())  # type: ignore[arg-type]
 tracer = Tracer(service="routines")
-metrics = Metrics(namespace="Routines", service="routines")
+METRICS_NAMESPACE = "Routines"
 
 
 def redact_secrets(value: Any, secrets: dict[str, Any]) -> Any:

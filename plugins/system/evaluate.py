@@ -11,7 +11,7 @@ from typing import Any
 
 from plugins.runtime.errors import UserError
 from plugins.runtime.handler import RunContext, invoke
-from plugins.runtime.observability import metrics, tracer
+from plugins.runtime.observability import tracer
 from plugins.sdk import default_registry
 from statemachines.conditions import evaluate
 
@@ -46,7 +46,6 @@ def execute(parameters: dict[str, Any], run: RunContext) -> Any:
 
 
 @tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> Any:
     name = event.get("plugin") if isinstance(event, dict) else None
     definition = default_registry().find(str(name))
