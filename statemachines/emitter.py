@@ -412,8 +412,8 @@ class Emitter:
             out["trigger.$"] = TRIGGER_PATH
         if "loop" in read.roots:
             out["loop.$"] = LOOP_PATH
-        elif self.topology.enclosing.get(info.id):
-            out["iteration.$"] = f"{LOOP_PATH}.index"  # so node logs tell iterations apart
+        if self.topology.enclosing.get(info.id):
+            out["iteration.$"] = f"{LOOP_PATH}.iteration"  # so node logs tell iterations apart
         nodes: dict[str, Any] = {}
         merged = []
         for node_id in sorted(read.nodes):
@@ -661,7 +661,17 @@ class Emitter:
     def _item_selector(
         self, scope: Scope, sim: Sim, loop_id: str, body: set[str], distributed: bool
     ) -> dict[str, Any]:
-        selector: dict[str, Any] = {"loop": {"item.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index"}}
+        # 'iteration' numbers the iteration across nested loops ("2.0": the first inner
+        # iteration of the third outer one), so node logs of different iterations differ.
+        outer = self.topology.enclosing.get(loop_id)
+        iteration = (
+            "States.Format('{}.{}', $.loop.iteration, $$.Map.Item.Index)"
+            if outer
+            else "States.Format('{}', $$.Map.Item.Index)"
+        )
+        selector: dict[str, Any] = {
+            "loop": {"item.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index", "iteration.$": iteration}
+        }
         if any("trigger" in self.reads[n].roots for n in body):
             selector["trigger.$"] = TRIGGER_PATH
         if scope.distributed:

@@ -127,10 +127,11 @@ def _control_ports(info: NodeInfo, entry: dict[str, Any], taken: set[str]) -> se
 
 
 def _from_logs(logs: list[dict[str, Any]]) -> dict[str, Any]:
-    runs: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    runs: dict[tuple[int, ...], list[dict[str, Any]]] = defaultdict(list)
     for log in logs:
-        runs[log.get("loopIndex")].append(log)
-    finals = [runs[key][-1] for key in sorted(runs, key=lambda k: (k is not None, k or 0))]
+        iteration = log.get("iteration")
+        runs[tuple(int(i) for i in iteration.split(".")) if iteration else ()].append(log)
+    finals = [runs[key][-1] for key in sorted(runs)]
     failed = [log for log in finals if log["status"] == "failed"]
     outputs = [normalize(log.get("output")) for log in finals]
     return {

@@ -29,7 +29,7 @@ class Invocation(BaseModel):
     attempt: int = Field(0, ge=0)
     trigger: Any = None
     loop: Any = None
-    iteration: int | None = None  # loop.index of a node in a loop body that does not read loop
+    iteration: str | None = Field(None, max_length=256)  # "2.0": loop iteration numbers, outermost first
     nodes: dict[str, Any] = Field(default_factory=dict)
     merged: list[str] = Field(default_factory=list)  # node entries that are merge objects
     task_token: str | None = Field(None, alias="taskToken")

@@ -119,11 +119,8 @@ def _parse(event: Any) -> Invocation:
         raise UserError(f"invalid invocation event: {where}: {first['msg']}") from None
 
 
-def _loop_index(invocation: Invocation) -> int | None:
-    if invocation.iteration is not None:
-        return invocation.iteration
-    loop = invocation.loop
-    return loop.get("index") if isinstance(loop, dict) and isinstance(loop.get("index"), int) else None
+def _loop_index(invocation: Invocation) -> str | None:
+    return invocation.iteration
 
 
 def _remaining(context: Any) -> Callable[[], int]:

@@ -26,7 +26,7 @@ class NodeLog:
     output: Any = None
     error_type: str | None = None
     error_message: str | None = None
-    loop_index: int | None = None
+    loop_index: str | None = None  # the loop iteration ("2.0" inside nested loops)
 
     def item(self) -> dict[str, Any]:
         item: dict[str, Any] = {
@@ -46,7 +46,7 @@ class NodeLog:
             item["errorType"] = {"S": self.error_type}
             item["errorMessage"] = {"S": (self.error_message or "")[:MAX_LOGGED_CHARS]}
         if self.loop_index is not None:
-            item["loopIndex"] = {"N": str(self.loop_index)}
+            item["iteration"] = {"S": self.loop_index}
         return item
 
     def write(self) -> None:

@@ -114,3 +114,86 @@ def test_console_script_reads_stdin() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["valid"] is True
+
+
+HELLO = str(ROOT / "examples" / "hello.json")
+
+
+def test_compile_prints_the_definition(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "compile", HELLO)
+    assert code == 0
+    definition = json.loads(out)
+    assert definition["StartAt"] == "people"
+    assert definition["States"]["people"]["Type"] == "Task"
+
+
+def test_compile_report(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "compile", "--report", HELLO)
+    report = json.loads(out)
+    assert code == 0
+    assert report["lambdaTasks"] == 4 and report["evaluatorTasks"] == 1
+    assert report["transitions"] == {"min": 5, "max": 5}
+    assert report["stateNodes"]["anyone (route)"] == "anyone"
+
+
+def test_compile_invalid_routine_exits_one(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "compile", str(DATA / "invalid" / "cycle.json"))
+    assert code == 1 and out == "" and "cycle" in err
+
+
+def test_run_prints_a_summary_and_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "run", HELLO)
+    assert code == 0
+    assert "status: SUCCEEDED" in out
+    assert "skip  nobody" in out
+    assert "greet" in err  # the live timeline
+
+
+def test_run_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "run", "--json", HELLO)
+    result = json.loads(out)
+    assert code == 0
+    assert set(result) >= {"status", "output", "error", "nodes", "transitions"}
+    assert result["nodes"]["greet"] == {
+        "status": "succeeded",
+        "output": {
+            "message": "Hello, Ada!",
+            "count": [{"name": "Ada", "age": 36}, {"name": "Grace", "age": 85}],
+        },
+        "error": None,
+        "durationMs": result["nodes"]["greet"]["durationMs"],
+        "attempts": 1,
+    }
+    assert result["transitions"] == 5
+
+
+def test_run_failed_execution_exits_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = {
+        "name": "stops",
+        "trigger": {"type": "manual"},
+        "nodes": [
+            {
+                "id": "halt",
+                "plugin": "stop",
+                "parameters": {"status": "fail", "error": "Nope", "cause": "why"},
+            }
+        ],
+    }
+    path = tmp_path / "stop.json"
+    path.write_text(json.dumps(doc))
+    code, out, _ = run(capsys, "run", "--json", str(path))
+    assert code == 1
+    assert json.loads(out)["error"] == {"type": "Nope", "message": "why"}
+
+
+@pytest.mark.parametrize("bad", ["{not json", "[" * 10 + "]" * 9, '"' + "x" * 300_000 + '"'])
+def test_run_rejects_bad_input_without_a_traceback(bad: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "run", "--input", bad, HELLO)
+    assert code == 2 and out == ""
+    assert "--input" in err and "Traceback" not in err
+
+
+def test_run_invalid_routine_reports_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "run", str(DATA / "invalid" / "unknown-node.json"))
+    assert code == 1 and out == ""
+    assert "unknown_node" in err
