@@ -136,7 +136,7 @@ class Emitter:
         self.touch = {n: self._touched(n) for n in self.infos}
         self.needed = self._needed()
         self.decided: dict[str, str] = {}  # if/switch nodes whose port is known at compile time
-        self.routes: dict[str, dict[str, str]] = {}  # Choice state → {next state: port}
+        self.routes: dict[str, dict[str, list[str]]] = {}  # Choice state → {next state: ports}
         self._choices: list[tuple[str, dict[str, Any], list[tuple[dict[str, Any], str]], str]] = []
         self.below, self.future = self._closures()
 
@@ -219,9 +219,11 @@ class Emitter:
         machine = self.finish(scope, begin)
         for name, fields, rules, default in self._choices:  # targets are final only now
             routes = self.routes.setdefault(name, {})
-            for rule, port in rules:
-                routes.setdefault(rule["Next"], port)
-            routes.setdefault(fields["Default"], default)
+            for target, port in [(rule["Next"], port) for rule, port in rules] + [
+                (fields["Default"], default)
+            ]:
+                if port not in routes.setdefault(target, []):
+                    routes[target].append(port)
         return machine
 
     def go(self, scope: Scope, sim: Sim) -> str:
@@ -663,10 +665,10 @@ class Emitter:
     ) -> dict[str, Any]:
         # 'iteration' numbers the iteration across nested loops ("2.0": the first inner
         # iteration of the third outer one), so node logs of different iterations differ.
-        outer = self.topology.enclosing.get(loop_id)
+        nested = bool(self.topology.enclosing.get(loop_id))
         iteration = (
             "States.Format('{}.{}', $.loop.iteration, $$.Map.Item.Index)"
-            if outer
+            if nested
             else "States.Format('{}', $$.Map.Item.Index)"
         )
         selector: dict[str, Any] = {

@@ -20,7 +20,7 @@ def build_report(
     state_nodes: dict[str, str],
     warnings: list[Problem],
     evaluator_arn: str,
-    routes: dict[str, dict[str, str]],
+    routes: dict[str, dict[str, list[str]]],
     decided: dict[str, str],
 ) -> dict[str, Any]:
     counts = {"states": 0, "lambdaTasks": 0, "evaluatorTasks": 0}
@@ -38,7 +38,9 @@ def build_report(
         "definitionBytes": definition_bytes,
         "stateNodes": state_nodes,
         "nodeStates": nodes,
-        "routes": routes,  # Choice state → {next state: port}, to tell which port an execution took
+        # Choice state → {next state: ports}: which port an execution took (several ports
+        # when their branches lead to the same state: only merges differ between them).
+        "routes": routes,
         "decided": decided,  # if/switch nodes routed at compile time (constant conditions)
         "warnings": [w.to_json() for w in warnings],
     }

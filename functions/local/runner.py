@@ -52,6 +52,8 @@ class RunningExecution:
     arn: str
     topology: Topology
     compiled: Compiled
+    trigger: Any = None
+    variables: dict[str, Any] = field(default_factory=dict)
     _seen: int = 0
 
     def history(self) -> list[dict[str, Any]]:
@@ -86,7 +88,8 @@ class RunningExecution:
         history = self.history()
         if on_event is not None:
             self._report(on_event, history)
-        nodes = build_trace(self.topology, self.compiled.report, history, read_logs(self.arn))
+        context = {"trigger": self.trigger, "vars": self.variables}
+        nodes = build_trace(self.topology, self.compiled.report, history, read_logs(self.arn), context)
         output = json.loads(description["output"]) if description.get("output") else None
         return ExecutionResult(
             description["status"],
@@ -123,7 +126,7 @@ def start_routine(
         name=uuid.uuid4().hex,
         input=json.dumps({"trigger": trigger}),
     )["executionArn"]
-    return RunningExecution(aws, arn, validation.topology, compiled)
+    return RunningExecution(aws, arn, validation.topology, compiled, trigger, validation.routine.variables)
 
 
 def run_routine(

@@ -15,6 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from plugins.runtime.context import normalize
+from statemachines.conditions import evaluate
+from statemachines.expressions import parse_template
 from statemachines.layout import node_key
 from statemachines.topology import NodeInfo, Topology
 
@@ -32,10 +34,11 @@ class _Observed:
 
     def __init__(self, report: dict[str, Any], history: list[dict[str, Any]]) -> None:
         state_nodes: dict[str, str] = report["stateNodes"]
-        routes: dict[str, dict[str, str]] = report.get("routes", {})
+        routes: dict[str, dict[str, list[str]]] = report.get("routes", {})
         self.entered: dict[str, list[datetime]] = defaultdict(list)
         self.exited: dict[str, list[tuple[datetime, Any]]] = defaultdict(list)
         self.ports: dict[str, set[str]] = defaultdict(set)
+        self.ambiguous: set[str] = set()
         following: dict[int, str] = {}
         for event in history:
             if "stateEnteredEventDetails" in event and "previousEventId" in event:
@@ -50,14 +53,22 @@ class _Observed:
                 node = state_nodes.get(details["name"])
                 if node:
                     self.exited[node].append((event["timestamp"], details.get("output")))
-                port = routes.get(details["name"], {}).get(following.get(event["id"], ""))
-                if node and port:
-                    self.ports[node].add(port)
+                ports = routes.get(details["name"], {}).get(following.get(event["id"], ""), [])
+                if node and ports:
+                    self.ports[node].update(ports)
+                    if len(ports) > 1:
+                        self.ambiguous.add(node)
 
 
 def build_trace(
-    topology: Topology, report: dict[str, Any], history: list[dict[str, Any]], logs: list[dict[str, Any]]
+    topology: Topology,
+    report: dict[str, Any],
+    history: list[dict[str, Any]],
+    logs: list[dict[str, Any]],
+    context: dict[str, Any] | None = None,
 ) -> dict[str, dict[str, Any]]:
+    """``context``: ``{"trigger", "vars"}`` of the execution, to decide conditions whose
+    outcome the history cannot show."""
     seen = _Observed(report, history)
     with_states = set(report["stateNodes"].values())
     by_node: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -72,7 +83,10 @@ def build_trace(
             fired[node_id] = _task_ports(info, trace[node_id]["status"])
         elif node_id in seen.entered:
             trace[node_id] = _from_states(node_id, info, seen.entered[node_id], seen.exited[node_id])
-            fired[node_id] = _control_ports(info, trace[node_id], seen.ports[node_id])
+            ports = seen.ports[node_id]
+            if node_id in seen.ambiguous and not topology.enclosing.get(node_id):
+                ports = {_decide(info, trace, context or {})}
+            fired[node_id] = _control_ports(info, trace[node_id], ports)
         elif node_id in with_states or not _active(topology, node_id, trace, fired):
             trace[node_id] = _entry(SKIPPED)
             fired[node_id] = set()
@@ -84,6 +98,26 @@ def build_trace(
             trace[node_id] = _entry(SUCCEEDED)
             fired[node_id] = {report.get("decided", {}).get(node_id, "out")}
     return trace
+
+
+def _decide(info: NodeInfo, trace: dict[str, dict[str, Any]], context: dict[str, Any]) -> str:
+    """The port an if/switch took, by the reference semantics on the observed data — for
+    Choices whose branches all lead to the same state (only merges tell them apart)."""
+    scope = {
+        "trigger": context.get("trigger"),
+        "vars": context.get("vars", {}),
+        "nodes": {n: t["output"] for n, t in trace.items() if t["status"] != SKIPPED},
+    }
+
+    def resolve(value: Any) -> Any:
+        return parse_template(value).render(scope) if isinstance(value, str) and "{{" in value else value
+
+    if info.plugin.name == "if":
+        return "true" if evaluate(info.parameters["condition"], resolve) else "false"
+    for rule in info.parameters.get("rules", []):
+        if evaluate(rule["condition"], resolve):
+            return str(rule["port"])
+    return "default"
 
 
 def _entry(status: str) -> dict[str, Any]:
