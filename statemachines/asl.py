@@ -127,9 +127,10 @@ def _as_machine(value: Any) -> StateMachine:
 
 
 def render(machine: StateMachine) -> str:
-    """The definition as deterministic JSON, refused when over the 1 MB service limit."""
+    """The definition as deterministic, compact JSON (the 1 MB service limit counts every
+    byte; the console pretty-prints anyway), refused when over that limit."""
     machine.check()
-    text = json.dumps(machine.to_json(), indent=2, sort_keys=False, ensure_ascii=False, default=_encode)
+    text = json.dumps(machine.to_json(), separators=(",", ":"), ensure_ascii=False, default=_encode)
     size = len(text.encode())
     if size > MAX_DEFINITION_BYTES:
         raise CompileError(

@@ -14,9 +14,9 @@ from infra.names import EVALUATOR
 from plugins.sdk import PluginRegistry
 from statemachines.asl import render
 from statemachines.emitter import Emitter
-from statemachines.errors import InvalidRoutineError
+from statemachines.errors import CompileError, InvalidRoutineError
 from statemachines.options import CompileOptions
-from statemachines.problems import Warn
+from statemachines.problems import Code, Report, Warn
 from statemachines.report import build_report
 from statemachines.validator import Validation, analyse
 
@@ -38,6 +38,19 @@ def compile_routine(
     """The state machine of a routine document; :class:`InvalidRoutineError` if invalid."""
     validation = analyse(document, registry)
     return compile_validated(validation, options or CompileOptions())
+
+
+def validate_for_save(document: Any, registry: PluginRegistry | None = None) -> Report:
+    """Everything saving checks: the validator's report, plus ``limit_exceeded`` when the
+    routine is valid but its state machine cannot be deployed (over 1 MB, too many
+    states) — refused at save time rather than at activation."""
+    validation = analyse(document, registry)
+    if validation.report.valid:
+        try:
+            compile_validated(validation, CompileOptions())
+        except CompileError as exc:
+            validation.report.error(Code.LIMIT_EXCEEDED, "", f"the routine cannot be deployed: {exc.message}")
+    return validation.report
 
 
 def compile_validated(validation: Validation, options: CompileOptions) -> Compiled:

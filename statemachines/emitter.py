@@ -227,9 +227,22 @@ class Emitter:
         return machine
 
     def go(self, scope: Scope, sim: Sim) -> str:
-        """Emit the states that run from this point of the simulation; return the first."""
-        entry: str | None = None
-        link: Link | None = None
+        """Emit the states that run from this point of the simulation; return the first.
+
+        Branch outcomes are walked from a work list, not by recursion, so a routine of a
+        thousand conditions in a row compiles within Python's recursion limit."""
+        first: list[str] = []
+        work: list[tuple[Sim, Link]] = [(sim, first.append)]
+        while work:
+            sim, link = work.pop()
+            for outcome in reversed(self._walk(scope, sim, link)):
+                assert outcome.link is not None
+                work.append((outcome.sim, outcome.link))
+        return first[0]
+
+    def _walk(self, scope: Scope, sim: Sim, link: Link) -> list[Outcome]:
+        """Emit states along one path until it ends, meets known states, or forks; link
+        the first of them with ``link``; return the outcomes of a fork."""
         while True:
             self._skip_inactive(sim)
             key = self._key(scope, sim)
@@ -237,9 +250,8 @@ class Emitter:
             if target is None and not sim.ready:
                 target = self._exit(scope, sim)
             if target is not None:
-                if link is not None:
-                    link(target)
-                return entry if entry is not None else target
+                link(target)
+                return []
             ready = sorted(sim.ready, key=self.position.__getitem__)
             step = self._parallel(scope, sim, ready) if len(ready) > 1 else None
             if step is None:
@@ -248,21 +260,11 @@ class Emitter:
                 step = self._node(scope, sim, ready[0])
             if step.entry is not None:
                 scope.memo[key] = step.entry
-                if link is not None:
-                    link(step.entry)
-                entry = entry if entry is not None else step.entry
-            if not step.outcomes:
-                assert entry is not None
-                return entry
-            if len(step.outcomes) == 1:
-                sim = step.outcomes[0].sim
-                link = step.outcomes[0].link or link
-                continue
-            for outcome in step.outcomes:
-                assert outcome.link is not None
-                outcome.link(self.go(scope, outcome.sim))
-            assert entry is not None
-            return entry
+                link(step.entry)
+            if len(step.outcomes) != 1:
+                return step.outcomes  # a fork, or the end of the path (Fail, Succeed)
+            sim = step.outcomes[0].sim
+            link = step.outcomes[0].link or link
 
     def _skip_inactive(self, sim: Sim) -> None:
         while True:
@@ -280,7 +282,7 @@ class Emitter:
             relevant |= self.touch[scope.owner]
         facts = tuple(
             (self.graph.nodes[i], sim.status.get(self.graph.nodes[i]))
-            for i in iter_bits(relevant & ~sim.pending)
+            for i in iter_bits(relevant & sim.known)
         )
         return sim.pending, sim.activated & sim.pending, facts
 
@@ -395,7 +397,9 @@ class Emitter:
         """What a Lambda receives: the node, its static parameters and only the document
         slices its expressions read, in the public shape {trigger, execution, loop, nodes}."""
         read = self.reads[info.id]
-        out: dict[str, Any] = {"node": info.id, "plugin": info.plugin.name, "version": info.plugin.version}
+        out: dict[str, Any] = {"node": info.id}
+        if not info.is_task:  # the evaluator serves several kinds of control node
+            out["plugin"] = info.plugin.name
         static: dict[str, Any] = {"parameters": info.parameters}
         if "vars" in read.roots:
             static["vars"] = self.variables
@@ -744,9 +748,9 @@ class Emitter:
             node = self.graph.nodes[index]
             mode = self.infos[node].node.on_error
             if all_certain & (1 << index):
-                sim.status[node] = Status.OK if mode == "fail" else Status.ANY
+                sim.record(self.graph, node, Status.OK if mode == "fail" else Status.ANY)
             else:
-                sim.status[node] = Status.UNSURE
+                sim.record(self.graph, node, Status.UNSURE)
                 if node in self.needed:
                     defaults[node_key(node)] = None
         for index in iter_bits(every_own):
@@ -782,21 +786,18 @@ class Emitter:
 
     def _joins_activated(self, sim: Sim, every_own: int, certain: int) -> int | None:
         """Which nodes after the branches surely run; None if that depends on the branches."""
-        definite = 0
-        for index in iter_bits(sim.pending & ~every_own):
-            node = self.graph.nodes[index]
-            bit = 1 << index
-            maybe = False
-            for edge in self.graph.incoming[node]:
-                source = self.graph.bit(edge.source)
-                if not every_own & source:
+        definite = maybe = 0
+        for source in self.graph.members(every_own):  # only connections out of the branches
+            for edge in self.graph.outgoing[source]:
+                bit = self.graph.bit(edge.target)
+                if not sim.pending & bit or every_own & bit:
                     continue
-                if certain & source and edge.fires_always and edge.can_fire:
+                if certain & self.graph.bit(source) and edge.fires_always and edge.can_fire:
                     definite |= bit
                 elif edge.can_fire:
-                    maybe = True
-            if maybe and not (definite | sim.activated) & bit:
-                return None
+                    maybe |= bit
+        if maybe & ~(definite | sim.activated):
+            return None
         return definite
 
     def _merge_fields(

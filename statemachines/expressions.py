@@ -131,7 +131,7 @@ def parse_expression(source: str) -> Expression:
     return _parse_expression(source.strip())
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=32_768)  # a routine has at most ~10k expressions: keep them all parsed
 def _parse_expression(source: str) -> Expression:
     if not source:
         raise ExpressionSyntaxError("empty expression '{{ }}'")

@@ -44,7 +44,13 @@ class Graph:
         return 1 << self.position[node]
 
     def members(self, bits: int) -> list[str]:
-        return [n for i, n in enumerate(self.nodes) if bits >> i & 1]
+        """Node ids of a bitset, in document order; cost grows with the members, not the graph."""
+        out = []
+        while bits:
+            low = bits & -bits
+            out.append(self.nodes[low.bit_length() - 1])
+            bits ^= low
+        return out
 
     def roots(self) -> list[str]:
         return [n for n in self.nodes if not self.incoming[n]]

@@ -24,9 +24,16 @@ class Sim:
     waiting: dict[str, int]  # unresolved incoming connections per pending node
     ready: set[str]  # pending nodes whose incoming connections are all resolved
     status: dict[str, Status] = field(default_factory=dict)
+    known: int = 0  # bitset of the nodes in ``status``
 
     def copy(self) -> Sim:
-        return Sim(self.pending, self.activated, dict(self.waiting), set(self.ready), dict(self.status))
+        return Sim(
+            self.pending, self.activated, dict(self.waiting), set(self.ready), dict(self.status), self.known
+        )
+
+    def record(self, graph: Graph, node: str, status: Status) -> None:
+        self.status[node] = status
+        self.known |= graph.bit(node)
 
 
 def start(graph: Graph, members: int, activated: int, status: dict[str, Status]) -> Sim:
@@ -36,7 +43,10 @@ def start(graph: Graph, members: int, activated: int, status: dict[str, Status])
     for node in graph.members(members):
         waiting[node] = sum(1 for e in graph.incoming[node] if members & graph.bit(e.source))
     ready = {n for n, count in waiting.items() if count == 0}
-    return Sim(members, activated, waiting, ready, dict(status))
+    known = 0
+    for node in status:
+        known |= graph.bit(node)
+    return Sim(members, activated, waiting, ready, dict(status), known)
 
 
 def complete(graph: Graph, sim: Sim, node: str, status: Status, fired: frozenset[str]) -> None:
@@ -46,7 +56,7 @@ def complete(graph: Graph, sim: Sim, node: str, status: Status, fired: frozenset
     sim.pending &= ~bit
     sim.activated &= ~bit
     sim.ready.discard(node)
-    sim.status[node] = status
+    sim.record(graph, node, status)
     for edge in graph.outgoing[node]:
         target = edge.target
         if not sim.pending & graph.bit(target):

@@ -60,11 +60,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def load_and_validate(name: str) -> Report:
-    from statemachines.validator import validate_document
+    from statemachines.compiler import validate_for_save
 
     report = Report()
     ok, document = parse_json(read_source(name), report)
-    return validate_document(document) if ok else report
+    return validate_for_save(document) if ok else report
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -97,7 +97,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
     except CompileError as exc:
         print(f"{args.file}: cannot compile: {exc}", file=sys.stderr)
         return EXIT_INVALID
-    print(json.dumps(compiled.report, indent=2, ensure_ascii=False) if args.report else compiled.definition)
+    shown = compiled.report if args.report else compiled.asl
+    print(json.dumps(shown, indent=2, ensure_ascii=False))
     return EXIT_OK
 
 

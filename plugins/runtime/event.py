@@ -20,8 +20,7 @@ class Invocation(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
     node: str = Field(min_length=1, max_length=64)
-    plugin: str = Field(min_length=1, max_length=128)
-    version: int = 1
+    plugin: str | None = Field(None, max_length=128)  # set for control nodes (the evaluator)
     parameters: dict[str, Any] = Field(default_factory=dict)
     vars: dict[str, Any] = Field(default_factory=dict)
     on_error: str = Field("fail", alias="onError")

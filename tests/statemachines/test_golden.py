@@ -20,7 +20,9 @@ CASES = sorted(p.name.removesuffix(".routine.json") for p in GOLDEN.glob("*.rout
 
 
 def compiled_text(case: str) -> str:
-    return compile_routine(json.loads((GOLDEN / f"{case}.routine.json").read_text())).definition + "\n"
+    """The definition, pretty-printed so golden diffs read well (deployed: compact)."""
+    definition = compile_routine(json.loads((GOLDEN / f"{case}.routine.json").read_text())).definition
+    return json.dumps(json.loads(definition), indent=2, ensure_ascii=False) + "\n"
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -81,4 +83,17 @@ def test_the_corpus_covers_every_construct() -> None:
 
 def test_compiling_twice_gives_identical_bytes() -> None:
     for case in CASES:
-        assert compiled_text(case) == compiled_text(case)
+        routine = json.loads((GOLDEN / f"{case}.routine.json").read_text())
+        assert compile_routine(routine).definition == compile_routine(routine).definition
+
+
+def test_saving_refuses_what_cannot_be_deployed(monkeypatch: pytest.MonkeyPatch) -> None:
+    import statemachines.asl as asl
+    from statemachines.compiler import validate_for_save
+
+    routine = json.loads((GOLDEN / "wide_fanout.routine.json").read_text())
+    assert validate_for_save(routine).valid
+    monkeypatch.setattr(asl, "MAX_DEFINITION_BYTES", 4096)
+    report = validate_for_save(routine)
+    assert [(p.code, p.path) for p in report.errors] == [("limit_exceeded", "")]
+    assert "Step Functions allows 4096" in report.errors[0].message
