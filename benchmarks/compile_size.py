@@ -128,9 +128,8 @@ def main() -> None:
         + [transform(p, None) for p in "abcd"],
         [link("s", p, p) for p in "abc"] + [link("s", "d", "default")],
     )
-    print(
-        f"  switch with 3 rules + default, one task per port: {span(compile_routine(switch).report)} (switch = 1)"
-    )
+    cost = span(compile_routine(switch).report)
+    print(f"  switch with 3 rules + default, one task per port: {cost} (switch = 1)")
 
 
 if __name__ == "__main__":
