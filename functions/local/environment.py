@@ -17,27 +17,21 @@ import boto3
 from moto import mock_aws
 
 from functions.local.lambdas import InProcessLambda
+from infra.lambdas import lambda_functions
 from infra.names import (
-    APPROVAL_NOTIFIER,
     ENV_APPROVALS_TABLE,
     ENV_EXECUTIONS_TABLE,
     ENV_NODE_LOGS_TABLE,
     ENV_PAYLOAD_BUCKET,
     ENV_ROUTINES_TABLE,
-    EVALUATOR,
     PAYLOAD_BUCKET,
     TABLES,
-    function_name,
 )
 from plugins.runtime.aws import reset_clients
 from plugins.sdk import PluginRegistry, default_registry
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account
-SYSTEM_HANDLERS = {
-    EVALUATOR: "plugins.system.evaluate.handler",
-    APPROVAL_NOTIFIER: "plugins.system.approval.handler",
-}
 ENVIRONMENT = {
     "AWS_DEFAULT_REGION": REGION,
     "AWS_ACCESS_KEY_ID": "testing",
@@ -47,16 +41,6 @@ ENVIRONMENT = {
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
 }
-
-
-def lambda_functions(registry: PluginRegistry) -> dict[str, str]:
-    """Function name → handler string, for every Lambda the product deploys."""
-    functions = {function_name(name): handler for name, handler in SYSTEM_HANDLERS.items()}
-    for plugin in registry:
-        handler = registry.handler(plugin.name)
-        if handler:
-            functions[function_name(plugin.name)] = handler
-    return dict(sorted(functions.items()))
 
 
 def _code() -> bytes:
@@ -149,7 +133,7 @@ class LocalAWS:
         code = _code()
         variables = {k: v for k, v in self._environment().items() if not k.startswith("AWS_")}
         lam = self.client("lambda")
-        for name, handler in lambda_functions(self.registry).items():
+        for name, (_, handler) in lambda_functions(self.registry).items():
             lam.create_function(
                 FunctionName=name,
                 Runtime="python3.12",

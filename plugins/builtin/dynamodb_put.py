@@ -20,4 +20,5 @@ PLUGIN = PluginDefinition(
         ),
     ),
     outputs=object_outputs("Written", tableName=STRING, item={"type": "object"}),
+    aws_actions=("dynamodb:PutItem",),
 )

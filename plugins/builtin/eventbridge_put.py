@@ -15,4 +15,5 @@ PLUGIN = PluginDefinition(
         Parameter("resources", ParameterType.JSON, "Resources (ARNs)", json_type="array"),
     ),
     outputs=object_outputs("Put", eventId=STRING),
+    aws_actions=("events:PutEvents",),
 )

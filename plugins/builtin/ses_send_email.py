@@ -44,4 +44,5 @@ PLUGIN = PluginDefinition(
     ),
     outputs=object_outputs("Sent", messageId=STRING),
     check=_needs_a_body,
+    aws_actions=("ses:SendEmail",),
 )

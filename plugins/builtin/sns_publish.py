@@ -21,4 +21,5 @@ PLUGIN = PluginDefinition(
         Parameter("messageAttributes", ParameterType.JSON, "Attributes", json_type="object"),
     ),
     outputs=object_outputs("Published", messageId=STRING),
+    aws_actions=("sns:Publish",),
 )

@@ -24,4 +24,5 @@ PLUGIN = PluginDefinition(
         ),
     ),
     outputs=object_outputs("Sent", messageId=STRING),
+    aws_actions=("sqs:SendMessage",),
 )

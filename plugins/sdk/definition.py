@@ -53,6 +53,9 @@ class PluginDefinition:
     # "module.function" of the Lambda handler; built-in plugins follow the convention
     # plugins.builtin.<m> → plugins.handlers.<m>.handler (see the registry).
     handler: str = ""
+    # IAM actions the plugin's Lambda needs (on any resource: routines name their queues,
+    # topics and tables at run time). The stack grants them to that function only.
+    aws_actions: tuple[str, ...] = ()
     icon: str = ""
 
     def __post_init__(self) -> None:

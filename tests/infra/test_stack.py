@@ -20,7 +20,7 @@ from infra.stack import RoutinesStack
 
 @pytest.fixture(scope="module")
 def template() -> Template:
-    app = cdk.App()
+    app = cdk.App(context={"routines:bundle": "false"})  # the template, not the zip
     return Template.from_stack(RoutinesStack(app, "Routines"))
 
 
@@ -56,3 +56,31 @@ def test_template_passes_cfn_lint(template: Template, tmp_path: Path) -> None:
     path.write_text(json.dumps(template.to_json()))
     findings = lint_all(path.read_text())
     assert [str(f) for f in findings if f.rule.id.startswith("E")] == []
+
+
+def test_one_function_per_plugin_with_the_local_runtimes_handler_strings(template: Template) -> None:
+    from infra.lambdas import lambda_functions
+    from plugins.sdk import default_registry
+
+    expected = lambda_functions(default_registry())
+    functions = template.find_resources("AWS::Lambda::Function", {"Properties": {"Runtime": "python3.12"}})
+    deployed = {f["Properties"]["FunctionName"]: f["Properties"]["Handler"] for f in functions.values()}
+    assert deployed == {name: handler for name, (_, handler) in expected.items()}
+    assert "routines-http-request" in deployed and "routines-sys-evaluate" in deployed
+
+
+def test_plugin_functions_get_their_declared_aws_actions_only(template: Template) -> None:
+    policies = template.find_resources("AWS::IAM::Policy")
+    by_role: dict[str, set[str]] = {}
+    for policy in policies.values():
+        role = policy["Properties"]["Roles"][0]["Ref"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"]
+            by_role.setdefault(role, set()).update([actions] if isinstance(actions, str) else actions)
+    sqs_roles = [role for role, actions in by_role.items() if "sqs:SendMessage" in actions]
+    assert len(sqs_roles) == 1 and sqs_roles[0].startswith("PluginsSqsSend")
+    assert all(
+        "sns:Publish" not in actions
+        for role, actions in by_role.items()
+        if not role.startswith("PluginsSnsPublish")
+    )
