@@ -292,24 +292,23 @@ class Emitter:
         return EXIT
 
     def _warn_sequential(self, ready: list[str]) -> None:
-        path = node_path(ready[0])
-        if path not in self.warnings:
-            self.warnings[path] = Problem(
-                Warn.NOT_SERIES_PARALLEL.value,
-                path,
-                f"'{', '.join(ready)}' run one after another, not in parallel: their branches "
-                "cross before they meet again, so no single Parallel state can hold them",
-            )
+        self._warn(
+            ready[0],
+            f"'{', '.join(ready)}' run one after another, not in parallel: their branches "
+            "cross before they meet again, so no single Parallel state can hold them",
+        )
 
     def _warn_join(self, node: str, needless: list[str]) -> None:
+        self._warn(
+            node,
+            f"'{node}' also waits for '{', '.join(needless)}', which it does not depend on: "
+            "the branches cross, so they are joined before it",
+        )
+
+    def _warn(self, node: str, message: str) -> None:
+        """One not_series_parallel warning per node, however many paths reach it."""
         path = node_path(node)
-        if path not in self.warnings:
-            self.warnings[path] = Problem(
-                Warn.NOT_SERIES_PARALLEL.value,
-                path,
-                f"'{node}' also waits for '{', '.join(needless)}', which it does not depend on: "
-                "the branches cross, so they are joined before it",
-            )
+        self.warnings.setdefault(path, Problem(Warn.NOT_SERIES_PARALLEL.value, path, message))
 
     # --- states -------------------------------------------------------------------------
 

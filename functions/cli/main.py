@@ -36,6 +36,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("file", metavar="FILE", help="routine JSON file ('-' = stdin)")
     run.add_argument("--input", metavar="JSON", help="the trigger payload (default {})")
     run.add_argument("--json", action="store_true", help="print the execution report as JSON")
+    run.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="stop the execution after this long (default 300; approvals wait for someone)",
+    )
     run.set_defaults(handler=cmd_run)
 
     plugins = commands.add_parser("plugins", help="list the plugin catalogue")
@@ -111,7 +118,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(_human(args.file, report), file=sys.stderr)
         return EXIT_INVALID
     try:
-        return run_file(args.file, document, args.input, args.json)
+        return run_file(args.file, document, args.input, args.json, args.timeout)
     except InputError as exc:
         print(f"routines: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -70,7 +70,9 @@ def summary(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def run_file(name: str, document: Any, input_text: str | None, as_json: bool) -> int:
+def run_file(
+    name: str, document: Any, input_text: str | None, as_json: bool, timeout: float | None = None
+) -> int:
     from functions.local import LocalAWS
     from functions.local.runner import start_routine
     from statemachines.errors import CompileError, InvalidRoutineError
@@ -90,7 +92,7 @@ def run_file(name: str, document: Any, input_text: str | None, as_json: bool) ->
         timeline = None if as_json else Timeline(execution.compiled.report["stateNodes"], sys.stderr)
         if timeline is not None:
             print(f"running {name} on the local runtime", file=sys.stderr)
-        result = execution.wait(timeline).to_json()
+        result = execution.wait(timeline, timeout).to_json()
     if as_json:
         print(json.dumps(result, ensure_ascii=False, default=str))
     else:

@@ -20,6 +20,8 @@ from statemachines.validator import analyse
 
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 POLL_SECONDS = 0.02
+STOP_GRACE_SECONDS = 2.0
+TIMEOUT_ERROR = "Routines.LocalTimeout"
 
 EventCallback = Callable[[dict[str, Any]], None]
 
@@ -73,17 +75,25 @@ class RunningExecution:
     def wait(self, on_event: EventCallback | None = None, timeout: float | None = None) -> ExecutionResult:
         client = self.aws.client("stepfunctions")
         deadline = time.monotonic() + timeout if timeout else None
+        stopped: float | None = None
         while True:
             description = client.describe_execution(executionArn=self.arn)
             if on_event is not None:
                 self._report(on_event)
             if description["status"] in TERMINAL:
                 break
-            if deadline is not None and time.monotonic() > deadline:
+            now = time.monotonic()
+            if deadline is not None and now > deadline and stopped is None:
                 client.stop_execution(
-                    executionArn=self.arn, error="Routines.LocalTimeout", cause="gave up waiting"
+                    executionArn=self.arn, error=TIMEOUT_ERROR, cause=f"no result after {timeout} s"
                 )
-                continue
+                stopped = now
+            elif stopped is not None and now - stopped > STOP_GRACE_SECONDS:
+                # moto does not stop an execution waiting for a task token: report it as
+                # aborted ourselves (its thread dies with the local AWS).
+                description = {**description, "status": "ABORTED", "error": TIMEOUT_ERROR}
+                description["cause"] = f"no result after {timeout} s"
+                break
             time.sleep(POLL_SECONDS)
         history = self.history()
         if on_event is not None:

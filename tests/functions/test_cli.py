@@ -197,3 +197,18 @@ def test_run_invalid_routine_reports_errors(capsys: pytest.CaptureFixture[str]) 
     code, out, err = run(capsys, "run", str(DATA / "invalid" / "unknown-node.json"))
     assert code == 1 and out == ""
     assert "unknown_node" in err
+
+
+def test_run_gives_up_after_timeout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = {
+        "name": "waits for a person",
+        "trigger": {"type": "manual"},
+        "nodes": [{"id": "ask", "plugin": "approval", "parameters": {"message": "ok?"}}],
+    }
+    path = tmp_path / "approval.json"
+    path.write_text(json.dumps(doc))
+    code, out, _ = run(capsys, "run", "--json", "--timeout", "1", str(path))
+    assert code == 1
+    result = json.loads(out)
+    assert result["status"] == "ABORTED"
+    assert result["nodes"]["ask"]["status"] == "failed"
