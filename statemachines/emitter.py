@@ -24,7 +24,7 @@ from typing import Any
 from infra.names import APPROVAL_NOTIFIER, EVALUATOR
 from plugins.sdk import PortType
 from plugins.sdk.errors import LAMBDA_TRANSIENT, NOT_RETRYABLE
-from statemachines.asl import MAX_STATE_NAME, State, StateMachine
+from statemachines.asl import State, StateMachine
 from statemachines.choices import Const, DocPath, Operand, Rule, choice_rule
 from statemachines.errors import CompileError
 from statemachines.expressions import first_or_none, has_expression, parse_template
@@ -40,6 +40,7 @@ from statemachines.layout import (
 )
 from statemachines.liveness import Reads, reads
 from statemachines.model import Node
+from statemachines.naming import Namer
 from statemachines.options import CompileOptions
 from statemachines.problems import Problem, Warn, node_path
 from statemachines.topology import NodeInfo, Topology
@@ -79,27 +80,6 @@ class Scope:
     states: dict[str, State] = field(default_factory=dict)
     memo: dict[Any, str] = field(default_factory=dict)
     terminals: dict[str, str] = field(default_factory=dict)
-
-
-class Namer:
-    """Unique state names (case-insensitively), ≤ 80 characters; node ids are reserved for
-    their own nodes so helper states never take a node's plain name."""
-
-    def __init__(self, node_ids: list[str]) -> None:
-        self.taken: set[str] = set()
-        self.reserved: dict[str, str] = {}
-        for node_id in node_ids:
-            self.reserved.setdefault(node_id.casefold(), node_id)
-
-    def take(self, base: str, owner: str | None = None) -> str:
-        base = base[:MAX_STATE_NAME]
-        candidate, counter = base, 1
-        while candidate.casefold() in self.taken or self.reserved.get(candidate.casefold(), owner) != owner:
-            counter += 1
-            suffix = f" ({counter})"
-            candidate = base[: MAX_STATE_NAME - len(suffix)] + suffix
-        self.taken.add(candidate.casefold())
-        return candidate
 
 
 def _set(fields: dict[str, Any], key: str) -> Link:
@@ -932,4 +912,4 @@ def _retriers(node: Node | None, *, lambda_task: bool) -> list[dict[str, Any]]:
     return out
 
 
-__all__ = ["Emitter", "Namer"]
+__all__ = ["Emitter"]

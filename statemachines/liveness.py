@@ -8,7 +8,6 @@ upstream does not travel through every Lambda.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from statemachines.references import node_expressions
 from statemachines.topology import NodeInfo
@@ -18,14 +17,6 @@ from statemachines.topology import NodeInfo
 class Reads:
     nodes: frozenset[str] = field(default_factory=frozenset)  # node ids whose output is read
     roots: frozenset[str] = field(default_factory=frozenset)  # trigger, vars, execution, loop, secrets, item
-
-    def slices(self) -> dict[str, Any]:
-        """The Parameters fragment selecting these slices of the state document."""
-        selected = sorted(self.roots & {"trigger", "vars", "execution", "loop"})
-        out: dict[str, Any] = {f"{root}.$": f"$.{root}" for root in selected}
-        if self.nodes:
-            out["nodes"] = {f"{n}.$": f"$.nodes.{n}" for n in sorted(self.nodes)}
-        return out
 
 
 def reads(info: NodeInfo) -> Reads:

@@ -1,25 +1,29 @@
-"""State names from node ids: unique, at most 80 characters, and distinct even for ids that
-differ only in case (so nothing that folds case — a console search, a log index — can
-confuse two states)."""
+"""State names: unique, at most 80 characters, and distinct even for ids that differ only
+in case (so nothing that folds case — a console search, a log index — can confuse two
+states). Node ids are reserved for their own nodes, so helper states ("x (route)",
+"Done") never take a node's plain name."""
 
 from __future__ import annotations
-
-from collections.abc import Iterable
 
 from statemachines.asl import MAX_STATE_NAME
 
 
-def state_names(node_ids: Iterable[str], reserved: Iterable[str] = ()) -> dict[str, str]:
-    """Map each node id to its state name; ``reserved`` names are never handed out."""
-    taken = {name.casefold() for name in reserved}
-    names: dict[str, str] = {}
-    for node_id in node_ids:
-        base = node_id[:MAX_STATE_NAME]
+class Namer:
+    """Unique state names (case-insensitively), ≤ 80 characters; node ids are reserved for
+    their own nodes so helper states never take a node's plain name."""
+
+    def __init__(self, node_ids: list[str]) -> None:
+        self.taken: set[str] = set()
+        self.reserved: dict[str, str] = {}
+        for node_id in node_ids:
+            self.reserved.setdefault(node_id.casefold(), node_id)
+
+    def take(self, base: str, owner: str | None = None) -> str:
+        base = base[:MAX_STATE_NAME]
         candidate, counter = base, 1
-        while candidate.casefold() in taken:
+        while candidate.casefold() in self.taken or self.reserved.get(candidate.casefold(), owner) != owner:
             counter += 1
             suffix = f" ({counter})"
             candidate = base[: MAX_STATE_NAME - len(suffix)] + suffix
-        taken.add(candidate.casefold())
-        names[node_id] = candidate
-    return names
+        self.taken.add(candidate.casefold())
+        return candidate

@@ -7,7 +7,7 @@ import pytest
 from statemachines.asl import State, StateMachine, render
 from statemachines.errors import CompileError
 from statemachines.liveness import reads
-from statemachines.naming import state_names
+from statemachines.naming import Namer
 from statemachines.validator import analyse
 from tests.conftest import link, node, routine
 
@@ -64,12 +64,16 @@ def test_definition_size_is_limited() -> None:
 
 
 def test_state_names_are_unique_ignoring_case_and_short() -> None:
-    names = state_names(["fetch", "Fetch", "FETCH", "x" * 64, "Start"], reserved=["start"])
-    assert names["fetch"] == "fetch"
-    assert len({n.casefold() for n in names.values()}) == 5
-    assert names["Start"] != "Start" and names["Fetch"] == "Fetch (2)"
-    long = state_names(["a" * 80, "A" * 80])
-    assert all(len(n) <= 80 for n in long.values()) and len(set(long.values())) == 2
+    ids = ["fetch", "Fetch", "FETCH", "x" * 64, "Done"]
+    namer = Namer(ids)
+    assert namer.take("Done") == "Done (2)", "a helper state never takes a node's name"
+    names = [namer.take(node_id, node_id) for node_id in ids]
+    assert names[0] == "fetch" and names[1] == "Fetch (2)" and names[4] == "Done"
+    assert len({n.casefold() for n in names}) == 5
+    assert namer.take("fetch", "fetch") == "fetch (4)", "a node compiled twice gets a second name"
+    long = Namer(["a" * 64, "A" * 64])
+    helpers = [long.take("a" * 90), long.take("a" * 90)]
+    assert all(len(n) <= 80 for n in helpers) and len(set(helpers)) == 2
 
 
 def test_liveness_selects_only_referenced_slices() -> None:
@@ -89,8 +93,4 @@ def test_liveness_selects_only_referenced_slices() -> None:
     assert result.topology is not None
     got = reads(result.topology.infos["c"])
     assert got.nodes == {"a"}
-    assert got.slices() == {
-        "execution.$": "$.execution",
-        "trigger.$": "$.trigger",
-        "nodes": {"a.$": "$.nodes.a"},
-    }
+    assert got.roots == {"nodes", "trigger", "execution"}
