@@ -97,11 +97,11 @@ def invoke(
         log.status, log.output = "succeeded", result
         return result
     except PluginError as exc:
-        _failed(log, exc)
+        _failed(log, exc, secrets)
         raise
     except Exception as exc:  # a bug in the plugin: report it typed, never as a bare traceback
         error = UnexpectedError(f"{type(exc).__name__}: {exc}")
-        _failed(log, error)
+        _failed(log, error, secrets)
         raise error from exc
     finally:
         log.finished = time.time()
@@ -175,7 +175,11 @@ def _check_output(plugin: PluginDefinition, output: Any) -> None:
         raise UnexpectedError(f"output does not match the '{plugin.name}' output schema: {exc}") from None
 
 
-def _failed(log: NodeLog, error: PluginError) -> None:
+def _failed(log: NodeLog, error: PluginError, secrets: dict[str, Any]) -> None:
+    # The message travels on as the error's Cause in the execution history: scrub it of
+    # secret values first (a URL built from a secret, say).
+    error.message = redact_secrets(error.message, secrets)
+    error.args = (error.message,)
     log.status = "failed"
     log.error_type = type(error).__name__
     log.error_message = error.message

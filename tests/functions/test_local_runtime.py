@@ -401,3 +401,17 @@ def test_large_outputs_travel_through_s3(aws: LocalAWS) -> None:
     assert len(keys) == 1
     document = json.loads(result.history[-1]["executionSucceededEventDetails"]["output"])
     assert "$offloaded" in document["node_big"], "the state document should carry a reference, not the data"
+
+
+def test_secrets_never_reach_error_messages(aws: LocalAWS, http: Recorder) -> None:
+    aws.client("secretsmanager").create_secret(Name="path-token", SecretString="tok-9f8e7d")
+    http.respond("/tok-9f8e7d", (403, "denied"))
+    node = {
+        "id": "call",
+        "plugin": "http-request",
+        "parameters": {"url": http.base + "/{{ secrets.path-token }}"},
+    }
+    result = run_routine(aws, routine(node))
+    assert result.status == "FAILED" and result.error == "Routines.HttpClientError"
+    assert "tok-9f8e7d" not in (result.cause or "") and "[secret]" in (result.cause or "")
+    assert "tok-9f8e7d" not in json.dumps(result.nodes)
