@@ -142,8 +142,13 @@ def _equals(path: str, value: Any) -> Rule:
     if _is_number(value):
         return _and(*_typed(path, "IsNumeric"), {"Variable": path, "NumericEquals": value})
     if isinstance(value, str):
-        return _and(*_typed(path, "IsString"), {"Variable": path, "StringEquals": value})
+        return string_equals(path, value)
     return None  # objects and lists
+
+
+def string_equals(path: str, value: str) -> dict[str, Any]:
+    """The guarded rule 'the value at path is the string value'."""
+    return _and(*_typed(path, "IsString"), {"Variable": path, "StringEquals": value})
 
 
 def _is_number(value: Any) -> bool:

@@ -25,9 +25,10 @@ from infra.names import APPROVAL_NOTIFIER, EVALUATOR
 from plugins.sdk import PortType
 from plugins.sdk.errors import LAMBDA_TRANSIENT, NOT_RETRYABLE
 from statemachines.asl import State, StateMachine
-from statemachines.choices import Const, DocPath, Operand, Rule, choice_rule
+from statemachines.choices import Const, DocPath, Operand, Rule, choice_rule, string_equals
 from statemachines.errors import CompileError
 from statemachines.expressions import first_or_none, has_expression, parse_template
+from statemachines.graph import iter_bits
 from statemachines.layout import (
     EXECUTION_PATH,
     LOOP_PATH,
@@ -44,14 +45,13 @@ from statemachines.naming import Namer
 from statemachines.options import CompileOptions
 from statemachines.problems import Problem, Warn, node_path
 from statemachines.topology import NodeInfo, Topology
-from statemachines.walk import Sim, complete, iter_bits, start
+from statemachines.walk import Sim, complete, start
 
 EXIT = "\x00exit"  # end of the scope: End: true, or a shared terminal state
 EXIT_NULL = "\x00exit:null"  # end of a loop iteration whose result node did not run
 SENTINELS = (EXIT, EXIT_NULL)
 MAX_MERGED_BRANCHES = 10  # States.JsonMerge calls nest one level per branch
 MAX_STATES = 20_000  # a guard against pathological duplication of shared joins
-PASS_THROUGH_PORTS = ("out", "done", "default", "false", "rejected")
 WAIT_FOR_TOKEN = "arn:aws:states:::lambda:invoke.waitForTaskToken"
 
 Link = Callable[[str], None]
@@ -310,9 +310,7 @@ class Emitter:
     def _node(self, scope: Scope, sim: Sim, node_id: str) -> Step:
         info = self.infos[node_id]
         if info.node.disabled:
-            ports = {p.name for p in info.plugin.output_ports(info.parameters)}
-            port = next((p for p in PASS_THROUGH_PORTS if p in ports), "")
-            return self._pass(sim, node_id, frozenset({port}))
+            return self._pass(sim, node_id, frozenset({info.pass_through_port}))
         if info.is_task:
             return self._task(scope, sim, info)
         handler = {
@@ -498,16 +496,10 @@ class Emitter:
             return self._pass(sim, info.id, frozenset({default}))  # decided at compile time
         entry = None
         if not native:
-            task = {
-                "Resource": self.options.function_arn(EVALUATOR),
-                "Parameters": self._payload(scope, sim, info),
-                "ResultPath": node_doc_path(info.id),
-                "Retry": _retriers(None, lambda_task=True),
-            }
-            entry = self._add(scope, self._name(info.id, info.id), State("Task", task), info.id)
-            compiled = [(port, _equals(f"{node_doc_path(info.id)}.port", port)) for port, _ in rules]
+            entry = self._evaluated(scope, sim, info, self._name(info.id, info.id))
+            compiled = [(port, string_equals(f"{node_doc_path(info.id)}.port", port)) for port, _ in rules]
             choice_name = self._name(f"{info.id} (route)")
-            task["Next"] = choice_name
+            scope.states[entry].fields["Next"] = choice_name
         else:
             choice_name = self._name(info.id, info.id)
         choices = [{**rule, "Next": ""} for _, rule in compiled]
@@ -544,7 +536,7 @@ class Emitter:
         elif isinstance(operand, Const):
             fields["Seconds"] = 0  # waits on a value that cannot exist: no wait
         else:
-            entry = self._evaluated(scope, sim, info, "(value)")
+            entry = self._evaluated(scope, sim, info, self._name(f"{info.id} (value)"))
             fields[f"{field_name}Path"] = f"{node_doc_path(info.id)}.{field_name.lower()}"
         name = self._add(scope, self._name(info.id, info.id), State("Wait", fields), info.id)
         if entry is not None:
@@ -552,7 +544,7 @@ class Emitter:
         complete(self.graph, sim, info.id, Status.OK, frozenset({"out"}))
         return Step(entry or name, [Outcome(sim, _set(fields, "Next"))])
 
-    def _evaluated(self, scope: Scope, sim: Sim, info: NodeInfo, suffix: str) -> str:
+    def _evaluated(self, scope: Scope, sim: Sim, info: NodeInfo, name: str) -> str:
         """A Task asking the evaluator Lambda for a value ASL cannot compute (→ node_<id>)."""
         task = {
             "Resource": self.options.function_arn(EVALUATOR),
@@ -560,7 +552,7 @@ class Emitter:
             "ResultPath": node_doc_path(info.id),
             "Retry": _retriers(None, lambda_task=True),
         }
-        return self._add(scope, self._name(f"{info.id} {suffix}"), State("Task", task), info.id)
+        return self._add(scope, name, State("Task", task), info.id)
 
     def _approval(self, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
         payload = self._payload(scope, sim, info)
@@ -585,7 +577,7 @@ class Emitter:
             fields["Catch"] = [c for _, c in catches]
         name = self._add(scope, self._name(info.id, info.id), State("Task", fields), info.id)
         decision = self._name(f"{info.id} (decision)")
-        approved = {**_equals(f"{node_doc_path(info.id)}.decision", "approved"), "Next": ""}
+        approved = {**string_equals(f"{node_doc_path(info.id)}.decision", "approved"), "Next": ""}
         choice: dict[str, Any] = {"Choices": [approved], "Default": ""}
         self._add(scope, decision, State("Choice", choice), info.id)
         self._choices.append((decision, choice, [(approved, "approved")], "rejected"))
@@ -628,7 +620,7 @@ class Emitter:
             entry = self._add(scope, self._name(f"{info.id} (items)"), State("Pass", pass_fields), info.id)
             fields["ItemsPath"] = node_doc_path(info.id)
         else:
-            entry = self._evaluated(scope, sim, info, "(items)")
+            entry = self._evaluated(scope, sim, info, self._name(f"{info.id} (items)"))
             fields["ItemsPath"] = f"{node_doc_path(info.id)}.items"
         fields["ItemSelector"] = self._item_selector(scope, sim, info.id, body, distributed)
         fields["ItemProcessor"] = self._body(sim, info.id, body, distributed)
@@ -870,16 +862,6 @@ class Emitter:
         self._add(scope, name, state, None)
         scope.terminals[sentinel] = name
         return name
-
-
-def _equals(path: str, value: str) -> dict[str, Any]:
-    return {
-        "And": [
-            {"Variable": path, "IsPresent": True},
-            {"Variable": path, "IsString": True},
-            {"Variable": path, "StringEquals": value},
-        ]
-    }
 
 
 def _retriers(node: Node | None, *, lambda_task: bool) -> list[dict[str, Any]]:

@@ -12,6 +12,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
+def iter_bits(bits: int) -> list[int]:
+    """Positions of the set bits, lowest first."""
+    out = []
+    while bits:
+        low = bits & -bits
+        out.append(low.bit_length() - 1)
+        bits ^= low
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Edge:
     index: int  # position in the document's connections
@@ -45,12 +55,7 @@ class Graph:
 
     def members(self, bits: int) -> list[str]:
         """Node ids of a bitset, in document order; cost grows with the members, not the graph."""
-        out = []
-        while bits:
-            low = bits & -bits
-            out.append(self.nodes[low.bit_length() - 1])
-            bits ^= low
-        return out
+        return [self.nodes[i] for i in iter_bits(bits)]
 
     def roots(self) -> list[str]:
         return [n for n in self.nodes if not self.incoming[n]]

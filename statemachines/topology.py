@@ -19,6 +19,8 @@ from statemachines.graph import (
 )
 from statemachines.model import Connection, Node
 
+PASS_THROUGH_PORTS = ("out", "done", "default", "false", "rejected")
+
 
 @dataclass(frozen=True, slots=True)
 class NodeInfo:
@@ -33,6 +35,12 @@ class NodeInfo:
     @property
     def is_task(self) -> bool:
         return self.plugin.kind is Kind.TASK
+
+    @property
+    def pass_through_port(self) -> str:
+        """The port a disabled node passes activation on through (its main way on)."""
+        ports = {p.name for p in self.plugin.output_ports(self.parameters)}
+        return next((p for p in PASS_THROUGH_PORTS if p in ports), "")
 
 
 def make_edge(index: int, connection: Connection, source: NodeInfo, port: Port) -> Edge:

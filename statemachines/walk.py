@@ -66,13 +66,3 @@ def complete(graph: Graph, sim: Sim, node: str, status: Status, fired: frozenset
         sim.waiting[target] -= 1
         if sim.waiting[target] == 0:
             sim.ready.add(target)
-
-
-def iter_bits(bits: int) -> list[int]:
-    """Positions of the set bits, lowest first."""
-    out = []
-    while bits:
-        low = bits & -bits
-        out.append(low.bit_length() - 1)
-        bits ^= low
-    return out

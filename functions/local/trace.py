@@ -15,13 +15,12 @@ from datetime import datetime
 from typing import Any
 
 from plugins.runtime.context import normalize
+from plugins.runtime.context import resolve as resolve_value
 from statemachines.conditions import evaluate
-from statemachines.expressions import parse_template
 from statemachines.layout import node_key
 from statemachines.topology import NodeInfo, Topology
 
 SUCCEEDED, FAILED, SKIPPED = "succeeded", "failed", "skipped"
-PASS_THROUGH_PORTS = ("out", "done", "default", "false", "rejected")
 
 
 def transitions(history: list[dict[str, Any]]) -> int:
@@ -92,8 +91,7 @@ def build_trace(
             fired[node_id] = set()
         elif info.node.disabled:
             trace[node_id] = {**_entry(SKIPPED), "disabled": True}
-            ports = {p.name for p in info.plugin.output_ports(info.parameters)}
-            fired[node_id] = {next((p for p in PASS_THROUGH_PORTS if p in ports), "")}
+            fired[node_id] = {info.pass_through_port}
         else:  # merge, or a condition decided at compile time
             trace[node_id] = _entry(SUCCEEDED)
             fired[node_id] = {report.get("decided", {}).get(node_id, "out")}
@@ -110,7 +108,7 @@ def _decide(info: NodeInfo, trace: dict[str, dict[str, Any]], context: dict[str,
     }
 
     def resolve(value: Any) -> Any:
-        return parse_template(value).render(scope) if isinstance(value, str) and "{{" in value else value
+        return resolve_value(value, scope)
 
     if info.plugin.name == "if":
         return "true" if evaluate(info.parameters["condition"], resolve) else "false"
