@@ -28,6 +28,25 @@ ENV_NODE_LOGS_TABLE = "NODE_LOGS_TABLE"
 ENV_PAYLOAD_BUCKET = "PAYLOAD_BUCKET"
 ENV_APPROVALS_TABLE = "APPROVALS_TABLE"
 
+# The control plane. Handler strings are shared by the CDK stack and `routines serve`, so
+# both run the same code; the environment variables carry what CDK provisions (and the
+# local runtime fills in with its own names).
+API_HANDLER = "functions.api.handler.lambda_handler"
+WEBHOOK_HANDLER = "functions.webhook.handler.lambda_handler"
+RECORDER_HANDLER = "functions.recorder.handler.lambda_handler"
+IDEMPOTENCY_TABLE = TableSpec("idempotency", "id")
+ENV_IDEMPOTENCY_TABLE = "IDEMPOTENCY_TABLE"
+# The role every routine state machine runs under (activation passes it).
+ENV_EXECUTION_ROLE_ARN = "EXECUTION_ROLE_ARN"
+# The role EventBridge Scheduler and event rules assume to start routine state machines.
+ENV_TRIGGER_ROLE_ARN = "TRIGGER_ROLE_ARN"
+ENV_SCHEDULE_GROUP = "SCHEDULE_GROUP"
+ENV_EVENT_BUS = "EVENT_BUS_NAME"
+ENV_STAGE = "STAGE"
+# Webhook secrets live in Secrets Manager under this prefix (plugins may read only their own
+# prefix, never these).
+WEBHOOK_SECRET_PREFIX = "routines/webhooks/"
+
 # One Lambda function per plugin, plus two the compiler needs: the condition evaluator
 # (conditions and values Choice rules cannot express) and the approval notifier (stores
 # the task token of a paused approval node).
