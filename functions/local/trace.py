@@ -95,7 +95,22 @@ def build_trace(
         else:  # merge, or a condition decided at compile time
             trace[node_id] = _entry(SUCCEEDED)
             fired[node_id] = {report.get("decided", {}).get(node_id, "out")}
+        _caught_output(info, trace[node_id])
     return trace
+
+
+def _caught_output(info: NodeInfo, entry: dict[str, Any]) -> None:
+    """A failed node whose error is caught (continue/route) has, as its output, what the
+    nodes after it read: ``{"error": {type, message}}`` (DESIGN §4)."""
+    if entry["status"] == FAILED and entry["error"] and info.node.on_error in ("continue", "route"):
+        if entry.get("runs"):  # one output per loop iteration: only the failed ones change
+            entry["output"] = [
+                {"error": error} if error else output
+                for output, error in zip(entry["output"], entry["errors"], strict=True)
+            ]
+        else:
+            entry["output"] = {"error": entry["error"]}
+    entry.pop("errors", None)
 
 
 def _decide(info: NodeInfo, trace: dict[str, dict[str, Any]], context: dict[str, Any]) -> str:
@@ -164,18 +179,24 @@ def _from_logs(logs: list[dict[str, Any]]) -> dict[str, Any]:
         iteration = log.get("iteration")
         runs[tuple(int(i) for i in iteration.split(".")) if iteration else ()].append(log)
     finals = [runs[key][-1] for key in sorted(runs)]
-    failed = [log for log in finals if log["status"] == "failed"]
+    errors = [_log_error(log) for log in finals]
+    failed = [error for error in errors if error]
     outputs = [normalize(log.get("output")) for log in finals]
     return {
         "status": FAILED if failed else SUCCEEDED,
         "output": outputs[0] if len(finals) == 1 else outputs,
-        "error": {"type": failed[0].get("errorType"), "message": failed[0].get("errorMessage")}
-        if failed
-        else None,
+        "error": failed[0] if failed else None,
+        "errors": errors,
         "durationMs": round(sum(float(log["durationMs"]) for log in finals), 1),
         "attempts": max(int(log["attempt"]) for log in logs),
         **({"runs": len(finals)} if len(finals) > 1 else {}),
     }
+
+
+def _log_error(log: dict[str, Any]) -> dict[str, Any] | None:
+    if log["status"] != "failed":
+        return None
+    return {"type": log.get("errorType"), "message": log.get("errorMessage")}
 
 
 def _from_states(

@@ -348,18 +348,49 @@ def test_on_error_route_follows_the_error_port(aws: LocalAWS, http: Recorder) ->
         "type": "Routines.HttpClientError",
         "message": f"GET {url} answered 404",
     }
+    # The trace shows, as the failed node's output, what the nodes after it read.
+    assert result.nodes["call"]["output"] == {"error": result.nodes["fallback"]["output"]}
 
 
 def test_on_error_continue_records_the_error_as_output(aws: LocalAWS, http: Recorder) -> None:
     url = http.respond("/down", (400, "bad"))
     doc = routine(
         _http_node(url, onError="continue"),
-        transform("next", {"e": "{{ nodes.call.error.type }}"}),
+        transform("next", {"e": "{{ nodes.call }}"}),
         connections=[link("call", "next")],
     )
     result = run_routine(aws, doc)
     assert result.status == "SUCCEEDED"
-    assert result.nodes["next"]["output"] == {"e": "Routines.HttpClientError"}
+    read = result.nodes["next"]["output"]["e"]
+    assert read == {"error": {"type": "Routines.HttpClientError", "message": f"GET {url} answered 400"}}
+    # The trace shows what downstream read, and the error too.
+    assert result.nodes["call"]["status"] == "failed"
+    assert result.nodes["call"]["output"] == read
+    assert result.nodes["call"]["error"] == read["error"]
+
+
+def test_trace_of_a_caught_failure_inside_a_loop_body_shows_what_was_read(
+    aws: LocalAWS, http: Recorder
+) -> None:
+    ok = http.respond("/ok", (200, {"fine": True}))
+    bad = http.respond("/bad", (400, "bad"))
+    doc = routine(
+        {"id": "each", "plugin": "loop", "parameters": {"items": "{{ trigger.urls }}", "maxConcurrency": 1}},
+        {
+            "id": "call",
+            "plugin": "http-request",
+            "parameters": {"url": "{{ loop.item }}"},
+            "onError": "continue",
+        },
+        transform("seen", {"v": "{{ nodes.call }}"}),
+        connections=[link("each", "call", "body"), link("call", "seen")],
+    )
+    result = run_routine(aws, doc, {"urls": [ok, bad]})
+    assert result.status == "SUCCEEDED"
+    read = [run["v"] for run in result.nodes["seen"]["output"]]
+    assert read[1] == {"error": {"type": "Routines.HttpClientError", "message": f"GET {bad} answered 400"}}
+    assert result.nodes["call"]["status"] == "failed"
+    assert result.nodes["call"]["output"] == read
 
 
 def test_on_error_fail_fails_the_execution_without_retrying_user_errors(
