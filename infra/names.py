@@ -3,23 +3,41 @@ both create exactly the same tables. Plain Python: importing it never loads aws_
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
-class TableSpec:
+class IndexSpec:
+    """A global secondary index (string keys, all attributes projected)."""
+
     name: str
     partition_key: str
     sort_key: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class TableSpec:
+    """A DynamoDB table as both the CDK app and the local runtime create it. ``ttl`` names
+    the attribute (epoch seconds) after which DynamoDB deletes a record."""
+
+    name: str
+    partition_key: str
+    sort_key: str | None = None
+    indexes: tuple[IndexSpec, ...] = ()
+    ttl: str | None = None
+
+
 ROUTINES_TABLE = TableSpec("routines", "ownerId", "routineId")
 EXECUTIONS_TABLE = TableSpec("executions", "ownerId", "executionId")
-NODE_LOGS_TABLE = TableSpec("node-logs", "executionId", "nodeAttempt")
+NODE_LOGS_TABLE = TableSpec("node-logs", "executionId", "nodeAttempt", ttl="expiresAt")
 # Paused approval nodes: their task token, keyed by execution and node.
-APPROVALS_TABLE = TableSpec("approvals", "executionId", "nodeId")
+APPROVALS_TABLE = TableSpec("approvals", "executionId", "nodeId", ttl="expiresAt")
 TABLES = (ROUTINES_TABLE, EXECUTIONS_TABLE, NODE_LOGS_TABLE, APPROVALS_TABLE)
 PAYLOAD_BUCKET = "payloads"
+# Every object the product writes to the payload bucket lives under this prefix: plugins
+# and routine state machines may read and write only there.
+PAYLOAD_PREFIX = "payloads/"
 
 # Environment variables through which Lambdas learn the physical names.
 ENV_ROUTINES_TABLE = "ROUTINES_TABLE"
@@ -34,7 +52,7 @@ ENV_APPROVALS_TABLE = "APPROVALS_TABLE"
 API_HANDLER = "functions.api.handler.lambda_handler"
 WEBHOOK_HANDLER = "functions.webhook.handler.lambda_handler"
 RECORDER_HANDLER = "functions.recorder.handler.lambda_handler"
-IDEMPOTENCY_TABLE = TableSpec("idempotency", "id")
+IDEMPOTENCY_TABLE = TableSpec("idempotency", "id", ttl="expiration")
 ENV_IDEMPOTENCY_TABLE = "IDEMPOTENCY_TABLE"
 # The role every routine state machine runs under (activation passes it).
 ENV_EXECUTION_ROLE_ARN = "EXECUTION_ROLE_ARN"
@@ -46,6 +64,17 @@ ENV_STAGE = "STAGE"
 # Webhook secrets live in Secrets Manager under this prefix (plugins may read only their own
 # prefix, never these).
 WEBHOOK_SECRET_PREFIX = "routines/webhooks/"
+# Deployed, both prefixes are per stage (see webhook_secret_prefix / plugin_secret_prefix)
+# and reach the functions through these variables; unset (local runtime) means the
+# constant above for webhooks and no prefix for plugin secrets.
+ENV_WEBHOOK_SECRET_PREFIX = "WEBHOOK_SECRET_PREFIX"
+ENV_PLUGIN_SECRET_PREFIX = "PLUGIN_SECRET_PREFIX"
+# The log group routine state machines log to (activation sets it on every machine).
+ENV_EXECUTION_LOG_GROUP_ARN = "EXECUTION_LOG_GROUP_ARN"
+# Largest request body the API and webhook handlers accept (API Gateway itself allows
+# 10 MB and cannot be configured lower: the handlers answer 413 above this).
+ENV_MAX_BODY_BYTES = "MAX_BODY_BYTES"
+DEFAULT_MAX_BODY_BYTES = 256 * 1024
 
 # One Lambda function per plugin, plus two the compiler needs: the condition evaluator
 # (conditions and values Choice rules cannot express) and the approval notifier (stores
@@ -55,5 +84,48 @@ EVALUATOR = "sys-evaluate"
 APPROVAL_NOTIFIER = "sys-approval"
 
 
-def function_name(plugin: str) -> str:
-    return f"{FUNCTION_PREFIX}{plugin}"
+# A deployment's stage (``cdk deploy -c stage=dev``) prefixes every physical name, so two
+# stages share an account. The local runtime uses no stage: the unprefixed names above.
+STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9]{0,11}$")
+DEFAULT_STAGE = "dev"
+
+
+def check_stage(stage: str) -> str:
+    if not STAGE_PATTERN.match(stage):
+        raise ValueError(f"stage {stage!r} must match {STAGE_PATTERN.pattern} (lowercase, ≤ 12 characters)")
+    return stage
+
+
+def stage_prefix(stage: str | None) -> str:
+    """``routines-<stage>-`` (deployed) or ``routines-`` (local runtime)."""
+    return f"{FUNCTION_PREFIX}{check_stage(stage)}-" if stage else FUNCTION_PREFIX
+
+
+def function_name(plugin: str, stage: str | None = None) -> str:
+    return f"{stage_prefix(stage)}{plugin}"
+
+
+def table_name(spec: TableSpec, stage: str | None = None) -> str:
+    return f"{stage_prefix(stage)}{spec.name}" if stage else spec.name
+
+
+def state_machine_prefix(stage: str | None = None) -> str:
+    """Every routine state machine's name starts with this (the recorder's rule, the
+    trigger role and the execution role match on it). Stages contain no '-', so one
+    stage's prefix never matches another's names."""
+    return stage_prefix(stage)
+
+
+def resource_prefix(stage: str | None = None) -> str:
+    """Default name prefix of the queues, topics, tables and buses routines may write to
+    through the AWS plugins (the deployer can allow others)."""
+    return f"{stage_prefix(stage)}user-"
+
+
+def webhook_secret_prefix(stage: str | None = None) -> str:
+    return f"routines/{check_stage(stage)}/webhooks/" if stage else WEBHOOK_SECRET_PREFIX
+
+
+def plugin_secret_prefix(stage: str | None = None) -> str:
+    """Secrets named in expressions (``secrets.github``) are read under this prefix."""
+    return f"routines/{check_stage(stage)}/secrets/" if stage else ""

@@ -26,6 +26,7 @@ from infra.names import (
     ENV_ROUTINES_TABLE,
     PAYLOAD_BUCKET,
     TABLES,
+    TableSpec,
 )
 from plugins.runtime.aws import reset_clients
 from plugins.sdk import PluginRegistry, default_registry
@@ -41,6 +42,37 @@ ENVIRONMENT = {
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
 }
+
+
+def _key_schema(partition_key: str, sort_key: str | None) -> list[dict[str, str]]:
+    keys = [{"AttributeName": partition_key, "KeyType": "HASH"}]
+    if sort_key:
+        keys.append({"AttributeName": sort_key, "KeyType": "RANGE"})
+    return keys
+
+
+def _table_request(spec: TableSpec) -> dict[str, Any]:
+    """create_table arguments for a table as the CDK stack defines it (keys and indexes)."""
+    request: dict[str, Any] = {
+        "TableName": spec.name,
+        "KeySchema": _key_schema(spec.partition_key, spec.sort_key),
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    names = {spec.partition_key, spec.sort_key}
+    if spec.indexes:
+        request["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": index.name,
+                "KeySchema": _key_schema(index.partition_key, index.sort_key),
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for index in spec.indexes
+        ]
+        names |= {name for index in spec.indexes for name in (index.partition_key, index.sort_key)}
+    request["AttributeDefinitions"] = [
+        {"AttributeName": name, "AttributeType": "S"} for name in sorted(n for n in names if n)
+    ]
+    return request
 
 
 def _code() -> bytes:
@@ -115,17 +147,7 @@ class LocalAWS:
     def _deploy(self) -> None:
         dynamodb = self.client("dynamodb")
         for spec in TABLES:
-            keys = [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]
-            attributes = [{"AttributeName": spec.partition_key, "AttributeType": "S"}]
-            if spec.sort_key:
-                keys.append({"AttributeName": spec.sort_key, "KeyType": "RANGE"})
-                attributes.append({"AttributeName": spec.sort_key, "AttributeType": "S"})
-            dynamodb.create_table(
-                TableName=spec.name,
-                KeySchema=keys,
-                AttributeDefinitions=attributes,
-                BillingMode="PAY_PER_REQUEST",
-            )
+            dynamodb.create_table(**_table_request(spec))
         self.client("s3").create_bucket(Bucket=PAYLOAD_BUCKET)
         self.role_arn = self.client("iam").create_role(
             RoleName="routines-local", AssumeRolePolicyDocument="{}"

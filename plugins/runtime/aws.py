@@ -17,8 +17,10 @@ from infra.names import (
     ENV_APPROVALS_TABLE,
     ENV_NODE_LOGS_TABLE,
     ENV_PAYLOAD_BUCKET,
+    ENV_PLUGIN_SECRET_PREFIX,
     NODE_LOGS_TABLE,
     PAYLOAD_BUCKET,
+    PAYLOAD_PREFIX,
 )
 
 
@@ -42,3 +44,15 @@ def approvals_table() -> str:
 
 def payload_bucket() -> str:
     return os.environ.get(ENV_PAYLOAD_BUCKET, PAYLOAD_BUCKET)
+
+
+def payload_key(path: str) -> str:
+    """Where a payload is stored in the bucket: under the prefix the deployed IAM policies
+    allow (plugins and state machines may read and write nothing else)."""
+    return f"{PAYLOAD_PREFIX}{path}"
+
+
+def secret_id(name: str) -> str:
+    """The Secrets Manager name of ``secrets.<name>``: deployed, under the stage's plugin
+    secret prefix (the only secrets plugin functions may read); locally, the name itself."""
+    return f"{os.environ.get(ENV_PLUGIN_SECRET_PREFIX, '')}{name}"

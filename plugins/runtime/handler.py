@@ -19,6 +19,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities import parameters as powertools_parameters
 from pydantic import ValidationError
 
+from plugins.runtime.aws import payload_key, secret_id
 from plugins.runtime.context import build_context, resolve, secret_names
 from plugins.runtime.errors import PluginError, UnexpectedError, UserError
 from plugins.runtime.event import Invocation
@@ -92,7 +93,8 @@ def invoke(
         output = execute(resolved, run)
         if check_output:
             _check_output(plugin, output)
-        key = f"{invocation.execution.id.rsplit(':', 1)[-1]}/{invocation.node}/{log.request_id}.json"
+        execution = invocation.execution.id.rsplit(":", 1)[-1]
+        key = payload_key(f"{execution}/{invocation.node}/{log.request_id}.json")
         result = offload_if_large(output, key)
         log.status, log.output = "succeeded", result
         return result
@@ -144,7 +146,7 @@ def _secrets(names: set[str]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for name in sorted(names):
         try:
-            text = powertools_parameters.get_secret(name, max_age=SECRET_MAX_AGE)
+            text = powertools_parameters.get_secret(secret_id(name), max_age=SECRET_MAX_AGE)
         except Exception as exc:  # powertools wraps every provider failure
             raise UserError(f"secret '{name}' could not be read: {type(exc).__name__}") from None
         try:
