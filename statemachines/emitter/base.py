@@ -1,0 +1,139 @@
+"""The emitter's state and its liveness analysis: which outputs each node keeps, which
+node statuses shape which states; plus adding and naming states."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+from statemachines.asl import State, StateMachine
+from statemachines.emitter.scope import MAX_STATES, Scope
+from statemachines.errors import CompileError
+from statemachines.liveness import Reads, reads
+from statemachines.naming import Namer
+from statemachines.options import CompileOptions
+from statemachines.problems import Problem, Warn, node_path
+from statemachines.topology import NodeInfo, Topology
+from statemachines.walk import Sim
+
+
+class EmitterBase(ABC):
+    def __init__(self, topology: Topology, variables: dict[str, Any], options: CompileOptions) -> None:
+        self.topology = topology
+        self.graph = topology.graph
+        self.infos = topology.infos
+        self.variables = variables
+        self.options = options
+        self.namer = Namer(self.graph.nodes)
+        self.position = {n: i for i, n in enumerate(topology.order)}
+        self.state_nodes: dict[str, str] = {}
+        self.warnings: dict[str, Problem] = {}
+        self.state_count = 0
+        self.reads: dict[str, Reads] = {n: reads(info) for n, info in self.infos.items()}
+        self.kind = {n: self._output_kind(info) for n, info in self.infos.items()}
+        self.alias_of = {n: self._sources(n) for n in self.infos if self.kind[n] == "alias"}
+        self.results = {loop: self._result_node(body) for loop, body in topology.loop_bodies.items()}
+        self.touch = {n: self._touched(n) for n in self.infos}
+        self.needed = self._needed()
+        self.decided: dict[str, str] = {}  # if/switch nodes whose port is known at compile time
+        self.routes: dict[str, dict[str, list[str]]] = {}  # Choice state → {next state: ports}
+        self._choices: list[tuple[str, dict[str, Any], list[tuple[dict[str, Any], str]], str]] = []
+        self.below, self.future = self._closures()
+
+    # --- analysis -------------------------------------------------------------------
+
+    def _output_kind(self, info: NodeInfo) -> str:
+        """stored: an output kept at node_<id>; alias: the outputs it passes on; none: null."""
+        if info.node.disabled or info.plugin.name == "merge":
+            return "alias"
+        if info.is_task or info.plugin.name in ("loop", "approval"):
+            return "stored"
+        return "none"
+
+    def _sources(self, node_id: str) -> list[str]:
+        seen: list[str] = []
+        for edge in self.graph.incoming[node_id]:
+            if edge.source not in seen:
+                seen.append(edge.source)
+        return seen
+
+    def _result_node(self, body: set[str]) -> str | None:
+        sinks = [n for n in body if not self.graph.outgoing[n]]
+        return max(sinks, key=self.position.__getitem__) if sinks else None
+
+    def _expand(self, node_id: str, into: set[str]) -> None:
+        stack = [node_id]
+        while stack:
+            current = stack.pop()
+            if current in into:
+                continue
+            into.add(current)
+            stack.extend(self.alias_of.get(current, ()))
+
+    def _touched(self, node_id: str) -> int:
+        """Bitset of the nodes whose status shapes this node's states."""
+        found: set[str] = set()
+        for read in self.reads[node_id].nodes:
+            self._expand(read, found)
+        result = self.results.get(node_id)
+        if result is not None:
+            self._expand(result, found)
+        bits = 0
+        for n in found:
+            bits |= self.graph.bit(n)
+        return bits
+
+    def _needed(self) -> set[str]:
+        """Nodes whose output must be kept in the document."""
+        touched = 0
+        for bits in self.touch.values():
+            touched |= bits
+        needed = {n for n in self.graph.members(touched) if self.kind[n] == "stored"}
+        needed.update(n for n, info in self.infos.items() if info.plugin.name == "approval")
+        return needed
+
+    def _closures(self) -> tuple[dict[str, int], dict[str, int]]:
+        below: dict[str, int] = {}
+        future: dict[str, int] = {}
+        for node in reversed(self.topology.order):
+            b, f = self.graph.bit(node), self.touch[node]
+            for edge in self.graph.outgoing[node]:
+                b |= below[edge.target]
+                f |= future[edge.target]
+            below[node], future[node] = b, f
+        return below, future
+
+    # --- states and warnings ------------------------------------------------------------
+
+    def _add(self, scope: Scope, name: str, state: State, node_id: str | None) -> str:
+        self.state_count += 1
+        if self.state_count > MAX_STATES:
+            raise CompileError(
+                f"the routine needs more than {MAX_STATES} states: too many conditional paths "
+                "meet again with different data; use a merge node before reading their outputs"
+            )
+        scope.states[name] = state
+        if node_id is not None:
+            self.state_nodes[name] = node_id
+        return name
+
+    def _name(self, base: str, owner: str | None = None) -> str:
+        return self.namer.take(base, owner)
+
+    def _warn(self, node: str, message: str) -> None:
+        """One not_series_parallel warning per node, however many paths reach it."""
+        path = node_path(node)
+        self.warnings.setdefault(path, Problem(Warn.NOT_SERIES_PARALLEL.value, path, message))
+
+    # --- implemented by the walk driver (sub-scopes recurse through it) -------------------
+
+    @abstractmethod
+    def go(self, scope: Scope, sim: Sim) -> str:
+        """Emit the states that run from this point of the simulation; return the first."""
+
+    @abstractmethod
+    def finish(self, scope: Scope, begin: str) -> StateMachine:
+        """Resolve the scope's exits into a state machine."""
+
+
+__all__ = ["EmitterBase"]

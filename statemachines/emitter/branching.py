@@ -1,0 +1,148 @@
+"""Branching: if/switch as Choice states (native rules, or the evaluator then a Choice),
+wait, approval (a token Task and a Choice on the decision) and stop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.names import APPROVAL_NOTIFIER
+from statemachines.asl import State
+from statemachines.choices import Const, DocPath, Rule, choice_rule, string_equals
+from statemachines.emitter.scope import WAIT_FOR_TOKEN, Outcome, Scope, Step, both, set_link
+from statemachines.emitter.tasks import Tasks, retriers
+from statemachines.layout import Status, node_doc_path
+from statemachines.topology import NodeInfo
+from statemachines.walk import Sim, complete
+
+
+class Branching(Tasks):
+    def _if(self, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
+        return self._branch(scope, sim, info, [("true", info.parameters["condition"])], "false")
+
+    def _switch(self, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
+        rules = [(r["port"], r["condition"]) for r in info.parameters.get("rules", [])]
+        return self._branch(scope, sim, info, rules, "default")
+
+    def _branch(
+        self, scope: Scope, sim: Sim, info: NodeInfo, rules: list[tuple[str, Any]], default: str
+    ) -> Step:
+        """if/switch: native Choice rules when every condition has them, else the evaluator."""
+        compiled: list[tuple[str, dict[str, Any]]] = []
+        native = True
+        for port, condition in rules:
+            rule: Rule = choice_rule(condition, lambda v: self._operand(sim, v))
+            if rule is None:
+                native = False
+                break
+            if rule is True:
+                default = port
+                break
+            if isinstance(rule, dict):
+                compiled.append((port, rule))
+        if native and not compiled:
+            self.decided[info.id] = default
+            return self._pass(sim, info.id, frozenset({default}))  # decided at compile time
+        entry = None
+        if not native:
+            entry = self._evaluated(scope, sim, info, self._name(info.id, info.id))
+            compiled = [(port, string_equals(f"{node_doc_path(info.id)}.port", port)) for port, _ in rules]
+            choice_name = self._name(f"{info.id} (route)")
+            scope.states[entry].fields["Next"] = choice_name
+        else:
+            choice_name = self._name(info.id, info.id)
+        choices = [{**rule, "Next": ""} for _, rule in compiled]
+        fields: dict[str, Any] = {"Choices": choices, "Default": ""}
+        self._add(scope, choice_name, State("Choice", fields), info.id)
+        self._choices.append(
+            (choice_name, fields, [(c, p) for (p, _), c in zip(compiled, choices, strict=True)], default)
+        )
+        outcomes = []
+        ports = list(dict.fromkeys([port for port, _ in compiled] + [default]))
+        for port in ports:
+            links = [
+                set_link(choice, "Next")
+                for (p, _), choice in zip(compiled, choices, strict=True)
+                if p == port
+            ]
+            if port == default:
+                links.append(set_link(fields, "Default"))
+            branch = sim.copy()
+            complete(self.graph, branch, info.id, Status.OK, frozenset({port}))
+            outcomes.append(Outcome(branch, both(*links)))
+        return Step(entry or choice_name, outcomes)
+
+    def _wait(self, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
+        seconds = info.parameters.get("seconds")
+        field_name, value = (
+            ("Seconds", seconds) if seconds is not None else ("Timestamp", info.parameters.get("until"))
+        )
+        operand = self._operand(sim, value)
+        fields: dict[str, Any] = {}
+        entry = None
+        if isinstance(operand, DocPath):
+            fields[f"{field_name}Path"] = operand.path
+        elif isinstance(operand, Const) and operand.value is not None:
+            fields[field_name] = operand.value
+        elif isinstance(operand, Const):
+            fields["Seconds"] = 0  # waits on a value that cannot exist: no wait
+        else:
+            entry = self._evaluated(scope, sim, info, self._name(f"{info.id} (value)"))
+            fields[f"{field_name}Path"] = f"{node_doc_path(info.id)}.{field_name.lower()}"
+        name = self._add(scope, self._name(info.id, info.id), State("Wait", fields), info.id)
+        if entry is not None:
+            scope.states[entry].fields["Next"] = name
+        complete(self.graph, sim, info.id, Status.OK, frozenset({"out"}))
+        return Step(entry or name, [Outcome(sim, set_link(fields, "Next"))])
+
+    def _approval(self, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
+        payload = self._payload(scope, sim, info)
+        payload["taskToken.$"] = "$$.Task.Token"
+        fields: dict[str, Any] = {
+            "Resource": WAIT_FOR_TOKEN,
+            "Parameters": {"FunctionName": self.options.function_arn(APPROVAL_NOTIFIER), "Payload": payload},
+            "ResultPath": node_doc_path(info.id),
+        }
+        timeout = info.parameters.get("timeoutSeconds")
+        if timeout:
+            fields["TimeoutSeconds"] = timeout
+        fields["Retry"] = retriers(None, lambda_task=True)
+        catches: list[tuple[str, dict[str, Any]]] = []
+        if timeout:
+            catches.append(
+                ("timeout", {"ErrorEquals": ["States.Timeout"], "ResultPath": node_doc_path(info.id)})
+            )
+        if info.node.on_error == "route":
+            catches.append(("error", {"ErrorEquals": ["States.ALL"], "ResultPath": node_doc_path(info.id)}))
+        if catches:
+            fields["Catch"] = [c for _, c in catches]
+        name = self._add(scope, self._name(info.id, info.id), State("Task", fields), info.id)
+        decision = self._name(f"{info.id} (decision)")
+        approved = {**string_equals(f"{node_doc_path(info.id)}.decision", "approved"), "Next": ""}
+        choice: dict[str, Any] = {"Choices": [approved], "Default": ""}
+        self._add(scope, decision, State("Choice", choice), info.id)
+        self._choices.append((decision, choice, [(approved, "approved")], "rejected"))
+        fields["Next"] = decision
+        outcomes = []
+        for port, link, status in [
+            ("approved", set_link(approved, "Next"), Status.OK),
+            ("rejected", set_link(choice, "Default"), Status.OK),
+            *[(port, set_link(catch, "Next"), Status.ERROR) for port, catch in catches],
+        ]:
+            branch = sim.copy()
+            complete(self.graph, branch, info.id, status, frozenset({port}))
+            outcomes.append(Outcome(branch, link))
+        return Step(name, outcomes)
+
+    def _stop(self, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
+        if info.parameters.get("status") == "fail":
+            fields = {"Error": info.parameters.get("error") or "RoutineStopped"}
+            if info.parameters.get("cause"):
+                fields["Cause"] = info.parameters["cause"]
+            return Step(self._add(scope, self._name(info.id, info.id), State("Fail", fields), info.id), [])
+        complete(self.graph, sim, info.id, Status.OK, frozenset())
+        if scope.kind == "map" or sim.activated & sim.pending:
+            return Step(None, [Outcome(sim, None)])  # other work goes on: the path just ends
+        return Step(self._add(scope, self._name(info.id, info.id), State("Succeed"), info.id), [])
+
+
+__all__ = ["Branching"]

@@ -1,0 +1,98 @@
+"""Loops: a loop node → a Map state (inline or distributed) whose body is its own scope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from statemachines.asl import State, StateMachine
+from statemachines.choices import Const, DocPath
+from statemachines.emitter.scope import Scope, Step
+from statemachines.emitter.tasks import Tasks, retriers
+from statemachines.graph import iter_bits
+from statemachines.layout import EXECUTION_PATH, TRIGGER_PATH, Status, node_doc_path, node_key
+from statemachines.topology import NodeInfo
+from statemachines.walk import Sim, start
+
+
+class Loops(Tasks):
+    def _loop(self, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
+        body = self.topology.loop_bodies[info.id]
+        distributed = scope.distributed or info.parameters.get("mode") == "distributed"
+        fields: dict[str, Any] = {}
+        entry = None
+        items = self._operand(sim, info.parameters.get("items"))
+        if isinstance(items, DocPath):
+            fields["ItemsPath"] = items.path
+        elif isinstance(items, Const):
+            value = items.value if isinstance(items.value, list) else []
+            pass_fields = {"Result": value, "ResultPath": node_doc_path(info.id)}
+            entry = self._add(scope, self._name(f"{info.id} (items)"), State("Pass", pass_fields), info.id)
+            fields["ItemsPath"] = node_doc_path(info.id)
+        else:
+            entry = self._evaluated(scope, sim, info, self._name(f"{info.id} (items)"))
+            fields["ItemsPath"] = f"{node_doc_path(info.id)}.items"
+        fields["ItemSelector"] = self._item_selector(scope, sim, info.id, body, distributed)
+        fields["ItemProcessor"] = self._body(sim, info.id, body, distributed)
+        concurrency = info.parameters.get("maxConcurrency", 10)
+        if concurrency:
+            fields["MaxConcurrency"] = concurrency
+        fields["ResultPath"] = self._result_path(info.id)
+        if info.node.retry is not None:
+            fields["Retry"] = retriers(info.node, lambda_task=False)
+        name = self._add(scope, self._name(info.id, info.id), State("Map", fields), info.id)
+        if entry is not None:
+            scope.states[entry].fields["Next"] = name
+        return Step(entry or name, self._error_outcomes(sim, info, fields, frozenset({"done"})))
+
+    def _item_selector(
+        self, scope: Scope, sim: Sim, loop_id: str, body: set[str], distributed: bool
+    ) -> dict[str, Any]:
+        # 'iteration' numbers the iteration across nested loops ("2.0": the first inner
+        # iteration of the third outer one), so node logs of different iterations differ.
+        nested = bool(self.topology.enclosing.get(loop_id))
+        iteration = (
+            "States.Format('{}.{}', $.loop.iteration, $$.Map.Item.Index)"
+            if nested
+            else "States.Format('{}', $$.Map.Item.Index)"
+        )
+        selector: dict[str, Any] = {
+            "loop": {"item.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index", "iteration.$": iteration}
+        }
+        if any("trigger" in self.reads[n].roots for n in body):
+            selector["trigger.$"] = TRIGGER_PATH
+        if scope.distributed:
+            selector["execution.$"] = EXECUTION_PATH
+        elif distributed:
+            selector["execution"] = self._execution()
+        outer = 0
+        for node in body:
+            outer |= self.touch[node]
+        for index in iter_bits(outer):
+            node = self.graph.nodes[index]
+            if (
+                node not in body
+                and self.kind[node] == "stored"
+                and sim.status.get(node) not in (None, Status.DEAD)
+            ):
+                selector[f"{node_key(node)}.$"] = node_doc_path(node)
+        return selector
+
+    def _body(self, sim: Sim, loop_id: str, body: set[str], distributed: bool) -> dict[str, Any]:
+        config = {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"} if distributed else {"Mode": "INLINE"}
+        result = self.results[loop_id]
+        if result is None:  # an empty body returns each item unchanged
+            name = self._name(f"{loop_id} (item)")
+            machine = StateMachine(name, {name: State("Pass", {"InputPath": "$.loop.item", "End": True})})
+            self.state_count += 1
+            return {"ProcessorConfig": config, **machine.to_json()}
+        scope = Scope("map", owner=loop_id, result=result, distributed=distributed)
+        members = activated = 0
+        for node in body:
+            members |= self.graph.bit(node)
+        for edge in self.topology.body_edges(loop_id):
+            activated |= self.graph.bit(edge.target)
+        begin = self.go(scope, start(self.graph, members, activated, sim.status))
+        return {"ProcessorConfig": config, **self.finish(scope, begin).to_json()}
+
+
+__all__ = ["Loops"]

@@ -1,0 +1,209 @@
+"""Tasks and payloads: plugin Tasks, the evaluator Task, what each Lambda receives, error
+outcomes by onError, and operands native states read from the document."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from infra.names import EVALUATOR
+from plugins.sdk import PortType
+from plugins.sdk.errors import LAMBDA_TRANSIENT, NOT_RETRYABLE
+from statemachines.asl import State
+from statemachines.choices import Const, DocPath, Operand
+from statemachines.emitter.base import EmitterBase
+from statemachines.emitter.scope import Outcome, Scope, Step, both, set_link
+from statemachines.expressions import first_or_none, has_expression, parse_template
+from statemachines.layout import (
+    EXECUTION_PATH,
+    LOOP_PATH,
+    TRIGGER_PATH,
+    Status,
+    has_unsafe_keys,
+    node_doc_path,
+    steps_path,
+)
+from statemachines.model import Node
+from statemachines.topology import NodeInfo
+from statemachines.walk import Sim, complete
+
+
+class Tasks(EmitterBase):
+    def _pass(self, sim: Sim, node_id: str, ports: frozenset[str]) -> Step:
+        complete(self.graph, sim, node_id, Status.OK, ports)
+        return Step(None, [Outcome(sim, None)])
+
+    def _task(self, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
+        fields: dict[str, Any] = {
+            "Resource": self.options.function_arn(info.plugin.name),
+            "Parameters": self._payload(scope, sim, info),
+            "ResultPath": self._result_path(info.id),
+        }
+        if info.node.timeout_seconds:
+            fields["TimeoutSeconds"] = info.node.timeout_seconds
+        fields["Retry"] = retriers(info.node, lambda_task=True)
+        name = self._add(scope, self._name(info.id, info.id), State("Task", fields), info.id)
+        ok_ports = frozenset(
+            p.name for p in info.plugin.output_ports(info.parameters) if p.type is not PortType.ERROR
+        )
+        return Step(name, self._error_outcomes(sim, info, fields, ok_ports))
+
+    def _error_outcomes(
+        self, sim: Sim, info: NodeInfo, fields: dict[str, Any], ok_ports: frozenset[str]
+    ) -> list[Outcome]:
+        """Outcomes of a node that may fail, by its onError: fail / continue / route."""
+        mode = info.node.on_error
+        if mode == "fail":
+            complete(self.graph, sim, info.id, Status.OK, ok_ports)
+            return [Outcome(sim, set_link(fields, "Next"))]
+        catch: dict[str, Any] = {"ErrorEquals": ["States.ALL"], "ResultPath": fields.get("ResultPath")}
+        fields.setdefault("Catch", []).append(catch)
+        if mode == "continue":
+            complete(self.graph, sim, info.id, Status.ANY, ok_ports)
+            return [Outcome(sim, both(set_link(fields, "Next"), set_link(catch, "Next")))]
+        failed = sim.copy()
+        complete(self.graph, sim, info.id, Status.OK, ok_ports)
+        complete(self.graph, failed, info.id, Status.ERROR, frozenset({"error"}))
+        return [Outcome(sim, set_link(fields, "Next")), Outcome(failed, set_link(catch, "Next"))]
+
+    def _result_path(self, node_id: str) -> str | None:
+        return node_doc_path(node_id) if node_id in self.needed else None
+
+    def _payload(self, scope: Scope, sim: Sim, info: NodeInfo) -> dict[str, Any]:
+        """What a Lambda receives: the node, its static parameters and only the document
+        slices its expressions read, in the public shape {trigger, execution, loop, nodes}."""
+        read = self.reads[info.id]
+        out: dict[str, Any] = {"node": info.id}
+        if not info.is_task:  # the evaluator serves several kinds of control node
+            out["plugin"] = info.plugin.name
+        static: dict[str, Any] = {"parameters": info.parameters}
+        if "vars" in read.roots:
+            static["vars"] = self.variables
+        if info.node.on_error != "fail":
+            static["onError"] = info.node.on_error
+        if has_unsafe_keys(static):
+            out["staticJson"] = json.dumps(static, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        else:
+            out.update(static)
+        if scope.distributed:
+            out["execution.$"] = EXECUTION_PATH
+        else:
+            out["execution"] = self._execution()
+        out["attempt.$"] = "$$.State.RetryCount"
+        if "trigger" in read.roots:
+            out["trigger.$"] = TRIGGER_PATH
+        if "loop" in read.roots:
+            out["loop.$"] = LOOP_PATH
+        if self.topology.enclosing.get(info.id):
+            out["iteration.$"] = f"{LOOP_PATH}.iteration"  # so node logs tell iterations apart
+        nodes: dict[str, Any] = {}
+        merged = []
+        for node_id in sorted(read.nodes):
+            key, value = self._entry(sim, node_id, node_id)
+            nodes[key] = value
+            if isinstance(value, dict):
+                merged.append(node_id)  # an object of outputs: the runtime normalizes each
+        if nodes:
+            out["nodes"] = nodes
+        if merged:
+            out["merged"] = merged
+        return out
+
+    def _execution(self) -> dict[str, Any]:
+        return {
+            "id.$": "$$.Execution.Id",
+            "routineId": self.options.routine_id,
+            "startedAt.$": "$$.Execution.StartTime",
+        }
+
+    def _entry(self, sim: Sim, key: str, node_id: str) -> tuple[str, Any]:
+        """A Parameters entry giving ``node_id``'s output (a path, or a constant)."""
+        status = sim.status.get(node_id)
+        kind = self.kind[node_id]
+        if status is None or status is Status.DEAD or kind == "none":
+            return key, None
+        if kind == "stored":
+            return f"{key}.$", node_doc_path(node_id)
+        sources = self.alias_of[node_id]
+        if len(sources) == 1:
+            return self._entry(sim, key, sources[0])
+        return key, dict(self._entry(sim, source, source) for source in sources)
+
+    def _operand(self, sim: Sim, value: Any) -> Operand:
+        """A condition operand or parameter as a constant, a document path, or None."""
+        if not isinstance(value, str) or not has_expression(value):
+            return Const(value)
+        whole = parse_template(value).whole
+        if whole is None or not whole.reference.plain:
+            return None
+        ref = whole.reference
+        if ref.root == "vars":
+            return Const(first_or_none(whole.find({"vars": self.variables})))
+        if ref.root in ("trigger", "loop"):
+            path = steps_path(TRIGGER_PATH if ref.root == "trigger" else LOOP_PATH, ref.steps)
+            return DocPath(path) if path else None
+        if ref.root == "nodes" and ref.name is not None:
+            return self._node_operand(sim, ref.name, ref.steps[1:])
+        return None  # execution, secrets: only Lambdas see them
+
+    def _node_operand(self, sim: Sim, node_id: str, steps: tuple[str | int, ...]) -> Operand:
+        status = sim.status.get(node_id)
+        kind = self.kind.get(node_id, "none")
+        if status is None or status is Status.DEAD or kind == "none":
+            return Const(None)
+        if kind == "alias":
+            sources = self.alias_of[node_id]
+            if len(sources) == 1:
+                return self._node_operand(sim, sources[0], steps)
+            if not steps:
+                return None  # a whole merged object: the evaluator builds it
+            if steps[0] not in sources:
+                return Const(None)
+            return self._node_operand(sim, str(steps[0]), steps[1:])
+        if status in (Status.ERROR, Status.ANY) or self.infos[node_id].node.on_error != "fail":
+            return None  # may hold an error record, whose shape only the runtime normalizes
+        path = steps_path(node_doc_path(node_id), steps)
+        return DocPath(path) if path else None
+
+    def _evaluated(self, scope: Scope, sim: Sim, info: NodeInfo, name: str) -> str:
+        """A Task asking the evaluator Lambda for a value ASL cannot compute (→ node_<id>)."""
+        task = {
+            "Resource": self.options.function_arn(EVALUATOR),
+            "Parameters": self._payload(scope, sim, info),
+            "ResultPath": node_doc_path(info.id),
+            "Retry": retriers(None, lambda_task=True),
+        }
+        return self._add(scope, name, State("Task", task), info.id)
+
+
+def retriers(node: Node | None, *, lambda_task: bool) -> list[dict[str, Any]]:
+    """AWS's transient-Lambda retry, then the node's own policy for errors worth retrying."""
+    out: list[dict[str, Any]] = []
+    if lambda_task:
+        out.append(
+            {
+                "ErrorEquals": list(LAMBDA_TRANSIENT),
+                "IntervalSeconds": 1,
+                "MaxAttempts": 3,
+                "BackoffRate": 2,
+                "JitterStrategy": "FULL",
+            }
+        )
+    policy = node.retry if node is not None else None
+    if policy is not None and policy.max_attempts > 1:
+        out.append({"ErrorEquals": list(NOT_RETRYABLE), "MaxAttempts": 0})
+        retrier: dict[str, Any] = {
+            "ErrorEquals": ["States.ALL"],
+            "IntervalSeconds": policy.interval_seconds,
+            "MaxAttempts": policy.max_attempts - 1,  # ours counts the first attempt; ASL's does not
+            "BackoffRate": policy.backoff_rate,
+        }
+        if policy.max_delay_seconds is not None:
+            retrier["MaxDelaySeconds"] = policy.max_delay_seconds
+        if policy.jitter:
+            retrier["JitterStrategy"] = "FULL"
+        out.append(retrier)
+    return out
+
+
+__all__ = ["Tasks", "retriers"]
