@@ -37,6 +37,7 @@ class Warn(StrEnum):
     """Warning codes: the routine is valid, but probably not what the author meant."""
 
     MAY_BE_SKIPPED = "reference_may_be_skipped"
+    READS_DISABLED = "reference_to_disabled_node"
     NO_OUTPUT = "reference_without_output"
     NOT_SERIES_PARALLEL = "not_series_parallel"
     UNUSED_VARIABLE = "unused_variable"

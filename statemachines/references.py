@@ -129,7 +129,13 @@ class ReferenceChecker:
                 f"so it has not finished when '{info.id}' runs"
             )
         target = topology.infos[name]
-        if target.plugin.name in NO_OUTPUT:
+        if target.node.disabled:
+            self.report.warn(
+                Warn.READS_DISABLED,
+                path,
+                f"'{name}' is disabled: it does not run, so '{source}' is null",
+            )
+        elif target.plugin.name in NO_OUTPUT:
             self.report.warn(
                 Warn.NO_OUTPUT,
                 path,

@@ -396,3 +396,16 @@ def test_other_warnings() -> None:
         ("unused_variable", "variables.unused"),
         ("duplicate_connection", "connections[1]"),
     }
+
+
+def test_reading_a_disabled_node_warns_that_it_reads_null() -> None:
+    doc = routine(
+        node("a"),
+        node("off", disabled=True),
+        {"id": "b", "plugin": "transform", "parameters": {"fields": {"x": "{{ nodes.off.v }}"}}},
+        connections=[link("a", "off"), link("off", "b")],
+    )
+    report = validate_document(doc)
+    assert report.valid
+    assert problems(report, "warnings") == {("reference_to_disabled_node", "nodes[b].parameters.fields.x")}
+    assert "disabled" in report.warnings[0].message
