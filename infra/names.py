@@ -28,7 +28,11 @@ class TableSpec:
     ttl: str | None = None
 
 
-ROUTINES_TABLE = TableSpec("routines", "ownerId", "routineId")
+# Single-table layout (docs/storage.md): per owner, a head item "R#<routineId>" and one
+# immutable item per saved version "V#<routineId>#<version:08d>". The sparse index holds
+# heads only: it finds a routine's owner from its id (webhooks, execution events).
+ROUTINES_BY_ID = IndexSpec("byRoutineId", "routineId")
+ROUTINES_TABLE = TableSpec("routines", "ownerId", "sk", indexes=(ROUTINES_BY_ID,))
 EXECUTIONS_TABLE = TableSpec("executions", "ownerId", "executionId")
 NODE_LOGS_TABLE = TableSpec("node-logs", "executionId", "nodeAttempt", ttl="expiresAt")
 # Paused approval nodes: their task token, keyed by execution and node.

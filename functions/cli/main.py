@@ -51,7 +51,38 @@ def build_parser() -> argparse.ArgumentParser:
 
     schema = commands.add_parser("schema", help="print the JSON Schema of routine documents")
     schema.set_defaults(handler=cmd_schema)
+
+    serve = commands.add_parser("serve", help="the REST API on 127.0.0.1, on the local runtime")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    serve.add_argument(
+        "--state-dir", metavar="DIR", help="keep routines and execution records here across restarts"
+    )
+    serve.set_defaults(handler=cmd_serve)
+
+    push = commands.add_parser("push", help="save a routine through the API and activate it")
+    push.add_argument("file", metavar="FILE", help="routine JSON file ('-' = stdin)")
+    push.add_argument(
+        "--id", dest="routine_id", help="update this routine (default: the one with the same name)"
+    )
+    _client_options(push)
+    push.set_defaults(handler=cmd_push)
+
+    executions = commands.add_parser("executions", help="a routine's recent executions, through the API")
+    executions.add_argument("routine_id", metavar="ROUTINE_ID")
+    executions.add_argument("--status", help="only executions with this status (e.g. FAILED)")
+    executions.add_argument("--limit", type=int, default=20)
+    executions.add_argument("--next-token", help="the page after the one that printed this token")
+    _client_options(executions)
+    executions.set_defaults(handler=cmd_executions)
     return parser
+
+
+def _client_options(parser: argparse.ArgumentParser) -> None:
+    from functions.cli.client import DEFAULT_API
+
+    parser.add_argument("--api", default=DEFAULT_API, help=f"API base URL (default {DEFAULT_API})")
+    parser.add_argument("--user", default="local", help="caller id sent as X-User-Id (local server)")
+    parser.add_argument("--json", action="store_true", help="print the API's JSON")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -159,4 +190,54 @@ def cmd_schema(args: argparse.Namespace) -> int:
     from statemachines.schema import routine_schema
 
     print(json.dumps(routine_schema(), indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from functions.serve import serve
+
+    return serve(args.port, Path(args.state_dir) if args.state_dir else None)
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    from functions.cli.client import ApiFailure, Client, print_push, push
+
+    report = Report()
+    ok, document = parse_json(read_source(args.file), report)
+    if not ok:
+        print(_human(args.file, report), file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        result = push(Client(args.api, args.user), document, args.routine_id)
+    except ApiFailure as exc:
+        print(f"routines: {exc}", file=sys.stderr)
+        return EXIT_INVALID if exc.status in (409, 422) else EXIT_USAGE
+    if args.json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+    else:
+        print_push(result)
+    return EXIT_OK
+
+
+def cmd_executions(args: argparse.Namespace) -> int:
+    from urllib.parse import urlencode
+
+    from functions.cli.client import ApiFailure, Client, print_executions
+
+    query = {"limit": args.limit, **({"status": args.status} if args.status else {})}
+    if args.next_token:
+        query["nextToken"] = args.next_token
+    try:
+        page = Client(args.api, args.user).call(
+            "GET", f"/routines/{args.routine_id}/executions?{urlencode(query)}"
+        )
+    except ApiFailure as exc:
+        print(f"routines: {exc}", file=sys.stderr)
+        return EXIT_USAGE if exc.status in (0, 400, 401) else EXIT_INVALID
+    if args.json:
+        print(json.dumps(page, indent=2, ensure_ascii=False))
+    else:
+        print_executions(page)
     return EXIT_OK

@@ -1,0 +1,15 @@
+"""Activation: routines into state machines and triggers, and starting them."""
+
+from functions.activation.service import activate, compile_record, deactivate, delete
+from functions.activation.settings import Settings, execution_id
+from functions.activation.triggers import TriggerError
+
+__all__ = [
+    "Settings",
+    "TriggerError",
+    "activate",
+    "compile_record",
+    "deactivate",
+    "delete",
+    "execution_id",
+]

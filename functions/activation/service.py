@@ -1,0 +1,95 @@
+"""Activation: compile a saved version, deploy its state machine, then its trigger, and
+record it on the routine's head — all or nothing. Deactivation removes the trigger;
+deleting a routine deactivates it, then removes its state machines and versions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from functions.activation import machines, triggers
+from functions.activation.rollback import Rollback
+from functions.activation.settings import Settings
+from functions.store import RoutineRecord, RoutineStore
+from functions.store.routines import now
+from plugins.sdk import PluginRegistry
+from statemachines.compiler import Compiled, compile_validated
+from statemachines.errors import InvalidRoutineError
+from statemachines.options import CompileOptions
+from statemachines.validator import analyse
+
+
+def compile_record(
+    record: RoutineRecord, settings: Settings, registry: PluginRegistry | None = None
+) -> Compiled:
+    """The state machine of a stored version. Saved versions were valid when saved; a
+    plugin removed since makes them invalid now, reported like a save-time error."""
+    validation = analyse(record.document, registry)
+    if not validation.report.valid:
+        raise InvalidRoutineError(validation.report.errors)
+    options = CompileOptions(
+        routine_id=record.routine_id,
+        region=settings.region,
+        account=settings.account,
+        partition=settings.partition,
+    )
+    return compile_validated(validation, options)
+
+
+def tags(record: RoutineRecord, version: int) -> dict[str, str]:
+    return {
+        "routines:owner": record.owner,
+        "routines:routineId": record.routine_id,
+        "routines:version": str(version),
+    }
+
+
+def activate(
+    store: RoutineStore,
+    owner: str,
+    routine_id: str,
+    settings: Settings,
+    *,
+    version: int | None = None,
+    webhook_base: str = "",
+    registry: PluginRegistry | None = None,
+) -> dict[str, Any]:
+    record = store.get(owner, routine_id, version)
+    chosen = version or record.current_version
+    compiled = compile_record(record, settings, registry)
+    assert record.document is not None
+    previous = (record.activation or {}).get("trigger")
+    with Rollback() as rollback:
+        arn = machines.deploy(
+            settings, settings.machine_name(routine_id), compiled.definition, tags(record, chosen), rollback
+        )
+        state, shown = triggers.install(
+            record.document["trigger"], routine_id, arn, settings, rollback, webhook_base
+        )
+        if previous and previous != state:
+            triggers.remove(previous)  # the edit changed the trigger's kind or bus
+        activation = {"stateMachineArn": arn, "trigger": state, "activatedAt": now()}
+        store.set_activation(owner, routine_id, chosen, activation)
+        rollback.commit()
+    return {
+        "routineId": routine_id,
+        "status": "active",
+        "activeVersion": chosen,
+        "stateMachineArn": arn,
+        "trigger": record.document["trigger"],
+        **shown,
+    }
+
+
+def deactivate(store: RoutineStore, owner: str, routine_id: str) -> dict[str, Any]:
+    record = store.head(owner, routine_id)
+    if record.activation:
+        triggers.remove(record.activation.get("trigger") or {})
+        store.set_activation(owner, routine_id, None, None)
+    return {"routineId": routine_id, "status": "inactive", "activeVersion": None}
+
+
+def delete(store: RoutineStore, owner: str, routine_id: str, settings: Settings) -> None:
+    deactivate(store, owner, routine_id)
+    for test in (False, True):
+        machines.delete(settings.machine_arn(settings.machine_name(routine_id, test)))
+    store.delete(owner, routine_id)

@@ -1,0 +1,192 @@
+"""A routine's trigger as AWS resources: cron → an EventBridge Scheduler schedule, event →
+an EventBridge rule on the routine's bus, webhook → a secret in Secrets Manager, manual →
+nothing. Each install updates what exists in place and registers its undo; ``remove``
+deletes what an activation's recorded state names (and ignores what is already gone)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from botocore.exceptions import ClientError
+
+from functions.activation.rollback import Rollback
+from functions.activation.settings import Settings
+from plugins.runtime.aws import client
+from statemachines.cron import parse_cron
+from statemachines.errors import RoutinesError
+
+NEXT_RUNS = 5
+GONE = ("ResourceNotFoundException",)
+
+
+class TriggerError(RoutinesError):
+    """The trigger cannot be installed because of the routine itself (e.g. no such bus)."""
+
+    code = "invalid_trigger"
+
+
+def install(
+    trigger: dict[str, Any],
+    routine_id: str,
+    machine_arn: str,
+    settings: Settings,
+    rollback: Rollback,
+    webhook_base: str,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(state to record, what the activation response shows)."""
+    kind = trigger["type"]
+    if kind == "cron":
+        return _cron(trigger, routine_id, machine_arn, settings, rollback)
+    if kind == "event":
+        return _event(trigger, routine_id, machine_arn, settings, rollback)
+    if kind == "webhook":
+        return _webhook(routine_id, settings, rollback, webhook_base)
+    return {"type": "manual"}, {}
+
+
+def remove(state: dict[str, Any]) -> None:
+    kind = state.get("type")
+    try:
+        if kind == "cron":
+            client("scheduler").delete_schedule(Name=state["schedule"], GroupName=state["group"])
+        elif kind == "event":
+            events = client("events")
+            events.remove_targets(Rule=state["rule"], EventBusName=state["bus"], Ids=["routine"])
+            events.delete_rule(Name=state["rule"], EventBusName=state["bus"])
+        elif kind == "webhook":
+            client("secretsmanager").delete_secret(
+                SecretId=state["secretName"], ForceDeleteWithoutRecovery=True
+            )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in GONE:
+            raise
+
+
+def next_runs(schedule: str, timezone: str, after: datetime | None = None) -> list[dict[str, str]]:
+    """The next fire times, in UTC and in the routine's timezone."""
+    runs = parse_cron(schedule).next_runs(after or datetime.now(UTC), NEXT_RUNS, timezone)
+    zone = ZoneInfo(timezone)
+    return [
+        {
+            "utc": run.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "local": run.astimezone(zone).isoformat(),
+        }
+        for run in runs
+    ]
+
+
+def _cron(
+    trigger: dict[str, Any], routine_id: str, machine_arn: str, settings: Settings, rollback: Rollback
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    scheduler = client("scheduler")
+    name, group = settings.machine_name(routine_id), settings.schedule_group
+    timezone = trigger.get("timezone", "UTC")
+    # Scheduler substitutes the fire time into the input; the routine sees it as
+    # trigger.scheduledTime.
+    payload = {
+        "type": "cron",
+        "schedule": trigger["schedule"],
+        "timezone": timezone,
+        "scheduledTime": "<aws.scheduler.scheduled-time>",
+    }
+    text = json.dumps({"trigger": payload})
+    params: dict[str, Any] = {
+        "Name": name,
+        "GroupName": group,
+        "ScheduleExpression": parse_cron(trigger["schedule"]).to_eventbridge(),
+        "ScheduleExpressionTimezone": timezone,
+        "FlexibleTimeWindow": {"Mode": "OFF"},
+        "Target": {"Arn": machine_arn, "RoleArn": settings.trigger_role_arn, "Input": text},
+        "State": "ENABLED",
+    }
+    try:
+        old = scheduler.get_schedule(Name=name, GroupName=group)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in GONE:
+            raise
+        old = None
+    if old is None:
+        scheduler.create_schedule(**params)
+        rollback.add("create schedule", lambda: scheduler.delete_schedule(Name=name, GroupName=group))
+    else:
+        previous = {k: old[k] for k in params if k in old}
+        scheduler.update_schedule(**params)
+        rollback.add("update schedule", lambda: scheduler.update_schedule(**previous))
+    state = {"type": "cron", "schedule": name, "group": group}
+    return state, {"nextRuns": next_runs(trigger["schedule"], timezone)}
+
+
+def _event(
+    trigger: dict[str, Any], routine_id: str, machine_arn: str, settings: Settings, rollback: Rollback
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    events = client("events")
+    name = settings.machine_name(routine_id)
+    bus = trigger.get("bus", "default")
+    if bus == "default":
+        bus = settings.default_bus
+    try:
+        old_rule: dict[str, Any] | None = events.describe_rule(Name=name, EventBusName=bus)
+        old_targets = events.list_targets_by_rule(Rule=name, EventBusName=bus)["Targets"]
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in GONE:
+            raise
+        old_rule, old_targets = None, []
+    try:
+        events.put_rule(
+            Name=name,
+            EventBusName=bus,
+            EventPattern=json.dumps(trigger["pattern"]),
+            State="ENABLED",
+            Description=f"routine {routine_id}",
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in GONE:
+            raise TriggerError(f"event bus '{bus}' does not exist", path="trigger.bus") from None
+        raise
+    if old_rule is None:
+        rollback.add("create rule", lambda: remove({"type": "event", "rule": name, "bus": bus}))
+    else:
+        rule = old_rule
+
+        def restore() -> None:
+            events.put_rule(
+                Name=name, EventBusName=bus, EventPattern=rule["EventPattern"], State=rule["State"]
+            )
+            if old_targets:
+                events.put_targets(Rule=name, EventBusName=bus, Targets=old_targets)
+
+        rollback.add("update rule", restore)
+    # The routine receives the whole event as its trigger document.
+    target = {
+        "Id": "routine",
+        "Arn": machine_arn,
+        "RoleArn": settings.trigger_role_arn,
+        "InputTransformer": {"InputPathsMap": {}, "InputTemplate": '{"trigger": <aws.events.event>}'},
+    }
+    failed = events.put_targets(Rule=name, EventBusName=bus, Targets=[target])
+    if failed.get("FailedEntryCount"):
+        raise RuntimeError(f"EventBridge refused the rule target: {failed['FailedEntries']}")
+    return {"type": "event", "rule": name, "bus": bus}, {"event": {"rule": name, "bus": bus}}
+
+
+def _webhook(
+    routine_id: str, settings: Settings, rollback: Rollback, webhook_base: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    manager = client("secretsmanager")
+    name = f"{settings.webhook_secret_prefix}{routine_id}"
+    url = f"{webhook_base.rstrip('/')}/hooks/{routine_id}"
+    try:
+        manager.describe_secret(SecretId=name)
+        # Re-activation keeps the secret senders already use; it was shown once.
+        return {"type": "webhook", "secretName": name}, {"webhook": {"url": url}}
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in GONE:
+            raise
+    secret = secrets.token_hex(32)
+    manager.create_secret(Name=name, SecretString=secret, Tags=[{"Key": "routineId", "Value": routine_id}])
+    rollback.add("create webhook secret", lambda: remove({"type": "webhook", "secretName": name}))
+    return {"type": "webhook", "secretName": name}, {"webhook": {"url": url, "secret": secret}}

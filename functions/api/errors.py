@@ -1,0 +1,124 @@
+"""Every error the API returns, mapped in one place.
+
+Shape: ``{"errors": [{"code", "path", "message"}]}``. 400 body that is not JSON, 401 no
+identity, 404 missing *or another owner's* resource (existence is never revealed), 409
+conflicting update, 413 body over the limit, 422 invalid routine or request (every
+problem, with paths), 500 ``internal`` with the request id — never a stack trace.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from functions.activation import TriggerError
+from functions.store import ConflictError, InvalidTokenError, NotFoundError
+from statemachines.errors import InvalidRoutineError
+
+logger = Logger(service="routines-api")
+
+
+class ApiError(Exception):
+    """An error response decided by the API itself."""
+
+    def __init__(self, status: int, code: str, message: str, path: str = "") -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.path = status, code, message, path
+
+
+def error_response(
+    status: int, problems: list[dict[str, Any]], headers: dict[str, str] | None = None
+) -> Response[Any]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body={"errors": problems},
+        headers=headers,
+    )
+
+
+def problem(code: str, message: str, path: str = "") -> dict[str, str]:
+    return {"code": code, "path": path, "message": message}
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    """('body', 'nodes', 0, 'id') → 'body.nodes[0].id'; ('query', 'limit') → 'query.limit'."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def validation_problems(error: RequestValidationError) -> tuple[int, list[dict[str, str]]]:
+    problems: list[dict[str, str]] = []
+    for item in error.errors():
+        if item.get("type") == "json_invalid":
+            detail = (item.get("ctx") or {}).get("error", "")
+            return HTTPStatus.BAD_REQUEST, [
+                problem("invalid_json", f"the body is not valid JSON: {detail}", "body")
+            ]
+        loc = tuple(item.get("loc", ()))
+        message = str(item.get("msg") or item.get("type", "invalid"))
+        problems.append(problem("invalid_request", message, _location(loc)))
+    return HTTPStatus.UNPROCESSABLE_ENTITY, problems
+
+
+def install(app: APIGatewayRestResolver) -> None:
+    @app.exception_handler(ApiError)  # type: ignore[untyped-decorator]
+    def api_error(error: ApiError) -> Response[Any]:
+        return error_response(error.status, [problem(error.code, error.message, error.path)])
+
+    @app.exception_handler(NotFoundError)  # type: ignore[untyped-decorator]
+    def not_found(error: NotFoundError) -> Response[Any]:
+        return error_response(HTTPStatus.NOT_FOUND, [problem("not_found", error.message)])
+
+    @app.exception_handler(ConflictError)  # type: ignore[untyped-decorator]
+    def conflict(error: ConflictError) -> Response[Any]:
+        return error_response(HTTPStatus.CONFLICT, [problem("conflict", error.message)])
+
+    @app.exception_handler(InvalidTokenError)  # type: ignore[untyped-decorator]
+    def bad_token(error: InvalidTokenError) -> Response[Any]:
+        return error_response(
+            HTTPStatus.BAD_REQUEST, [problem("invalid_token", error.message, "query.nextToken")]
+        )
+
+    @app.exception_handler(InvalidRoutineError)  # type: ignore[untyped-decorator]
+    def invalid_routine(error: InvalidRoutineError) -> Response[Any]:
+        return error_response(HTTPStatus.UNPROCESSABLE_ENTITY, [p.to_json() for p in error.problems])
+
+    @app.exception_handler(TriggerError)  # type: ignore[untyped-decorator]
+    def invalid_trigger(error: TriggerError) -> Response[Any]:
+        return error_response(
+            HTTPStatus.UNPROCESSABLE_ENTITY, [problem(error.code, error.message, error.path)]
+        )
+
+    @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
+    def invalid_request(error: RequestValidationError) -> Response[Any]:
+        status, problems = validation_problems(error)
+        return error_response(status, problems)
+
+    @app.not_found
+    def no_route(error: Exception) -> Response[Any]:
+        return error_response(HTTPStatus.NOT_FOUND, [problem("not_found", "no such endpoint")])
+
+    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+    def internal(error: Exception) -> Response[Any]:
+        request_id = getattr(app.lambda_context, "aws_request_id", None) if _has_context(app) else None
+        logger.exception("unhandled error", extra={"requestId": request_id})
+        body = {"errors": [problem("internal", "internal error; quote the request id when reporting it")]}
+        body["requestId"] = request_id  # type: ignore[assignment]
+        return Response(status_code=500, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+def _has_context(app: APIGatewayRestResolver) -> bool:
+    try:
+        return app.lambda_context is not None
+    except AttributeError:
+        return False

@@ -1,0 +1,91 @@
+"""The API Lambda (``infra.names.API_HANDLER``): one powertools resolver, with request
+validation, OpenAPI at /openapi.json and Swagger UI at /docs. ``routines serve`` calls
+the same ``lambda_handler`` with API Gateway proxy events built from HTTP requests."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from functions.api import context, errors
+from functions.api.routes import executions, plugins, routines
+from infra.names import DEFAULT_MAX_BODY_BYTES, ENV_MAX_BODY_BYTES
+
+logger = Logger(service="routines-api")
+
+TITLE = "Routines API"
+VERSION = "1.0.0"
+# The stack's limit (routine documents are at most 256 KiB, statemachines.limits).
+# Anything larger is refused before it is parsed.
+MAX_BODY_BYTES = int(os.environ.get(ENV_MAX_BODY_BYTES) or DEFAULT_MAX_BODY_BYTES)
+# Paths served without a caller identity (webhooks add their prefix here).
+PUBLIC_PATHS = ("/openapi.json", "/docs")
+PUBLIC_PREFIXES: tuple[str, ...] = ("/hooks/",)
+
+
+def _reject_constant(name: str) -> Any:
+    raise json.JSONDecodeError(f"{name} is not valid JSON", name, 0)
+
+
+def _loads(text: str) -> Any:
+    return json.loads(text, parse_constant=_reject_constant)
+
+
+app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=_loads)
+errors.install(app)
+for module in (routines, executions, plugins):
+    app.include_router(module.router)
+app.enable_swagger(path="/docs", title=TITLE, version=VERSION)
+
+
+@app.get("/openapi.json", include_in_schema=False)
+def openapi_document() -> Response[str]:
+    return Response(
+        200, content_types.APPLICATION_JSON, app.get_openapi_json_schema(title=TITLE, version=VERSION)
+    )
+
+
+def _public(path: str) -> bool:
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+
+
+def _refuse(status: int, code: str, message: str, path: str = "") -> dict[str, Any]:
+    body = json.dumps({"errors": [errors.problem(code, message, path)]})
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json"},
+        "multiValueHeaders": {},
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+def lambda_handler(event: dict[str, Any], lambda_context: LambdaContext) -> dict[str, Any]:
+    # Checked before the resolver parses anything: an oversized body is never read, and an
+    # anonymous caller learns nothing, not even whether its request was valid.
+    body = event.get("body") or ""
+    size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
+    if size > MAX_BODY_BYTES:
+        return _refuse(413, "payload_too_large", f"the body is larger than {MAX_BODY_BYTES} bytes", "body")
+    if not _public(event.get("path") or "") and context.owner_of(event) is None:
+        return _refuse(
+            401, "unauthorized", "no caller identity (API Gateway authorizer, or X-User-Id locally)"
+        )
+    if not _public(event.get("path") or ""):
+        _as_json(event)
+    return app.resolve(event, lambda_context)
+
+
+def _as_json(event: dict[str, Any]) -> None:
+    """Every body of this API is JSON, whatever Content-Type says (``curl -d`` sends a
+    form type): read it as JSON, so a form body gets a JSON error, not a form parse."""
+    for key in ("headers", "multiValueHeaders"):
+        headers = event.get(key) or {}
+        for name in [n for n in headers if n.lower() == "content-type"]:
+            del headers[name]

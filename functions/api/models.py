@@ -1,0 +1,128 @@
+"""Request and response models of the REST API (camelCase JSON, as DESIGN §2).
+
+Routine documents travel as plain JSON objects: the routine validator, not pydantic,
+checks them, so that every problem is reported at once with the validator's own codes
+and paths. These models describe everything around them, and generate the OpenAPI
+document.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+
+class ApiModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class Problem(ApiModel):
+    code: str
+    path: str = ""
+    message: str = ""
+
+
+class ErrorBody(ApiModel):
+    errors: list[Problem]
+    request_id: str | None = None
+
+
+class RoutineSummary(ApiModel):
+    id: str
+    name: str
+    version: int = Field(description="the latest saved version")
+    active_version: int | None = Field(description="the deployed version, null when inactive")
+    status: Literal["active", "inactive"]
+    created_at: str
+    updated_at: str
+
+
+class Routine(RoutineSummary):
+    document: dict[str, Any] = Field(description="the routine document of `version`")
+    warnings: list[Problem] = Field(default_factory=list)
+
+
+class RoutineList(ApiModel):
+    items: list[RoutineSummary]
+    next_token: str | None = None
+
+
+class ValidationResult(ApiModel):
+    valid: bool
+    errors: list[Problem]
+    warnings: list[Problem]
+
+
+class Definition(ApiModel):
+    routine_id: str
+    version: int
+    definition: dict[str, Any] = Field(description="the Amazon States Language definition")
+    report: dict[str, Any] = Field(description="the compile report: states, costs, state → node map")
+
+
+class ActivateRequest(ApiModel):
+    version: Annotated[int, Field(ge=1)] | None = Field(default=None, description="default: the latest")
+
+
+class NextRun(ApiModel):
+    utc: str
+    local: str = Field(description="the same instant in the trigger's timezone")
+
+
+class Webhook(ApiModel):
+    url: str
+    secret: str | None = Field(default=None, description="shown once, on the activation that creates it")
+
+
+class EventRule(ApiModel):
+    rule: str
+    bus: str
+
+
+class Activation(ApiModel):
+    routine_id: str
+    status: Literal["active", "inactive"]
+    active_version: int | None
+    state_machine_arn: str | None = None
+    trigger: dict[str, Any] | None = None
+    next_runs: list[NextRun] | None = None
+    webhook: Webhook | None = None
+    event: EventRule | None = None
+
+
+class RunRequest(ApiModel):
+    input: Any = Field(default=None, description="the trigger document the routine sees as `trigger`")
+    test: bool = Field(default=False, description="run the latest saved version without activating it")
+
+
+class RunStarted(ApiModel):
+    execution_id: str
+
+
+class ExecutionError(ApiModel):
+    type: str | None
+    message: str | None = None
+
+
+class ExecutionSummary(ApiModel):
+    execution_id: str
+    routine_id: str
+    test: bool = False
+    status: str
+    started_at: str | None = None
+    stopped_at: str | None = None
+
+
+class Execution(ExecutionSummary):
+    input: Any = None
+    output: Any = None
+    error: ExecutionError | None = None
+    nodes: dict[str, dict[str, Any]] | None = Field(default=None, description="per-node trace")
+    transitions: int | None = None
+
+
+class ExecutionList(ApiModel):
+    items: list[ExecutionSummary]
+    next_token: str | None = None
