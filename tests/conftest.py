@@ -12,7 +12,7 @@ from statemachines.problems import Report
 from statemachines.validator import validate_document
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
+EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.json") if not p.name.endswith(".test.json"))
 DATA = Path(__file__).resolve().parent / "data"
 
 

@@ -43,7 +43,24 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="stop the execution after this long (default 300; approvals wait for someone)",
     )
+    run.add_argument(
+        "--secret",
+        action="append",
+        metavar="NAME=VALUE",
+        help="create a secret in the local Secrets Manager (repeatable; JSON text is read as JSON)",
+    )
     run.set_defaults(handler=cmd_run)
+
+    test = commands.add_parser("test", help="run routine test files (*.test.json) on the local runtime")
+    test.add_argument("paths", nargs="*", metavar="PATH", help="test files or directories (default .)")
+    test.add_argument(
+        "--secret",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a secret for every case, unless its test file sets that secret (repeatable)",
+    )
+    test.add_argument("-k", dest="only", metavar="TEXT", help="only the cases whose name contains TEXT")
+    test.set_defaults(handler=cmd_test)
 
     plugins = commands.add_parser("plugins", help="list the plugin catalogue")
     plugins.add_argument("--json", action="store_true", help="full metadata with parameter schemas")
@@ -142,6 +159,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from functions.cli.run import InputError, run_file
+    from functions.cli.test import SecretError, parse_secrets
 
     report = Report()
     ok, document = parse_json(read_source(args.file), report)
@@ -149,10 +167,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(_human(args.file, report), file=sys.stderr)
         return EXIT_INVALID
     try:
-        return run_file(args.file, document, args.input, args.json, args.timeout)
-    except InputError as exc:
+        secrets = parse_secrets(args.secret)
+        return run_file(args.file, document, args.input, args.json, args.timeout, secrets)
+    except (InputError, SecretError) as exc:
         print(f"routines: {exc}", file=sys.stderr)
         return EXIT_USAGE
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    from functions.cli.test import SecretError, parse_secrets, test_paths
+
+    try:
+        secrets = parse_secrets(args.secret)
+    except SecretError as exc:
+        print(f"routines: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return test_paths(args.paths, secrets, args.only)
 
 
 def _human(name: str, report: Report) -> str:

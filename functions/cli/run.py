@@ -71,7 +71,12 @@ def summary(result: dict[str, Any]) -> str:
 
 
 def run_file(
-    name: str, document: Any, input_text: str | None, as_json: bool, timeout: float | None = None
+    name: str,
+    document: Any,
+    input_text: str | None,
+    as_json: bool,
+    timeout: float | None = None,
+    secrets: dict[str, str] | None = None,
 ) -> int:
     from functions.local import LocalAWS
     from functions.local.runner import start_routine
@@ -79,6 +84,8 @@ def run_file(
 
     trigger = parse_input(input_text)
     with LocalAWS() as aws:
+        for secret, value in (secrets or {}).items():
+            aws.put_secret(secret, value)
         try:
             execution = start_routine(aws, document, trigger)
         except InvalidRoutineError as exc:

@@ -8,12 +8,15 @@ notifier) registered with the same handler string the stack uses, served in-proc
 from __future__ import annotations
 
 import io
+import json
+import logging
 import os
 import zipfile
 from types import TracebackType
 from typing import Any
 
 import boto3
+from aws_lambda_powertools.utilities import parameters as powertools_parameters
 from moto import mock_aws
 
 from functions.local.lambdas import InProcessLambda
@@ -30,6 +33,10 @@ from infra.names import (
 )
 from plugins.runtime.aws import reset_clients
 from plugins.sdk import PluginRegistry, default_registry
+
+# moto's Step Functions interpreter logs every failed state as an ERROR with a dump of its
+# parse tree; the failure itself is in the execution history, which is what users see.
+INTERPRETER_LOGGER = "moto.stepfunctions.parser"
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account
@@ -92,6 +99,9 @@ class LocalAWS:
         self._saved_env: dict[str, str | None] = {}
         self.role_arn = ""
         self._clients: dict[str, Any] = {}
+        self._provisioned: set[Any] = set()
+        self._quiet = logging.NullHandler()
+        self._saved_propagate = True
 
     def client(self, service: str) -> Any:
         """A boto3 client on the local AWS (cached: building one costs ~70 ms)."""
@@ -107,7 +117,13 @@ class LocalAWS:
             config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
         )
         self._mock.start()
+        interpreter = logging.getLogger(INTERPRETER_LOGGER)
+        self._saved_propagate = interpreter.propagate
+        interpreter.propagate = False
+        interpreter.addHandler(self._quiet)
         reset_clients()
+        # Secrets cached by plugins under an earlier local AWS must not outlive it.
+        powertools_parameters.clear_caches()  # type: ignore[no-untyped-call]
         try:
             self._deploy()
             self.lambdas.install()
@@ -123,14 +139,40 @@ class LocalAWS:
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
+            interpreter = logging.getLogger(INTERPRETER_LOGGER)
+            interpreter.removeHandler(self._quiet)
+            interpreter.propagate = self._saved_propagate
         reset_clients()
         self._clients.clear()
+        self._provisioned.clear()
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
         self._saved_env.clear()
+
+    def put_secret(self, name: str, value: Any) -> None:
+        """Create or update a secret in the local Secrets Manager (a non-string value is
+        stored as JSON text, which ``{{ secrets.name.field }}`` reads into)."""
+        text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+        secrets = self.client("secretsmanager")
+        try:
+            secrets.create_secret(Name=name, SecretString=text)
+        except secrets.exceptions.ResourceExistsException:
+            secrets.put_secret_value(SecretId=name, SecretString=text)
+        # Plugins cache secrets for minutes (as warm Lambdas do): a changed value must show.
+        powertools_parameters.clear_caches()  # type: ignore[no-untyped-call]
+
+    def provision(self, document: Any) -> None:
+        """Create the queues, topics, buses, tables and sender identities the routine's
+        AWS nodes name literally (see :mod:`functions.local.resources`)."""
+        from functions.local.resources import create, resources_of
+
+        for resource in resources_of(document):
+            if resource not in self._provisioned:
+                create(resource)
+                self._provisioned.add(resource)
 
     @staticmethod
     def _environment() -> dict[str, str]:

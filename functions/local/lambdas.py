@@ -6,6 +6,12 @@ imports the function's handler *by the handler string it was registered with* (t
 string the CDK app deploys), calls it with a Lambda-like context, and reports exceptions
 as AWS does: an ``x-amz-function-error`` header and ``{"errorType", "errorMessage"}``, so
 Step Functions' Retry and Catch match error names exactly as on AWS.
+
+Pinned outputs (a routine test's "pinned data"): for one execution, a node's Lambda is
+not run; its invoke answers with the pinned output (or fails with the pinned error) and
+writes the node log the handler would have written. The execution stays a real Step
+Functions run — same states, transitions, Retry and Catch — only the plugin's work is
+replaced.
 """
 
 from __future__ import annotations
@@ -49,6 +55,24 @@ class LambdaContext:
         return max(0, int((self.deadline - time.monotonic()) * 1000))
 
 
+@dataclass(frozen=True, slots=True)
+class Pin:
+    """What a pinned node's Lambda answers: ``output``, or fails with ``error`` (a type
+    name Retry/Catch match on) and ``message``."""
+
+    output: Any = None
+    error: str | None = None
+    message: str = ""
+
+
+class PinnedError(Exception):
+    """Raised in place of a pinned node's plugin; reported under the pinned type name."""
+
+    def __init__(self, pin: Pin) -> None:
+        super().__init__(pin.message)
+        self.pin = pin
+
+
 @dataclass(slots=True)
 class Invocation:
     function: str
@@ -86,6 +110,16 @@ class InProcessLambda:
         self._lock = threading.Lock()
         self._original: Any = None
         self._stdout: _ThreadStdout | None = None
+        self._pins: dict[str, dict[str, Pin]] = {}
+
+    def pin(self, execution_arn: str, pins: dict[str, Pin]) -> None:
+        """Serve these nodes' invokes from pins during one execution (set before it starts)."""
+        with self._lock:
+            self._pins[execution_arn] = dict(pins)
+
+    def unpin(self, execution_arn: str) -> None:
+        with self._lock:
+            self._pins.pop(execution_arn, None)
 
     def install(self) -> None:
         self._original = LambdaSimpleBackend.invoke
@@ -131,19 +165,23 @@ class InProcessLambda:
         started, error = time.time(), None
         try:
             event = json.loads(body) if body else {}
-            result = self.handler(function.handler)(event, context)
+            pin = self._pinned(event)
+            if pin is None:
+                result = self.handler(function.handler)(event, context)
+            else:
+                result = _serve_pin(pin, event, context.aws_request_id, started)
             payload = json.dumps(result, separators=(",", ":"), ensure_ascii=False, default=str)
         except Exception as exc:  # what the Lambda runtime does with an unhandled exception
-            error = type(exc).__name__
+            error = exc.pin.error if isinstance(exc, PinnedError) else type(exc).__name__
             response_headers["x-amz-function-error"] = "Unhandled"
-            payload = json.dumps(
-                {
-                    "errorType": error,
-                    "errorMessage": str(exc),
-                    "requestId": context.aws_request_id,
-                    "stackTrace": traceback.format_exception(exc)[-5:],
-                }
-            )
+            report: dict[str, Any] = {
+                "errorType": error,
+                "errorMessage": str(exc),
+                "requestId": context.aws_request_id,
+            }
+            if not isinstance(exc, PinnedError):
+                report["stackTrace"] = traceback.format_exception(exc)[-5:]
+            payload = json.dumps(report)
         finally:
             if self._stdout is not None:
                 self._stdout.local.buffer = None
@@ -160,3 +198,34 @@ class InProcessLambda:
                 )
             )
         return payload.encode()
+
+    def _pinned(self, event: Any) -> Pin | None:
+        if not self._pins or not isinstance(event, dict) or "plugin" in event:
+            return None  # no pins, or the evaluator (control nodes are never pinned)
+        execution = event.get("execution")
+        arn = execution.get("id") if isinstance(execution, dict) else None
+        with self._lock:
+            return self._pins.get(str(arn), {}).get(str(event.get("node")))
+
+
+def _serve_pin(pin: Pin, event: dict[str, Any], request_id: str, started: float) -> Any:
+    """The pinned answer, with the node log the plugin runtime would have written."""
+    from plugins.runtime.nodelog import NodeLog
+
+    attempt = event.get("attempt")
+    log = NodeLog(
+        str(event["execution"]["id"]),
+        str(event["node"]),
+        (attempt if isinstance(attempt, int) else 0) + 1,
+        request_id,
+        started,
+        loop_index=event.get("iteration") if isinstance(event.get("iteration"), str) else None,
+    )
+    if pin.error is None:
+        log.status, log.output = "succeeded", pin.output
+    else:
+        log.status, log.error_type, log.error_message = "failed", pin.error, pin.message
+    log.write()
+    if pin.error is not None:
+        raise PinnedError(pin)
+    return pin.output

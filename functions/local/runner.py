@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from functions.local.environment import ACCOUNT, REGION, LocalAWS
+from functions.local.errors import clean_error
+from functions.local.lambdas import Pin
 from functions.local.trace import build_trace, transitions
 from plugins.runtime.nodelog import read_logs
 from statemachines.compiler import Compiled, compile_validated
@@ -41,7 +43,7 @@ class ExecutionResult:
         return {
             "status": self.status,
             "output": self.output,
-            "error": {"type": self.error, "message": self.cause} if self.error else None,
+            "error": clean_error(self.error, self.cause) if self.error else None,
             "nodes": self.nodes,
             "transitions": self.transitions,
             "executionArn": self.execution_arn,
@@ -95,6 +97,7 @@ class RunningExecution:
                 description["cause"] = f"no result after {timeout} s"
                 break
             time.sleep(POLL_SECONDS)
+        self.aws.lambdas.unpin(self.arn)
         history = self.history()
         if on_event is not None:
             self._report(on_event, history)
@@ -119,23 +122,57 @@ class RunningExecution:
         self._seen = len(events)
 
 
+class PinError(ValueError):
+    """A pin names no node of the routine, or a node that runs no Lambda of its own."""
+
+
+def check_pins(topology: Topology, pins: dict[str, Pin]) -> None:
+    for node_id in sorted(pins):
+        info = topology.infos.get(node_id)
+        if info is None:
+            raise PinError(f"pinned node '{node_id}' is not a node of the routine")
+        if not info.is_task:
+            raise PinError(
+                f"pinned node '{node_id}' is a '{info.plugin.name}' node, which compiles into Step "
+                "Functions states: only plugin nodes (Lambda tasks) can be pinned"
+            )
+
+
 def start_routine(
-    aws: LocalAWS, document: Any, trigger: Any = None, routine_id: str = "local"
+    aws: LocalAWS,
+    document: Any,
+    trigger: Any = None,
+    routine_id: str = "local",
+    *,
+    pins: dict[str, Pin] | None = None,
 ) -> RunningExecution:
+    """Validate, compile, deploy and start. ``pins``: nodes whose Lambda is not run during
+    this execution, answering with the pinned output or error instead."""
     validation = analyse(document, aws.registry)
     if validation.routine is None or validation.topology is None:
         raise InvalidRoutineError(validation.report.errors)
+    if pins:
+        check_pins(validation.topology, pins)
     compiled = compile_validated(
         validation, CompileOptions(routine_id=routine_id, region=REGION, account=ACCOUNT)
     )
+    aws.provision(document)
     client = aws.client("stepfunctions")
     name = f"routine-{uuid.uuid4().hex[:12]}"
     machine = client.create_state_machine(name=name, definition=compiled.definition, roleArn=aws.role_arn)
-    arn = client.start_execution(
-        stateMachineArn=machine["stateMachineArn"],
-        name=uuid.uuid4().hex,
-        input=json.dumps({"trigger": trigger}),
-    )["executionArn"]
+    execution_name = uuid.uuid4().hex
+    predicted = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{name}:{execution_name}"
+    if pins:  # registered before the start: the first task may be invoked at once
+        aws.lambdas.pin(predicted, pins)
+    try:
+        arn = client.start_execution(
+            stateMachineArn=machine["stateMachineArn"],
+            name=execution_name,
+            input=json.dumps({"trigger": trigger}),
+        )["executionArn"]
+    except BaseException:
+        aws.lambdas.unpin(predicted)
+        raise
     return RunningExecution(aws, arn, validation.topology, compiled, trigger, validation.routine.variables)
 
 
@@ -146,5 +183,6 @@ def run_routine(
     *,
     on_event: EventCallback | None = None,
     timeout: float | None = None,
+    pins: dict[str, Pin] | None = None,
 ) -> ExecutionResult:
-    return start_routine(aws, document, trigger).wait(on_event, timeout)
+    return start_routine(aws, document, trigger, pins=pins).wait(on_event, timeout)

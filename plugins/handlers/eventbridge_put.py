@@ -3,7 +3,7 @@ from typing import Any
 
 from plugins.builtin.eventbridge_put import PLUGIN
 from plugins.handlers.aws_errors import call
-from plugins.runtime.aws import client
+from plugins.runtime.aws import client, region_of
 from plugins.runtime.errors import OperationalError, UserError
 from plugins.runtime.handler import RunContext, lambda_handler
 
@@ -18,7 +18,7 @@ def execute(parameters: dict[str, Any], run: RunContext) -> Any:
     }
     if parameters.get("resources"):
         entry["Resources"] = [str(r) for r in parameters["resources"]]
-    events = client("events")
+    events = client("events", region_of(entry["EventBusName"]))
     result = call("events", events.put_events, Entries=[entry])
     first = result["Entries"][0]
     if "EventId" not in first:

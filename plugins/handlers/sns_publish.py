@@ -3,7 +3,7 @@ from typing import Any
 
 from plugins.builtin.sns_publish import PLUGIN
 from plugins.handlers.aws_errors import call
-from plugins.runtime.aws import client
+from plugins.runtime.aws import client, region_of
 from plugins.runtime.handler import RunContext, lambda_handler
 
 
@@ -23,7 +23,7 @@ def execute(parameters: dict[str, Any], run: RunContext) -> Any:
             str(k): {"DataType": "String", "StringValue": v if isinstance(v, str) else json.dumps(v)}
             for k, v in attributes.items()
         }
-    sns = client("sns")
+    sns = client("sns", region_of(request["TopicArn"]))
     return {"messageId": call("sns", sns.publish, **request)["MessageId"]}
 
 

@@ -3,7 +3,7 @@ from typing import Any
 
 from plugins.builtin.sqs_send import PLUGIN
 from plugins.handlers.aws_errors import call
-from plugins.runtime.aws import client
+from plugins.runtime.aws import client, region_of
 from plugins.runtime.handler import RunContext, lambda_handler
 
 
@@ -21,7 +21,7 @@ def execute(parameters: dict[str, Any], run: RunContext) -> Any:
             request[key] = str(parameters[name])
     if parameters.get("delaySeconds"):
         request["DelaySeconds"] = int(parameters["delaySeconds"])
-    sqs = client("sqs")
+    sqs = client("sqs", region_of(request["QueueUrl"]))
     return {"messageId": call("sqs", sqs.send_message, **request)["MessageId"]}
 
 

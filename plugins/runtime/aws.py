@@ -7,8 +7,10 @@ and always through ``boto3.client`` so the same code runs on AWS and under moto.
 from __future__ import annotations
 
 import os
+import re
 from functools import cache
 from typing import Any
+from urllib.parse import urlparse
 
 import boto3
 
@@ -24,9 +26,26 @@ from infra.names import (
 )
 
 
+_REGIONAL_HOST = re.compile(r"^[a-z0-9-]+\.([a-z]{2}(?:-[a-z]+)+-\d+)\.amazonaws\.com(?:\.cn)?$")
+
+
 @cache
-def client(service: str) -> Any:
-    return boto3.client(service)  # type: ignore[call-overload]
+def client(service: str, region: str | None = None) -> Any:
+    """A client in the function's region, or in ``region`` (a resource named by ARN or
+    URL is reached through a client of its own region, as AWS requires)."""
+    if region is None:
+        return boto3.client(service)  # type: ignore[call-overload]
+    return boto3.client(service, region_name=region)  # type: ignore[call-overload]
+
+
+def region_of(name: str) -> str | None:
+    """The region an ARN (``arn:aws:sns:eu-west-1:…``) or a regional endpoint URL
+    (``https://sqs.eu-central-1.amazonaws.com/…``) names; None for plain names."""
+    if name.startswith("arn:"):
+        parts = name.split(":")
+        return (parts[3] or None) if len(parts) > 3 else None
+    match = _REGIONAL_HOST.match(urlparse(name).hostname or "") if "://" in name else None
+    return match.group(1) if match else None
 
 
 def reset_clients() -> None:
