@@ -25,7 +25,6 @@ from infra.names import (
     PAYLOAD_PREFIX,
 )
 
-
 _REGIONAL_HOST = re.compile(r"^[a-z0-9-]+\.([a-z]{2}(?:-[a-z]+)+-\d+)\.amazonaws\.com(?:\.cn)?$")
 
 
