@@ -33,7 +33,14 @@ class TableSpec:
 # heads only: it finds a routine's owner from its id (webhooks, execution events).
 ROUTINES_BY_ID = IndexSpec("byRoutineId", "routineId")
 ROUTINES_TABLE = TableSpec("routines", "ownerId", "sk", indexes=(ROUTINES_BY_ID,))
-EXECUTIONS_TABLE = TableSpec("executions", "ownerId", "executionId")
+# Keyed by execution id alone: the recorder learns of an execution from a Step Functions
+# event that names no owner. Owner scoping is a check on read; listing goes through the
+# per-routine indexes, newest first (docs/storage.md).
+EXECUTIONS_BY_ROUTINE = IndexSpec("byRoutine", "routineKey", "startKey")
+EXECUTIONS_BY_STATUS = IndexSpec("byRoutineStatus", "routineStatusKey", "startKey")
+EXECUTIONS_TABLE = TableSpec(
+    "executions", "executionId", indexes=(EXECUTIONS_BY_ROUTINE, EXECUTIONS_BY_STATUS)
+)
 NODE_LOGS_TABLE = TableSpec("node-logs", "executionId", "nodeAttempt", ttl="expiresAt")
 # Paused approval nodes: their task token, keyed by execution and node.
 APPROVALS_TABLE = TableSpec("approvals", "executionId", "nodeId", ttl="expiresAt")

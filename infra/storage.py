@@ -29,6 +29,15 @@ class Storage(Construct):
         )
 
     def _table(self, construct_id: str, spec: TableSpec, ttl: str | None = None) -> dynamodb.TableV2:
+        string = dynamodb.AttributeType.STRING
+        indexes = [
+            dynamodb.GlobalSecondaryIndexPropsV2(
+                index_name=index.name,
+                partition_key=dynamodb.Attribute(name=index.partition_key, type=string),
+                sort_key=dynamodb.Attribute(name=index.sort_key, type=string) if index.sort_key else None,
+            )
+            for index in spec.indexes
+        ]
         return dynamodb.TableV2(
             self,
             construct_id,
@@ -41,5 +50,6 @@ class Storage(Construct):
                 point_in_time_recovery_enabled=True
             ),
             time_to_live_attribute=ttl,
+            global_secondary_indexes=indexes or None,
             removal_policy=RemovalPolicy.RETAIN,
         )

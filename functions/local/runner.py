@@ -12,8 +12,7 @@ from typing import Any
 from functions.local.environment import ACCOUNT, REGION, LocalAWS
 from functions.local.errors import clean_error
 from functions.local.lambdas import Pin
-from functions.local.trace import build_trace, transitions
-from plugins.runtime.nodelog import read_logs
+from functions.trace import execution_history, trace_execution
 from statemachines.compiler import Compiled, compile_validated
 from statemachines.errors import InvalidRoutineError
 from statemachines.options import CompileOptions
@@ -61,15 +60,7 @@ class RunningExecution:
     _seen: int = 0
 
     def history(self) -> list[dict[str, Any]]:
-        client = self.aws.client("stepfunctions")
-        events: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"executionArn": self.arn, "maxResults": 1000}
-        while True:
-            page = client.get_execution_history(**kwargs)
-            events += page["events"]
-            if not page.get("nextToken"):
-                return events
-            kwargs["nextToken"] = page["nextToken"]
+        return execution_history(self.aws.client("stepfunctions"), self.arn)
 
     def status(self) -> str:
         return str(self.aws.client("stepfunctions").describe_execution(executionArn=self.arn)["status"])
@@ -102,15 +93,15 @@ class RunningExecution:
         if on_event is not None:
             self._report(on_event, history)
         context = {"trigger": self.trigger, "vars": self.variables}
-        nodes = build_trace(self.topology, self.compiled.report, history, read_logs(self.arn), context)
+        trace = trace_execution(client, self.arn, self.topology, self.compiled.report, context, history)
         output = json.loads(description["output"]) if description.get("output") else None
         return ExecutionResult(
             description["status"],
             output,
             description.get("error"),
             description.get("cause"),
-            nodes,
-            transitions(history),
+            trace.nodes,
+            trace.transitions,
             self.arn,
             history,
         )

@@ -1,7 +1,28 @@
-"""Storage of the control plane. Nothing else talks to DynamoDB for routines
-(docs/storage.md): :class:`RoutineStore` for routines and their versions."""
+"""Storage of the control plane (docs/storage.md): :class:`RoutineStore` for routines and
+their versions, :class:`ExecutionStore` for execution records. Nothing else talks to
+DynamoDB for them."""
 
 from functions.store.errors import ConflictError, InvalidTokenError, NotFoundError
+from functions.store.executions import (
+    STATUSES,
+    TERMINAL,
+    ExecutionPage,
+    ExecutionRecord,
+    ExecutionStore,
+    InvalidListQuery,
+)
 from functions.store.routines import RoutineRecord, RoutineStore
 
-__all__ = ["ConflictError", "InvalidTokenError", "NotFoundError", "RoutineRecord", "RoutineStore"]
+__all__ = [
+    "STATUSES",
+    "TERMINAL",
+    "ConflictError",
+    "ExecutionPage",
+    "ExecutionRecord",
+    "ExecutionStore",
+    "InvalidListQuery",
+    "InvalidTokenError",
+    "NotFoundError",
+    "RoutineRecord",
+    "RoutineStore",
+]

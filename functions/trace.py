@@ -1,5 +1,7 @@
 """The execution trace: every node of the routine with a status (DESIGN §3: skipped nodes
 are listed too), built from the execution history, the node logs and the compile report.
+One implementation for the local runner (`routines run`) and the recorder Lambda; it
+imports no moto.
 
 Nodes with states are observed directly (their states were entered, their Lambdas wrote
 logs). Nodes compiled into no state (merge, disabled nodes, conditions decided at compile
@@ -11,11 +13,13 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from plugins.runtime.context import normalize
 from plugins.runtime.context import resolve as resolve_value
+from plugins.runtime.nodelog import read_logs
 from statemachines.conditions import evaluate
 from statemachines.layout import node_key
 from statemachines.topology import NodeInfo, Topology
@@ -26,6 +30,39 @@ SUCCEEDED, FAILED, SKIPPED = "succeeded", "failed", "skipped"
 def transitions(history: list[dict[str, Any]]) -> int:
     """State transitions Step Functions bills: one per state entered."""
     return sum(1 for event in history if event["type"].endswith("StateEntered"))
+
+
+def execution_history(stepfunctions: Any, execution_arn: str) -> list[dict[str, Any]]:
+    """Every history event of an execution, oldest first (all pages)."""
+    events: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
+    while True:
+        page = stepfunctions.get_execution_history(**kwargs)
+        events += page["events"]
+        if not page.get("nextToken"):
+            return events
+        kwargs["nextToken"] = page["nextToken"]
+
+
+@dataclass(slots=True)
+class ExecutionTrace:
+    nodes: dict[str, dict[str, Any]]
+    transitions: int
+    history: list[dict[str, Any]] = field(repr=False)
+
+
+def trace_execution(
+    stepfunctions: Any,
+    execution_arn: str,
+    topology: Topology,
+    report: dict[str, Any],
+    context: dict[str, Any] | None = None,
+    history: list[dict[str, Any]] | None = None,
+) -> ExecutionTrace:
+    """The per-node trace of a finished execution, from its history and node logs."""
+    events = history if history is not None else execution_history(stepfunctions, execution_arn)
+    nodes = build_trace(topology, report, events, read_logs(execution_arn), context)
+    return ExecutionTrace(nodes, transitions(events), events)
 
 
 class _Observed:

@@ -1,0 +1,170 @@
+"""Step Functions status events, delivered locally as EventBridge delivers them on AWS.
+
+moto sends no events. While installed, every ``StartExecution`` on the local AWS is
+noticed (moto's backend is wrapped, as :mod:`functions.local.lambdas` wraps Lambda
+invoke), and a watcher thread calls the recorder Lambda's handler — by the same handler
+string the CDK stack deploys — with the real "Step Functions Execution Status Change"
+event: RUNNING once the execution is seen, then its terminal status.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+from functions.local.environment import ACCOUNT, REGION, LocalAWS
+from functions.local.lambdas import LambdaContext
+from infra.names import RECORDER_HANDLER
+
+TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+POLL_SECONDS = 0.05
+DELIVERY_THREADS = 4
+MAX_ATTEMPTS = 3
+
+log = logging.getLogger(__name__)
+
+
+def status_event(description: dict[str, Any]) -> dict[str, Any]:
+    """The EventBridge event Step Functions emits for ``description`` (DescribeExecution)."""
+
+    def millis(value: Any) -> int | None:
+        return int(value.timestamp() * 1000) if isinstance(value, datetime) else None
+
+    detail: dict[str, Any] = {
+        "executionArn": description["executionArn"],
+        "stateMachineArn": description["stateMachineArn"],
+        "name": description["name"],
+        "status": description["status"],
+        "startDate": millis(description["startDate"]),
+        "stopDate": millis(description.get("stopDate")),
+        "input": description.get("input"),
+        "output": description.get("output"),
+        "inputDetails": {"included": True},
+        "outputDetails": {"included": True} if description.get("output") is not None else None,
+        "error": description.get("error"),
+        "cause": description.get("cause"),
+        "redriveCount": description.get("redriveCount", 0),
+    }
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Step Functions Execution Status Change",
+        "source": "aws.states",
+        "account": ACCOUNT,
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": REGION,
+        "resources": [description["executionArn"]],
+        "detail": detail,
+    }
+
+
+class StatusEvents:
+    """``with StatusEvents(aws):`` — executions started meanwhile reach the recorder."""
+
+    def __init__(self, aws: LocalAWS, handler: str = RECORDER_HANDLER) -> None:
+        self.aws = aws
+        self.handler = handler
+        self._pending: dict[str, bool] = {}  # execution ARN → RUNNING event delivered
+        self._busy: set[str] = set()
+        self._failures: Counter[str] = Counter()
+        self._lock = threading.Condition()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._original: Any = None
+        self.delivered = 0
+
+    def __enter__(self) -> StatusEvents:
+        self._original = StepFunctionsParserBackend.start_execution
+        watcher, original = self, self._original
+
+        def start_execution(backend: Any, *args: Any, **kwargs: Any) -> Any:
+            execution = original(backend, *args, **kwargs)
+            watcher.watch(execution.execution_arn)
+            return execution
+
+        StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign,assignment]
+        self._pool = ThreadPoolExecutor(DELIVERY_THREADS, thread_name_prefix="status-events")
+        self._thread = threading.Thread(target=self._run, name="status-events", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if self._original is not None:
+            StepFunctionsParserBackend.start_execution = self._original  # type: ignore[method-assign]
+            self._original = None
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+    def watch(self, execution_arn: str) -> None:
+        with self._lock:
+            self._pending.setdefault(execution_arn, False)
+
+    def settle(self, timeout: float) -> bool:
+        """Wait until every execution seen so far has had its terminal event delivered."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self._pending or self._busy:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._lock.wait(remaining)
+        return True
+
+    def _run(self) -> None:
+        client = self.aws.client("stepfunctions")
+        while not self._stop.is_set():
+            with self._lock:
+                todo = [(arn, sent) for arn, sent in self._pending.items() if arn not in self._busy]
+            for arn, sent in todo:
+                try:
+                    description = client.describe_execution(executionArn=arn)
+                except Exception:  # the local AWS is going away
+                    continue
+                events = [] if sent else [{**description, "status": "RUNNING", "stopDate": None}]
+                if description["status"] in TERMINAL:
+                    events.append(description)
+                if events:
+                    with self._lock:
+                        self._busy.add(arn)
+                    assert self._pool is not None
+                    self._pool.submit(self._deliver, arn, events, description["status"] in TERMINAL)
+            self._stop.wait(POLL_SECONDS)
+
+    def _deliver(self, arn: str, descriptions: list[dict[str, Any]], final: bool) -> None:
+        handler = self.aws.lambdas.handler(self.handler)
+        done = False
+        try:
+            for description in descriptions:
+                if description["status"] == "RUNNING":
+                    description = {**description, "output": None, "error": None, "cause": None}
+                context = LambdaContext("routines-recorder", "arn:local:recorder", 512, 60)
+                handler(status_event(description), context)
+                with self._lock:
+                    self.delivered += 1
+            done = True
+        except Exception:  # EventBridge retries a failed invocation; so do we, a few times
+            log.exception("recorder failed on %s", arn)
+        finally:
+            with self._lock:
+                self._busy.discard(arn)
+                self._failures[arn] += 0 if done else 1
+                if (done and final) or self._failures[arn] >= MAX_ATTEMPTS:
+                    self._pending.pop(arn, None)
+                elif done and arn in self._pending:
+                    self._pending[arn] = True
+                self._lock.notify_all()

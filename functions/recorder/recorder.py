@@ -1,0 +1,209 @@
+"""The recorder: Step Functions "Execution Status Change" events → execution records.
+
+Every status event (the real EventBridge shape; locally the runtime delivers the same
+events) becomes a conditional write that never regresses the record, so re-delivered and
+out-of-order events are no-ops. A terminal event writes status, stop time, error, output
+and the per-node trace (from the history and node logs, with the trace code the local
+runner uses). Whatever goes wrong while tracing, the terminal status is still written:
+no execution that ended stays RUNNING.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Protocol
+
+from botocore.exceptions import ClientError
+
+from functions.store.executions import TERMINAL, ExecutionRecord, ExecutionStore, rank
+from functions.trace import trace_execution
+from functions.triggers.start import RunMeta
+from plugins.runtime.aws import client
+from statemachines.compiler import compile_validated
+from statemachines.options import CompileOptions
+from statemachines.topology import Topology
+from statemachines.validator import analyse
+
+DETAIL_TYPE = "Step Functions Execution Status Change"
+SOURCE = "aws.states"
+STATUSES = ("RUNNING", *TERMINAL)
+# What a user is told when Step Functions gives no error of its own.
+DEFAULT_ERRORS = {
+    "TIMED_OUT": {"type": "States.Timeout", "message": "the execution exceeded its time limit"},
+    "ABORTED": {"type": "States.Aborted", "message": "the execution was stopped"},
+}
+
+log = logging.getLogger(__name__)
+
+
+class RoutineSource(Protocol):
+    """Where the recorder reads the routine document an execution ran (for the trace)."""
+
+    def routine_document(self, owner_id: str, routine_id: str, version: int) -> Any | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    execution_arn: str
+    name: str
+    status: str
+    start_ms: int
+    stop_ms: int | None
+    input: str | None  # None: not included in the event (too large)
+    output: str | None
+    error: str | None
+    cause: str | None
+    redrive_count: int
+
+    @classmethod
+    def parse(cls, event: Any) -> StatusChange | None:
+        """The event's facts, or None when it is not a status change this can record."""
+        if not isinstance(event, dict) or event.get("detail-type") != DETAIL_TYPE:
+            return None
+        if event.get("source") != SOURCE or not isinstance(event.get("detail"), dict):
+            return None
+        detail: dict[str, Any] = event["detail"]
+        arn, name, status, start = (detail.get(k) for k in ("executionArn", "name", "status", "startDate"))
+        if not (isinstance(arn, str) and isinstance(name, str) and status in STATUSES):
+            return None
+        if not isinstance(start, int | float):
+            return None
+        stop = detail.get("stopDate")
+        return cls(
+            execution_arn=arn,
+            name=name,
+            status=str(status),
+            start_ms=int(start),
+            stop_ms=int(stop) if isinstance(stop, int | float) else None,
+            input=_included(detail, "input"),
+            output=_included(detail, "output"),
+            error=detail.get("error") if isinstance(detail.get("error"), str) else None,
+            cause=detail.get("cause") if isinstance(detail.get("cause"), str) else None,
+            redrive_count=int(detail.get("redriveCount") or 0),
+        )
+
+
+def _included(detail: dict[str, Any], key: str) -> str | None:
+    value = detail.get(key)
+    if (detail.get(f"{key}Details") or {}).get("included") is False:
+        return None  # Step Functions left it out (over 248 KiB): read it from the API
+    return value if isinstance(value, str) else ("null" if value is None else None)
+
+
+class Recorder:
+    def __init__(self, store: ExecutionStore, routines: RoutineSource | None = None) -> None:
+        self.store = store
+        self.routines = routines
+
+    def handle(self, event: Any) -> dict[str, Any]:
+        change = StatusChange.parse(event)
+        if change is None:
+            log.warning("ignored: not a Step Functions execution status change")
+            return {"result": "ignored", "reason": "not an execution status change"}
+        existing = self.store.find(change.name)
+        if existing is not None and existing.execution_arn not in (None, change.execution_arn):
+            return {"result": "ignored", "reason": "another execution has this id"}
+        if existing is not None and rank(existing.status, existing.redrive_count) >= rank(
+            change.status, change.redrive_count
+        ):
+            return {"result": "duplicate", "executionId": change.name, "status": existing.status}
+        execution_input = _json(change.input if change.input is not None else self._describe(change, "input"))
+        meta = RunMeta.from_input(execution_input)
+        if meta is None and existing is not None:
+            meta = RunMeta(
+                existing.owner_id,
+                existing.routine_id,
+                existing.version or 0,
+                existing.trigger_type or "manual",
+                existing.rerun_of,
+            )
+        if meta is None:
+            log.warning("ignored: execution %s was not started by routines", change.execution_arn)
+            return {"result": "ignored", "reason": "unknown execution", "executionId": change.name}
+        trigger = execution_input.get("trigger") if isinstance(execution_input, dict) else None
+        record = ExecutionRecord(
+            execution_id=change.name,
+            owner_id=meta.owner_id,
+            routine_id=meta.routine_id,
+            status=change.status,
+            started_at=change.start_ms / 1000,
+            execution_arn=change.execution_arn,
+            version=meta.version,
+            trigger_type=meta.trigger_type,
+            trigger=trigger,
+            rerun_of=meta.rerun_of,
+            redrive_count=change.redrive_count,
+        )
+        if change.status in TERMINAL:
+            self._finish(record, change, meta)
+        written = self.store.record(record)
+        return {
+            "result": "recorded" if written else "duplicate",
+            "executionId": change.name,
+            "status": change.status,
+        }
+
+    def _finish(self, record: ExecutionRecord, change: StatusChange, meta: RunMeta) -> None:
+        record.stopped_at = (change.stop_ms or change.start_ms) / 1000
+        if change.error or change.cause:
+            record.error = {"type": change.error or "Error", "message": change.cause or ""}
+        else:
+            record.error = DEFAULT_ERRORS.get(change.status)
+        if change.status == "SUCCEEDED":
+            record.output = _json(
+                change.output if change.output is not None else self._describe(change, "output")
+            )
+        try:
+            traced = self._trace(change, meta, record.trigger)
+        except Exception:  # the terminal status matters more than the trace
+            log.exception("no trace for %s", change.execution_arn)
+            traced = None
+        if traced is not None:
+            record.nodes, record.transitions = traced
+
+    def _trace(self, change: StatusChange, meta: RunMeta, trigger: Any) -> tuple[dict[str, Any], int] | None:
+        document = (
+            self.routines.routine_document(meta.owner_id, meta.routine_id, meta.version)
+            if self.routines is not None
+            else None
+        )
+        if document is None:
+            return None
+        topology, report, variables = _compiled(meta.routine_id, meta.version, json.dumps(document))
+        context = {"trigger": trigger, "vars": variables}
+        trace = trace_execution(client("stepfunctions"), change.execution_arn, topology, report, context)
+        return trace.nodes, trace.transitions
+
+    @staticmethod
+    def _describe(change: StatusChange, key: str) -> str | None:
+        try:
+            description = client("stepfunctions").describe_execution(executionArn=change.execution_arn)
+        except ClientError:  # gone (90 days) or not ours: record what the event says
+            log.warning("cannot describe %s", change.execution_arn)
+            return None
+        value = description.get(key)
+        return value if isinstance(value, str) else None
+
+
+@lru_cache(maxsize=64)
+def _compiled(
+    routine_id: str, version: int, document: str
+) -> tuple[Topology, dict[str, Any], dict[str, Any]]:
+    """Topology and compile report of a routine version (deterministic: the report equals
+    the one activation produced). Cached per warm Lambda container."""
+    validation = analyse(json.loads(document))
+    compiled = compile_validated(validation, CompileOptions(routine_id=routine_id))
+    assert validation.topology is not None and validation.routine is not None  # compile_validated checked
+    return validation.topology, compiled.report, validation.routine.variables
+
+
+def _json(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
