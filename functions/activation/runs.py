@@ -21,8 +21,8 @@ from functions.activation import machines
 from functions.activation.rollback import Rollback
 from functions.activation.service import compile_record, tags
 from functions.activation.settings import Settings, execution_id
-from functions.local.trace import build_trace, transitions
 from functions.store import ConflictError, InvalidTokenError, NotFoundError, RoutineStore
+from functions.trace import build_trace, transitions
 from plugins.runtime.aws import client
 from plugins.runtime.nodelog import read_logs
 from statemachines.errors import RoutinesError

@@ -42,7 +42,7 @@ def status_event(description: dict[str, Any]) -> dict[str, Any]:
     detail: dict[str, Any] = {
         "executionArn": description["executionArn"],
         "stateMachineArn": description["stateMachineArn"],
-        "name": description["name"],
+        "name": description.get("name") or description["executionArn"].rsplit(":", 1)[1],
         "status": description["status"],
         "startDate": millis(description["startDate"]),
         "stopDate": millis(description.get("stopDate")),

@@ -7,16 +7,26 @@ from __future__ import annotations
 from typing import Any
 
 from functions.recorder.recorder import Recorder, RoutineSource
-from functions.store.executions import ExecutionStore
+from functions.store import ExecutionStore, NotFoundError, RoutineStore
 
-_routines: RoutineSource | None = None
+
+class StoredRoutines:
+    """Routine documents from the routines repository."""
+
+    def routine_document(self, owner_id: str, routine_id: str, version: int) -> Any | None:
+        try:
+            return RoutineStore().get(owner_id, routine_id, version).document
+        except NotFoundError:  # deleted since: the record is written without a trace
+            return None
+
+
+_routines: RoutineSource = StoredRoutines()
 
 
 def use_routine_source(source: RoutineSource | None) -> None:
-    """Where routine documents come from (the routines repository; set by the process
-    that hosts the handler)."""
+    """Where routine documents come from (tests may substitute their own)."""
     global _routines
-    _routines = source
+    _routines = source or StoredRoutines()
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

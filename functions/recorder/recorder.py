@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 
 from functions.store.executions import TERMINAL, ExecutionRecord, ExecutionStore, rank
 from functions.trace import trace_execution
-from functions.triggers.start import RunMeta
+from functions.triggers.start import RunMeta, execution_id
 from plugins.runtime.aws import client
 from statemachines.compiler import compile_validated
 from statemachines.options import CompileOptions
@@ -48,6 +48,7 @@ class RoutineSource(Protocol):
 @dataclass(frozen=True, slots=True)
 class StatusChange:
     execution_arn: str
+    state_machine_arn: str
     name: str
     status: str
     start_ms: int
@@ -67,14 +68,17 @@ class StatusChange:
             return None
         detail: dict[str, Any] = event["detail"]
         arn, name, status, start = (detail.get(k) for k in ("executionArn", "name", "status", "startDate"))
-        if not (isinstance(arn, str) and isinstance(name, str) and status in STATUSES):
+        if not (
+            isinstance(arn, str) and arn.count(":") >= 7 and isinstance(name, str) and status in STATUSES
+        ):
             return None
         if not isinstance(start, int | float):
             return None
         stop = detail.get("stopDate")
         return cls(
             execution_arn=arn,
-            name=name,
+            state_machine_arn=str(detail.get("stateMachineArn") or ""),
+            name=execution_id(arn),
             status=str(status),
             start_ms=int(start),
             stop_ms=int(stop) if isinstance(stop, int | float) else None,
@@ -120,6 +124,8 @@ class Recorder:
                 existing.trigger_type or "manual",
                 existing.rerun_of,
             )
+        if meta is None:
+            meta = self._tagged(change, execution_input)
         if meta is None:
             log.warning("ignored: execution %s was not started by routines", change.execution_arn)
             return {"result": "ignored", "reason": "unknown execution", "executionId": change.name}
@@ -176,6 +182,30 @@ class Recorder:
         context = {"trigger": trigger, "vars": variables}
         trace = trace_execution(client("stepfunctions"), change.execution_arn, topology, report, context)
         return trace.nodes, trace.transitions
+
+    @staticmethod
+    def _tagged(change: StatusChange, execution_input: Any) -> RunMeta | None:
+        """Owner, routine and version from the state machine's tags (activation sets them)
+        for executions whose input carries no ``meta``."""
+        if not change.state_machine_arn:
+            return None
+        try:
+            listed = client("stepfunctions").list_tags_for_resource(resourceArn=change.state_machine_arn)
+        except ClientError:
+            return None
+        tags = {tag["key"]: tag["value"] for tag in listed.get("tags", [])}
+        owner, routine, version = (tags.get(f"routines:{k}") for k in ("owner", "routineId", "version"))
+        if not (owner and routine and version and version.isdigit()):
+            return None
+        trigger = execution_input.get("trigger") if isinstance(execution_input, dict) else None
+        kind = "manual"
+        if change.state_machine_arn.endswith("-test"):
+            kind = "test"
+        elif isinstance(trigger, dict) and trigger.get("type") == "cron":
+            kind = "cron"
+        elif isinstance(trigger, dict) and "detail-type" in trigger and "source" in trigger:
+            kind = "event"
+        return RunMeta(owner, routine, int(version), kind)
 
     @staticmethod
     def _describe(change: StatusChange, key: str) -> str | None:

@@ -21,6 +21,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from functions.store.errors import InvalidTokenError
 from infra.names import (
     ENV_EXECUTIONS_TABLE,
     EXECUTIONS_BY_ROUTINE,
@@ -42,7 +43,8 @@ BODY_FIELDS = ("trigger", "output", "nodes")
 
 
 class InvalidListQuery(RoutinesError):
-    """A list query parameter (``status``, ``limit``, ``nextToken``) is malformed."""
+    """A list query parameter (``status``, ``limit``) is malformed (a bad ``nextToken`` is
+    the store's :class:`InvalidTokenError`)."""
 
     code = "invalid_query"
 
@@ -337,5 +339,5 @@ def _decode_token(token: str, partition_name: str, partition: str) -> dict[str, 
         or not all(isinstance(v, str) for v in key.values())
         or key[partition_name] != partition
     ):
-        raise InvalidListQuery("nextToken is not a token this query issued", path="nextToken")
+        raise InvalidTokenError("nextToken is not a token this query issued", path="nextToken")
     return {name: {"S": value} for name, value in key.items()}

@@ -18,7 +18,7 @@ from typing import Any
 from functions.store.executions import RUNNING, ExecutionRecord, ExecutionStore
 
 META_KEY = "meta"
-TRIGGER_TYPES = ("manual", "webhook", "cron", "event", "rerun")
+TRIGGER_TYPES = ("manual", "test", "webhook", "cron", "event", "rerun")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,24 +60,31 @@ def execution_input(trigger: Any, meta: RunMeta) -> dict[str, Any]:
     return {"trigger": trigger, META_KEY: meta.to_json()}
 
 
+def execution_id(execution_arn: str) -> str:
+    """The public execution id: ``<state machine name>:<execution name>``, the tail of the
+    execution ARN (executions started by Scheduler or rules, whose names we do not choose,
+    have one too, and it names the routine's machine)."""
+    return execution_arn.split(":", 6)[6]
+
+
 def start_execution(
     stepfunctions: Any,
     store: ExecutionStore,
     state_machine_arn: str,
     meta: RunMeta,
     trigger: Any,
-    execution_id: str | None = None,
+    name: str | None = None,
 ) -> ExecutionRecord:
     """Start the routine's state machine and write its RUNNING record at once (so it is
     listed before the status event arrives; the recorder's writes never regress it)."""
-    name = execution_id or uuid.uuid4().hex
+    name = name or uuid.uuid4().hex
     started = stepfunctions.start_execution(
         stateMachineArn=state_machine_arn,
         name=name,
         input=json.dumps(execution_input(trigger, meta), separators=(",", ":"), ensure_ascii=False),
     )
     record = ExecutionRecord(
-        execution_id=name,
+        execution_id=execution_id(started["executionArn"]),
         owner_id=meta.owner_id,
         routine_id=meta.routine_id,
         status=RUNNING,

@@ -172,7 +172,7 @@ def test_reordered_and_duplicated_events_never_regress(aws: LocalAWS) -> None:
     assert handle(status_event(description("RUNNING")))["result"] == "duplicate"
     assert handle(done)["result"] == "duplicate"
     assert handle(status_event(description("FAILED", error="X", cause="y")))["result"] == "duplicate"
-    record = store.get("alice", "e1")
+    record = store.get("alice", "routine-r1:e1")
     assert record is not None
     assert (record.status, record.output, record.error, record.duration_ms) == (
         "SUCCEEDED",
@@ -186,7 +186,7 @@ def test_reordered_and_duplicated_events_never_regress(aws: LocalAWS) -> None:
 def test_timed_out_execution_gets_an_error_even_without_one_in_the_event(aws: LocalAWS) -> None:
     assert handle(status_event(description("RUNNING")))["result"] == "recorded"
     assert handle(status_event(description("TIMED_OUT")))["result"] == "recorded"
-    record = ExecutionStore().get("alice", "e1")
+    record = ExecutionStore().get("alice", "routine-r1:e1")
     assert record is not None and record.status == "TIMED_OUT"
     assert record.error is not None and record.error["type"] == "States.Timeout"
 
@@ -194,7 +194,7 @@ def test_timed_out_execution_gets_an_error_even_without_one_in_the_event(aws: Lo
 def test_an_event_for_an_unknown_execution_writes_nothing(aws: LocalAWS) -> None:
     result = handle(status_event(description("SUCCEEDED", meta=None)))
     assert result["result"] == "ignored" and result["reason"] == "unknown execution"
-    assert ExecutionStore().find("e1") is None
+    assert ExecutionStore().find("routine-r1:e1") is None
 
 
 @pytest.mark.parametrize(
@@ -221,7 +221,7 @@ def test_a_later_event_without_its_input_keeps_the_starters_facts(aws: LocalAWS)
     event["detail"]["inputDetails"] = {"included": False}
     event["detail"]["input"] = None
     assert handle(event)["result"] == "recorded"
-    record = ExecutionStore().get("alice", "e1")
+    record = ExecutionStore().get("alice", "routine-r1:e1")
     assert record is not None
     assert (record.status, record.error, record.trigger) == (
         "FAILED",
@@ -238,3 +238,33 @@ def test_execution_input_carries_meta_the_machine_ignores() -> None:
         RunMeta.from_input({"trigger": 1, "meta": {"ownerId": "a", "routineId": "r", "version": "1"}}) is None
     )
     assert RunMeta.from_input({"trigger": 1}) is None
+
+
+def test_executions_without_meta_are_recorded_from_the_machine_tags(
+    aws: LocalAWS, documents: Documents, events: StatusEvents
+) -> None:
+    """What Scheduler and rules start (their input is set at activation) is recorded too."""
+    arn = deploy(aws, documents, routine(transform("a", {"x": 1})))
+    client = aws.client("stepfunctions")
+    client.tag_resource(
+        resourceArn=arn,
+        tags=[
+            {"key": "routines:owner", "value": "alice"},
+            {"key": "routines:routineId", "value": "r1"},
+            {"key": "routines:version", "value": "1"},
+        ],
+    )
+    cron = client.start_execution(
+        stateMachineArn=arn, name="c1", input=json.dumps({"trigger": {"type": "cron"}})
+    )
+    event = client.start_execution(
+        stateMachineArn=arn, name="v1", input=json.dumps({"trigger": {"detail-type": "x", "source": "y"}})
+    )
+    assert events.settle(30)
+    store = ExecutionStore()
+    kinds = {}
+    for started in (cron, event):
+        record = store.get("alice", started["executionArn"].split(":", 6)[6])
+        assert record is not None and record.status == "SUCCEEDED" and record.nodes is not None
+        kinds[record.trigger_type] = record.version
+    assert kinds == {"cron": 1, "event": 1}
