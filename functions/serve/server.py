@@ -86,6 +86,9 @@ class Server:
                     status, headers, data = server.handle(
                         self.command, self.path, dict(self.headers.items()), body
                     )
+                if server.log is not None:  # before answering: the line exists once the client has its reply
+                    elapsed = (time.perf_counter() - started) * 1000
+                    print(f"{self.command} {self.path} {status} {elapsed:.1f}ms", file=server.log, flush=True)
                 self.send_response(status)
                 for key, value in headers:
                     if key.lower() not in ("content-length", "connection"):
@@ -96,9 +99,6 @@ class Server:
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(data)
-                if server.log is not None:
-                    elapsed = (time.perf_counter() - started) * 1000
-                    print(f"{self.command} {self.path} {status} {elapsed:.1f}ms", file=server.log, flush=True)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
 
