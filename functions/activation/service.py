@@ -11,6 +11,7 @@ from functions.activation.rollback import Rollback
 from functions.activation.settings import Settings
 from functions.store import RoutineRecord, RoutineStore
 from functions.store.routines import now
+from functions.triggers import RunMeta
 from plugins.sdk import PluginRegistry
 from statemachines.compiler import Compiled, compile_validated
 from statemachines.errors import InvalidRoutineError
@@ -62,9 +63,9 @@ def activate(
         arn = machines.deploy(
             settings, settings.machine_name(routine_id), compiled.definition, tags(record, chosen), rollback
         )
-        state, shown = triggers.install(
-            record.document["trigger"], routine_id, arn, settings, rollback, webhook_base
-        )
+        trigger = record.document["trigger"]
+        meta = RunMeta(owner, routine_id, chosen, trigger["type"]).to_json()
+        state, shown = triggers.install(trigger, routine_id, arn, settings, rollback, webhook_base, meta)
         if previous and previous != state:
             triggers.remove(previous)  # the edit changed the trigger's kind or bus
         activation = {"stateMachineArn": arn, "trigger": state, "activatedAt": now()}

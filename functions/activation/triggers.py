@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 
 from functions.activation.rollback import Rollback
 from functions.activation.settings import Settings
+from functions.triggers import META_KEY
 from plugins.runtime.aws import client
 from statemachines.cron import parse_cron
 from statemachines.errors import RoutinesError
@@ -36,13 +37,16 @@ def install(
     settings: Settings,
     rollback: Rollback,
     webhook_base: str,
+    meta: dict[str, Any],
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(state to record, what the activation response shows)."""
+    """(state to record, what the activation response shows). ``meta`` goes into the input
+    Scheduler and rules start executions with (who, which routine and version: the
+    recorder reads it, the state machine never does)."""
     kind = trigger["type"]
     if kind == "cron":
-        return _cron(trigger, routine_id, machine_arn, settings, rollback)
+        return _cron(trigger, routine_id, machine_arn, settings, rollback, meta)
     if kind == "event":
-        return _event(trigger, routine_id, machine_arn, settings, rollback)
+        return _event(trigger, routine_id, machine_arn, settings, rollback, meta)
     if kind == "webhook":
         return _webhook(routine_id, settings, rollback, webhook_base)
     return {"type": "manual"}, {}
@@ -80,7 +84,12 @@ def next_runs(schedule: str, timezone: str, after: datetime | None = None) -> li
 
 
 def _cron(
-    trigger: dict[str, Any], routine_id: str, machine_arn: str, settings: Settings, rollback: Rollback
+    trigger: dict[str, Any],
+    routine_id: str,
+    machine_arn: str,
+    settings: Settings,
+    rollback: Rollback,
+    meta: dict[str, Any],
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     scheduler = client("scheduler")
     name, group = settings.machine_name(routine_id), settings.schedule_group
@@ -93,7 +102,7 @@ def _cron(
         "timezone": timezone,
         "scheduledTime": "<aws.scheduler.scheduled-time>",
     }
-    text = json.dumps({"trigger": payload})
+    text = json.dumps({"trigger": payload, META_KEY: meta})
     params: dict[str, Any] = {
         "Name": name,
         "GroupName": group,
@@ -121,7 +130,12 @@ def _cron(
 
 
 def _event(
-    trigger: dict[str, Any], routine_id: str, machine_arn: str, settings: Settings, rollback: Rollback
+    trigger: dict[str, Any],
+    routine_id: str,
+    machine_arn: str,
+    settings: Settings,
+    rollback: Rollback,
+    meta: dict[str, Any],
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     events = client("events")
     name = settings.machine_name(routine_id)
@@ -165,7 +179,10 @@ def _event(
         "Id": "routine",
         "Arn": machine_arn,
         "RoleArn": settings.trigger_role_arn,
-        "InputTransformer": {"InputPathsMap": {}, "InputTemplate": '{"trigger": <aws.events.event>}'},
+        "InputTransformer": {
+            "InputPathsMap": {},
+            "InputTemplate": f'{{"trigger": <aws.events.event>, "{META_KEY}": {json.dumps(meta)}}}',
+        },
     }
     failed = events.put_targets(Rule=name, EventBusName=bus, Targets=[target])
     if failed.get("FailedEntryCount"):

@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from functions.activation import TriggerError
-from functions.store import ConflictError, InvalidTokenError, NotFoundError
+from functions.store import ConflictError, InvalidListQuery, InvalidTokenError, NotFoundError
 from statemachines.errors import InvalidRoutineError
 
 logger = Logger(service="routines-api")
@@ -87,6 +87,13 @@ def install(app: APIGatewayRestResolver) -> None:
     def bad_token(error: InvalidTokenError) -> Response[Any]:
         return error_response(
             HTTPStatus.BAD_REQUEST, [problem("invalid_token", error.message, "query.nextToken")]
+        )
+
+    @app.exception_handler(InvalidListQuery)  # type: ignore[untyped-decorator]
+    def bad_query(error: InvalidListQuery) -> Response[Any]:
+        path = f"query.{error.path}" if error.path else "query"
+        return error_response(
+            HTTPStatus.UNPROCESSABLE_ENTITY, [problem("invalid_request", error.message, path)]
         )
 
     @app.exception_handler(InvalidRoutineError)  # type: ignore[untyped-decorator]

@@ -102,25 +102,32 @@ class RunStarted(ApiModel):
 
 
 class ExecutionError(ApiModel):
-    type: str | None
+    type: str | None = None
     message: str | None = None
 
 
 class ExecutionSummary(ApiModel):
+    """The shape of :meth:`functions.store.ExecutionRecord.summary`."""
+
     execution_id: str
     routine_id: str
-    test: bool = False
+    version: int | None = None
     status: str
+    trigger_type: str | None = Field(default=None, description="manual, test, webhook, cron, event, rerun")
     started_at: str | None = None
     stopped_at: str | None = None
+    duration_ms: float | None = None
+    error: ExecutionError | None = None
+    rerun_of: str | None = None
+    reruns: list[str] = Field(default_factory=list)
 
 
 class Execution(ExecutionSummary):
-    input: Any = None
+    execution_arn: str | None = None
+    trigger: Any = Field(default=None, description="the trigger data the routine saw as `trigger`")
     output: Any = None
-    error: ExecutionError | None = None
     nodes: dict[str, dict[str, Any]] | None = Field(default=None, description="per-node trace")
-    transitions: int | None = None
+    transitions: int | None = Field(default=None, description="state transitions billed")
 
 
 class ExecutionList(ApiModel):

@@ -2,11 +2,13 @@
 
 Each HTTP request becomes an API Gateway proxy event for the same Lambda handler the
 stack deploys. Requests are handled one at a time (moto's backends are not made for
-concurrent writers); executions run in moto's own threads meanwhile.
+concurrent writers); executions run in moto's own threads meanwhile, and their status
+changes reach the recorder Lambda as EventBridge would deliver them (StatusEvents).
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 import time
@@ -20,12 +22,25 @@ from functions.api import context as api_context
 from functions.api.handler import MAX_BODY_BYTES
 from functions.api.handler import lambda_handler as api_handler
 from functions.local import LocalAWS
+from functions.local.status_events import StatusEvents
 from functions.serve import state
 from functions.serve.adapter import Dispatcher, from_result, to_event
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 MUTATING = ("POST", "PUT", "PATCH", "DELETE")
+DRAIN_LIMIT = 10 * 1024 * 1024
+TOO_LARGE = json.dumps(
+    {
+        "errors": [
+            {
+                "code": "payload_too_large",
+                "path": "body",
+                "message": f"the body is larger than {MAX_BODY_BYTES} bytes",
+            }
+        ]
+    }
+).encode()
 
 
 class Server:
@@ -69,16 +84,21 @@ class Server:
 
             def _serve(self) -> None:
                 started = time.perf_counter()
-                length = int(self.headers.get("Content-Length") or 0)
+                text = self.headers.get("Content-Length") or "0"
+                length = int(text) if text.isdigit() else MAX_BODY_BYTES + 1
                 if length > MAX_BODY_BYTES:
-                    # Not read at all: answer and close the connection.
+                    # Drained, not kept (a client still sending would see a broken pipe
+                    # instead of the 413), up to API Gateway's own 10 MB; then closed.
+                    remaining = min(length, DRAIN_LIMIT)
+                    while remaining > 0:
+                        chunk = self.rfile.read(min(remaining, 65536))
+                        if not chunk:
+                            break
+                        remaining -= len(chunk)
                     status, headers, data = (
                         413,
                         [("Content-Type", "application/json")],
-                        (
-                            b'{"errors":[{"code":"payload_too_large","path":"body",'
-                            b'"message":"the body is too large"}]}'
-                        ),
+                        TOO_LARGE,
                     )
                     self.close_connection = True
                 else:
@@ -121,7 +141,7 @@ class Server:
 @contextmanager
 def running(port: int = 0, state_dir: Path | None = None, log: TextIO | None = None) -> Iterator[Server]:
     """A started server on a local AWS, in a background thread (tests, benchmarks)."""
-    with LocalAWS() as aws:
+    with LocalAWS() as aws, StatusEvents(aws):
         api_context.reset()
         if state_dir is not None:
             state.load(aws, state_dir)
@@ -138,7 +158,7 @@ def running(port: int = 0, state_dir: Path | None = None, log: TextIO | None = N
 
 def serve(port: int = DEFAULT_PORT, state_dir: Path | None = None) -> int:
     """Run until Ctrl-C; the exit code."""
-    with LocalAWS() as aws:
+    with LocalAWS() as aws, StatusEvents(aws):
         api_context.reset()
         restored = state.load(aws, state_dir) if state_dir is not None else 0
         try:

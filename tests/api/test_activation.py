@@ -74,6 +74,12 @@ def test_cron_activation_creates_a_timezone_schedule_and_shows_next_runs(api: Ap
     assert schedule["Target"]["Arn"] == result["stateMachineArn"]
     payload = json.loads(schedule["Target"]["Input"])
     assert payload["trigger"]["scheduledTime"] == "<aws.scheduler.scheduled-time>"
+    assert payload["meta"] == {
+        "ownerId": "alice",
+        "routineId": routine["id"],
+        "version": 1,
+        "triggerType": "cron",
+    }
 
 
 def test_event_activation_creates_a_rule_targeting_the_machine(api: Api, aws: LocalAWS) -> None:
@@ -86,6 +92,15 @@ def test_event_activation_creates_a_rule_targeting_the_machine(api: Api, aws: Lo
     assert json.loads(rule["EventPattern"]) == event()["trigger"]["pattern"]
     targets = events.list_targets_by_rule(Rule=rule["Name"], EventBusName="orders")["Targets"]
     assert [t["Arn"] for t in targets] == [result["stateMachineArn"]]
+    template = targets[0]["InputTransformer"]["InputTemplate"]
+    delivered = json.loads(template.replace("<aws.events.event>", '{"source": "shop.orders"}'))
+    assert delivered["trigger"] == {"source": "shop.orders"}
+    assert delivered["meta"] == {
+        "ownerId": "alice",
+        "routineId": routine["id"],
+        "version": 1,
+        "triggerType": "event",
+    }
 
 
 def test_event_trigger_on_a_missing_bus_is_422_and_leaves_nothing(api: Api, aws: LocalAWS) -> None:

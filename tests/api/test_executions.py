@@ -5,7 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from functions.api.models import Execution
 from functions.local import LocalAWS
+from functions.local.status_events import StatusEvents
+from functions.store import ExecutionStore
 from tests.api.conftest import Api, manual
 
 
@@ -30,8 +33,9 @@ def test_manual_run_returns_202_and_the_execution_reads_back(api: Api) -> None:
     assert status == 202 and set(body) == {"executionId"}
     assert body["executionId"].startswith(f"routines-{routine_id}:")
     result = wait(api, body["executionId"])
-    assert result["status"] == "SUCCEEDED" and result["routineId"] == routine_id and result["test"] is False
-    assert result["input"] == {"trigger": {"who": "Ada"}}
+    assert result["status"] == "SUCCEEDED" and result["routineId"] == routine_id
+    assert result["triggerType"] == "manual" and result["version"] == 1
+    assert result["trigger"] == {"who": "Ada"}
     assert result["startedAt"] and result["stoppedAt"] and result["error"] is None
     assert result["nodes"]["greet"]["status"] == "succeeded"
     assert result["nodes"]["greet"]["output"] == {"message": "hi", "who": "Ada"}
@@ -46,7 +50,7 @@ def test_run_of_an_inactive_routine_is_409_unless_test(api: Api, aws: LocalAWS) 
     status, body, _ = api("POST", path, {"input": {"who": "Grace"}, "test": True})
     assert status == 202
     result = wait(api, body["executionId"])
-    assert result["status"] == "SUCCEEDED" and result["test"] is True
+    assert result["status"] == "SUCCEEDED" and result["triggerType"] == "test"
     assert result["nodes"]["greet"]["output"]["who"] == "Grace"
     assert api.ok("GET", f"/routines/{routine['id']}")["status"] == "inactive"
 
@@ -100,12 +104,13 @@ def test_run_request_is_validated(api: Api) -> None:
     assert api("POST", path, raw="{oops")[0] == 400
 
 
-def test_executions_list_newest_first_with_filter_and_pagination(api: Api) -> None:
+def test_executions_list_newest_first_with_filter_and_pagination(api: Api, aws: LocalAWS) -> None:
     routine_id = active(api)
     path = f"/routines/{routine_id}/executions"
-    started = [api.ok("POST", path, {"input": {"n": n}})["executionId"] for n in range(3)]
-    for execution_id in started:
-        wait(api, execution_id)
+    with StatusEvents(aws) as events:
+        started = [api.ok("POST", path, {"input": {"n": n}})["executionId"] for n in range(3)]
+        assert events.settle(60)
+    assert len(api.ok("GET", path, query={"status": "SUCCEEDED"})["items"]) == 3
     listed = api.ok("GET", path)["items"]
     assert [item["executionId"] for item in listed] == list(reversed(started))
     assert {item["status"] for item in listed} == {"SUCCEEDED"}
@@ -117,3 +122,21 @@ def test_executions_list_newest_first_with_filter_and_pagination(api: Api) -> No
     status, body, _ = api("GET", path, query={"status": "HAPPY"})
     assert status == 422 and body["errors"][0]["path"] == "query.status"
     assert api("GET", path, query={"nextToken": "%%%"})[0] == 400
+
+
+def test_execution_record_written_by_the_recorder_is_what_the_api_returns(api: Api, aws: LocalAWS) -> None:
+    with StatusEvents(aws) as events:
+        routine_id = active(api)
+        execution_id = api.ok("POST", f"/routines/{routine_id}/executions", {"input": {"who": "Lin"}})[
+            "executionId"
+        ]
+        assert events.settle(60)
+    record = ExecutionStore().get("alice", execution_id)
+    assert record is not None and record.status == "SUCCEEDED"
+    result = api.ok("GET", f"/executions/{execution_id}")
+    assert result == Execution.model_validate(record.to_json()).model_dump(by_alias=True, mode="json")
+    assert result["nodes"]["greet"]["output"] == {"message": "hi", "who": "Lin"}
+    listed = api.ok("GET", f"/routines/{routine_id}/executions")["items"]
+    assert [(i["executionId"], i["status"], i["triggerType"]) for i in listed] == [
+        (execution_id, "SUCCEEDED", "manual")
+    ]

@@ -16,11 +16,11 @@ from functions.api.errors import ApiError
 from functions.api.models import Execution, ExecutionList, ExecutionSummary, RunRequest, RunStarted
 from functions.api.responses import ERRORS
 from functions.api.routes.routines import RoutineId
+from functions.store import STATUSES
 
 router = Router()  # type: ignore[no-untyped-call]
 
 MAX_INPUT_BYTES = 256 * 1024  # Step Functions' execution input limit
-STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
 ExecutionId = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_:-]+$")]
 
 
@@ -64,9 +64,7 @@ def list_executions(
     next_token: Annotated[str | None, Query(alias="nextToken", max_length=2048)] = None,
 ) -> ExecutionList:
     owner = context.owner(router.current_event)
-    items, token = runs.list_executions(
-        context.store(), owner, routine_id, context.settings(router.lambda_context), status, limit, next_token
-    )
+    items, token = runs.list_executions(owner, routine_id, context.store(), status, limit, next_token)
     return ExecutionList(items=[ExecutionSummary.model_validate(i) for i in items], next_token=token)
 
 
