@@ -9,6 +9,7 @@ changes reach the recorder Lambda as EventBridge would deliver them (StatusEvent
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import threading
 import time
@@ -156,6 +157,10 @@ def running(port: int = 0, state_dir: Path | None = None, log: TextIO | None = N
             api_context.reset()
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def serve(port: int = DEFAULT_PORT, state_dir: Path | None = None) -> int:
     """Run until Ctrl-C; the exit code."""
     with LocalAWS() as aws, StatusEvents(aws):
@@ -172,6 +177,8 @@ def serve(port: int = DEFAULT_PORT, state_dir: Path | None = None) -> int:
         )
         if state_dir is not None:
             print(f"state in {state_dir} ({restored} active routine(s) restored)", flush=True)
+        # SIGTERM (a supervisor, `kill`) stops as cleanly as Ctrl-C does.
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             server.serve_forever()
         except KeyboardInterrupt:
