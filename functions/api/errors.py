@@ -119,8 +119,10 @@ def install(app: APIGatewayRestResolver) -> None:
     def internal(error: Exception) -> Response[Any]:
         request_id = getattr(app.lambda_context, "aws_request_id", None) if _has_context(app) else None
         logger.exception("unhandled error", extra={"requestId": request_id})
-        body = {"errors": [problem("internal", "internal error; quote the request id when reporting it")]}
-        body["requestId"] = request_id  # type: ignore[assignment]
+        body: dict[str, Any] = {
+            "errors": [problem("internal", "internal error; quote the request id when reporting it")],
+            "requestId": request_id,
+        }
         return Response(status_code=500, content_type=content_types.APPLICATION_JSON, body=body)
 
 
