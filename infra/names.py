@@ -120,6 +120,12 @@ def table_name(spec: TableSpec, stage: str | None = None) -> str:
     return f"{stage_prefix(stage)}{spec.name}" if stage else spec.name
 
 
+def table_env(spec: TableSpec) -> str:
+    """The environment variable carrying a table's physical name: ``NODE_LOGS_TABLE`` for
+    ``node-logs`` (the ENV_*_TABLE constants follow this rule)."""
+    return f"{spec.name.upper().replace('-', '_')}_TABLE"
+
+
 def state_machine_prefix(stage: str | None = None) -> str:
     """Every routine state machine's name starts with this (the recorder's rule, the
     trigger role and the execution role match on it). Stages contain no '-', so one

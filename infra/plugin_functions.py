@@ -1,123 +1,125 @@
 """One Lambda function per plugin (plus the evaluator and the approval notifier), with the
-same names and handler strings as the local runtime (both read :mod:`infra.lambdas`).
+names and handler strings of the local runtime (both read :mod:`infra.lambdas`).
 
-All functions share one code asset: the project's packages plus their dependencies,
-bundled locally with ``pip install --target`` for the Lambda platform (no Docker). Set
-the context value ``routines:bundle`` to ``false`` to skip dependency installation (the
-synth tests do: they check the template, not the zip).
+Least privilege: each function may write node logs, read and write payloads under the
+payload prefix, and read secrets under the stage's plugin-secret prefix (never webhook
+secrets). A plugin's declared AWS actions are allowed only on the resources the deployer
+allows (context ``allowedResources``: plugin → ARNs), by default on names under the
+stage's resource prefix (``routines-<stage>-user-*``) — never on ``*``.
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-from typing import Any
-
-import jsii
-from aws_cdk import BundlingOptions, DockerImage, Duration, ILocalBundling, Stack
-from aws_cdk import aws_iam as iam
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.lambdas import lambda_functions
+from infra.nag import acknowledge
 from infra.names import (
+    APPROVAL_NOTIFIER,
     ENV_APPROVALS_TABLE,
     ENV_NODE_LOGS_TABLE,
     ENV_PAYLOAD_BUCKET,
+    ENV_PLUGIN_SECRET_PREFIX,
+    function_name,
+    plugin_secret_prefix,
+    resource_prefix,
 )
+from infra.runtime import ProductFunction
+from infra.settings import Settings, SettingsError
 from infra.storage import Storage
 from plugins.sdk import default_registry
 
-ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("statemachines", "plugins", "infra")  # what handlers import; never the CLI or tests
-EXCLUDE = ["*", *[f"!{p}/**" for p in PACKAGES], "**/__pycache__"]
-RUNTIME_REQUIREMENTS = (
-    "pydantic>=2.7,<3",
-    "jsonpath-ng>=1.6,<2",
-    "aws-lambda-powertools[tracer,validation]>=3.0,<4",
-    "tzdata>=2024.1",
+PAYLOADS = "Payload objects have per-execution keys: access is limited to the payload prefix"
+SECRETS = "Users name their secrets; plugins may read only those under the stage's plugin-secret prefix"
+ALLOWED = (
+    "Routines name their queues, topics, tables and buses at run time: only names under the "
+    "stage's resource prefix, or the ARNs the deployer allowed"
 )
 
 
-@jsii.implements(ILocalBundling)
-class _PipBundling:
-    """Bundles without Docker: pip installs manylinux wheels for Python 3.12 next to a
-    copy of the packages (boto3 comes with the Lambda runtime)."""
-
-    def try_bundle(self, output_dir: str, *args: Any, **kwargs: Any) -> bool:
-        command = [sys.executable, "-m", "pip", "install", "--quiet", "--target", output_dir]
-        command += [
-            "--platform",
-            "manylinux2014_x86_64",
-            "--implementation",
-            "cp",
-            "--python-version",
-            "3.12",
-        ]
-        command += ["--only-binary=:all:", *RUNTIME_REQUIREMENTS]
-        subprocess.run(command, check=True)
-        for package in PACKAGES:
-            shutil.copytree(
-                ROOT / package, Path(output_dir) / package, ignore=shutil.ignore_patterns("__pycache__")
-            )
-        return True
-
-
-def _code(scope: Construct) -> lambda_.Code:
-    if str(scope.node.try_get_context("routines:bundle")).lower() == "false":
-        return lambda_.Code.from_asset(str(ROOT), exclude=EXCLUDE)
-    return lambda_.Code.from_asset(
-        str(ROOT),
-        exclude=EXCLUDE,
-        bundling=BundlingOptions(
-            image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.12"),  # unused: local first
-            local=_PipBundling(),
-        ),
-    )
+def _construct_id(name: str) -> str:
+    return "".join(part.capitalize() for part in name.replace("_", "-").split("-"))
 
 
 class PluginFunctions(Construct):
-    def __init__(self, scope: Construct, construct_id: str, storage: Storage) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        storage: Storage,
+        settings: Settings,
+        code: lambda_.Code,
+        event_bus_arn: str,
+    ) -> None:
         super().__init__(scope, construct_id)
-        registry = default_registry()
-        code = _code(self)
-        stack = Stack.of(self)
-        secrets = f"arn:{stack.partition}:secretsmanager:{stack.region}:{stack.account}:secret:*"
+        self._settings, self._event_bus_arn = settings, event_bus_arn
+        secrets = arn(self, "secretsmanager", f"secret:{plugin_secret_prefix(settings.stage)}*")
         environment = {
             ENV_NODE_LOGS_TABLE: storage.node_logs.table_name,
             ENV_APPROVALS_TABLE: storage.approvals.table_name,
             ENV_PAYLOAD_BUCKET: storage.payloads.bucket_name,
-            "POWERTOOLS_SERVICE_NAME": "routines",
+            ENV_PLUGIN_SECRET_PREFIX: plugin_secret_prefix(settings.stage),
             "POWERTOOLS_LOG_LEVEL": "INFO",
         }
-        self.functions: dict[str, lambda_.Function] = {}
-        for function_name, (name, handler) in lambda_functions(registry).items():
-            construct_id = "".join(part.capitalize() for part in name.replace("_", "-").split("-"))
-            function = lambda_.Function(
+        registry = default_registry()
+        self.functions: dict[str, ProductFunction] = {}
+        for _, (name, handler) in lambda_functions(registry).items():
+            function = ProductFunction(
                 self,
-                construct_id,
-                function_name=function_name,
-                runtime=lambda_.Runtime.PYTHON_3_12,
+                _construct_id(name),
+                name=function_name(name, settings.stage),
                 handler=handler,
                 code=code,
-                memory_size=512,
-                timeout=Duration.minutes(15),
-                tracing=lambda_.Tracing.ACTIVE,
+                settings=settings,
                 environment=environment,
-                log_retention=logs.RetentionDays.ONE_MONTH,
+                timeout=Duration.minutes(15),
+                reserved_concurrency=settings.concurrency_of(name),
             )
-            storage.node_logs.grant_write_data(function)
-            storage.payloads.grant_read_write(function)
-            function.add_to_role_policy(
-                iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[secrets])
-            )
+            function.allow(["dynamodb:PutItem"], [storage.node_logs.table_arn])
+            function.allow(["s3:GetObject", "s3:PutObject"], [storage.payload_objects()], PAYLOADS)
+            function.allow(["secretsmanager:GetSecretValue"], [secrets], SECRETS)
             plugin = registry.find(name)
-            if plugin is not None and plugin.aws_actions:
-                function.add_to_role_policy(
-                    iam.PolicyStatement(actions=list(plugin.aws_actions), resources=["*"])
-                )
+            allowed = self._allowed(name, plugin.aws_actions) if plugin and plugin.aws_actions else []
+            if allowed:
+                function.allow(list(plugin.aws_actions), allowed, ALLOWED)  # type: ignore[union-attr]
+            acknowledge(
+                function,
+                "Serverless-LambdaDLQ",
+                "Invoked synchronously by Step Functions: failures return to the state "
+                "machine's Retry/Catch, so there is no asynchronous event to dead-letter",
+            )
             self.functions[name] = function
-        storage.approvals.grant_write_data(self.functions["sys-approval"])
+        self.functions[APPROVAL_NOTIFIER].allow(["dynamodb:PutItem"], [storage.approvals.table_arn])
+
+    def _allowed(self, plugin: str, actions: tuple[str, ...]) -> list[str]:
+        """Explicitly allowed ARNs, else the stage's defaults; SES only for named identities
+        (an identity is a domain or address: no prefix can stand for it)."""
+        if plugin in self._settings.allowed_resources:
+            return self._settings.allowed_resources[plugin]
+        prefix = resource_prefix(self._settings.stage)
+        resources: list[str] = []
+        for service in sorted({action.split(":", 1)[0] for action in actions}):
+            if service == "ses":
+                resources += [arn(self, "ses", f"identity/{i}") for i in self._settings.ses_identities]
+            elif service in _DEFAULT_RESOURCE:
+                resources.append(arn(self, service, f"{_DEFAULT_RESOURCE[service]}{prefix}*"))
+                if service == "events":
+                    resources.append(self._event_bus_arn)  # the product's bus: event triggers
+            else:
+                raise SettingsError(
+                    f"plugin '{plugin}' declares {service} actions: allow its resources with "
+                    f'-c allowedResources=\'{{"{plugin}": ["arn:..."]}}\''
+                )
+        return resources
+
+
+# service → resource path before the name, for the default allowed resources
+_DEFAULT_RESOURCE = {"sqs": "", "sns": "", "dynamodb": "table/", "events": "event-bus/"}
+
+
+def arn(scope: Construct, service: str, resource: str) -> str:
+    stack = Stack.of(scope)
+    return f"arn:{stack.partition}:{service}:{stack.region}:{stack.account}:{resource}"

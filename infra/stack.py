@@ -1,5 +1,5 @@
-"""The product's stack: storage and the plugin Lambdas. Later issues add the API, the
-recorder and triggers."""
+"""The product's stack: every construct of infra/, wired. Each construct is one concern;
+this module only passes names and grants between them."""
 
 from __future__ import annotations
 
@@ -8,14 +8,115 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
+from infra.api import Api
+from infra.auth import Auth
+from infra.control_plane import ControlPlane
+from infra.execution import ExecutionRole
+from infra.monitoring import Monitoring
+from infra.names import (
+    ENV_EVENT_BUS,
+    ENV_EXECUTION_LOG_GROUP_ARN,
+    ENV_EXECUTION_ROLE_ARN,
+    ENV_MAX_BODY_BYTES,
+    ENV_PAYLOAD_BUCKET,
+    ENV_SCHEDULE_GROUP,
+    ENV_STAGE,
+    ENV_TRIGGER_ROLE_ARN,
+    ENV_WEBHOOK_SECRET_PREFIX,
+    IDEMPOTENCY_TABLE,
+    TABLES,
+    table_env,
+    webhook_secret_prefix,
+)
 from infra.plugin_functions import PluginFunctions
+from infra.recorder import Recorder
+from infra.runtime import code_asset
+from infra.settings import Settings
 from infra.storage import Storage
+from infra.triggers import Triggers
 
 
 class RoutinesStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.storage = Storage(self, "Storage")
-        self.plugins = PluginFunctions(self, "Plugins", self.storage)
-        CfnOutput(self, "RoutinesTableName", value=self.storage.routines.table_name)
-        CfnOutput(self, "PayloadBucketName", value=self.storage.payloads.bucket_name)
+        settings = self.settings = Settings.of(self)
+        code = code_asset(settings)
+        self.storage = storage = Storage(self, "Storage", settings)
+        self.triggers = triggers = Triggers(self, "Triggers", settings=settings)
+        self.plugins = PluginFunctions(
+            self,
+            "Plugins",
+            storage=storage,
+            settings=settings,
+            code=code,
+            event_bus_arn=triggers.bus.event_bus_arn,
+        )
+        self.execution = ExecutionRole(
+            self,
+            "Execution",
+            settings=settings,
+            storage=storage,
+            functions=list(self.plugins.functions.values()),
+        )
+        environment = {
+            **{
+                table_env(spec): storage.tables[spec.name].table_name for spec in (*TABLES, IDEMPOTENCY_TABLE)
+            },
+            ENV_PAYLOAD_BUCKET: storage.payloads.bucket_name,
+            ENV_STAGE: settings.stage,
+            ENV_EXECUTION_ROLE_ARN: self.execution.role.role_arn,
+            ENV_EXECUTION_LOG_GROUP_ARN: self.execution.log_group.log_group_arn,
+            ENV_TRIGGER_ROLE_ARN: triggers.role.role_arn,
+            ENV_SCHEDULE_GROUP: triggers.schedule_group.ref,
+            ENV_EVENT_BUS: triggers.bus.event_bus_name,
+            ENV_WEBHOOK_SECRET_PREFIX: webhook_secret_prefix(settings.stage),
+            ENV_MAX_BODY_BYTES: str(settings.max_body_bytes),
+        }
+        self.control_plane = ControlPlane(
+            self,
+            "ControlPlane",
+            settings=settings,
+            storage=storage,
+            code=code,
+            environment=environment,
+            execution_role=self.execution.role,
+            trigger_role=triggers.role,
+            schedule_group=triggers.schedule_group.ref,
+            event_bus=triggers.bus.event_bus_name,
+        )
+        self.recorder = Recorder(
+            self, "Recorder", settings=settings, storage=storage, code=code, environment=environment
+        )
+        self.auth = Auth(self, "Auth", settings=settings)
+        self.api = Api(
+            self,
+            "Api",
+            settings=settings,
+            auth=self.auth,
+            api=self.control_plane.api,
+            webhook=self.control_plane.webhook,
+        )
+        functions = {
+            **{name: f for name, f in self.plugins.functions.items()},
+            "api": self.control_plane.api,
+            "webhook": self.control_plane.webhook,
+            "recorder": self.recorder.function,
+        }
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            settings=settings,
+            functions=functions,
+            dead_letters=self.recorder.dead_letters,
+            failed_executions=self.recorder.failed_executions,
+        )
+        for key, value in {
+            "ApiUrl": self.api.rest_api.url,
+            "UserPoolId": self.auth.user_pool.user_pool_id,
+            "UserPoolClientId": self.auth.client.user_pool_client_id,
+            "AlarmTopicArn": self.monitoring.topic.topic_arn,
+            "EventBusName": triggers.bus.event_bus_name,
+            "PayloadBucketName": storage.payloads.bucket_name,
+            "FailedExecutionsQueueUrl": self.recorder.failed_executions.queue_url,
+        }.items():
+            CfnOutput(self, key, value=value)

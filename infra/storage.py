@@ -1,5 +1,6 @@
-"""Storage: DynamoDB tables for routines, executions, node logs and paused approvals; S3
-for large payloads."""
+"""Storage: one DynamoDB table per ``TableSpec`` in :mod:`infra.names` (keys, indexes and
+TTL come from the spec, so a table or index added there is deployed too), and the S3
+payload bucket with its access-log bucket."""
 
 from __future__ import annotations
 
@@ -8,48 +9,82 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.names import APPROVALS_TABLE, EXECUTIONS_TABLE, NODE_LOGS_TABLE, ROUTINES_TABLE, TableSpec
+from infra.nag import acknowledge
+from infra.names import (
+    APPROVALS_TABLE,
+    EXECUTIONS_TABLE,
+    IDEMPOTENCY_TABLE,
+    NODE_LOGS_TABLE,
+    PAYLOAD_PREFIX,
+    ROUTINES_TABLE,
+    TABLES,
+    TableSpec,
+    table_name,
+)
+from infra.settings import Settings
+
+
+def _key(name: str | None) -> dynamodb.Attribute | None:
+    return dynamodb.Attribute(name=name, type=dynamodb.AttributeType.STRING) if name else None
 
 
 class Storage(Construct):
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, settings: Settings) -> None:
         super().__init__(scope, construct_id)
-        self.routines = self._table("Routines", ROUTINES_TABLE)
-        self.executions = self._table("Executions", EXECUTIONS_TABLE)
-        self.node_logs = self._table("NodeLogs", NODE_LOGS_TABLE, ttl="expiresAt")
-        self.approvals = self._table("Approvals", APPROVALS_TABLE, ttl="expiresAt")
-        self.payloads = s3.Bucket(
-            self,
-            "Payloads",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(30))],
-            removal_policy=RemovalPolicy.RETAIN,
+        self.tables = {spec.name: self._table(spec, settings) for spec in (*TABLES, IDEMPOTENCY_TABLE)}
+        self.routines = self.tables[ROUTINES_TABLE.name]
+        self.executions = self.tables[EXECUTIONS_TABLE.name]
+        self.node_logs = self.tables[NODE_LOGS_TABLE.name]
+        self.approvals = self.tables[APPROVALS_TABLE.name]
+        self.idempotency = self.tables[IDEMPOTENCY_TABLE.name]
+        access_logs = self._bucket("AccessLogs", Duration.days(90))
+        acknowledge(
+            access_logs, "AwsSolutions-S1", "This is the access-log bucket; logging it to itself would loop"
         )
+        self.payloads = self._bucket("Payloads", Duration.days(settings.payload_expiry_days), access_logs)
 
-    def _table(self, construct_id: str, spec: TableSpec, ttl: str | None = None) -> dynamodb.TableV2:
-        string = dynamodb.AttributeType.STRING
-        indexes = [
-            dynamodb.GlobalSecondaryIndexPropsV2(
-                index_name=index.name,
-                partition_key=dynamodb.Attribute(name=index.partition_key, type=string),
-                sort_key=dynamodb.Attribute(name=index.sort_key, type=string) if index.sort_key else None,
-            )
-            for index in spec.indexes
-        ]
+    def payload_objects(self) -> str:
+        """ARN pattern of the only objects the product reads and writes."""
+        return self.payloads.arn_for_objects(f"{PAYLOAD_PREFIX}*")
+
+    def _table(self, spec: TableSpec, settings: Settings) -> dynamodb.TableV2:
+        key = "".join(part.capitalize() for part in spec.name.split("-"))
         return dynamodb.TableV2(
             self,
-            construct_id,
+            key,
+            table_name=table_name(spec, settings.stage),
             partition_key=dynamodb.Attribute(name=spec.partition_key, type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name=spec.sort_key, type=dynamodb.AttributeType.STRING)
-            if spec.sort_key
-            else None,
+            sort_key=_key(spec.sort_key),
+            global_secondary_indexes=[
+                dynamodb.GlobalSecondaryIndexPropsV2(
+                    index_name=index.name,
+                    partition_key=dynamodb.Attribute(
+                        name=index.partition_key, type=dynamodb.AttributeType.STRING
+                    ),
+                    sort_key=_key(index.sort_key),
+                )
+                for index in spec.indexes
+            ]
+            or None,
             billing=dynamodb.Billing.on_demand(),
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),
-            time_to_live_attribute=ttl,
-            global_secondary_indexes=indexes or None,
+            time_to_live_attribute=spec.ttl,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+
+    def _bucket(self, construct_id: str, expiry: Duration, logs: s3.IBucket | None = None) -> s3.Bucket:
+        return s3.Bucket(
+            self,
+            construct_id,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            lifecycle_rules=[
+                s3.LifecycleRule(expiration=expiry, abort_incomplete_multipart_upload_after=Duration.days(1))
+            ],
+            server_access_logs_bucket=logs,
+            server_access_logs_prefix="payloads/" if logs else None,
             removal_policy=RemovalPolicy.RETAIN,
         )

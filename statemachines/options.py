@@ -16,6 +16,9 @@ class CompileOptions:
     region: str = "us-east-1"
     account: str = "123456789012"
     partition: str = "aws"
+    # The deployment's stage (functions are named routines-<stage>-<plugin>); None locally.
+    stage: str | None = None
 
     def function_arn(self, plugin: str) -> str:
-        return f"arn:{self.partition}:lambda:{self.region}:{self.account}:function:{function_name(plugin)}"
+        name = function_name(plugin, self.stage)
+        return f"arn:{self.partition}:lambda:{self.region}:{self.account}:function:{name}"

@@ -1,86 +1,235 @@
-"""CDK assertions on the synthesized stack, and cfn-lint over the template."""
+"""Assertions on the synthesized stack (one synthesis per session: see conftest)."""
 
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Any
 
-import pytest
+from infra.lambdas import lambda_functions
+from infra.names import (
+    IDEMPOTENCY_TABLE,
+    TABLES,
+    function_name,
+    table_name,
+)
+from plugins.sdk import default_registry
+from tests.infra.conftest import Synth
 
-os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+CONTROL_PLANE = {"routines-dev-api", "routines-dev-webhook", "routines-dev-recorder"}
+# Actions that accept no resource ARN: the only ones allowed on Resource "*".
+NO_RESOURCE_ACTIONS = {
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+    "states:SendTaskSuccess",
+    "states:SendTaskFailure",
+}
 
-import aws_cdk as cdk
-from aws_cdk.assertions import Match, Template
 
-from infra.names import EXECUTIONS_TABLE, NODE_LOGS_TABLE, ROUTINES_TABLE
-from infra.stack import RoutinesStack
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
 
 
-@pytest.fixture(scope="module")
-def template() -> Template:
-    app = cdk.App(context={"routines:bundle": "false"})  # the template, not the zip
-    return Template.from_stack(RoutinesStack(app, "Routines"))
+def _statements(synth: Synth) -> dict[str, list[dict[str, Any]]]:
+    """Role logical id → its policy statements."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for policy in synth.resources("AWS::IAM::Policy").values():
+        for role in policy["Properties"]["Roles"]:
+            out.setdefault(role["Ref"], []).extend(policy["Properties"]["PolicyDocument"]["Statement"])
+    return out
 
 
-@pytest.mark.parametrize("spec", [ROUTINES_TABLE, EXECUTIONS_TABLE, NODE_LOGS_TABLE])
-def test_tables_use_the_shared_key_names(template: Template, spec: Any) -> None:
-    keys = [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]
-    if spec.sort_key:
-        keys.append({"AttributeName": spec.sort_key, "KeyType": "RANGE"})
-    template.has_resource_properties(
-        "AWS::DynamoDB::GlobalTable", {"KeySchema": keys, "BillingMode": "PAY_PER_REQUEST"}
+def _functions(synth: Synth) -> dict[str, dict[str, Any]]:
+    """Function name → properties."""
+    return {
+        f["Properties"]["FunctionName"]: f["Properties"]
+        for f in synth.resources("AWS::Lambda::Function").values()
+    }
+
+
+def _role_of(synth: Synth, name: str) -> str:
+    return str(_functions(synth)[name]["Role"]["Fn::GetAtt"][0])
+
+
+def _actions_on(statements: list[dict[str, Any]], action: str) -> list[Any]:
+    return [r for s in statements if action in _list(s["Action"]) for r in _list(s["Resource"])]
+
+
+def test_every_registered_plugin_has_its_function(synth: Synth) -> None:
+    expected = {
+        function_name(name, "dev"): handler for name, handler in lambda_functions(default_registry()).values()
+    }
+    deployed = {name: p["Handler"] for name, p in _functions(synth).items() if name not in CONTROL_PLANE}
+    assert deployed == expected
+    assert "routines-dev-http-request" in deployed and "routines-dev-sys-evaluate" in deployed
+
+
+def test_functions_run_arm64_on_the_newest_python_with_tracing_and_retained_logs(synth: Synth) -> None:
+    retention = {
+        k: v["Properties"].get("RetentionInDays") for k, v in synth.resources("AWS::Logs::LogGroup").items()
+    }
+    for name, props in _functions(synth).items():
+        assert props["Runtime"] == "python3.14" and props["Architectures"] == ["arm64"], name
+        assert props["TracingConfig"] == {"Mode": "Active"}, name
+        assert retention[props["LoggingConfig"]["LogGroup"]["Ref"]] == 30, name
+
+
+def test_no_wildcard_actions_and_no_star_resource_where_an_arn_exists(synth: Synth) -> None:
+    for role, statements in _statements(synth).items():
+        for statement in statements:
+            actions = _list(statement["Action"])
+            assert not [a for a in actions if "*" in a], f"{role}: wildcard action in {actions}"
+            if "*" in _list(statement["Resource"]):
+                assert set(actions) <= NO_RESOURCE_ACTIONS, f"{role}: {actions} on Resource *"
+
+
+def test_plugins_touch_only_payload_objects_their_secret_prefix_and_allowed_resources(synth: Synth) -> None:
+    statements = _statements(synth)
+    for name in _functions(synth):
+        if name in CONTROL_PLANE:
+            continue
+        mine = statements[_role_of(synth, name)]
+        s3 = [a for s in mine for a in _list(s["Action"]) if a.startswith("s3:")]
+        assert sorted(s3) == ["s3:GetObject", "s3:PutObject"], name
+        assert "/payloads/*" in json.dumps(_actions_on(mine, "s3:PutObject"))
+        assert (
+            json.dumps(_actions_on(mine, "secretsmanager:GetSecretValue")).count(
+                "secret:routines/dev/secrets/*"
+            )
+            == 1
+        )
+    sqs = statements[_role_of(synth, "routines-dev-sqs-send")]
+    assert "routines-dev-user-*" in json.dumps(_actions_on(sqs, "sqs:SendMessage"))
+    plugins = {_role_of(synth, n) for n in _functions(synth) if n not in CONTROL_PLANE}
+    senders = [r for r in plugins if _actions_on(statements[r], "sqs:SendMessage")]
+    assert senders == [_role_of(synth, "routines-dev-sqs-send")]
+    ses = statements[_role_of(synth, "routines-dev-ses-send-email")]
+    assert _actions_on(ses, "ses:SendEmail") == [], "no SES identity is allowed unless the deployer names one"
+
+
+def test_plugin_functions_reserve_concurrency(synth: Synth) -> None:
+    reserved = {
+        n: p.get("ReservedConcurrentExecutions")
+        for n, p in _functions(synth).items()
+        if n not in CONTROL_PLANE
+    }
+    assert set(reserved.values()) == {20}
+
+
+def test_execution_role_invokes_only_product_functions_and_only_the_api_may_pass_it(synth: Synth) -> None:
+    roles = synth.resources("AWS::IAM::Role")
+    [execution] = [
+        k
+        for k, r in roles.items()
+        if "states.amazonaws.com" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])
+    ]
+    statements = _statements(synth)
+    invoked = {r["Fn::GetAtt"][0] for r in _actions_on(statements[execution], "lambda:InvokeFunction")}
+    plugin_functions = {
+        k
+        for k, f in synth.resources("AWS::Lambda::Function").items()
+        if f["Properties"]["FunctionName"] not in CONTROL_PLANE
+    }
+    assert invoked == plugin_functions
+    passers = [
+        role
+        for role, s in statements.items()
+        if {"Fn::GetAtt": [execution, "Arn"]} in _actions_on(s, "iam:PassRole")
+    ]
+    assert passers == [_role_of(synth, "routines-dev-api")]
+
+
+def test_every_route_but_webhooks_and_docs_needs_a_cognito_token(synth: Synth) -> None:
+    resources = synth.resources("AWS::ApiGateway::Resource")
+
+    def path(ref: dict[str, Any]) -> str:
+        if "Ref" not in ref:
+            return ""
+        props = resources[ref["Ref"]]["Properties"]
+        return f"{path(props['ParentId'])}/{props['PathPart']}"
+
+    public, secured = set(), set()
+    for method in synth.resources("AWS::ApiGateway::Method").values():
+        props = method["Properties"]
+        route = f"{props['HttpMethod']} {path(props['ResourceId'])}"
+        if props.get("AuthorizationType") == "COGNITO_USER_POOLS" and "AuthorizerId" in props:
+            secured.add(route)
+        else:
+            public.add(route)
+    assert public == {"POST /hooks/{routineId}", "GET /openapi.json", "GET /docs"}
+    assert {"ANY /routines", "ANY /routines/{proxy+}", "ANY /executions/{proxy+}", "ANY /plugins"} <= secured
+
+
+def test_api_stage_throttles_logs_and_traces(synth: Synth) -> None:
+    [stage] = synth.resources("AWS::ApiGateway::Stage").values()
+    props = stage["Properties"]
+    assert props["TracingEnabled"] is True and "DestinationArn" in props["AccessLogSetting"]
+    [settings] = props["MethodSettings"]
+    assert settings["ThrottlingRateLimit"] == 50 and settings["ThrottlingBurstLimit"] == 100
+    [plan] = synth.resources("AWS::ApiGateway::UsagePlan").values()
+    assert plan["Properties"]["Quota"] == {"Limit": 100_000, "Period": "DAY"}
+
+
+def test_recorder_gets_only_this_stages_status_events_with_retries_and_a_watched_dlq(synth: Synth) -> None:
+    recorder = _functions(synth)["routines-dev-recorder"]
+    dlq = recorder["DeadLetterConfig"]["TargetArn"]["Fn::GetAtt"][0]
+    rules = [r["Properties"] for r in synth.resources("AWS::Events::Rule").values()]
+    [to_recorder] = [r for r in rules if "status" not in r["EventPattern"]["detail"]]
+    pattern = to_recorder["EventPattern"]
+    assert pattern["detail-type"] == ["Step Functions Execution Status Change"]
+    assert "stateMachine:routines-dev-" in json.dumps(pattern["detail"]["stateMachineArn"][0]["prefix"])
+    [target] = to_recorder["Targets"]
+    assert (
+        target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0] == dlq
+        and target["RetryPolicy"]["MaximumRetryAttempts"] == 8
     )
+    alarms = [a["Properties"] for a in synth.resources("AWS::CloudWatch::Alarm").values()]
+    watched = [a for a in alarms if a.get("MetricName") == "ApproximateNumberOfMessagesVisible"]
+    assert [a["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for a in watched] == [dlq]
+    assert all(a["AlarmActions"] for a in alarms)
 
 
-def test_payload_bucket_is_private_and_encrypted(template: Template) -> None:
-    template.has_resource_properties(
-        "AWS::S3::Bucket",
-        {
-            "PublicAccessBlockConfiguration": {
-                "BlockPublicAcls": True,
-                "RestrictPublicBuckets": True,
-                "BlockPublicPolicy": True,
-                "IgnorePublicAcls": True,
-            },
-            "BucketEncryption": Match.any_value(),
-        },
-    )
+def test_tables_come_from_the_shared_specs_with_pitr(synth: Synth) -> None:
+    tables = {
+        t["Properties"]["TableName"]: t["Properties"]
+        for t in synth.resources("AWS::DynamoDB::GlobalTable").values()
+    }
+    assert set(tables) == {table_name(spec, "dev") for spec in (*TABLES, IDEMPOTENCY_TABLE)}
+    for spec in (*TABLES, IDEMPOTENCY_TABLE):
+        props = tables[table_name(spec, "dev")]
+        keys = [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]
+        if spec.sort_key:
+            keys.append({"AttributeName": spec.sort_key, "KeyType": "RANGE"})
+        assert props["KeySchema"] == keys
+        assert [i["IndexName"] for i in props.get("GlobalSecondaryIndexes", [])] == [
+            i.name for i in spec.indexes
+        ]
+        assert props["Replicas"][0]["PointInTimeRecoverySpecification"] == {
+            "PointInTimeRecoveryEnabled": True
+        }
+        ttl = props.get("TimeToLiveSpecification", {}).get("AttributeName")
+        assert ttl == spec.ttl
 
 
-def test_template_passes_cfn_lint(template: Template, tmp_path: Path) -> None:
-    from cfnlint.api import lint_all
-
-    path = tmp_path / "template.json"
-    path.write_text(json.dumps(template.to_json()))
-    findings = lint_all(path.read_text())
-    assert [str(f) for f in findings if f.rule.id.startswith("E")] == []
-
-
-def test_one_function_per_plugin_with_the_local_runtimes_handler_strings(template: Template) -> None:
-    from infra.lambdas import lambda_functions
-    from plugins.sdk import default_registry
-
-    expected = lambda_functions(default_registry())
-    functions = template.find_resources("AWS::Lambda::Function", {"Properties": {"Runtime": "python3.12"}})
-    deployed = {f["Properties"]["FunctionName"]: f["Properties"]["Handler"] for f in functions.values()}
-    assert deployed == {name: handler for name, (_, handler) in expected.items()}
-    assert "routines-http-request" in deployed and "routines-sys-evaluate" in deployed
-
-
-def test_plugin_functions_get_their_declared_aws_actions_only(template: Template) -> None:
-    policies = template.find_resources("AWS::IAM::Policy")
-    by_role: dict[str, set[str]] = {}
-    for policy in policies.values():
-        role = policy["Properties"]["Roles"][0]["Ref"]
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-            actions = statement["Action"]
-            by_role.setdefault(role, set()).update([actions] if isinstance(actions, str) else actions)
-    sqs_roles = [role for role, actions in by_role.items() if "sqs:SendMessage" in actions]
-    assert len(sqs_roles) == 1 and sqs_roles[0].startswith("PluginsSqsSend")
-    assert all(
-        "sns:Publish" not in actions
-        for role, actions in by_role.items()
-        if not role.startswith("PluginsSnsPublish")
-    )
+def test_payload_bucket_is_private_encrypted_tls_only_and_expires(synth: Synth) -> None:
+    buckets = synth.resources("AWS::S3::Bucket")
+    [payloads] = [b["Properties"] for b in buckets.values() if "LoggingConfiguration" in b["Properties"]]
+    assert payloads["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert "BucketEncryption" in payloads
+    assert payloads["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 30
+    policies = json.dumps(list(synth.resources("AWS::S3::BucketPolicy").values()))
+    assert '"aws:SecureTransport": "false"' in policies

@@ -1,0 +1,147 @@
+"""The API and webhook functions and what each may do.
+
+Both get the same environment (tables, bucket, stage, roles, trigger targets: the names in
+:mod:`infra.names`). Only the API function may pass the execution role (to Step
+Functions) and the trigger role (to Scheduler and EventBridge).
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from infra.nag import acknowledge
+from infra.names import (
+    API_HANDLER,
+    WEBHOOK_HANDLER,
+    function_name,
+    state_machine_prefix,
+    webhook_secret_prefix,
+)
+from infra.plugin_functions import PAYLOADS, arn
+from infra.runtime import ProductFunction
+from infra.settings import Settings
+from infra.storage import Storage
+
+MACHINES = "Routine state machines are created at activation, named under the stage prefix"
+WEBHOOK_SECRETS = "One secret per webhook routine, under the stage's webhook-secret prefix only"
+MACHINE_ADMIN = [
+    "states:CreateStateMachine",
+    "states:UpdateStateMachine",
+    "states:DeleteStateMachine",
+    "states:DescribeStateMachine",
+    "states:TagResource",
+    "states:StartExecution",
+]
+SYNC_ONLY = "Invoked synchronously by API Gateway: the caller gets the error, nothing to dead-letter"
+
+
+class ControlPlane(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        storage: Storage,
+        code: lambda_.Code,
+        environment: dict[str, str],
+        execution_role: iam.IRole,
+        trigger_role: iam.IRole,
+        schedule_group: str,
+        event_bus: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stage = settings.stage
+        machines = f"{state_machine_prefix(stage)}*"
+        secrets = arn(self, "secretsmanager", f"secret:{webhook_secret_prefix(stage)}*")
+        self.api = self._function("Api", "api", API_HANDLER, code, settings, environment)
+        self.webhook = self._function("Webhook", "webhook", WEBHOOK_HANDLER, code, settings, environment)
+
+        api = self.api
+        for table in (storage.routines, storage.executions, storage.approvals):
+            table.grant_read_write_data(api.role)
+        storage.node_logs.grant_read_data(api.role)
+        api.allow(["s3:GetObject"], [storage.payload_objects()], PAYLOADS)
+        machine_arns = [arn(self, "states", f"stateMachine:{machines}")]
+        api.allow(MACHINE_ADMIN, machine_arns, MACHINES)
+        api.allow(
+            ["states:DescribeExecution", "states:StopExecution", "states:GetExecutionHistory"],
+            [arn(self, "states", f"execution:{machines}")],
+            MACHINES,
+        )
+        # Approvals: a task token names no resource, so these actions accept only "*".
+        api.allow(["states:SendTaskSuccess", "states:SendTaskFailure"], ["*"], "Task tokens name no resource")
+        api.allow(
+            [
+                "scheduler:CreateSchedule",
+                "scheduler:UpdateSchedule",
+                "scheduler:DeleteSchedule",
+                "scheduler:GetSchedule",
+            ],
+            [arn(self, "scheduler", f"schedule/{schedule_group}/*")],
+            "Cron triggers: one schedule per routine, in the stage's schedule group only",
+        )
+        api.allow(
+            [
+                "events:PutRule",
+                "events:DeleteRule",
+                "events:DescribeRule",
+                "events:PutTargets",
+                "events:RemoveTargets",
+            ],
+            [arn(self, "events", f"rule/{event_bus}/{machines}")],
+            "Event triggers: one rule per routine on the stage's bus, named under the stage prefix",
+        )
+        secret_admin = ["CreateSecret", "PutSecretValue", "DeleteSecret", "DescribeSecret"]
+        api.allow([f"secretsmanager:{a}" for a in secret_admin], [secrets], WEBHOOK_SECRETS)
+        api.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[execution_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "states.amazonaws.com"}},
+            )
+        )
+        api.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[trigger_role.role_arn],
+                conditions={
+                    "StringEquals": {
+                        "iam:PassedToService": ["scheduler.amazonaws.com", "events.amazonaws.com"]
+                    }
+                },
+            )
+        )
+
+        hook = self.webhook
+        storage.routines.grant_read_data(hook.role)
+        storage.executions.grant_read_write_data(hook.role)
+        storage.idempotency.grant_read_write_data(hook.role)
+        hook.allow(["secretsmanager:GetSecretValue"], [secrets], WEBHOOK_SECRETS)
+        hook.allow(["states:StartExecution"], machine_arns, MACHINES)
+
+    def _function(
+        self,
+        construct_id: str,
+        name: str,
+        handler: str,
+        code: lambda_.Code,
+        settings: Settings,
+        environment: dict[str, str],
+    ) -> ProductFunction:
+        function = ProductFunction(
+            self,
+            construct_id,
+            name=function_name(name, settings.stage),
+            handler=handler,
+            code=code,
+            settings=settings,
+            environment=environment,
+            timeout=Duration.seconds(29),  # API Gateway's integration limit
+            memory_mb=1024,
+        )
+        acknowledge(function, "Serverless-LambdaDLQ", SYNC_ONLY)
+        return function

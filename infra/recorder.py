@@ -1,0 +1,106 @@
+"""The recorder: Step Functions "Execution Status Change" events of this stage's routine
+state machines (matched by name prefix) → ``functions/recorder`` → execution records.
+
+Delivery is at least once with retries (EventBridge target retry policy, then Lambda's
+asynchronous retries); what still fails lands in a dead-letter queue, whose depth is
+alarmed (see monitoring). Failed, timed-out and aborted executions are also copied to a
+queue of their own, which operators can read and the failed-executions alarm counts.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.nag import acknowledge
+from infra.names import RECORDER_HANDLER, function_name, state_machine_prefix
+from infra.plugin_functions import PAYLOADS, arn
+from infra.runtime import ProductFunction
+from infra.settings import Settings
+from infra.storage import Storage
+
+STATUS_CHANGE = "Step Functions Execution Status Change"
+
+
+def _queue(scope: Construct, construct_id: str, why_no_redrive: str) -> sqs.Queue:
+    queue = sqs.Queue(
+        scope,
+        construct_id,
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        retention_period=Duration.days(14),
+    )
+    for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
+        acknowledge(queue, rule, why_no_redrive)
+    return queue
+
+
+class Recorder(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        storage: Storage,
+        code: lambda_.Code,
+        environment: dict[str, str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.dead_letters = _queue(self, "DeadLetters", "This is the dead-letter queue; nothing consumes it")
+        self.failed_executions = _queue(
+            self, "FailedExecutions", "A record of failed executions read by operators, never by a consumer"
+        )
+        self.function = ProductFunction(
+            self,
+            "Recorder",
+            name=function_name("recorder", settings.stage),
+            handler=RECORDER_HANDLER,
+            code=code,
+            settings=settings,
+            environment=environment,
+            timeout=Duration.seconds(60),
+            dead_letter_queue=self.dead_letters,  # after Lambda's two asynchronous retries
+        )
+        fn = self.function.function
+        storage.executions.grant_read_write_data(fn)
+        storage.routines.grant_read_data(fn)
+        storage.node_logs.grant_read_data(fn)
+        self.function.allow(["s3:GetObject"], [storage.payload_objects()], PAYLOADS)
+        self.function.allow(
+            ["states:DescribeExecution", "states:GetExecutionHistory"],
+            [arn(self, "states", f"execution:{state_machine_prefix(settings.stage)}*")],
+            "Executions of any routine state machine of the stage (named under its prefix)",
+        )
+        machines = arn(self, "states", f"stateMachine:{state_machine_prefix(settings.stage)}")
+        pattern = {"stateMachineArn": events.Match.prefix(machines)}
+        self.rule = events.Rule(
+            self,
+            "StatusChanges",
+            description="Execution status changes of this stage's routine state machines → recorder",
+            event_pattern=events.EventPattern(
+                source=["aws.states"], detail_type=[STATUS_CHANGE], detail=pattern
+            ),
+            targets=[
+                targets.LambdaFunction(
+                    fn,
+                    dead_letter_queue=self.dead_letters,
+                    retry_attempts=8,
+                    max_event_age=Duration.hours(2),
+                )
+            ],
+        )
+        failed = {**pattern, "status": ["FAILED", "TIMED_OUT", "ABORTED"]}
+        events.Rule(
+            self,
+            "Failures",
+            description="Failed, timed-out and aborted executions of this stage's routines",
+            event_pattern=events.EventPattern(
+                source=["aws.states"], detail_type=[STATUS_CHANGE], detail=failed
+            ),
+            targets=[targets.SqsQueue(self.failed_executions, dead_letter_queue=self.dead_letters)],
+        )
