@@ -15,6 +15,11 @@ from constructs import Construct
 from infra.nag import acknowledge
 from infra.names import (
     API_HANDLER,
+    APPROVALS_TABLE,
+    EXECUTIONS_TABLE,
+    IDEMPOTENCY_TABLE,
+    NODE_LOGS_TABLE,
+    ROUTINES_TABLE,
     WEBHOOK_HANDLER,
     function_name,
     state_machine_prefix,
@@ -33,7 +38,17 @@ MACHINE_ADMIN = [
     "states:DeleteStateMachine",
     "states:DescribeStateMachine",
     "states:TagResource",
+    "states:ListTagsForResource",
+    "states:ListExecutions",
     "states:StartExecution",
+]
+RULE_ADMIN = [
+    "events:PutRule",
+    "events:DeleteRule",
+    "events:DescribeRule",
+    "events:PutTargets",
+    "events:RemoveTargets",
+    "events:ListTargetsByRule",
 ]
 SYNC_ONLY = "Invoked synchronously by API Gateway: the caller gets the error, nothing to dead-letter"
 
@@ -51,7 +66,6 @@ class ControlPlane(Construct):
         execution_role: iam.IRole,
         trigger_role: iam.IRole,
         schedule_group: str,
-        event_bus: str,
     ) -> None:
         super().__init__(scope, construct_id)
         stage = settings.stage
@@ -61,14 +75,19 @@ class ControlPlane(Construct):
         self.webhook = self._function("Webhook", "webhook", WEBHOOK_HANDLER, code, settings, environment)
 
         api = self.api
-        for table in (storage.routines, storage.executions, storage.approvals):
-            table.grant_read_write_data(api.role)
-        storage.node_logs.grant_read_data(api.role)
+        for spec in (ROUTINES_TABLE, EXECUTIONS_TABLE, APPROVALS_TABLE):
+            storage.grant(api, spec, write=True)
+        storage.grant(api, NODE_LOGS_TABLE)
         api.allow(["s3:GetObject"], [storage.payload_objects()], PAYLOADS)
         machine_arns = [arn(self, "states", f"stateMachine:{machines}")]
         api.allow(MACHINE_ADMIN, machine_arns, MACHINES)
         api.allow(
-            ["states:DescribeExecution", "states:StopExecution", "states:GetExecutionHistory"],
+            [
+                "states:DescribeExecution",
+                "states:DescribeStateMachineForExecution",
+                "states:StopExecution",
+                "states:GetExecutionHistory",
+            ],
             [arn(self, "states", f"execution:{machines}")],
             MACHINES,
         )
@@ -85,17 +104,11 @@ class ControlPlane(Construct):
             "Cron triggers: one schedule per routine, in the stage's schedule group only",
         )
         api.allow(
-            [
-                "events:PutRule",
-                "events:DeleteRule",
-                "events:DescribeRule",
-                "events:PutTargets",
-                "events:RemoveTargets",
-            ],
-            [arn(self, "events", f"rule/{event_bus}/{machines}")],
-            "Event triggers: one rule per routine on the stage's bus, named under the stage prefix",
+            RULE_ADMIN,
+            [arn(self, "events", f"rule/*/{machines}")],
+            "Event triggers: one rule per routine, named under the stage prefix, on the bus it names",
         )
-        secret_admin = ["CreateSecret", "PutSecretValue", "DeleteSecret", "DescribeSecret"]
+        secret_admin = ["CreateSecret", "PutSecretValue", "DeleteSecret", "DescribeSecret", "TagResource"]
         api.allow([f"secretsmanager:{a}" for a in secret_admin], [secrets], WEBHOOK_SECRETS)
         api.role.add_to_principal_policy(
             iam.PolicyStatement(
@@ -117,9 +130,9 @@ class ControlPlane(Construct):
         )
 
         hook = self.webhook
-        storage.routines.grant_read_data(hook.role)
-        storage.executions.grant_read_write_data(hook.role)
-        storage.idempotency.grant_read_write_data(hook.role)
+        storage.grant(hook, ROUTINES_TABLE)
+        storage.grant(hook, EXECUTIONS_TABLE, write=True)
+        storage.grant(hook, IDEMPOTENCY_TABLE, write=True)
         hook.allow(["secretsmanager:GetSecretValue"], [secrets], WEBHOOK_SECRETS)
         hook.allow(["states:StartExecution"], machine_arns, MACHINES)
 

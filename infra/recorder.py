@@ -17,7 +17,14 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.nag import acknowledge
-from infra.names import RECORDER_HANDLER, function_name, state_machine_prefix
+from infra.names import (
+    EXECUTIONS_TABLE,
+    NODE_LOGS_TABLE,
+    RECORDER_HANDLER,
+    ROUTINES_TABLE,
+    function_name,
+    state_machine_prefix,
+)
 from infra.plugin_functions import PAYLOADS, arn
 from infra.runtime import ProductFunction
 from infra.settings import Settings
@@ -67,9 +74,9 @@ class Recorder(Construct):
             dead_letter_queue=self.dead_letters,  # after Lambda's two asynchronous retries
         )
         fn = self.function.function
-        storage.executions.grant_read_write_data(fn)
-        storage.routines.grant_read_data(fn)
-        storage.node_logs.grant_read_data(fn)
+        storage.grant(self.function, EXECUTIONS_TABLE, write=True)
+        storage.grant(self.function, ROUTINES_TABLE)
+        storage.grant(self.function, NODE_LOGS_TABLE)
         self.function.allow(["s3:GetObject"], [storage.payload_objects()], PAYLOADS)
         self.function.allow(
             ["states:DescribeExecution", "states:GetExecutionHistory"],

@@ -82,7 +82,6 @@ class RoutinesStack(Stack):
             execution_role=self.execution.role,
             trigger_role=triggers.role,
             schedule_group=triggers.schedule_group.ref,
-            event_bus=triggers.bus.event_bus_name,
         )
         self.recorder = Recorder(
             self, "Recorder", settings=settings, storage=storage, code=code, environment=environment

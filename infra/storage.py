@@ -21,7 +21,18 @@ from infra.names import (
     TableSpec,
     table_name,
 )
+from infra.runtime import ProductFunction
 from infra.settings import Settings
+
+TABLE_READ = [
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+]
+TABLE_WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"]
 
 
 def _key(name: str | None) -> dynamodb.Attribute | None:
@@ -31,7 +42,8 @@ def _key(name: str | None) -> dynamodb.Attribute | None:
 class Storage(Construct):
     def __init__(self, scope: Construct, construct_id: str, settings: Settings) -> None:
         super().__init__(scope, construct_id)
-        self.tables = {spec.name: self._table(spec, settings) for spec in (*TABLES, IDEMPOTENCY_TABLE)}
+        self.specs = {spec.name: spec for spec in (*TABLES, IDEMPOTENCY_TABLE)}
+        self.tables = {name: self._table(spec, settings) for name, spec in self.specs.items()}
         self.routines = self.tables[ROUTINES_TABLE.name]
         self.executions = self.tables[EXECUTIONS_TABLE.name]
         self.node_logs = self.tables[NODE_LOGS_TABLE.name]
@@ -42,6 +54,16 @@ class Storage(Construct):
             access_logs, "AwsSolutions-S1", "This is the access-log bucket; logging it to itself would loop"
         )
         self.payloads = self._bucket("Payloads", Duration.days(settings.payload_expiry_days), access_logs)
+
+    def grant(self, function: ProductFunction, spec: TableSpec, write: bool = False) -> None:
+        """Item access to a table and its indexes, by exact ARN (index names come from
+        the spec, so no ``index/*``)."""
+        table = self.tables[spec.name]
+        arns = [
+            table.table_arn,
+            *(f"{table.table_arn}/index/{i.name}" for i in self.specs[spec.name].indexes),
+        ]
+        function.allow(TABLE_READ + (TABLE_WRITE if write else []), arns)
 
     def payload_objects(self) -> str:
         """ARN pattern of the only objects the product reads and writes."""

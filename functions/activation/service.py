@@ -4,6 +4,7 @@ deleting a routine deactivates it, then removes its state machines and versions.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from functions.activation import machines, triggers
@@ -12,6 +13,7 @@ from functions.activation.settings import Settings
 from functions.store import RoutineRecord, RoutineStore
 from functions.store.routines import now
 from functions.triggers import RunMeta
+from infra.names import ENV_STAGE
 from plugins.sdk import PluginRegistry
 from statemachines.compiler import Compiled, compile_validated
 from statemachines.errors import InvalidRoutineError
@@ -32,6 +34,7 @@ def compile_record(
         region=settings.region,
         account=settings.account,
         partition=settings.partition,
+        stage=os.environ.get(ENV_STAGE) or None,  # deployed plugin functions are per stage
     )
     return compile_validated(validation, options)
 
