@@ -25,7 +25,7 @@ from infra.names import (
     state_machine_prefix,
     webhook_secret_prefix,
 )
-from infra.plugin_functions import PAYLOADS, arn
+from infra.plugin_functions import PAYLOADS, RECORDS, arn
 from infra.runtime import ProductFunction
 from infra.settings import Settings
 from infra.storage import Storage
@@ -79,6 +79,7 @@ class ControlPlane(Construct):
             storage.grant(api, spec, write=True)
         storage.grant(api, NODE_LOGS_TABLE)
         api.allow(["s3:GetObject"], [storage.payload_objects()], PAYLOADS)
+        api.allow(["s3:GetObject", "s3:PutObject"], [storage.record_objects()], RECORDS)
         machine_arns = [arn(self, "states", f"stateMachine:{machines}")]
         api.allow(MACHINE_ADMIN, machine_arns, MACHINES)
         api.allow(
@@ -134,6 +135,7 @@ class ControlPlane(Construct):
         storage.grant(hook, EXECUTIONS_TABLE, write=True)
         storage.grant(hook, IDEMPOTENCY_TABLE, write=True)
         hook.allow(["secretsmanager:GetSecretValue"], [secrets], WEBHOOK_SECRETS)
+        hook.allow(["s3:GetObject", "s3:PutObject"], [storage.record_objects()], RECORDS)
         hook.allow(["states:StartExecution"], machine_arns, MACHINES)
 
     def _function(

@@ -49,6 +49,9 @@ PAYLOAD_BUCKET = "payloads"
 # Every object the product writes to the payload bucket lives under this prefix: plugins
 # and routine state machines may read and write only there.
 PAYLOAD_PREFIX = "payloads/"
+# Execution records too large for an item (functions/store/executions.py) live here; only
+# the control plane (API, webhook, recorder) reads and writes them.
+RECORDS_PREFIX = "executions/"
 
 # Environment variables through which Lambdas learn the physical names.
 ENV_ROUTINES_TABLE = "ROUTINES_TABLE"

@@ -32,6 +32,7 @@ from infra.storage import Storage
 from plugins.sdk import default_registry
 
 PAYLOADS = "Payload objects have per-execution keys: access is limited to the payload prefix"
+RECORDS = "Large execution records have per-execution keys: access is limited to the records prefix"
 SECRETS = "Users name their secrets; plugins may read only those under the stage's plugin-secret prefix"
 ALLOWED = (
     "Routines name their queues, topics, tables and buses at run time: only names under the "

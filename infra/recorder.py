@@ -25,7 +25,7 @@ from infra.names import (
     function_name,
     state_machine_prefix,
 )
-from infra.plugin_functions import PAYLOADS, arn
+from infra.plugin_functions import PAYLOADS, RECORDS, arn
 from infra.runtime import ProductFunction
 from infra.settings import Settings
 from infra.storage import Storage
@@ -78,6 +78,12 @@ class Recorder(Construct):
         storage.grant(self.function, ROUTINES_TABLE)
         storage.grant(self.function, NODE_LOGS_TABLE)
         self.function.allow(["s3:GetObject"], [storage.payload_objects()], PAYLOADS)
+        self.function.allow(["s3:GetObject", "s3:PutObject"], [storage.record_objects()], RECORDS)
+        self.function.allow(
+            ["states:ListTagsForResource"],
+            [arn(self, "states", f"stateMachine:{state_machine_prefix(settings.stage)}*")],
+            "Routine state machines (their tags name the routine) are named under the stage prefix",
+        )
         self.function.allow(
             ["states:DescribeExecution", "states:GetExecutionHistory"],
             [arn(self, "states", f"execution:{state_machine_prefix(settings.stage)}*")],

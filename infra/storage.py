@@ -16,6 +16,7 @@ from infra.names import (
     IDEMPOTENCY_TABLE,
     NODE_LOGS_TABLE,
     PAYLOAD_PREFIX,
+    RECORDS_PREFIX,
     ROUTINES_TABLE,
     TABLES,
     TableSpec,
@@ -64,6 +65,10 @@ class Storage(Construct):
             *(f"{table.table_arn}/index/{i.name}" for i in self.specs[spec.name].indexes),
         ]
         function.allow(TABLE_READ + (TABLE_WRITE if write else []), arns)
+
+    def record_objects(self) -> str:
+        """ARN pattern of the execution-record bodies the control plane keeps in the bucket."""
+        return self.payloads.arn_for_objects(f"{RECORDS_PREFIX}*")
 
     def payload_objects(self) -> str:
         """ARN pattern of the only objects the product reads and writes."""
