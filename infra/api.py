@@ -45,7 +45,7 @@ class Api(Construct):
             rest_api_name=f"{stage_prefix(settings.stage)}api",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             cloud_watch_role=True,  # execution logs need the account-level API Gateway role
-            cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,  # shared by every stage in the region
             deploy_options=apigw.StageOptions(
                 stage_name=settings.stage,
                 access_log_destination=apigw.LogGroupLogDestination(access_logs),
