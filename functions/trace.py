@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from plugins.runtime.context import normalize
+from plugins.runtime.context import error_message, normalize
 from plugins.runtime.context import resolve as resolve_value
 from plugins.runtime.nodelog import read_logs
 from statemachines.conditions import evaluate
@@ -119,6 +119,8 @@ def build_trace(
             fired[node_id] = _task_ports(info, trace[node_id]["status"])
         elif node_id in seen.entered:
             trace[node_id] = _from_states(node_id, info, seen.entered[node_id], seen.exited[node_id])
+            if trace[node_id]["status"] == FAILED and trace[node_id]["error"] is None:
+                trace[node_id]["error"] = _control_error(by_node.get(node_id, []), history)
             ports = seen.ports[node_id]
             if node_id in seen.ambiguous and not topology.enclosing.get(node_id):
                 ports = {_decide(info, trace, context or {})}
@@ -132,6 +134,8 @@ def build_trace(
         else:  # merge, or a condition decided at compile time
             trace[node_id] = _entry(SUCCEEDED)
             fired[node_id] = {report.get("decided", {}).get(node_id, "out")}
+            if info.plugin.name == "merge" and not topology.enclosing.get(node_id):
+                trace[node_id]["output"] = _merged(topology, node_id, trace)
         _caught_output(info, trace[node_id])
     return trace
 
@@ -148,6 +152,29 @@ def _caught_output(info: NodeInfo, entry: dict[str, Any]) -> None:
         else:
             entry["output"] = {"error": entry["error"]}
     entry.pop("errors", None)
+
+
+def _merged(topology: Topology, node_id: str, trace: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A merge's output (DESIGN §4): the outputs of the branches that ran, by node id."""
+    out: dict[str, Any] = {}
+    for edge in topology.graph.incoming[node_id]:
+        source = trace[edge.source]
+        if source["status"] != SKIPPED and source["output"] is not None:
+            out[edge.source] = source["output"]
+    return out
+
+
+def _control_error(logs: list[dict[str, Any]], history: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Why a control node's state failed: its evaluator's log (a loop over a string), else
+    the failure that ended the execution, with the message a user reads."""
+    failed = [log for log in logs if log.get("status") == "failed"]
+    if failed:
+        return {"type": failed[-1].get("errorType"), "message": failed[-1].get("errorMessage")}
+    for event in reversed(history):
+        details = event.get("executionFailedEventDetails")
+        if details is not None:
+            return {"type": details.get("error"), "message": error_message(details.get("cause"))}
+    return None
 
 
 def _decide(info: NodeInfo, trace: dict[str, dict[str, Any]], context: dict[str, Any]) -> str:
@@ -202,11 +229,9 @@ def _control_ports(info: NodeInfo, entry: dict[str, Any], taken: set[str]) -> se
             return {"timeout"} if kind == "States.Timeout" else {"error"}
         return taken
     if name == "loop":
-        return (
-            {"done"}
-            if entry["status"] == SUCCEEDED
-            else ({"error"} if info.node.on_error == "route" else set())
-        )
+        if entry["status"] == SUCCEEDED or info.node.on_error == "continue":
+            return {"done"}
+        return {"error"} if info.node.on_error == "route" else set()
     return {"out"} if entry["status"] == SUCCEEDED else set()
 
 
@@ -245,17 +270,27 @@ def _from_states(
     output = None
     if exited and exited[-1][1]:
         document = json.loads(exited[-1][1])
-        if isinstance(document, dict):
+        if isinstance(document, dict) and node_key(node_id) not in document:
+            # The last state of an execution builds its result ({<id>: output}) in place.
+            output = normalize(document.get(node_id))
+        elif isinstance(document, dict):
             output = normalize(document.get(node_key(node_id)))
     plugin, parameters = info.plugin.name, info.parameters
-    if plugin == "stop" and parameters.get("status") == "fail":
+    if plugin == "stop" and parameters.get("status") != "fail":
+        # Inside a Parallel or Map, a stop is a Fail state raising the error that ends
+        # the execution; it never exits, yet the stop did what it was asked.
+        return {"status": SUCCEEDED, "output": None, "error": None, "durationMs": 0}
+    if plugin == "stop":
         error = {
             "type": parameters.get("error") or "RoutineStopped",
             "message": parameters.get("cause") or "",
         }
         return {"status": FAILED, "output": None, "error": error, "durationMs": 0}
-    if not exited:
+    if len(exited) < len(entered):  # a state of the node failed (or was cancelled)
         return {"status": FAILED, "output": None, "error": None, "durationMs": round(duration, 1)}
     if plugin in ("if", "switch", "wait"):
         output = None  # the evaluator's answer is routing, not a node output
+    if plugin == "loop" and isinstance(output, dict) and set(output) == {"error"}:  # continue/route
+        error = output["error"]
+        return {"status": FAILED, "output": output, "error": error, "durationMs": round(duration, 1)}
     return {"status": SUCCEEDED, "output": output, "error": None, "durationMs": round(duration, 1)}

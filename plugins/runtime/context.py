@@ -19,11 +19,20 @@ from statemachines.expressions import Template, iter_strings, parse_template
 REDACTED = "[secret]"
 
 
-def normalize(value: Any) -> Any:
-    value = load(value)
-    if isinstance(value, dict) and "Error" in value and set(value) <= {"Error", "Cause"}:
+def is_caught(value: Any) -> bool:
+    """A Catch record as Step Functions writes it: ``{"Error", "Cause"}``."""
+    return isinstance(value, dict) and "Error" in value and set(value) <= {"Error", "Cause"}
+
+
+def error_record(value: Any) -> Any:
+    """``{"error": {"type", "message"}}`` for a Catch record (anything else unchanged)."""
+    if is_caught(value):
         return {"error": {"type": value["Error"], "message": error_message(value.get("Cause"))}}
     return value
+
+
+def normalize(value: Any) -> Any:
+    return error_record(load(value))
 
 
 def error_message(cause: Any) -> str:
@@ -43,7 +52,9 @@ def build_context(event: Invocation, secrets: dict[str, Any]) -> dict[str, Any]:
     nodes = {}
     for node_id, value in (event.nodes or {}).items():
         if node_id in event.merged and isinstance(value, dict):
-            nodes[node_id] = {k: normalize(v) for k, v in value.items()}
+            # A merge holds the branches that ran; a branch of a Parallel that may not
+            # have run arrives as its null default, so null entries are not branches.
+            nodes[node_id] = {k: normalize(v) for k, v in value.items() if v is not None}
         else:
             nodes[node_id] = normalize(value)
     return {

@@ -3,21 +3,41 @@
 ``if``/``switch`` → ``{"port"}`` (the reference semantics of conditions), ``loop`` →
 ``{"items"}``, ``wait`` → ``{"seconds"}`` or ``{"timestamp"}``. The compiler routes a
 Choice on the answer, so this Lambda is one transition more and nothing else.
+
+It also turns a caught error into the record users read (``{"caught": …}`` events, on
+``Catch`` paths only): a Lambda's ``Cause`` is JSON with a Python stack trace, which must
+never reach node outputs, loop results or the execution's result.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from plugins.runtime.context import error_record
 from plugins.runtime.errors import UserError
 from plugins.runtime.handler import RunContext, invoke
 from plugins.runtime.observability import tracer
 from plugins.sdk import default_registry
 from statemachines.conditions import evaluate
 
+JSON_TYPE_NAMES = {str: "a string", bool: "a boolean", int: "a number", float: "a number", dict: "an object"}
+
 
 def _identity(value: Any) -> Any:
     return value
+
+
+def json_type_name(value: Any) -> str:
+    """How a user calls the JSON type of ``value`` ("a string"), never a Python class."""
+    if value is None:
+        return "null"
+    return JSON_TYPE_NAMES.get(type(value), "a list" if isinstance(value, list) else "an unknown value")
+
+
+def loop_items(items: Any) -> list[Any]:
+    if not isinstance(items, list):
+        raise UserError(f"loop items must be a list; got {json_type_name(items)}")
+    return items
 
 
 def execute(parameters: dict[str, Any], run: RunContext) -> Any:
@@ -30,8 +50,7 @@ def execute(parameters: dict[str, Any], run: RunContext) -> Any:
                 return {"port": rule["port"]}
         return {"port": "default"}
     if plugin == "loop":
-        items = parameters.get("items")
-        return {"items": items if isinstance(items, list) else []}
+        return {"items": loop_items(parameters.get("items"))}
     if plugin == "wait":
         if parameters.get("seconds") is not None:
             seconds = parameters["seconds"]
@@ -47,6 +66,8 @@ def execute(parameters: dict[str, Any], run: RunContext) -> Any:
 
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: Any) -> Any:
+    if isinstance(event, dict) and "caught" in event:
+        return error_record(event["caught"])  # no node log: the failed node wrote its own
     name = event.get("plugin") if isinstance(event, dict) else None
     definition = default_registry().find(str(name))
     if definition is None:

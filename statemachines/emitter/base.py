@@ -32,8 +32,10 @@ class EmitterBase(ABC):
         self.reads: dict[str, Reads] = {n: reads(info) for n, info in self.infos.items()}
         self.kind = {n: self._output_kind(info) for n, info in self.infos.items()}
         self.alias_of = {n: self._sources(n) for n in self.infos if self.kind[n] == "alias"}
-        self.results = {loop: self._result_node(body) for loop, body in topology.loop_bodies.items()}
+        self.results = {loop: self._result_node(loop, body) for loop, body in topology.loop_bodies.items()}
         self.touch = {n: self._touched(n) for n in self.infos}
+        self.leaves = self._leaves()
+        self.leaf_bits = self._bits(self._expanded(self.leaves))  # statuses the result depends on
         self.needed = self._needed()
         self.decided: dict[str, str] = {}  # if/switch nodes whose port is known at compile time
         self.routes: dict[str, dict[str, list[str]]] = {}  # Choice state → {next state: ports}
@@ -43,8 +45,11 @@ class EmitterBase(ABC):
     # --- analysis -------------------------------------------------------------------
 
     def _output_kind(self, info: NodeInfo) -> str:
-        """stored: an output kept at node_<id>; alias: the outputs it passes on; none: null."""
-        if info.node.disabled or info.plugin.name == "merge":
+        """stored: an output kept at node_<id>; alias: the outputs it passes on (a merge's
+        object of them); none: null (a disabled node does not run, whatever it is)."""
+        if info.node.disabled:
+            return "none"
+        if info.plugin.name == "merge":
             return "alias"
         if info.is_task or info.plugin.name in ("loop", "approval"):
             return "stored"
@@ -57,8 +62,15 @@ class EmitterBase(ABC):
                 seen.append(edge.source)
         return seen
 
-    def _result_node(self, body: set[str]) -> str | None:
-        sinks = [n for n in body if not self.graph.outgoing[n]]
+    def _result_node(self, loop: str, body: set[str]) -> str | None:
+        """The body's last node: of the body itself (not of a loop nested in it), with no
+        connection out of it but a nested loop's body port."""
+        sinks = [
+            n
+            for n in body
+            if self.topology.enclosing[n][-1] == loop
+            and all(e.port_type == "loop" for e in self.graph.outgoing[n])
+        ]
         return max(sinks, key=self.position.__getitem__) if sinks else None
 
     def _expand(self, node_id: str, into: set[str]) -> None:
@@ -78,16 +90,38 @@ class EmitterBase(ABC):
         result = self.results.get(node_id)
         if result is not None:
             self._expand(result, found)
+        return self._bits(found)
+
+    def _expanded(self, nodes: list[str]) -> set[str]:
+        found: set[str] = set()
+        for node in nodes:
+            self._expand(node, found)
+        return found
+
+    def _bits(self, nodes: set[str] | list[str]) -> int:
         bits = 0
-        for n in found:
+        for n in nodes:
             bits |= self.graph.bit(n)
         return bits
+
+    def _leaves(self) -> list[str]:
+        """The nodes the execution's result is made of (DESIGN §3): outside loop bodies,
+        with an output, and no connection out of them but from their error port (or a
+        loop's body port: its 'done' is what leads on)."""
+        return [
+            n
+            for n in self.topology.order
+            if self.kind[n] != "none"
+            and not self.topology.enclosing.get(n)
+            and all(e.port_type in ("error", "loop") for e in self.graph.outgoing[n])
+        ]
 
     def _needed(self) -> set[str]:
         """Nodes whose output must be kept in the document."""
         touched = 0
         for bits in self.touch.values():
             touched |= bits
+        touched |= self.leaf_bits
         needed = {n for n in self.graph.members(touched) if self.kind[n] == "stored"}
         needed.update(n for n, info in self.infos.items() if info.plugin.name == "approval")
         return needed

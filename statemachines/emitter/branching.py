@@ -8,14 +8,15 @@ from typing import Any
 from infra.names import APPROVAL_NOTIFIER
 from statemachines.asl import State
 from statemachines.choices import Const, DocPath, Rule, choice_rule, string_equals
+from statemachines.emitter.exits import Exits
 from statemachines.emitter.scope import WAIT_FOR_TOKEN, Outcome, Scope, Step, both, set_link
-from statemachines.emitter.tasks import Tasks, retriers
+from statemachines.emitter.tasks import retriers
 from statemachines.layout import Status, node_doc_path
 from statemachines.topology import NodeInfo
 from statemachines.walk import Sim, complete
 
 
-class Branching(Tasks):
+class Branching(Exits):
     def _if(self, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
         return self._branch(scope, sim, info, [("true", info.parameters["condition"])], "false")
 
@@ -122,27 +123,20 @@ class Branching(Tasks):
         self._add(scope, decision, State("Choice", choice), info.id)
         self._choices.append((decision, choice, [(approved, "approved")], "rejected"))
         fields["Next"] = decision
+        caught = []
+        for port, catch in catches:  # timeout and error records as users read them
+            catch["Next"] = self._error_record(scope, info, node_doc_path(info.id))
+            caught.append((port, set_link(scope.states[catch["Next"]].fields, "Next"), Status.ERROR))
         outcomes = []
         for port, link, status in [
             ("approved", set_link(approved, "Next"), Status.OK),
             ("rejected", set_link(choice, "Default"), Status.OK),
-            *[(port, set_link(catch, "Next"), Status.ERROR) for port, catch in catches],
+            *caught,
         ]:
             branch = sim.copy()
             complete(self.graph, branch, info.id, status, frozenset({port}))
             outcomes.append(Outcome(branch, link))
         return Step(name, outcomes)
-
-    def _stop(self, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
-        if info.parameters.get("status") == "fail":
-            fields = {"Error": info.parameters.get("error") or "RoutineStopped"}
-            if info.parameters.get("cause"):
-                fields["Cause"] = info.parameters["cause"]
-            return Step(self._add(scope, self._name(info.id, info.id), State("Fail", fields), info.id), [])
-        complete(self.graph, sim, info.id, Status.OK, frozenset())
-        if scope.kind == "map" or sim.activated & sim.pending:
-            return Step(None, [Outcome(sim, None)])  # other work goes on: the path just ends
-        return Step(self._add(scope, self._name(info.id, info.id), State("Succeed"), info.id), [])
 
 
 __all__ = ["Branching"]

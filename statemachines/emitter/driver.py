@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from statemachines.asl import State, StateMachine
+from statemachines.asl import StateMachine
 from statemachines.emitter.branching import Branching
 from statemachines.emitter.loops import Loops
 from statemachines.emitter.parallel import Parallels
-from statemachines.emitter.scope import EXIT, EXIT_NULL, SENTINELS, Link, Outcome, Scope, Step
+from statemachines.emitter.scope import Link, Outcome, Scope, Step
 from statemachines.errors import CompileError
 from statemachines.graph import iter_bits
-from statemachines.layout import Status, node_doc_path
+from statemachines.layout import Status
 from statemachines.problems import node_path
 from statemachines.walk import Sim, complete, start
 
@@ -95,16 +95,13 @@ class Emitter(Branching, Loops, Parallels):
             relevant |= self.future[node]
         if scope.result is not None:
             relevant |= self.touch[scope.owner]
+        if scope.kind == "top":
+            relevant |= self.leaf_bits  # the execution's result names what ran
         facts = tuple(
             (self.graph.nodes[i], sim.status.get(self.graph.nodes[i]))
             for i in iter_bits(relevant & sim.known)
         )
         return sim.pending, sim.activated & sim.pending, facts
-
-    def _exit(self, scope: Scope, sim: Sim) -> str:
-        if scope.kind == "map" and sim.status.get(scope.result or "") is Status.DEAD:
-            return EXIT_NULL
-        return EXIT
 
     def _warn_sequential(self, ready: list[str]) -> None:
         self._warn(
@@ -133,57 +130,6 @@ class Emitter(Branching, Loops, Parallels):
                 f"no compile rule for control node '{info.plugin.name}'", path=node_path(node_id)
             )
         return handler(scope, sim, info)
-
-    def finish(self, scope: Scope, begin: str) -> StateMachine:
-        """Resolve the scope's exits: End: true where a state can end, else a shared
-        terminal state (a Succeed, or a loop iteration's result)."""
-        for state in list(scope.states.values()):
-            fields = state.fields
-            if fields.get("Next") in SENTINELS:
-                if self._can_end(scope, state, fields["Next"]):
-                    sentinel = fields.pop("Next")
-                    fields["End"] = True
-                    if scope.kind == "map" and sentinel == EXIT:
-                        fields["OutputPath"] = node_doc_path(scope.result or "")
-                else:
-                    fields["Next"] = self._terminal(scope, fields["Next"])
-            for choice in fields.get("Choices", []):
-                if choice["Next"] in SENTINELS:
-                    choice["Next"] = self._terminal(scope, choice["Next"])
-            if fields.get("Default") in SENTINELS:
-                fields["Default"] = self._terminal(scope, fields["Default"])
-            for catch in fields.get("Catch", []):
-                if catch["Next"] in SENTINELS:
-                    catch["Next"] = self._terminal(scope, catch["Next"])
-        if begin in SENTINELS:
-            begin = self._terminal(scope, begin)
-        machine = StateMachine(begin, scope.states)
-        return machine
-
-    @staticmethod
-    def _can_end(scope: Scope, state: State, sentinel: str) -> bool:
-        if state.type not in ("Task", "Pass", "Map", "Parallel", "Wait"):
-            return False
-        if scope.kind != "map":
-            return True
-        return sentinel == EXIT and "OutputPath" not in state.fields
-
-    def _terminal(self, scope: Scope, sentinel: str) -> str:
-        if sentinel in scope.terminals:
-            return scope.terminals[sentinel]
-        if scope.kind != "map":
-            name, state = self._name("Done"), State("Succeed")
-        elif sentinel == EXIT:
-            name = self._name(f"{scope.owner} (result)")
-            state = State("Pass", {"OutputPath": node_doc_path(scope.result or ""), "End": True})
-        else:
-            name, state = (
-                self._name(f"{scope.owner} (no result)"),
-                State("Pass", {"Result": None, "End": True}),
-            )
-        self._add(scope, name, state, None)
-        scope.terminals[sentinel] = name
-        return name
 
 
 __all__ = ["Emitter"]

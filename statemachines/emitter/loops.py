@@ -2,27 +2,35 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from statemachines.asl import State, StateMachine
 from statemachines.choices import Const, DocPath
+from statemachines.emitter.exits import STOP_ERROR, Exits
 from statemachines.emitter.scope import Scope, Step
-from statemachines.emitter.tasks import Tasks, retriers
+from statemachines.emitter.tasks import retriers
+from statemachines.expressions import has_expression, parse_template
 from statemachines.graph import iter_bits
 from statemachines.layout import EXECUTION_PATH, TRIGGER_PATH, Status, node_doc_path, node_key
 from statemachines.topology import NodeInfo
 from statemachines.walk import Sim, start
 
 
-class Loops(Tasks):
+class Loops(Exits):
     def _loop(self, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
         body = self.topology.loop_bodies[info.id]
         distributed = scope.distributed or info.parameters.get("mode") == "distributed"
         fields: dict[str, Any] = {}
         entry = None
+        checks: tuple[dict[str, Any], ...] = ()  # states that fail when items is not a list
+        name = self._name(info.id, info.id)
         items = self._operand(sim, info.parameters.get("items"))
         if isinstance(items, DocPath):
             fields["ItemsPath"] = items.path
+            if not self._surely_a_list(info.parameters.get("items")):
+                entry, check = self._items_guard(scope, sim, info, items.path, name)
+                checks = (check,)
         elif isinstance(items, Const):
             value = items.value if isinstance(items.value, list) else []
             pass_fields = {"Result": value, "ResultPath": node_doc_path(info.id)}
@@ -31,18 +39,65 @@ class Loops(Tasks):
         else:
             entry = self._evaluated(scope, sim, info, self._name(f"{info.id} (items)"))
             fields["ItemsPath"] = f"{node_doc_path(info.id)}.items"
+            checks = (scope.states[entry].fields,)
         fields["ItemSelector"] = self._item_selector(scope, sim, info.id, body, distributed)
         fields["ItemProcessor"] = self._body(sim, info.id, body, distributed)
         concurrency = info.parameters.get("maxConcurrency", 10)
         if concurrency:
             fields["MaxConcurrency"] = concurrency
         fields["ResultPath"] = self._result_path(info.id)
+        stops = self._stops_within(body)
         if info.node.retry is not None:
-            fields["Retry"] = retriers(info.node, lambda_task=False)
-        name = self._add(scope, self._name(info.id, info.id), State("Map", fields), info.id)
-        if entry is not None:
+            never = tuple(STOP_ERROR + s for s in stops)
+            fields["Retry"] = retriers(info.node, lambda_task=False, never=never)
+        stop_catches = self._stop_catches(scope, sim, stops, info.node.on_error != "fail")
+        if stop_catches:
+            fields["Catch"] = stop_catches  # before any States.ALL catch, which comes next
+        self._add(scope, name, State("Map", fields), info.id)
+        if entry is not None and scope.states[entry].type != "Choice":
             scope.states[entry].fields["Next"] = name
-        return Step(entry or name, self._error_outcomes(sim, info, fields, frozenset({"done"})))
+        return Step(
+            entry or name, self._error_outcomes(scope, sim, info, fields, frozenset({"done"}), checks)
+        )
+
+    def _surely_a_list(self, expression: Any) -> bool:
+        """Items read from a static-data node's literal data that is a list need no check."""
+        whole = parse_template(expression).whole if isinstance(expression, str) else None
+        if whole is None or whole.reference.root != "nodes" or whole.reference.name not in self.infos:
+            return False
+        info = self.infos[whole.reference.name]
+        if info.plugin.name != "static-data" or info.node.disabled:
+            return False
+        value = info.parameters.get("data")
+        for step in whole.reference.steps[1:]:
+            container = value if isinstance(value, list | dict) else {}
+            index_ok = isinstance(step, int) and isinstance(container, list) and 0 <= step < len(container)
+            if not (index_ok or (isinstance(container, dict) and step in container)):
+                return False
+            value = container[step]  # type: ignore[index]
+        return isinstance(value, list) and not has_expression(json.dumps(value))
+
+    def _items_guard(
+        self, scope: Scope, sim: Sim, info: NodeInfo, path: str, map_name: str
+    ) -> tuple[str, dict[str, Any]]:
+        """Map states fail uncatchably (States.Runtime, with a Python type name) on items that
+        are not a list. A Choice sends a non-empty list straight to the Map; anything else
+        goes to the evaluator, which passes an empty list on and fails a non-list with a
+        typed, catchable error ("loop items must be a list; got a string")."""
+        guard = self._name(f"{info.id} (items?)")
+        check = self._evaluated(scope, sim, info, self._name(f"{info.id} (items)"))
+        check_fields = scope.states[check].fields
+        check_fields.update({"ResultPath": None, "Next": map_name})
+        is_list = {
+            "And": [
+                {"Variable": path, "IsPresent": True},
+                {"Not": {"Variable": path, "IsString": True}},
+                {"Variable": f"{path}[0]", "IsPresent": True},
+            ],
+            "Next": map_name,
+        }
+        self._add(scope, guard, State("Choice", {"Choices": [is_list], "Default": check}), info.id)
+        return guard, check_fields
 
     def _item_selector(
         self, scope: Scope, sim: Sim, loop_id: str, body: set[str], distributed: bool

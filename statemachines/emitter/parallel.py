@@ -6,14 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from statemachines.asl import State, StateMachine
-from statemachines.emitter.base import EmitterBase
+from statemachines.emitter.exits import Exits
 from statemachines.emitter.scope import MAX_MERGED_BRANCHES, Outcome, Scope, Step, set_link
 from statemachines.graph import iter_bits
 from statemachines.layout import Status, node_key
 from statemachines.walk import Sim
 
 
-class Parallels(EmitterBase):
+class Parallels(Exits):
     def _parallel(self, scope: Scope, sim: Sim, ready: list[str]) -> Step | None:
         reach = [self.below[r] & sim.pending for r in ready]
         own: list[int] = []
@@ -33,6 +33,8 @@ class Parallels(EmitterBase):
         definite = self._joins_activated(sim, every_own, all_certain)
         if definite is None:
             return None
+        stops = self._stops_within(self.graph.members(every_own))
+        stop_catches = self._stop_catches(scope, sim, stops, catches_all=False)  # before sim moves on
         branches = []
         for root, bits in zip(ready, own, strict=True):
             branch_scope = Scope("branch", distributed=scope.distributed)
@@ -67,6 +69,8 @@ class Parallels(EmitterBase):
                 self._warn_join(node, self.graph.members(waits_for))
         name = self._name("parallel: " + ", ".join(ready))
         fields = self._merge_fields(name, branches, defaults)
+        if stop_catches:
+            fields["Catch"] = stop_catches
         self._add(scope, name, State("Parallel", fields), None)
         return Step(name, [Outcome(sim, set_link(fields, "Next"))])
 

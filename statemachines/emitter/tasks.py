@@ -46,25 +46,54 @@ class Tasks(EmitterBase):
         ok_ports = frozenset(
             p.name for p in info.plugin.output_ports(info.parameters) if p.type is not PortType.ERROR
         )
-        return Step(name, self._error_outcomes(sim, info, fields, ok_ports))
+        return Step(name, self._error_outcomes(scope, sim, info, fields, ok_ports))
 
     def _error_outcomes(
-        self, sim: Sim, info: NodeInfo, fields: dict[str, Any], ok_ports: frozenset[str]
+        self,
+        scope: Scope,
+        sim: Sim,
+        info: NodeInfo,
+        fields: dict[str, Any],
+        ok_ports: frozenset[str],
+        also: tuple[dict[str, Any], ...] = (),
     ) -> list[Outcome]:
-        """Outcomes of a node that may fail, by its onError: fail / continue / route."""
+        """Outcomes of a node that may fail, by its onError: fail / continue / route.
+        ``also``: other states of the node that fail the same way (a loop's items check)."""
         mode = info.node.on_error
         if mode == "fail":
             complete(self.graph, sim, info.id, Status.OK, ok_ports)
             return [Outcome(sim, set_link(fields, "Next"))]
-        catch: dict[str, Any] = {"ErrorEquals": ["States.ALL"], "ResultPath": fields.get("ResultPath")}
-        fields.setdefault("Catch", []).append(catch)
+        path = fields.get("ResultPath")  # None: nobody reads the output, nor its error
+        catches = [{"ErrorEquals": ["States.ALL"], "ResultPath": path} for _ in (fields, *also)]
+        for holder, catch in zip((fields, *also), catches, strict=True):
+            holder.setdefault("Catch", []).append(catch)
+        if path is None:
+            caught = both(*(set_link(catch, "Next") for catch in catches))
+        else:
+            record = self._error_record(scope, info, path)
+            for catch in catches:
+                catch["Next"] = record
+            caught = set_link(scope.states[record].fields, "Next")
         if mode == "continue":
             complete(self.graph, sim, info.id, Status.ANY, ok_ports)
-            return [Outcome(sim, both(set_link(fields, "Next"), set_link(catch, "Next")))]
+            return [Outcome(sim, both(set_link(fields, "Next"), caught))]
         failed = sim.copy()
         complete(self.graph, sim, info.id, Status.OK, ok_ports)
         complete(self.graph, failed, info.id, Status.ERROR, frozenset({"error"}))
-        return [Outcome(sim, set_link(fields, "Next")), Outcome(failed, set_link(catch, "Next"))]
+        return [Outcome(sim, set_link(fields, "Next")), Outcome(failed, caught)]
+
+    def _error_record(self, scope: Scope, info: NodeInfo, path: str) -> str:
+        """A Task turning the caught ``{"Error", "Cause"}`` at ``path`` into the record users
+        read, ``{"error": {"type", "message"}}``. A Lambda's Cause is JSON with a Python
+        stack trace (on AWS as locally), and from the document it would reach loop results
+        and the execution's result untouched. Runs on error paths only."""
+        task = {
+            "Resource": self.options.function_arn(EVALUATOR),
+            "Parameters": {"caught.$": path},
+            "ResultPath": path,
+            "Retry": retriers(None, lambda_task=True),
+        }
+        return self._add(scope, self._name(f"{info.id} (error)"), State("Task", task), info.id)
 
     def _result_path(self, node_id: str) -> str | None:
         return node_doc_path(node_id) if node_id in self.needed else None
@@ -124,10 +153,10 @@ class Tasks(EmitterBase):
             return key, None
         if kind == "stored":
             return f"{key}.$", node_doc_path(node_id)
-        sources = self.alias_of[node_id]
-        if len(sources) == 1:
-            return self._entry(sim, key, sources[0])
-        return key, dict(self._entry(sim, source, source) for source in sources)
+        # A merge: the outputs of the branches that ran, by node id (those that cannot
+        # have run on this path are left out; the runtime drops unsure ones left null).
+        entries = (self._entry(sim, source, source) for source in self.alias_of[node_id])
+        return key, {k: v for k, v in entries if v is not None}
 
     def _operand(self, sim: Sim, value: Any) -> Operand:
         """A condition operand or parameter as a constant, a document path, or None."""
@@ -153,8 +182,6 @@ class Tasks(EmitterBase):
             return Const(None)
         if kind == "alias":
             sources = self.alias_of[node_id]
-            if len(sources) == 1:
-                return self._node_operand(sim, sources[0], steps)
             if not steps:
                 return None  # a whole merged object: the evaluator builds it
             if steps[0] not in sources:
@@ -176,8 +203,9 @@ class Tasks(EmitterBase):
         return self._add(scope, name, State("Task", task), info.id)
 
 
-def retriers(node: Node | None, *, lambda_task: bool) -> list[dict[str, Any]]:
-    """AWS's transient-Lambda retry, then the node's own policy for errors worth retrying."""
+def retriers(node: Node | None, *, lambda_task: bool, never: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """AWS's transient-Lambda retry, then the node's own policy for errors worth retrying
+    (never ``never``: the errors of stop nodes inside a loop end the execution)."""
     out: list[dict[str, Any]] = []
     if lambda_task:
         out.append(
@@ -191,7 +219,7 @@ def retriers(node: Node | None, *, lambda_task: bool) -> list[dict[str, Any]]:
         )
     policy = node.retry if node is not None else None
     if policy is not None and policy.max_attempts > 1:
-        out.append({"ErrorEquals": list(NOT_RETRYABLE), "MaxAttempts": 0})
+        out.append({"ErrorEquals": [*NOT_RETRYABLE, *never], "MaxAttempts": 0})
         retrier: dict[str, Any] = {
             "ErrorEquals": ["States.ALL"],
             "IntervalSeconds": policy.interval_seconds,

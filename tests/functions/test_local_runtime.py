@@ -103,10 +103,10 @@ def test_if_takes_one_branch_and_skips_the_other(aws: LocalAWS) -> None:
         "join": "succeeded",
         "after": "succeeded",
     }
-    assert high.nodes["after"]["output"] == {"from": {"yes": {"r": "big"}, "no": None}}
+    assert high.nodes["after"]["output"] == {"from": {"yes": {"r": "big"}}}  # the branch that ran
     low = run_routine(aws, doc, {"limit": 1000})
     assert statuses(low)["yes"] == "skipped" and statuses(low)["no"] == "succeeded"
-    assert low.nodes["after"]["output"] == {"from": {"yes": None, "no": {"r": "small"}}}
+    assert low.nodes["after"]["output"] == {"from": {"no": {"r": "small"}}}
     # A missing value is null, so the comparison is false rather than a crashed execution.
     missing = run_routine(aws, doc, {})
     assert missing.status == "SUCCEEDED" and statuses(missing)["no"] == "succeeded"
@@ -218,9 +218,9 @@ def test_loop_runs_the_body_per_item_and_collects_results(aws: LocalAWS) -> None
     result = run_routine(aws, doc, {"items": [{"k": "a"}, {"k": "b"}, {"k": "c"}]})
     assert result.status == "SUCCEEDED"
     expected = [
-        {"one": {"isA": {"k": "a", "i": 0}, "other": None}},
-        {"one": {"isA": None, "other": {"k": "b", "i": 1}}},
-        {"one": {"isA": None, "other": {"k": "c", "i": 2}}},
+        {"one": {"isA": {"k": "a", "i": 0}}},  # a merge holds the branches that ran
+        {"one": {"other": {"k": "b", "i": 1}}},
+        {"one": {"other": {"k": "c", "i": 2}}},
     ]
     assert result.nodes["after"]["output"] == {"all": expected}
     assert result.nodes["result"]["runs"] == 3
@@ -430,7 +430,8 @@ def test_large_outputs_travel_through_s3(aws: LocalAWS) -> None:
     assert result.nodes["count"]["output"] == {"last": 599}
     keys = aws.client("s3").list_objects_v2(Bucket="payloads").get("Contents", [])
     assert len(keys) == 1
-    document = json.loads(result.history[-1]["executionSucceededEventDetails"]["output"])
+    exits = [e["stateExitedEventDetails"] for e in result.history if "stateExitedEventDetails" in e]
+    document = json.loads(next(d["output"] for d in exits if d["name"] == "big"))
     assert "$offloaded" in document["node_big"], "the state document should carry a reference, not the data"
 
 
