@@ -19,14 +19,17 @@ import boto3
 from aws_lambda_powertools.utilities import parameters as powertools_parameters
 from moto import mock_aws
 
+from functions.local import atomic
 from functions.local.lambdas import InProcessLambda
 from infra.lambdas import lambda_functions
 from infra.names import (
     ENV_APPROVALS_TABLE,
     ENV_EXECUTIONS_TABLE,
+    ENV_IDEMPOTENCY_TABLE,
     ENV_NODE_LOGS_TABLE,
     ENV_PAYLOAD_BUCKET,
     ENV_ROUTINES_TABLE,
+    IDEMPOTENCY_TABLE,
     PAYLOAD_BUCKET,
     TABLES,
     TableSpec,
@@ -124,6 +127,7 @@ class LocalAWS:
         reset_clients()
         # Secrets cached by plugins under an earlier local AWS must not outlive it.
         powertools_parameters.clear_caches()  # type: ignore[no-untyped-call]
+        atomic.install()
         try:
             self._deploy()
             self.lambdas.install()
@@ -136,6 +140,7 @@ class LocalAWS:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         self.lambdas.uninstall()
+        atomic.uninstall()
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
@@ -184,11 +189,12 @@ class LocalAWS:
         ):
             env[variable] = spec.name
         env[ENV_PAYLOAD_BUCKET] = PAYLOAD_BUCKET
+        env[ENV_IDEMPOTENCY_TABLE] = IDEMPOTENCY_TABLE.name
         return env
 
     def _deploy(self) -> None:
         dynamodb = self.client("dynamodb")
-        for spec in TABLES:
+        for spec in (*TABLES, IDEMPOTENCY_TABLE):
             dynamodb.create_table(**_table_request(spec))
         self.client("s3").create_bucket(Bucket=PAYLOAD_BUCKET)
         self.role_arn = self.client("iam").create_role(

@@ -26,6 +26,7 @@ from functions.local import LocalAWS
 from functions.local.status_events import StatusEvents
 from functions.serve import state
 from functions.serve.adapter import Dispatcher, from_result, to_event
+from functions.serve.local_triggers import LocalTriggers
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -61,6 +62,7 @@ class Server:
         self.lock = threading.Lock()
         self.httpd = ThreadingHTTPServer((HOST, port), self._handler_class())
         self.httpd.daemon_threads = True
+        self.triggers = LocalTriggers(self)
 
     @property
     def url(self) -> str:
@@ -134,6 +136,7 @@ class Server:
     def shutdown(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+        self.triggers.close()
         if self.state_dir is not None:
             with self.lock:
                 state.save(self.aws, self.state_dir)

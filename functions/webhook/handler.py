@@ -1,0 +1,139 @@
+"""The webhook Lambda (``infra.names.WEBHOOK_HANDLER``) behind ``POST /hooks/{routineId}``.
+
+Order of checks: body size (413) → an active webhook routine (404, the same answer as a
+routine that does not exist) → signature over the raw bytes (401; no execution) →
+Idempotency-Key (one execution per key per routine, the repeat answered with the first
+execution's id) → start → 202 ``{"executionId"}``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from functions.store import ExecutionStore, NotFoundError, RoutineStore
+from functions.triggers.start import RunMeta, start_execution
+from functions.webhook import idempotency, secrets
+from functions.webhook.request import IDEMPOTENCY_HEADER, BadRequest, HookRequest
+from functions.webhook.signature import HEADER, problem
+from infra.names import DEFAULT_MAX_BODY_BYTES, ENV_MAX_BODY_BYTES
+from plugins.runtime.aws import client
+
+logger = Logger(service="routines-webhook")
+
+MAX_INPUT_BYTES = 256 * 1024  # Step Functions' execution input limit
+MAX_KEY_CHARS = 255
+
+
+def max_body_bytes() -> int:
+    return int(os.environ.get(ENV_MAX_BODY_BYTES) or DEFAULT_MAX_BODY_BYTES)
+
+
+class Refused(Exception):
+    def __init__(self, status: int, code: str, message: str, path: str = "") -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.path = status, code, message, path
+
+
+def response(status: int, body: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json", **(headers or {})},
+        "multiValueHeaders": {},
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+    }
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    try:
+        execution_id = handle(event, context)
+    except Refused as refused:
+        problem_ = {"code": refused.code, "path": refused.path, "message": refused.message}
+        headers = (
+            {"WWW-Authenticate": 'HMAC-SHA256 header="X-Signature-256"'} if refused.status == 401 else {}
+        )
+        return response(refused.status, {"errors": [problem_]}, headers)
+    return response(202, {"executionId": execution_id})
+
+
+def handle(event: dict[str, Any], context: Any = None) -> str:
+    if str(event.get("httpMethod") or "POST").upper() != "POST":
+        raise Refused(405, "method_not_allowed", "webhooks take POST")
+    body = event.get("body") or ""
+    size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
+    if size > max_body_bytes():
+        raise Refused(413, "payload_too_large", f"the body is larger than {max_body_bytes()} bytes", "body")
+    try:
+        request = HookRequest.from_event(event)
+    except BadRequest as error:
+        raise Refused(400, "bad_request", str(error), "body") from None
+    owner, arn, version = _active_webhook(request.routine_id)
+    _check_signature(request)
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    meta = RunMeta(owner, request.routine_id, version, "webhook")
+    if key is None:
+        return _start(arn, meta, request)
+    if not key or len(key) > MAX_KEY_CHARS or not key.isprintable():
+        raise Refused(
+            400,
+            "invalid_idempotency_key",
+            f"1 to {MAX_KEY_CHARS} printable characters",
+            "headers.Idempotency-Key",
+        )
+    try:
+        return idempotency.once(
+            request.routine_id, key, request.body, lambda: _start(arn, meta, request), context
+        )
+    except idempotency.KeyReused:
+        raise Refused(
+            422,
+            "idempotency_key_reused",
+            "this Idempotency-Key was used with a different body",
+            "headers.Idempotency-Key",
+        ) from None
+    except idempotency.StillRunning:
+        raise Refused(
+            409, "in_progress", "a request with this Idempotency-Key is still being handled; retry"
+        ) from None
+
+
+def _active_webhook(routine_id: str) -> tuple[str, str, int]:
+    """(owner, state machine ARN, active version) — or 404 for anything else."""
+    gone = Refused(404, "not_found", f"no active webhook routine '{routine_id}'")
+    store = RoutineStore()
+    owner = store.owner_of(routine_id) if routine_id and "/" not in routine_id else None
+    if owner is None:
+        raise gone
+    try:
+        head = store.head(owner, routine_id)
+    except NotFoundError:
+        raise gone from None
+    activation = head.activation or {}
+    if head.active_version is None or (activation.get("trigger") or {}).get("type") != "webhook":
+        raise gone
+    return owner, str(activation["stateMachineArn"]), head.active_version
+
+
+def _check_signature(request: HookRequest) -> None:
+    header = request.headers.get(HEADER)
+    why = problem(header, request.body, secrets.accepted(request.routine_id))
+    if why == "signature does not match the body":  # maybe rotated meanwhile: read again
+        why = problem(header, request.body, secrets.accepted(request.routine_id, fresh=True))
+    if why is not None:
+        raise Refused(401, "invalid_signature", why, "headers.X-Signature-256")
+
+
+def _start(arn: str, meta: RunMeta, request: HookRequest) -> str:
+    trigger = request.trigger_data()
+    size = len(json.dumps({"trigger": trigger, "meta": meta.to_json()}).encode())
+    if size > MAX_INPUT_BYTES:
+        raise Refused(
+            413, "payload_too_large", f"the trigger data is larger than {MAX_INPUT_BYTES} bytes", "body"
+        )
+    record = start_execution(client("stepfunctions"), ExecutionStore(), arn, meta, trigger)
+    return record.execution_id
