@@ -38,6 +38,7 @@ def test_openapi_document_lists_every_endpoint_without_identity(api: Api) -> Non
         ("POST", "/routines/{routine_id}/executions"),
         ("GET", "/routines/{routine_id}/executions"),
         ("GET", "/executions/{execution_id}"),
+        ("POST", "/routines/{routine_id}/webhook/rotate"),
         ("GET", "/plugins"),
         ("GET", "/plugins/{name}"),
     }
