@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.api import context, errors
-from functions.api.routes import executions, hooks, plugins, routines
+from functions.api.routes import actions, executions, hooks, plugins, routines
 from infra.names import DEFAULT_MAX_BODY_BYTES, ENV_MAX_BODY_BYTES
 
 logger = Logger(service="routines-api")
@@ -38,7 +38,7 @@ def _loads(text: str) -> Any:
 
 app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=_loads)
 errors.install(app)
-for module in (routines, executions, plugins, hooks):
+for module in (routines, executions, plugins, hooks, actions):
     app.include_router(module.router)
 app.enable_swagger(path="/docs", title=TITLE, version=VERSION)
 

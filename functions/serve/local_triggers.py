@@ -1,11 +1,15 @@
 """What ``routines serve`` runs besides the API, as AWS would: the webhook Lambda at
-``/hooks/``, and Step Functions status events delivered to the recorder Lambda."""
+``/hooks/``, Step Functions status events delivered to the recorder Lambda, a cron
+scheduler in place of EventBridge Scheduler, and the development-only ``/local/`` routes
+(fire a cron routine now, put events)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from functions.local.status_events import StatusEvents
+from functions.serve.local_api import lambda_handler as local_handler
+from functions.triggers.cron import CronScheduler
 from functions.webhook.handler import lambda_handler as webhook_handler
 
 if TYPE_CHECKING:
@@ -15,8 +19,12 @@ if TYPE_CHECKING:
 class LocalTriggers:
     def __init__(self, server: Server) -> None:
         server.dispatcher.add("/hooks/", webhook_handler, "routines-webhook")
+        server.dispatcher.add("/local/", local_handler, "routines-local")
         self.events = StatusEvents(server.aws)
         self.events.__enter__()
+        self.cron = CronScheduler()
+        self.cron.start()
 
     def close(self) -> None:
+        self.cron.stop()
         self.events.__exit__(None, None, None)

@@ -117,6 +117,22 @@ class RoutineStore:
         next_token = _encode_token(last["sk"]["S"].removeprefix(HEAD)) if last else None
         return [_record(item) for item in page.get("Items", [])], next_token
 
+    def active(self) -> list[RoutineRecord]:
+        """Every active routine's head, across owners. A table scan: for ``routines serve``
+        (its local scheduler and event delivery), never for a request path on AWS."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "FilterExpression": "begins_with(sk, :h) AND attribute_exists(activeVersion)",
+            "ExpressionAttributeValues": {":h": {"S": HEAD}},
+        }
+        heads: list[RoutineRecord] = []
+        while True:
+            page = self._db.scan(**kwargs)
+            heads += [_record(item) for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return heads
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def owner_of(self, routine_id: str) -> str | None:
         """The owner of a routine, from its id alone (for callers that carry no identity:
         webhooks, execution events)."""

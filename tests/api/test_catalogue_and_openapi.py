@@ -39,6 +39,8 @@ def test_openapi_document_lists_every_endpoint_without_identity(api: Api) -> Non
         ("GET", "/routines/{routine_id}/executions"),
         ("GET", "/executions/{execution_id}"),
         ("POST", "/routines/{routine_id}/webhook/rotate"),
+        ("POST", "/executions/{execution_id}/approvals/{node_id}"),
+        ("POST", "/executions/{execution_id}/rerun"),
         ("GET", "/plugins"),
         ("GET", "/plugins/{name}"),
     }

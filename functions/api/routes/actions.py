@@ -1,0 +1,151 @@
+"""Acting on an execution: decide a paused approval node, re-run a failed execution."""
+
+from __future__ import annotations
+
+import json
+import time
+from http import HTTPStatus
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from botocore.exceptions import ClientError
+from pydantic import Field
+
+from functions.activation import machines
+from functions.activation.rollback import Rollback
+from functions.activation.service import compile_record, tags
+from functions.api import context
+from functions.api.errors import ApiError
+from functions.api.models import ApiModel
+from functions.api.responses import ERRORS
+from functions.api.routes.executions import ExecutionId
+from functions.store import ExecutionRecord, ExecutionStore, NotFoundError
+from functions.triggers.start import RunMeta, start_execution
+from plugins.runtime.aws import approvals_table, client
+
+router = Router()  # type: ignore[no-untyped-call]
+
+NodeId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")]
+RERUNNABLE = ("FAILED", "TIMED_OUT", "ABORTED")
+GONE_TOKEN = ("TaskTimedOut", "TaskDoesNotExist", "InvalidToken")
+
+
+class Decision(ApiModel):
+    decision: Literal["approve", "reject"]
+    data: Any = Field(default=None, description="passed on as the node's output `data`")
+
+
+class Decided(ApiModel):
+    execution_id: str
+    node_id: str
+    decision: str
+
+
+class Rerun(ApiModel):
+    execution_id: str
+    rerun_of: str
+
+
+def _record(owner: str, execution_id: str) -> ExecutionRecord:
+    record = ExecutionStore().get(owner, execution_id)
+    if record is None:
+        raise NotFoundError(f"no execution '{execution_id}'")
+    return record
+
+
+@router.post(
+    "/executions/<execution_id>/approvals/<node_id>",
+    summary="Approve or reject a paused approval node (409 when nothing waits there)",
+    responses={
+        200: {"description": "decided", "content": {"application/json": {"model": Decided}}},
+        **ERRORS,
+    },
+    tags=["executions"],
+)
+def decide(execution_id: ExecutionId, node_id: NodeId, request: Annotated[Decision, Body()]) -> Decided:
+    owner = context.owner(router.current_event)
+    record = _record(owner, execution_id)
+    key = {"executionId": {"S": record.execution_arn or ""}, "nodeId": {"S": node_id}}
+    decision = "approved" if request.decision == "approve" else "rejected"
+    nothing = ApiError(409, "not_waiting", f"no approval is waiting at node '{node_id}'", "nodeId")
+    try:
+        # Claim the decision first: of two concurrent decisions, exactly one proceeds.
+        item = client("dynamodb").update_item(
+            TableName=approvals_table(),
+            Key=key,
+            UpdateExpression="SET decidedAt = :t, decision = :d, decidedBy = :b",
+            ConditionExpression="attribute_exists(taskToken) AND attribute_not_exists(decidedAt)",
+            ExpressionAttributeValues={
+                ":t": {"N": str(time.time())},
+                ":d": {"S": decision},
+                ":b": {"S": owner},
+            },
+            ReturnValues="ALL_NEW",
+        )["Attributes"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            raise nothing from None  # never reached, or already decided
+        raise
+    output = {"decision": decision, "data": request.data, "by": owner}
+    try:
+        client("stepfunctions").send_task_success(taskToken=item["taskToken"]["S"], output=json.dumps(output))
+    except ClientError as error:
+        if error.response["Error"]["Code"] in GONE_TOKEN:
+            raise ApiError(
+                409, "not_waiting", f"node '{node_id}' is no longer waiting (timed out or ended)"
+            ) from None
+        raise
+    return Decided(execution_id=execution_id, node_id=node_id, decision=decision)
+
+
+@router.post(
+    "/executions/<execution_id>/rerun",
+    summary="Run a failed execution again: same routine version, same trigger data",
+    responses={202: {"description": "started", "content": {"application/json": {"model": Rerun}}}, **ERRORS},
+    tags=["executions"],
+)
+def rerun(execution_id: ExecutionId) -> Response[Rerun]:
+    owner = context.owner(router.current_event)
+    original = _record(owner, execution_id)
+    if original.status not in RERUNNABLE:
+        raise ApiError(
+            409,
+            "not_rerunnable",
+            f"execution is {original.status}; only {', '.join(RERUNNABLE)} ones are re-run",
+        )
+    if original.version is None:
+        raise ApiError(409, "not_rerunnable", "the execution's routine version is unknown")
+    arn = _machine_for(owner, original.routine_id, original.version)
+    meta = RunMeta(owner, original.routine_id, original.version, "rerun", rerun_of=execution_id)
+    store = ExecutionStore()
+    started = start_execution(client("stepfunctions"), store, arn, meta, original.trigger)
+    store.link_rerun(execution_id, started.execution_id)
+    return Response(
+        HTTPStatus.ACCEPTED,
+        content_types.APPLICATION_JSON,
+        Rerun(execution_id=started.execution_id, rerun_of=execution_id),
+    )
+
+
+def _machine_for(owner: str, routine_id: str, version: int) -> str:
+    """The active machine when it runs that version; else the version deployed on the
+    routine's test machine (an execution keeps the definition it started with)."""
+    store = context.store()
+    head = store.head(owner, routine_id)
+    if head.active_version == version and head.activation:
+        return str(head.activation["stateMachineArn"])
+    record = store.get(owner, routine_id, version)
+    settings = context.settings(router.lambda_context)
+    with Rollback() as rollback:
+        arn = machines.deploy(
+            settings,
+            settings.machine_name(routine_id, test=True),
+            compile_record(record, settings).definition,
+            tags(record, version),
+            rollback,
+        )
+        rollback.commit()
+    return arn
+
