@@ -1,5 +1,6 @@
 """The golden routines that need no network or person, executed through ``routines run
---json``: expected execution status, node statuses, outputs and billed transitions."""
+--json``: expected execution status and result, node statuses, outputs and billed
+transitions."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ def test_golden_routine_runs_as_expected(case: str, capsys: pytest.CaptureFixtur
     assert code == (0 if expected["status"] == "SUCCEEDED" else 1)
     assert result["status"] == expected["status"]
     assert result["transitions"] == expected["transitions"]
+    if "output" in expected:  # the execution's result (DESIGN §3)
+        assert result["output"] == expected["output"]
     report = compile_routine(json.loads((GOLDEN / f"{case}.routine.json").read_text())).report
     if not report["loops"]:  # the compile report's bounds hold for the real execution
         assert report["transitions"]["min"] <= result["transitions"] <= report["transitions"]["max"]
