@@ -11,6 +11,7 @@ import io
 import json
 import logging
 import os
+import uuid
 import zipfile
 from types import TracebackType
 from typing import Any
@@ -19,7 +20,7 @@ import boto3
 from aws_lambda_powertools.utilities import parameters as powertools_parameters
 from moto import mock_aws
 
-from functions.local import atomic
+from functions.local import accelerate, atomic
 from functions.local.lambdas import InProcessLambda
 from infra.lambdas import lambda_functions
 from infra.names import (
@@ -103,6 +104,7 @@ class LocalAWS:
         self.role_arn = ""
         self._clients: dict[str, Any] = {}
         self._provisioned: set[Any] = set()
+        self._machines: dict[str, tuple[str, str]] = {}
         self._quiet = logging.NullHandler()
         self._saved_propagate = True
 
@@ -120,6 +122,7 @@ class LocalAWS:
             config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
         )
         self._mock.start()
+        accelerate.install()
         interpreter = logging.getLogger(INTERPRETER_LOGGER)
         self._saved_propagate = interpreter.propagate
         interpreter.propagate = False
@@ -142,6 +145,7 @@ class LocalAWS:
         self.lambdas.uninstall()
         atomic.uninstall()
         if self._mock is not None:
+            accelerate.uninstall()
             self._mock.stop()
             self._mock = None
             interpreter = logging.getLogger(INTERPRETER_LOGGER)
@@ -150,12 +154,24 @@ class LocalAWS:
         reset_clients()
         self._clients.clear()
         self._provisioned.clear()
+        self._machines.clear()
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
         self._saved_env.clear()
+
+    def state_machine(self, definition: str) -> tuple[str, str]:
+        """(name, ARN) of a state machine with this definition, created on first use: a
+        routine run again runs its deployed machine, as an activated routine does."""
+        if definition not in self._machines:
+            name = f"routine-{uuid.uuid4().hex[:12]}"
+            created = self.client("stepfunctions").create_state_machine(
+                name=name, definition=definition, roleArn=self.role_arn
+            )
+            self._machines[definition] = (name, created["stateMachineArn"])
+        return self._machines[definition]
 
     def put_secret(self, name: str, value: Any) -> None:
         """Create or update a secret in the local Secrets Manager (a non-string value is

@@ -12,6 +12,7 @@ from typing import Any
 from functions.local.environment import ACCOUNT, REGION, LocalAWS
 from functions.local.errors import clean_error
 from functions.local.lambdas import Pin
+from functions.local.observe import Observer
 from functions.trace import execution_history, trace_execution
 from statemachines.compiler import Compiled, compile_validated
 from statemachines.errors import InvalidRoutineError
@@ -19,8 +20,8 @@ from statemachines.options import CompileOptions
 from statemachines.topology import Topology
 from statemachines.validator import analyse
 
-TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
-POLL_SECONDS = 0.02
+WAIT_SECONDS = 1.0  # the end wakes the runner; this only paces timeout checks
+REPORT_SECONDS = 0.05  # how often a live timeline gets new events
 STOP_GRACE_SECONDS = 2.0
 TIMEOUT_ERROR = "Routines.LocalTimeout"
 
@@ -69,29 +70,40 @@ class RunningExecution:
         client = self.aws.client("stepfunctions")
         deadline = time.monotonic() + timeout if timeout else None
         stopped: float | None = None
-        while True:
-            description = client.describe_execution(executionArn=self.arn)
-            if on_event is not None:
-                self._report(on_event)
-            if description["status"] in TERMINAL:
-                break
-            now = time.monotonic()
-            if deadline is not None and now > deadline and stopped is None:
-                client.stop_execution(
-                    executionArn=self.arn, error=TIMEOUT_ERROR, cause=f"no result after {timeout} s"
-                )
-                stopped = now
-            elif stopped is not None and now - stopped > STOP_GRACE_SECONDS:
-                # moto does not stop an execution waiting for a task token: report it as
-                # aborted ourselves (its thread dies with the local AWS).
-                description = {**description, "status": "ABORTED", "error": TIMEOUT_ERROR}
-                description["cause"] = f"no result after {timeout} s"
-                break
-            time.sleep(POLL_SECONDS)
-        self.aws.lambdas.unpin(self.arn)
-        history = self.history()
+        observer = Observer(self.arn)
+        aborted = False
+        try:
+            while True:
+                ended = observer.wait(REPORT_SECONDS if on_event is not None else WAIT_SECONDS)
+                if on_event is not None:
+                    for event in observer.events_since(self._seen):
+                        on_event(event)
+                        self._seen += 1
+                if ended:
+                    break
+                now = time.monotonic()
+                if deadline is not None and now > deadline and stopped is None:
+                    client.stop_execution(
+                        executionArn=self.arn, error=TIMEOUT_ERROR, cause=f"no result after {timeout} s"
+                    )
+                    stopped = now
+                elif stopped is not None and now - stopped > STOP_GRACE_SECONDS:
+                    # moto does not stop an execution waiting for a task token: report it as
+                    # aborted ourselves (its thread dies with the local AWS).
+                    aborted = True
+                    break
+        finally:
+            observer.close()
+            self.aws.lambdas.unpin(self.arn)
+        description = client.describe_execution(executionArn=self.arn)
+        history = observer.history()
+        if aborted:
+            description = {**description, "status": "ABORTED", "error": TIMEOUT_ERROR}
+            description["cause"] = f"no result after {timeout} s"
         if on_event is not None:
-            self._report(on_event, history)
+            for event in history[self._seen :]:
+                on_event(event)
+            self._seen = len(history)
         context = {"trigger": self.trigger, "vars": self.variables}
         trace = trace_execution(client, self.arn, self.topology, self.compiled.report, context, history)
         output = json.loads(description["output"]) if description.get("output") else None
@@ -105,12 +117,6 @@ class RunningExecution:
             self.arn,
             history,
         )
-
-    def _report(self, on_event: EventCallback, history: list[dict[str, Any]] | None = None) -> None:
-        events = history if history is not None else self.history()
-        for event in events[self._seen :]:
-            on_event(event)
-        self._seen = len(events)
 
 
 class PinError(ValueError):
@@ -149,15 +155,14 @@ def start_routine(
     )
     aws.provision(document)
     client = aws.client("stepfunctions")
-    name = f"routine-{uuid.uuid4().hex[:12]}"
-    machine = client.create_state_machine(name=name, definition=compiled.definition, roleArn=aws.role_arn)
+    name, machine_arn = aws.state_machine(compiled.definition)
     execution_name = uuid.uuid4().hex
     predicted = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{name}:{execution_name}"
     if pins:  # registered before the start: the first task may be invoked at once
         aws.lambdas.pin(predicted, pins)
     try:
         arn = client.start_execution(
-            stateMachineArn=machine["stateMachineArn"],
+            stateMachineArn=machine_arn,
             name=execution_name,
             input=json.dumps({"trigger": trigger}),
         )["executionArn"]

@@ -1,0 +1,69 @@
+"""Following one execution through moto's own record of it, instead of boto3 polls.
+
+``describe_execution`` and ``get_execution_history`` through boto3 serialize the whole
+record on every call — a poll every few milliseconds made following a long execution
+quadratic. The runner instead waits for the execution's end (a wake-up from the
+interpreter, see :mod:`functions.local.accelerate`) and reads new history events
+straight from the interpreter's event list — the very list ``get_execution_history`` copies and serializes
+(tests/functions/test_local_speed_paths.py holds the two equal).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from botocore.utils import parse_timestamp
+from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+from functions.local import accelerate
+
+TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+
+
+class Observer:
+    def __init__(self, execution_arn: str) -> None:
+        parts = execution_arn.split(":")
+        self.arn = execution_arn
+        self.ended = accelerate.ended_event(execution_arn)  # before the first status read
+        backend = stepfunctions_parser_backends[parts[4]][parts[3]]
+        self.execution: Any = backend.describe_execution(execution_arn)
+
+    def status(self) -> str:
+        status = self.execution.exec_status
+        return str(status.value) if status is not None else "RUNNING"
+
+    def wait(self, seconds: float) -> bool:
+        """True once the execution has ended (waits at most ``seconds``)."""
+        return self.status() in TERMINAL or self.ended.wait(seconds) or self.status() in TERMINAL
+
+    def events_since(self, seen: int) -> list[dict[str, Any]]:
+        """History events after the first ``seen``, copied under the interpreter's lock
+        (deeply while it may still write to them)."""
+        worker = self.execution.exec_worker
+        env = worker.env if worker is not None else None
+        if env is None:
+            return []
+        manager = env.event_manager
+        with manager._mutex:
+            events = manager._history_event_list[seen:]
+            return events if self.status() in TERMINAL else copy.deepcopy(events)
+
+    def history(self) -> list[dict[str, Any]]:
+        """The whole history as ``get_execution_history`` returns it (event types as plain
+        strings), without serializing it through the API."""
+        return [plain(event) for event in self.events_since(0)]
+
+    def close(self) -> None:
+        accelerate.forget(self.arn)
+
+
+def plain(event: dict[str, Any]) -> dict[str, Any]:
+    """An event as botocore parses it: the type a string, the timestamp a datetime (moto
+    keeps ISO-8601 text), no empty fields."""
+    out = {key: value for key, value in event.items() if value is not None}
+    kind = out["type"]
+    out["type"] = str(getattr(kind, "value", kind))
+    if isinstance(out.get("timestamp"), str):
+        out["timestamp"] = parse_timestamp(out["timestamp"])
+    return out
