@@ -87,10 +87,15 @@ def test_sqs_send(aws: LocalAWS) -> None:
 
 
 def test_sqs_send_to_a_missing_queue_is_a_user_error(aws: LocalAWS) -> None:
+    # Built by an expression, so the local runtime does not create it (it creates the
+    # queues a routine names literally).
     url = "https://sqs.us-east-1.amazonaws.com/123456789012/nope"
-    result = one(
-        {"id": "send", "plugin": "sqs-send", "parameters": {"queueUrl": url, "messageBody": "x"}}, aws=aws
-    )
+    node = {
+        "id": "send",
+        "plugin": "sqs-send",
+        "parameters": {"queueUrl": "{{ trigger.url }}", "messageBody": "x"},
+    }
+    result = one(node, {"url": url}, aws=aws)
     assert result.status == "FAILED" and result.error == "Routines.UserError"
 
 
@@ -172,8 +177,12 @@ def test_ses_send_email(aws: LocalAWS) -> None:
     result = one(node, {"id": 3}, aws)
     assert result.status == "SUCCEEDED"
     assert aws.client("ses").get_send_quota()["SentLast24Hours"] == 1
+    # A sender built by an expression is not verified for you (literal ones are, as in an
+    # account where the routine's sender identity has been set up).
     unverified = one(
-        {**node, "parameters": {**node["parameters"], "from": "nobody@example.com"}}, {"id": 3}, aws
+        {**node, "parameters": {**node["parameters"], "from": "{{ trigger.sender }}"}},
+        {"id": 3, "sender": "nobody@example.com"},
+        aws,
     )
     assert unverified.status == "FAILED" and unverified.error == "Routines.UserError"
 
