@@ -1,10 +1,11 @@
 """DynamoDB's per-item atomicity on moto.
 
 On AWS a conditional write is atomic: two writers racing on one item cannot both see
-"absent" and both write. moto checks the condition and then writes, with no lock, so
-threads (webhook calls, the recorder, plugin Lambdas run by Step Functions' threads) can
-interleave between the two. While installed, every DynamoDB write on moto's backend holds
-one process-wide lock — what the idempotency table and the execution records rely on.
+"absent" and both write, and a reader never sees an item half-written. moto checks the
+condition and then writes, and builds items in place, with no lock, so threads (webhook
+calls, the recorder, plugin Lambdas run by Step Functions' threads) can interleave. While
+installed, every DynamoDB operation on moto's backend holds one process-wide lock — what
+the idempotency table and the execution records rely on.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from moto.dynamodb.models import DynamoDBBackend
 
 WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
+READS = ("get_item", "query", "scan")
 
 _lock = threading.RLock()
 _originals: dict[str, Callable[..., Any]] = {}
@@ -28,7 +30,7 @@ def install() -> None:
     _users += 1
     if _originals:
         return
-    for name in WRITES:
+    for name in (*WRITES, *READS):
         original = getattr(DynamoDBBackend, name)
         _originals[name] = original
 

@@ -68,7 +68,11 @@ def status_event(description: dict[str, Any]) -> dict[str, Any]:
 
 
 class StatusEvents:
-    """``with StatusEvents(aws):`` — executions started meanwhile reach the recorder."""
+    """``with StatusEvents(aws):`` — executions started meanwhile reach the recorder. Only
+    the outermost of nested instances delivers (one event per status change)."""
+
+    _active = 0
+    _current: StatusEvents | None = None
 
     def __init__(self, aws: LocalAWS, handler: str = RECORDER_HANDLER) -> None:
         self.aws = aws
@@ -82,8 +86,14 @@ class StatusEvents:
         self._pool: ThreadPoolExecutor | None = None
         self._original: Any = None
         self.delivered = 0
+        self._delegate: StatusEvents | None = None
 
     def __enter__(self) -> StatusEvents:
+        StatusEvents._active += 1
+        if StatusEvents._active > 1:
+            self._delegate = StatusEvents._current
+            return self
+        StatusEvents._current = self
         self._original = StepFunctionsParserBackend.start_execution
         watcher, original = self, self._original
 
@@ -101,6 +111,9 @@ class StatusEvents:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
+        StatusEvents._active = max(0, StatusEvents._active - 1)
+        if StatusEvents._current is self:
+            StatusEvents._current = None
         if self._original is not None:
             StepFunctionsParserBackend.start_execution = self._original  # type: ignore[method-assign]
             self._original = None
@@ -116,6 +129,8 @@ class StatusEvents:
 
     def settle(self, timeout: float) -> bool:
         """Wait until every execution seen so far has had its terminal event delivered."""
+        if self._delegate is not None:
+            return self._delegate.settle(timeout)
         deadline = time.monotonic() + timeout
         with self._lock:
             while self._pending or self._busy:

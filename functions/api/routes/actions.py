@@ -148,4 +148,3 @@ def _machine_for(owner: str, routine_id: str, version: int) -> str:
         )
         rollback.commit()
     return arn
-
