@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any
 
 from statemachines.expressions import has_expression
-from statemachines.limits import MAX_CONDITION_DEPTH
 from statemachines.problems import join_path
 
 UNARY_OPS = frozenset({"exists", "isEmpty"})
@@ -26,29 +25,31 @@ GROUPS = ("all", "any", "not")
 Finding = tuple[str, str]  # (path, message)
 
 
-def check_condition(value: Any, path: str, depth: int = 0) -> list[Finding]:
-    """Every structural problem of a condition, as (path, message) pairs."""
-    if depth > MAX_CONDITION_DEPTH:
-        return [(path, f"conditions nest deeper than {MAX_CONDITION_DEPTH} levels")]
+def check_condition(value: Any, path: str) -> list[Finding]:
+    """Every structural problem of a condition, as (path, message) pairs.
+
+    Nesting has no limit of its own: the document's depth limit (``limit_exceeded``, once,
+    at the condition's path) bounds it, and any depth that fits compiles — Choice rules
+    nest freely, and what they cannot express goes to the evaluator."""
     if not isinstance(value, dict):
         return [(path, "a condition must be an object: {all|any|not} or {left, op, right}")]
     groups = [k for k in GROUPS if k in value]
     if groups:
         if len(value) != 1:
             return [(path, f"'{groups[0]}' must be the condition's only key")]
-        return _check_group(groups[0], value[groups[0]], path, depth)
+        return _check_group(groups[0], value[groups[0]], path)
     return _check_leaf(value, path)
 
 
-def _check_group(key: str, body: Any, path: str, depth: int) -> list[Finding]:
+def _check_group(key: str, body: Any, path: str) -> list[Finding]:
     here = join_path(path, key)
     if key == "not":
-        return check_condition(body, here, depth + 1)
+        return check_condition(body, here)
     if not isinstance(body, list) or not body:
         return [(here, f"'{key}' takes a non-empty list of conditions")]
     findings: list[Finding] = []
     for index, item in enumerate(body):
-        findings.extend(check_condition(item, join_path(here, index), depth + 1))
+        findings.extend(check_condition(item, join_path(here, index)))
     return findings
 
 

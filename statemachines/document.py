@@ -14,7 +14,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from statemachines.limits import MAX_CONNECTIONS, MAX_DEPTH, MAX_DOCUMENT_BYTES, MAX_NODES, MAX_VARIABLES
+from statemachines.limits import (
+    MAX_CONNECTIONS,
+    MAX_DEPTH,
+    MAX_DOCUMENT_BYTES,
+    MAX_FILE_BYTES,
+    MAX_NODES,
+    MAX_VARIABLES,
+)
 from statemachines.model import NODE_ID_PATTERN, Connection, Node
 from statemachines.problems import Code, Report, connection_path, join_path, node_path
 from statemachines.pydantic_errors import report_pydantic
@@ -31,16 +38,29 @@ class Parts:
     nodes: dict[str, Node] = field(default_factory=dict)
     broken_node_ids: set[str] = field(default_factory=set)
     connections: list[tuple[int, Connection]] = field(default_factory=list)
+    # Endpoints of connections that did not parse: (source id, target id), None if unreadable.
+    broken_connections: list[tuple[str | None, str | None]] = field(default_factory=list)
     variables: dict[str, Any] = field(default_factory=dict)
+    # False when 'nodes' / 'variables' are unusable: what refers to them cannot be checked.
+    nodes_known: bool = True
+    variables_known: bool = True
 
 
 def check_json(document: Any, report: Report) -> bool:
-    """Is this a JSON value of sane depth and size? Iterative: deep input cannot crash it."""
+    """Is this a JSON value of sane depth and size? Iterative: deep input cannot crash it.
+
+    False when nothing else can safely be checked. A document over the size limit is
+    reported and still checked (it is bounded by what could be read at all)."""
     stack: list[tuple[Any, int]] = [(document, 1)]
     while stack:
         value, depth = stack.pop()
         if depth > MAX_DEPTH:
-            report.error(Code.LIMIT_EXCEEDED, "", f"the document nests deeper than {MAX_DEPTH} levels")
+            report.error(
+                Code.LIMIT_EXCEEDED,
+                _too_deep_path(document),
+                f"nests deeper than the {MAX_DEPTH} levels of JSON a routine may have "
+                "(each all/any of a condition takes two: the object and its list)",
+            )
             return False
         if isinstance(value, dict):
             if not all(isinstance(k, str) for k in value):
@@ -55,7 +75,8 @@ def check_json(document: Any, report: Report) -> bool:
         elif not (value is None or isinstance(value, str | int | float | bool)):
             report.error(Code.INVALID_DOCUMENT, "", f"{type(value).__name__} is not a JSON value")
             return False
-    text = json.dumps(document, ensure_ascii=False)
+    # Measured as stored: compact JSON, UTF-8; formatting whitespace does not count.
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
     try:
         size = len(text.encode())
     except UnicodeEncodeError as exc:
@@ -68,10 +89,48 @@ def check_json(document: Any, report: Report) -> bool:
         report.error(
             Code.LIMIT_EXCEEDED,
             "",
-            f"the document is {size} bytes; routines are at most {MAX_DOCUMENT_BYTES}",
+            f"the routine is {size:,} bytes as compact JSON (UTF-8, whitespace between tokens "
+            f"not counted); routines are at most {MAX_DOCUMENT_BYTES:,} bytes",
         )
-        return False
+        # Still checked when it is no larger than a file may be; beyond, checking would cost
+        # more than its answer is worth.
+        return size <= MAX_FILE_BYTES
     return True
+
+
+def _too_deep_path(document: Any) -> str:
+    """Where the document first nests too deeply, down to the field that holds the deep
+    tree (``nodes[c].parameters.condition``), so one error names one place."""
+    segments: list[str | int] = []
+    value = document
+    while isinstance(value, dict | list):
+        children = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
+        key, value = max(children, key=lambda child: _depth(child[1]), default=(None, None))
+        if key is None:
+            break
+        segments.append(key)
+    index = segments[1] if len(segments) >= 2 else None
+    if segments[:1] == ["nodes"] and isinstance(index, int):
+        raw = document["nodes"][index]
+        raw_id = raw.get("id") if isinstance(raw, dict) else None
+        if isinstance(raw_id, str) and _NODE_ID.match(raw_id):
+            return node_path(raw_id, *segments[2:4])
+        return join_path("", *segments[:4])
+    return join_path("", *segments[:2])
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth, iteratively (the value may be deeper than Python's recursion limit)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
 
 
 def check_top_level(document: dict[str, Any], report: Report) -> None:
@@ -93,15 +152,18 @@ def check_top_level(document: dict[str, Any], report: Report) -> None:
 
 def parse_parts(document: dict[str, Any], report: Report) -> Parts:
     parts = Parts()
-    parts.variables = _variables(document.get("variables", {}), report)
+    parts.variables = _variables(document.get("variables", {}), parts, report)
+    if "nodes" not in document:
+        parts.nodes_known = False
     _nodes(document.get("nodes", []), parts, report)
     _connections(document.get("connections", []), parts, report)
     return parts
 
 
-def _variables(value: Any, report: Report) -> dict[str, Any]:
+def _variables(value: Any, parts: Parts, report: Report) -> dict[str, Any]:
     if not isinstance(value, dict):
         report.error(Code.INVALID_DOCUMENT, "variables", "'variables' must be an object")
+        parts.variables_known = False
         return {}
     if len(value) > MAX_VARIABLES:
         report.error(Code.LIMIT_EXCEEDED, "variables", f"at most {MAX_VARIABLES} variables")
@@ -118,12 +180,16 @@ def _variables(value: Any, report: Report) -> dict[str, Any]:
 def _nodes(value: Any, parts: Parts, report: Report) -> None:
     if not isinstance(value, list):
         report.error(Code.INVALID_DOCUMENT, "nodes", "'nodes' must be a list")
+        parts.nodes_known = False
         return
     if not value:
         report.error(Code.INVALID_DOCUMENT, "nodes", "a routine needs at least one node")
     if len(value) > MAX_NODES:
-        report.error(Code.LIMIT_EXCEEDED, "nodes", f"{len(value)} nodes; a routine has at most {MAX_NODES}")
-        return
+        # Reported once; the nodes are still checked (the size limit bounds their number),
+        # so connections to them are not mistaken for connections to nothing.
+        report.error(
+            Code.LIMIT_EXCEEDED, "nodes", f"{len(value):,} nodes; a routine has at most {MAX_NODES:,}"
+        )
     for index, raw in enumerate(value):
         raw_id = raw.get("id") if isinstance(raw, dict) else None
         named = isinstance(raw_id, str) and bool(_NODE_ID.match(raw_id))
@@ -150,10 +216,18 @@ def _connections(value: Any, parts: Parts, report: Report) -> None:
         report.error(Code.INVALID_DOCUMENT, "connections", "'connections' must be a list")
         return
     if len(value) > MAX_CONNECTIONS:
-        report.error(Code.LIMIT_EXCEEDED, "connections", f"at most {MAX_CONNECTIONS} connections")
-        return
+        report.error(
+            Code.LIMIT_EXCEEDED,
+            "connections",
+            f"{len(value):,} connections; a routine has at most {MAX_CONNECTIONS:,}",
+        )
     for index, raw in enumerate(value):
         try:
             parts.connections.append((index, Connection.model_validate(raw)))
         except ValidationError as exc:
             report_pydantic(exc, connection_path(index), report)
+            ends = raw if isinstance(raw, dict) else {}
+            source, target = (ends.get(key) for key in ("sourceNodeId", "targetNodeId"))
+            parts.broken_connections.append(
+                (source if isinstance(source, str) else None, target if isinstance(target, str) else None)
+            )

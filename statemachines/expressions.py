@@ -43,6 +43,10 @@ class ExpressionSyntaxError(ValueError):
     """An expression that does not parse; ``message`` says why, for the user."""
 
 
+class ExpressionTooLong(ExpressionSyntaxError):
+    """An expression over the product limit (reported as ``limit_exceeded``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Reference:
     """What one expression reads: its root, the name under the root, and the full path.
@@ -136,7 +140,9 @@ def _parse_expression(source: str) -> Expression:
     if not source:
         raise ExpressionSyntaxError("empty expression '{{ }}'")
     if len(source) > MAX_EXPRESSION_LENGTH:
-        raise ExpressionSyntaxError(f"expression longer than {MAX_EXPRESSION_LENGTH} characters")
+        raise ExpressionTooLong(
+            f"the expression is {len(source):,} characters; expressions are at most {MAX_EXPRESSION_LENGTH:,}"
+        )
     try:
         parsed = _jsonpath_parse(source)
     except Exception as exc:  # jsonpath-ng raises bare Exceptions from its lexer and parser

@@ -40,7 +40,18 @@ class DocumentModel(BaseModel):
 class Retry(DocumentModel):
     """Retry policy. ``maxAttempts`` counts every attempt, the first one included."""
 
-    max_attempts: Annotated[int, Field(ge=1, le=100)] = 3
+    # AWS users read MaxAttempts as "retries"; ours is the total, so say it where editors show it.
+    max_attempts: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=100,
+            description=(
+                "Total attempts, the first one included: 3 means one run and at most two retries "
+                "(unlike Step Functions' MaxAttempts, which counts retries only). 1 = no retry."
+            ),
+        ),
+    ] = 3
     interval_seconds: Annotated[int, Field(ge=1, le=86_400)] = 1
     backoff_rate: Annotated[float, Field(ge=1.0, le=100.0)] = 2.0
     max_delay_seconds: Annotated[int, Field(ge=1, le=31_622_400)] | None = None

@@ -15,9 +15,11 @@ from statemachines.expressions import (
     ROOTS,
     Expression,
     ExpressionSyntaxError,
+    ExpressionTooLong,
     iter_strings,
     parse_template,
 )
+from statemachines.gaps import Gaps
 from statemachines.problems import Code, Report, Warn, join_path, node_path
 from statemachines.topology import NodeInfo, Topology
 
@@ -41,7 +43,8 @@ def node_expressions(
             template = parse_template(text)
         except ExpressionSyntaxError as exc:
             if report is not None:
-                report.error(Code.INVALID_EXPRESSION, path, str(exc))
+                code = Code.LIMIT_EXCEEDED if isinstance(exc, ExpressionTooLong) else Code.INVALID_EXPRESSION
+                report.error(code, path, str(exc))
             continue
         extra = _extra_roots(info, rel)
         found.extend((path, expr, extra) for expr in template.expressions)
@@ -54,10 +57,13 @@ def _extra_roots(info: NodeInfo, rel: tuple[str | int, ...]) -> tuple[str, ...]:
 
 
 class ReferenceChecker:
-    def __init__(self, topology: Topology, variables: dict[str, Any], report: Report) -> None:
+    def __init__(
+        self, topology: Topology, variables: dict[str, Any], report: Report, gaps: Gaps | None = None
+    ) -> None:
         self.topology = topology
         self.variables = variables
         self.report = report
+        self.gaps = gaps or Gaps()  # what earlier errors left uncheckable
         self.used_variables: set[str] = set()
 
     def check_node(self, info: NodeInfo) -> None:
@@ -92,6 +98,8 @@ class ReferenceChecker:
         return None
 
     def _variable(self, name: str | None, source: str) -> str | None:
+        if not self.gaps.variables_known:
+            return None  # 'variables' is broken (reported): no name can be judged
         if name is None:
             self.used_variables.update(self.variables)
             return None
@@ -103,6 +111,8 @@ class ReferenceChecker:
 
     def _loop(self, info: NodeInfo, name: str | None, source: str) -> str | None:
         if not self.topology.enclosing.get(info.id):
+            if info.id in self.gaps.blind:
+                return None  # it may be inside a loop whose connection is broken
             return f"'{source}': loop.* exists only inside a loop body"
         if name is not None and name not in LOOP_FIELDS:
             return f"'{source}': a loop offers only loop.item and loop.index"
@@ -112,12 +122,14 @@ class ReferenceChecker:
         topology = self.topology
         if name is None:
             return f"'{source}': name a node, e.g. nodes.fetch"
-        if name not in topology.infos:
-            return f"'{source}': there is no node '{name}'"
         if name == info.id:
             return f"'{source}': a node cannot read its own output"
-        if not topology.acyclic:
-            return None  # ancestry is undefined; the cycle is reported instead
+        if not self.gaps.knows_node(name):
+            return None  # the node exists but is broken (reported): nothing more to judge
+        if name not in topology.infos:
+            return f"'{source}': there is no node '{name}'"
+        if not topology.acyclic or info.id in self.gaps.blind:
+            return None  # ancestry is undefined or incomplete; its cause is reported instead
         if name in topology.enclosing.get(info.id, ()):
             return (
                 f"'{source}': '{name}' is the loop this node runs in; its output exists "
@@ -150,6 +162,8 @@ class ReferenceChecker:
         return None
 
     def report_unused_variables(self) -> None:
+        if not self.gaps.variables_known:
+            return
         for name in self.variables:
             if name not in self.used_variables:
                 self.report.warn(

@@ -94,11 +94,14 @@ def _check_event(trigger: EventTrigger, report: Report) -> None:
             Code.INVALID_TRIGGER, "trigger.pattern", "an event pattern must match on at least one field"
         )
         return
-    if len(json.dumps(pattern)) > MAX_EVENT_PATTERN_BYTES:
+    # Measured as activation sends it to EventBridge (PutRule's EventPattern): json.dumps.
+    size = len(json.dumps(pattern))
+    if size > MAX_EVENT_PATTERN_BYTES:
         report.error(
-            Code.INVALID_TRIGGER,
+            Code.LIMIT_EXCEEDED,
             "trigger.pattern",
-            f"event pattern is larger than {MAX_EVENT_PATTERN_BYTES} bytes",
+            f"the event pattern is {size:,} characters as JSON; EventBridge takes at most "
+            f"{MAX_EVENT_PATTERN_BYTES:,}",
         )
         return
     for key in pattern:

@@ -7,11 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from statemachines.limits import MAX_DOCUMENT_BYTES
+from statemachines.limits import MAX_FILE_BYTES
 from statemachines.problems import Code, Report
-
-# Formatting whitespace may make a file larger than its compact document.
-MAX_FILE_BYTES = 4 * MAX_DOCUMENT_BYTES
 
 
 class UnreadableFile(Exception):
@@ -35,7 +32,7 @@ def _reject_constant(name: str) -> Any:
 def parse_json(raw: bytes, report: Report) -> tuple[bool, Any]:
     """(ok, document); on failure the reason is in ``report``."""
     if len(raw) > MAX_FILE_BYTES:
-        report.error(Code.LIMIT_EXCEEDED, "", f"the file is larger than {MAX_FILE_BYTES} bytes")
+        report.error(Code.LIMIT_EXCEEDED, "", f"the file is larger than {MAX_FILE_BYTES:,} bytes")
         return False, None
     try:
         text = raw.decode("utf-8-sig")

@@ -54,6 +54,12 @@ def check_parameters(
 def check_value(param: Parameter, value: Any, path: str, report: Report) -> None:
     if isinstance(value, str) and has_expression(value) and param.type is not ParameterType.STRING:
         return  # resolved at run time, checked there
+    if param.max_items is not None and isinstance(value, list) and len(value) > param.max_items:
+        # A count over a product limit, like too many nodes: the same problem, the same code.
+        report.error(
+            Code.LIMIT_EXCEEDED, path, f"'{param.label}' has {len(value)} items; at most {param.max_items}"
+        )
+        return
     before = len(report.errors)
     for sub_path, message in _CHECKS[param.type](param, value, path):
         report.error(Code.INVALID_PARAMETER, sub_path, message)
@@ -148,8 +154,6 @@ def _fixed_collection(param: Parameter, value: Any, path: str) -> list[tuple[str
         return [(path, f"'{param.label}' must be a list, not {json_type_name(value)}")]
     if param.min_items is not None and len(value) < param.min_items:
         return [(path, f"'{param.label}' needs at least {param.min_items} item(s)")]
-    if param.max_items is not None and len(value) > param.max_items:
-        return [(path, f"'{param.label}' takes at most {param.max_items} items")]
     findings: list[tuple[str, str]] = []
     for index, item in enumerate(value):
         here = join_path(path, index)

@@ -101,6 +101,9 @@ def test_schema_describes_routines_and_plugin_parameters(capsys: pytest.CaptureF
         rule for rule in node["allOf"] if rule["if"]["properties"]["plugin"]["const"] == "http-request"
     )
     assert "url" in http["then"]["properties"]["parameters"]["properties"]
+    # AWS users read MaxAttempts as retries: the schema says ours counts the first attempt.
+    attempts = schema["$defs"]["Retry"]["properties"]["maxAttempts"]["description"]
+    assert "first one included" in attempts and "retries" in attempts
 
 
 def test_console_script_reads_stdin() -> None:
