@@ -141,10 +141,22 @@ def _ordered(test: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
 
 
 def _equal(left: Any, right: Any) -> bool:
-    """JSON equality: ``1 == 1.0`` but ``true != 1`` and ``"1" != 1``, as in Choice rules."""
+    """JSON equality: ``1 == 1.0`` but ``true != 1`` and ``"1" != 1``, as in Choice rules —
+    at every depth (Python's ``[True] == [1]`` and ``True in [1]`` would say otherwise)."""
     if _is_number(left) and _is_number(right):
         return bool(left == right)
-    return type(left) is type(right) and bool(left == right)
+    if type(left) is not type(right):
+        return False
+    if isinstance(left, list):
+        return len(left) == len(right) and all(_equal(a, b) for a, b in zip(left, right, strict=True))
+    if isinstance(left, dict):
+        return left.keys() == right.keys() and all(_equal(v, right[k]) for k, v in left.items())
+    return bool(left == right)
+
+
+def _in(left: Any, right: Any) -> bool:
+    """Membership by :func:`_equal` — what the native rule (an ``Or`` of equalities) does."""
+    return isinstance(right, list) and any(_equal(left, item) for item in right)
 
 
 def _contains(left: Any, right: Any) -> bool:
@@ -172,7 +184,7 @@ _BINARY: dict[str, Callable[[Any, Any], bool]] = {
     "gte": _ordered(lambda a, b: a >= b),
     "lt": _ordered(lambda a, b: a < b),
     "lte": _ordered(lambda a, b: a <= b),
-    "in": lambda a, b: isinstance(b, list) and a in b,
+    "in": _in,
     "contains": _contains,
     "startsWith": lambda a, b: isinstance(a, str) and isinstance(b, str) and a.startswith(b),
     "endsWith": lambda a, b: isinstance(a, str) and isinstance(b, str) and a.endswith(b),

@@ -447,3 +447,30 @@ def test_secrets_never_reach_error_messages(aws: LocalAWS, http: Recorder) -> No
     assert result.status == "FAILED" and result.error == "Routines.HttpClientError"
     assert "tok-9f8e7d" not in (result.cause or "") and "[secret]" in (result.cause or "")
     assert "tok-9f8e7d" not in json.dumps(result.nodes)
+
+
+def test_in_gives_one_answer_natively_and_through_the_evaluator(aws: LocalAWS) -> None:
+    # A literal list compiles to a native Choice; a list from an expression goes to the
+    # evaluator Lambda. true is not 1 on both paths.
+    def member(node_id: str, right: Any) -> dict[str, Any]:
+        condition = {"left": "{{ trigger.flag }}", "op": "in", "right": right}
+        return {"id": node_id, "plugin": "if", "parameters": {"condition": condition}}
+
+    doc = routine(
+        member("native", [1]),
+        member("evaluated", "{{ trigger.list }}"),
+        transform("nativeYes", {"x": 1}),
+        transform("nativeNo", {"x": 1}),
+        transform("evaluatedYes", {"x": 1}),
+        transform("evaluatedNo", {"x": 1}),
+        connections=[
+            link("native", "nativeYes", "true"),
+            link("native", "nativeNo", "false"),
+            link("evaluated", "evaluatedYes", "true"),
+            link("evaluated", "evaluatedNo", "false"),
+        ],
+    )
+    result = run_routine(aws, doc, {"flag": True, "list": [1]})
+    assert result.status == "SUCCEEDED"
+    taken = {n for n, s in statuses(result).items() if s == "succeeded" and n.endswith(("Yes", "No"))}
+    assert taken == {"nativeNo", "evaluatedNo"}
