@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from statemachines.asl import State, StateMachine
@@ -10,7 +9,6 @@ from statemachines.choices import Const, DocPath
 from statemachines.emitter.exits import STOP_ERROR, Exits
 from statemachines.emitter.scope import Scope, Step
 from statemachines.emitter.tasks import retriers
-from statemachines.expressions import has_expression, parse_template
 from statemachines.graph import iter_bits
 from statemachines.layout import EXECUTION_PATH, TRIGGER_PATH, Status, node_doc_path, node_key
 from statemachines.topology import NodeInfo
@@ -28,9 +26,8 @@ class Loops(Exits):
         items = self._operand(sim, info.parameters.get("items"))
         if isinstance(items, DocPath):
             fields["ItemsPath"] = items.path
-            if not self._surely_a_list(info.parameters.get("items")):
-                entry, check = self._items_guard(scope, sim, info, items.path, name)
-                checks = (check,)
+            entry, check = self._items_guard(scope, sim, info, items.path, name)
+            checks = (check,)
         elif isinstance(items, Const):
             value = items.value if isinstance(items.value, list) else []
             pass_fields = {"Result": value, "ResultPath": node_doc_path(info.id)}
@@ -59,23 +56,6 @@ class Loops(Exits):
         return Step(
             entry or name, self._error_outcomes(scope, sim, info, fields, frozenset({"done"}), checks)
         )
-
-    def _surely_a_list(self, expression: Any) -> bool:
-        """Items read from a static-data node's literal data that is a list need no check."""
-        whole = parse_template(expression).whole if isinstance(expression, str) else None
-        if whole is None or whole.reference.root != "nodes" or whole.reference.name not in self.infos:
-            return False
-        info = self.infos[whole.reference.name]
-        if info.plugin.name != "static-data" or info.node.disabled:
-            return False
-        value = info.parameters.get("data")
-        for step in whole.reference.steps[1:]:
-            container = value if isinstance(value, list | dict) else {}
-            index_ok = isinstance(step, int) and isinstance(container, list) and 0 <= step < len(container)
-            if not (index_ok or (isinstance(container, dict) and step in container)):
-                return False
-            value = container[step]  # type: ignore[index]
-        return isinstance(value, list) and not has_expression(json.dumps(value))
 
     def _items_guard(
         self, scope: Scope, sim: Sim, info: NodeInfo, path: str, map_name: str
