@@ -18,7 +18,18 @@ class CompileOptions:
     partition: str = "aws"
     # The deployment's stage (functions are named routines-<stage>-<plugin>); None locally.
     stage: str | None = None
+    # True: ``${FunctionArn_<plugin>}`` placeholders instead of ARNs, for the deployment to
+    # fill in (CloudFormation's DefinitionSubstitutions).
+    substitutions: bool = False
 
     def function_arn(self, plugin: str) -> str:
+        if self.substitutions:
+            return "${" + substitution_key(plugin) + "}"
         name = function_name(plugin, self.stage)
         return f"arn:{self.partition}:lambda:{self.region}:{self.account}:function:{name}"
+
+
+def substitution_key(plugin: str) -> str:
+    """``http-request`` → ``FunctionArn_http_request`` (plugin names never hold '_', so
+    distinct plugins get distinct keys)."""
+    return "FunctionArn_" + plugin.replace("-", "_")

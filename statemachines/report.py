@@ -12,6 +12,7 @@ from typing import Any
 from statemachines.problems import Problem
 
 LAMBDA_RESOURCE = ":lambda:"
+SUBSTITUTED = "${FunctionArn_"  # a Lambda ARN left to DefinitionSubstitutions
 
 
 def build_report(
@@ -88,7 +89,7 @@ def _transitions(
         counts["states"] += 1
         resource = str(state.get("Resource", ""))
         if state["Type"] == "Task" and (
-            LAMBDA_RESOURCE in resource or resource.startswith("arn:aws:states:::lambda")
+            LAMBDA_RESOURCE in resource or resource.startswith(("arn:aws:states:::lambda", SUBSTITUTED))
         ):
             counts["lambdaTasks"] += 1
             counts["evaluatorTasks"] += resource == evaluator_arn

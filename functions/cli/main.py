@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from functions.cli.loading import UnreadableFile, parse_json, read_source
+from functions.cli.target import TargetError, add_target_arguments, compile_options, placeholders
 from statemachines.problems import Problem, Report
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     compile_.add_argument("file", metavar="FILE", help="routine JSON file ('-' = stdin)")
     compile_.add_argument("--report", action="store_true", help="print the compile report instead")
     compile_.add_argument("--routine-id", default="local", help="routine id baked into the definition")
+    add_target_arguments(compile_)
     compile_.set_defaults(handler=cmd_compile)
 
     run = commands.add_parser("run", help="run a routine on the local runtime (moto, in-process)")
@@ -138,9 +140,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_compile(args: argparse.Namespace) -> int:
     from statemachines.compiler import compile_validated
     from statemachines.errors import CompileError
-    from statemachines.options import CompileOptions
     from statemachines.validator import analyse
 
+    try:
+        options = compile_options(args)
+    except TargetError as exc:
+        print(f"routines compile: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     report = Report()
     ok, document = parse_json(read_source(args.file), report)
     validation = analyse(document) if ok else None
@@ -148,11 +154,13 @@ def cmd_compile(args: argparse.Namespace) -> int:
         print(_human(args.file, validation.report if validation else report), file=sys.stderr)
         return EXIT_INVALID
     try:
-        compiled = compile_validated(validation, CompileOptions(routine_id=args.routine_id))
+        compiled = compile_validated(validation, options)
     except CompileError as exc:
         print(f"{args.file}: cannot compile: {exc}", file=sys.stderr)
         return EXIT_INVALID
     shown = compiled.report if args.report else compiled.asl
+    if args.report and options.substitutions:
+        shown = {**shown, "substitutions": placeholders(compiled.definition)}
     print(json.dumps(shown, indent=2, ensure_ascii=False))
     return EXIT_OK
 
