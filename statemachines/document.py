@@ -37,6 +37,7 @@ class Parts:
 
     nodes: dict[str, Node] = field(default_factory=dict)
     broken_node_ids: set[str] = field(default_factory=set)
+    duplicate_ids: set[str] = field(default_factory=set)  # ids used by more than one node
     connections: list[tuple[int, Connection]] = field(default_factory=list)
     # Endpoints of connections that did not parse: (source id, target id), None if unreadable.
     broken_connections: list[tuple[str | None, str | None]] = field(default_factory=list)
@@ -200,6 +201,7 @@ def _nodes(value: Any, parts: Parts, report: Report) -> None:
                 base,
                 f"node id '{raw_id}' is used by an earlier node (ids must be unique)",
             )
+            parts.duplicate_ids.add(str(raw_id))
             continue
         try:
             node = Node.model_validate(raw)

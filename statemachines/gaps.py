@@ -19,6 +19,7 @@ from statemachines.graph import Graph, reachable
 @dataclass(slots=True)
 class Gaps:
     unseen: set[str] = field(default_factory=set)  # in the document, but not analysable
+    ambiguous: set[str] = field(default_factory=set)  # ids of several nodes: which one is meant?
     cut_from: set[str] = field(default_factory=set)  # sources of connections not made
     cut_to: set[str] = field(default_factory=set)  # targets of connections not made
     blind: set[str] = field(default_factory=set)  # nodes whose ancestry is incomplete
@@ -29,6 +30,7 @@ class Gaps:
     def of(cls, parts: Parts) -> Gaps:
         gaps = cls(
             unseen=set(parts.broken_node_ids),
+            ambiguous=set(parts.duplicate_ids),
             nodes_known=parts.nodes_known,
             variables_known=parts.variables_known,
         )
@@ -49,4 +51,4 @@ class Gaps:
 
     def knows_node(self, node_id: str) -> bool:
         """Could a reference to this id be judged (the node is analysable, or surely absent)?"""
-        return self.nodes_known and node_id not in self.unseen
+        return self.nodes_known and node_id not in self.unseen and node_id not in self.ambiguous

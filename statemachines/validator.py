@@ -143,8 +143,10 @@ def _connections(parts: Parts, infos: dict[str, NodeInfo], report: Report, gaps:
         if source is None or target is None:
             gaps.cut(*ends)  # a missing node (reported), or one broken and already reported
             continue
-        if source.id in gaps.unseen:
-            gaps.cut(*ends)  # its output ports are unknown (wrong parameters, already reported)
+        if source.id in gaps.unseen or not gaps.ambiguous.isdisjoint(ends):
+            # Its output ports are unknown (wrong parameters), or the id names several nodes
+            # (a duplicate): either is reported already, and the connection cannot be judged.
+            gaps.cut(*ends)
             continue
         out_port = next(
             (p for p in source.plugin.output_ports(source.parameters) if p.name == conn.source_port), None

@@ -167,6 +167,16 @@ CASCADES: dict[str, tuple[dict[str, Any], set[tuple[str, str]]]] = {
         ),
         {("invalid_parameter", "nodes[s].parameters.rules[0].condition.op")},
     ),
+    "duplicate id of another kind": (
+        routine(
+            node("s", "switch", parameters={"rules": [{"port": "big", "condition": LEAF_TRUE}]}),
+            node("s", "transform", parameters=READS_A),
+            node("a"),
+            node("c", parameters={"fields": {"v": "{{ nodes.s }}"}}),
+            connections=[link("a", "s"), link("s", "c", "big")],
+        ),
+        {("duplicate_node_id", "nodes[s]")},
+    ),
     "nodes not a list": (
         {"name": "x", "trigger": {"type": "manual"}, "nodes": {"a": 1}, "connections": [link("a", "b")]},
         {("invalid_document", "nodes")},
