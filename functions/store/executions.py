@@ -10,8 +10,6 @@ owner's execution is simply not found.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import os
 import time
@@ -21,7 +19,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from functions.store.errors import InvalidTokenError
+from functions.store.codec import decode_token, dump, encode_token, plain, typed
 from infra.names import (
     ENV_EXECUTIONS_TABLE,
     EXECUTIONS_BY_ROUTINE,
@@ -40,6 +38,7 @@ DEFAULT_PAGE = 20
 # live in the payload bucket and the item keeps a reference.
 INLINE_BODY_BYTES = 300_000
 BODY_FIELDS = ("trigger", "output", "nodes")
+MAX_WRITE_ATTEMPTS = 5
 
 
 class InvalidListQuery(RoutinesError):
@@ -142,12 +141,47 @@ class ExecutionStore:
 
     def record(self, record: ExecutionRecord) -> bool:
         """Write ``record`` unless the stored one is as far along or further. Returns
-        whether it was written (False: a duplicate or late event, a no-op)."""
+        whether it was written (False: a duplicate or late event, a no-op).
+
+        Read, merge, then a put conditional on the revision read (optimistic locking): the
+        writer's ``None`` fields keep the stored values, and a write that raced another
+        re-reads and decides again. (One small put, rather than an update expression of
+        twenty clauses, also keeps the local runtime's moto fast.)"""
+        new_rank = rank(record.status, record.redrive_count)
+        dynamodb = client("dynamodb")
+        for _ in range(MAX_WRITE_ATTEMPTS):
+            existing = dynamodb.get_item(
+                TableName=self.table, Key={"executionId": {"S": record.execution_id}}, ConsistentRead=True
+            ).get("Item")
+            if existing is not None and int(existing["statusRank"]["N"]) >= new_rank:
+                return False
+            item = self._merged(record, new_rank, existing)
+            if existing is None:
+                condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(executionId)"}
+            else:
+                condition = {
+                    "ConditionExpression": "revision = :seen",
+                    "ExpressionAttributeValues": {":seen": existing.get("revision", {"N": "0"})},
+                }
+            try:
+                dynamodb.put_item(TableName=self.table, Item=item, **condition)
+            except ClientError as error:
+                if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                    continue  # someone wrote meanwhile: read again
+                raise
+            return True
+        return False
+
+    def _merged(
+        self, record: ExecutionRecord, new_rank: int, existing: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        item: dict[str, Any] = dict(existing or {})
         values: dict[str, Any] = {
+            "executionId": record.execution_id,
             "ownerId": record.owner_id,
             "routineId": record.routine_id,
             "status": record.status,
-            "statusRank": rank(record.status, record.redrive_count),
+            "statusRank": new_rank,
             "redriveCount": record.redrive_count,
             "startedAt": iso(record.started_at),
             "startedEpoch": record.started_at,
@@ -155,6 +189,7 @@ class ExecutionStore:
             "routineStatusKey": _status_key(record.owner_id, record.routine_id, record.status),
             "startKey": f"{iso(record.started_at)}#{record.execution_id}",
             "updatedAt": time.time(),
+            "revision": int((existing or {}).get("revision", {"N": "0"})["N"]) + 1,
         }
         optional = {
             "executionArn": record.execution_arn,
@@ -166,36 +201,31 @@ class ExecutionStore:
             "rerunOf": record.rerun_of,
         }
         values.update({k: v for k, v in optional.items() if v is not None})
-        remove: list[str] = []
+        item.update({k: typed(v) for k, v in values.items()})
         body = {name: getattr(record, name) for name in BODY_FIELDS if getattr(record, name) is not None}
-        if body:
-            encoded = {name: _dump(value) for name, value in body.items()}
-            if sum(len(text) for text in encoded.values()) > INLINE_BODY_BYTES:
-                key = f"executions/{record.execution_id}/{values['statusRank']}.json"
-                client("s3").put_object(Bucket=self.bucket, Key=key, Body=_dump(body).encode())
-                values["bodyRef"] = key
-                remove += [f"#{name}" for name in BODY_FIELDS]
-            else:
-                values.update(encoded)
-        names = {f"#{k}": k for k in values} | {"#id": "executionId"}
-        expression = "SET " + ", ".join(f"#{k} = :{k}" for k in values)
-        if remove:
-            expression += " REMOVE " + ", ".join(remove)
-            names |= {name: name[1:] for name in remove}
-        try:
-            client("dynamodb").update_item(
-                TableName=self.table,
-                Key={"executionId": {"S": record.execution_id}},
-                UpdateExpression=expression,
-                ConditionExpression="attribute_not_exists(#id) OR #statusRank < :statusRank",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues={f":{k}": _typed(v) for k, v in values.items()},
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        if not body:
+            return item
+        # Keep the stored bodies this writer does not know (inline, or in the bucket).
+        if existing is not None and "bodyRef" in existing:
+            stored = self._body(existing["bodyRef"]["S"])
+            body = {**{k: v for k, v in stored.items() if v is not None}, **body}
+        elif existing is not None:
+            body = {**{n: json.loads(existing[n]["S"]) for n in BODY_FIELDS if n in existing}, **body}
+        encoded = {name: dump(value) for name, value in body.items()}
+        for name in (*BODY_FIELDS, "bodyRef"):
+            item.pop(name, None)
+        if sum(len(text) for text in encoded.values()) > INLINE_BODY_BYTES:
+            key = f"executions/{record.execution_id}/{new_rank}.json"
+            client("s3").put_object(Bucket=self.bucket, Key=key, Body=dump(body).encode())
+            item["bodyRef"] = {"S": key}
+        else:
+            item.update({name: {"S": text} for name, text in encoded.items()})
+        return item
+
+    def _body(self, key: str) -> dict[str, Any]:
+        data = client("s3").get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        loaded = json.loads(data)
+        return loaded if isinstance(loaded, dict) else {}
 
     def link_rerun(self, original_id: str, rerun_id: str) -> None:
         """Note on the original record that ``rerun_id`` re-ran it (the re-run's own record
@@ -203,10 +233,16 @@ class ExecutionStore:
         client("dynamodb").update_item(
             TableName=self.table,
             Key={"executionId": {"S": original_id}},
-            UpdateExpression="SET #reruns = list_append(if_not_exists(#reruns, :empty), :new)",
+            UpdateExpression="SET #reruns = list_append(if_not_exists(#reruns, :empty), :new), "
+            "#rev = if_not_exists(#rev, :zero) + :one",
             ConditionExpression="attribute_exists(executionId)",
-            ExpressionAttributeNames={"#reruns": "reruns"},
-            ExpressionAttributeValues={":empty": {"L": []}, ":new": {"L": [{"S": rerun_id}]}},
+            ExpressionAttributeNames={"#reruns": "reruns", "#rev": "revision"},
+            ExpressionAttributeValues={
+                ":empty": {"L": []},
+                ":new": {"L": [{"S": rerun_id}]},
+                ":zero": {"N": "0"},
+                ":one": {"N": "1"},
+            },
         )
 
     # -- reads --------------------------------------------------------------------------
@@ -253,42 +289,42 @@ class ExecutionStore:
             "Limit": limit + 1,  # one more tells whether another page exists
         }
         if next_token:
-            query["ExclusiveStartKey"] = _decode_token(next_token, index.partition_key, partition)
+            query["ExclusiveStartKey"] = decode_token(next_token, index.partition_key, partition)
         items = client("dynamodb").query(**query)["Items"]
         token = None
         if len(items) > limit:
             items = items[:limit]
             last = items[-1]
             key_names = ("executionId", index.partition_key, "startKey")
-            token = _encode_token({name: last[name]["S"] for name in key_names})
+            token = encode_token({name: last[name]["S"] for name in key_names})
         return ExecutionPage([self._record(item, body=False) for item in items], token)
 
     def _record(self, item: dict[str, Any], body: bool = True) -> ExecutionRecord:
-        plain = {key: _plain(value) for key, value in item.items()}
+        values = {key: plain(value) for key, value in item.items()}
         content: dict[str, Any] = {}
-        if body and "bodyRef" in plain:
-            data = client("s3").get_object(Bucket=self.bucket, Key=plain["bodyRef"])["Body"].read()
+        if body and "bodyRef" in values:
+            data = client("s3").get_object(Bucket=self.bucket, Key=values["bodyRef"])["Body"].read()
             content = json.loads(data)
         elif body:
-            content = {name: json.loads(plain[name]) for name in BODY_FIELDS if name in plain}
+            content = {name: json.loads(values[name]) for name in BODY_FIELDS if name in values}
         return ExecutionRecord(
-            execution_id=plain["executionId"],
-            owner_id=plain["ownerId"],
-            routine_id=plain["routineId"],
-            status=plain["status"],
-            started_at=float(plain["startedEpoch"]),
-            execution_arn=plain.get("executionArn"),
-            version=int(plain["version"]) if "version" in plain else None,
-            trigger_type=plain.get("triggerType"),
-            stopped_at=float(plain["stoppedEpoch"]) if "stoppedEpoch" in plain else None,
-            error=json.loads(plain["error"]) if "error" in plain else None,
+            execution_id=values["executionId"],
+            owner_id=values["ownerId"],
+            routine_id=values["routineId"],
+            status=values["status"],
+            started_at=float(values["startedEpoch"]),
+            execution_arn=values.get("executionArn"),
+            version=int(values["version"]) if "version" in values else None,
+            trigger_type=values.get("triggerType"),
+            stopped_at=float(values["stoppedEpoch"]) if "stoppedEpoch" in values else None,
+            error=json.loads(values["error"]) if "error" in values else None,
             trigger=content.get("trigger"),
             output=content.get("output"),
             nodes=content.get("nodes"),
-            transitions=int(plain["transitions"]) if "transitions" in plain else None,
-            rerun_of=plain.get("rerunOf"),
-            redrive_count=int(plain.get("redriveCount", 0)),
-            reruns=list(plain.get("reruns", [])),
+            transitions=int(values["transitions"]) if "transitions" in values else None,
+            rerun_of=values.get("rerunOf"),
+            redrive_count=int(values.get("redriveCount", 0)),
+            reruns=list(values.get("reruns", [])),
         )
 
 
@@ -298,46 +334,3 @@ def _routine_key(owner_id: str, routine_id: str) -> str:
 
 def _status_key(owner_id: str, routine_id: str, status: str) -> str:
     return f"{owner_id}#{routine_id}#{status}"
-
-
-def _dump(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def _typed(value: Any) -> dict[str, Any]:
-    if isinstance(value, bool):
-        return {"BOOL": value}
-    if isinstance(value, int | float):
-        return {"N": repr(value) if isinstance(value, float) else str(value)}
-    return {"S": str(value)}
-
-
-def _plain(typed: dict[str, Any]) -> Any:
-    ((kind, value),) = typed.items()
-    if kind == "N":
-        return float(value)
-    if kind == "L":
-        return [_plain(v) for v in value]
-    return value
-
-
-def _encode_token(key: dict[str, str]) -> str:
-    return base64.urlsafe_b64encode(_dump(key).encode()).decode().rstrip("=")
-
-
-def _decode_token(token: str, partition_name: str, partition: str) -> dict[str, Any]:
-    """The token's start key, refused unless it was issued for this very query (a token
-    is opaque, but never a way into another owner's partition)."""
-    try:
-        key = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        key = None
-    names = {"executionId", partition_name, "startKey"}
-    if (
-        not isinstance(key, dict)
-        or set(key) != names
-        or not all(isinstance(v, str) for v in key.values())
-        or key[partition_name] != partition
-    ):
-        raise InvalidTokenError("nextToken is not a token this query issued", path="nextToken")
-    return {name: {"S": value} for name, value in key.items()}

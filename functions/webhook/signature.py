@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterable
 
 HEADER = "x-signature-256"
+DISPLAY = "X-Signature-256"
 PREFIX = "sha256="
 _HEX = re.compile(r"^[0-9a-fA-F]{64}$")
 
@@ -21,9 +22,9 @@ def problem(header: str | None, body: bytes, secrets: Iterable[str]) -> str | No
     """None when ``header`` signs ``body`` with one of ``secrets``, else why not. Every
     secret is compared (constant time each), so timing tells nothing about which matched."""
     if not header:
-        return f"missing {HEADER} header"
+        return f"missing {DISPLAY} header"
     if not header.startswith(PREFIX) or not _HEX.match(header[len(PREFIX) :]):
-        return f"{HEADER} must be '{PREFIX}' followed by 64 hex digits"
+        return f"{DISPLAY} must be '{PREFIX}' followed by 64 hex digits"
     given = header[len(PREFIX) :].lower().encode()
     matched = False
     for secret in secrets:

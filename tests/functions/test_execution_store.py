@@ -144,3 +144,16 @@ def test_reruns_are_linked_on_the_original(store: ExecutionStore) -> None:
     assert original is not None and rerun is not None
     assert original.reruns == ["e2", "e3"] and rerun.rerun_of == "e1"
     assert original.status == "FAILED"
+
+
+def test_a_later_write_keeps_the_bodies_it_does_not_know(store: ExecutionStore) -> None:
+    big = {"blob": "y" * 400_000}
+    assert store.record(running("e1", trigger=big))  # offloaded to the bucket
+    assert store.record(running("e1", status="SUCCEEDED", output={"ok": True}, nodes={"a": {}}))
+    record = store.get("alice", "e1")
+    assert record is not None
+    assert (record.trigger, record.output, record.nodes) == (big, {"ok": True}, {"a": {}})
+    store.record(running("e2", trigger={"small": 1}))
+    store.record(running("e2", status="FAILED", error={"type": "X", "message": ""}))
+    second = store.get("alice", "e2")
+    assert second is not None and second.trigger == {"small": 1} and second.status == "FAILED"
