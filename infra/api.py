@@ -108,12 +108,12 @@ class Api(Construct):
             api_stages=[apigw.UsagePlanPerApiStage(api=self.rest_api, stage=self.rest_api.deployment_stage)],
         )
         acknowledge(
-            self.rest_api,
+            self.rest_api.node.find_child("CloudWatchRole"),
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
             "API Gateway's account-level logging role: AWS's managed policy is the documented one",
         )
         acknowledge(
-            self.rest_api,
+            self.rest_api.deployment_stage,
             "AwsSolutions-APIG3",
             "WAF is billed per web ACL and rule; attach one to the stage where the threat model needs it",
         )

@@ -158,5 +158,5 @@ class ControlPlane(Construct):
             timeout=Duration.seconds(29),  # API Gateway's integration limit
             memory_mb=1024,
         )
-        acknowledge(function, "Serverless-LambdaDLQ", SYNC_ONLY)
+        acknowledge(function.function, "Serverless-LambdaDLQ", SYNC_ONLY)
         return function

@@ -87,7 +87,7 @@ class PluginFunctions(Construct):
             if allowed:
                 function.allow(list(plugin.aws_actions), allowed, ALLOWED)  # type: ignore[union-attr]
             acknowledge(
-                function,
+                function.function,
                 "Serverless-LambdaDLQ",
                 "Invoked synchronously by Step Functions: failures return to the state "
                 "machine's Retry/Catch, so there is no asynchronous event to dead-letter",

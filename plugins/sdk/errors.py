@@ -23,5 +23,7 @@ LAMBDA_TRANSIENT = (
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
 )
+# Throttling has its own, longer retry: deployed plugin functions have reserved
+# concurrency (infra), so a wide distributed Map waits for a free slot instead of failing.
+LAMBDA_THROTTLED = "Lambda.TooManyRequestsException"

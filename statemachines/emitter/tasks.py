@@ -8,7 +8,7 @@ from typing import Any
 
 from infra.names import EVALUATOR
 from plugins.sdk import PortType
-from plugins.sdk.errors import LAMBDA_TRANSIENT, NOT_RETRYABLE
+from plugins.sdk.errors import LAMBDA_THROTTLED, LAMBDA_TRANSIENT, NOT_RETRYABLE
 from statemachines.asl import State
 from statemachines.choices import Const, DocPath, Operand
 from statemachines.emitter.base import EmitterBase
@@ -203,6 +203,18 @@ class Tasks(EmitterBase):
         return self._add(scope, name, State("Task", task), info.id)
 
 
+# A throttled invocation waits for a reserved-concurrency slot: up to ~5 minutes over 8
+# jittered retries (2 s doubling, capped at 60 s) before the error reaches the node.
+THROTTLED_RETRY = {
+    "ErrorEquals": [LAMBDA_THROTTLED],
+    "IntervalSeconds": 2,
+    "MaxAttempts": 8,
+    "BackoffRate": 2,
+    "MaxDelaySeconds": 60,
+    "JitterStrategy": "FULL",
+}
+
+
 def retriers(node: Node | None, *, lambda_task: bool, never: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """AWS's transient-Lambda retry, then the node's own policy for errors worth retrying
     (never ``never``: the errors of stop nodes inside a loop end the execution)."""
@@ -217,6 +229,7 @@ def retriers(node: Node | None, *, lambda_task: bool, never: tuple[str, ...] = (
                 "JitterStrategy": "FULL",
             }
         )
+        out.append(dict(THROTTLED_RETRY))
     policy = node.retry if node is not None else None
     if policy is not None and policy.max_attempts > 1:
         out.append({"ErrorEquals": [*NOT_RETRYABLE, *never], "MaxAttempts": 0})
