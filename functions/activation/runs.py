@@ -70,7 +70,12 @@ def describe(store: RoutineStore, owner: str, exec_id: str, settings: Settings) 
         if parsed is None:
             raise NotFoundError(f"no execution '{exec_id}'")
         store.head(owner, parsed[0])  # another owner's execution: not found
-    live = _from_step_functions(store, owner, exec_id, settings)
+    try:
+        live = _from_step_functions(store, owner, exec_id, settings)
+    except NotFoundError:
+        if record is None:
+            raise
+        return record.to_json()  # Step Functions forgot it (a restarted local server)
     if record is None:
         return live
     # The record knows who started it; Step Functions may already know how it ended.

@@ -8,7 +8,7 @@ from typing import Any
 from functions.api.models import Execution
 from functions.local import LocalAWS
 from functions.local.status_events import StatusEvents
-from functions.store import ExecutionStore
+from functions.store import ExecutionRecord, ExecutionStore
 from tests.api.conftest import Api, manual
 
 
@@ -140,3 +140,17 @@ def test_execution_record_written_by_the_recorder_is_what_the_api_returns(api: A
     assert [(i["executionId"], i["status"], i["triggerType"]) for i in listed] == [
         (execution_id, "SUCCEEDED", "manual")
     ]
+
+
+def test_a_record_whose_execution_step_functions_no_longer_knows_is_still_returned(api: Api) -> None:
+    """After a restart of `routines serve --state-dir`, records survive; moto's executions do not."""
+    routine_id = active(api)
+    execution_id = f"routines-{routine_id}:gone"
+    ExecutionStore().record(
+        ExecutionRecord(
+            execution_id, "alice", routine_id, "RUNNING", time.time(), version=1, trigger_type="manual"
+        )
+    )
+    result = api.ok("GET", f"/executions/{execution_id}")
+    assert result["status"] == "RUNNING" and result["executionId"] == execution_id
+    assert api("GET", f"/executions/{execution_id}", user="mallory")[0] == 404
