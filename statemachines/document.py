@@ -101,37 +101,26 @@ def check_json(document: Any, report: Report) -> bool:
 
 def _too_deep_path(document: Any) -> str:
     """Where the document first nests too deeply, down to the field that holds the deep
-    tree (``nodes[c].parameters.condition``), so one error names one place."""
-    segments: list[str | int] = []
-    value = document
-    while isinstance(value, dict | list):
-        children = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
-        key, value = max(children, key=lambda child: _depth(child[1]), default=(None, None))
-        if key is None:
+    tree (``nodes[c].parameters.condition``), so one error names one place. One
+    iterative walk that stops there: deep input costs no more than it did to find."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(document, ())]
+    segments: tuple[str | int, ...] = ()
+    while stack:
+        value, segments = stack.pop()
+        if len(segments) >= MAX_DEPTH:
             break
-        segments.append(key)
+        if isinstance(value, dict):
+            stack.extend((v, (*segments, k)) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, (*segments, i)) for i, v in enumerate(value))
     index = segments[1] if len(segments) >= 2 else None
-    if segments[:1] == ["nodes"] and isinstance(index, int):
+    if segments[:1] == ("nodes",) and isinstance(index, int):
         raw = document["nodes"][index]
         raw_id = raw.get("id") if isinstance(raw, dict) else None
         if isinstance(raw_id, str) and _NODE_ID.match(raw_id):
             return node_path(raw_id, *segments[2:4])
         return join_path("", *segments[:4])
     return join_path("", *segments[:2])
-
-
-def _depth(value: Any) -> int:
-    """Nesting depth, iteratively (the value may be deeper than Python's recursion limit)."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
-    return deepest
 
 
 def check_top_level(document: dict[str, Any], report: Report) -> None:
