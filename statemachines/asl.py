@@ -32,7 +32,15 @@ _ALLOWED: dict[str, frozenset[str]] = {
     | _FLOW
     | _RESULT
     | _ERRORS
-    | {"ItemsPath", "ItemSelector", "ItemProcessor", "MaxConcurrency", "ToleratedFailurePercentage", "Label"},
+    | {
+        "ItemsPath",
+        "ItemReader",
+        "ItemSelector",
+        "ItemProcessor",
+        "MaxConcurrency",
+        "ToleratedFailurePercentage",
+        "Label",
+    },
     "Wait": _IO | _FLOW | {"Seconds", "Timestamp", "SecondsPath", "TimestampPath"},
     "Pass": _IO | _FLOW | {"Parameters", "Result", "ResultPath"},
     "Succeed": _IO,

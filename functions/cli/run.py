@@ -14,7 +14,7 @@ from typing import Any
 from statemachines.problems import Report
 
 ICONS = {"succeeded": "ok  ", "failed": "FAIL", "skipped": "skip"}
-MAX_INPUT_BYTES = 256 * 1024  # Step Functions' execution input limit
+MAX_INPUT_BYTES = 10 * 1024 * 1024  # over its budget slot the input goes to S3 (offload.execution_input)
 
 
 class InputError(ValueError):
@@ -25,7 +25,9 @@ def parse_input(text: str | None) -> Any:
     if text is None:
         return {}
     if len(text.encode()) > MAX_INPUT_BYTES:
-        raise InputError(f"--input is larger than {MAX_INPUT_BYTES} bytes (Step Functions' input limit)")
+        raise InputError(
+            f"--input is larger than {MAX_INPUT_BYTES} bytes (the largest trigger a local run accepts)"
+        )
     try:
         return json.loads(text)
     except ValueError as exc:

@@ -14,6 +14,7 @@ from functions.local.errors import clean_error
 from functions.local.lambdas import Pin
 from functions.local.observe import Observer
 from functions.trace import execution_history, trace_execution
+from plugins.runtime.offload import execution_input
 from statemachines.compiler import Compiled, compile_validated
 from statemachines.errors import InvalidRoutineError
 from statemachines.options import CompileOptions
@@ -164,7 +165,7 @@ def start_routine(
         arn = client.start_execution(
             stateMachineArn=machine_arn,
             name=execution_name,
-            input=json.dumps({"trigger": trigger}),
+            input=execution_input(trigger, execution_name),
         )["executionArn"]
     except BaseException:
         aws.lambdas.unpin(predicted)

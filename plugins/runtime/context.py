@@ -32,7 +32,11 @@ def error_record(value: Any) -> Any:
 
 
 def normalize(value: Any) -> Any:
-    return error_record(load(value))
+    value = load(value)
+    if isinstance(value, list) and any(isinstance(v, list | dict) for v in value):
+        # A loop's results: each iteration's result may be a reference of its own.
+        return [normalize(v) for v in value]
+    return error_record(value)
 
 
 def error_message(cause: Any) -> str:
@@ -58,7 +62,7 @@ def build_context(event: Invocation, secrets: dict[str, Any]) -> dict[str, Any]:
         else:
             nodes[node_id] = normalize(value)
     return {
-        "trigger": event.trigger,
+        "trigger": load(event.trigger),  # a large trigger is stored in S3 by its starter
         "vars": event.vars,
         "execution": event.execution.model_dump(by_alias=True),
         "loop": event.loop,

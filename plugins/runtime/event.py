@@ -32,6 +32,9 @@ class Invocation(BaseModel):
     nodes: dict[str, Any] = Field(default_factory=dict)
     merged: list[str] = Field(default_factory=list)  # node entries that are merge objects
     task_token: str | None = Field(None, alias="taskToken")
+    inline_bytes: int | None = Field(None, alias="inlineBytes", ge=0)  # the output's payload budget
+    spill: bool = False  # the evaluator writes a loop's items to S3 for a distributed Map
+    keep: list[list[str | int]] = Field(default_factory=list)  # paths native states read
 
     @model_validator(mode="before")
     @classmethod

@@ -95,7 +95,7 @@ def invoke(
             _check_output(plugin, output)
         execution = invocation.execution.id.rsplit(":", 1)[-1]
         key = payload_key(f"{execution}/{invocation.node}/{log.request_id}.json")
-        result = offload_if_large(output, key)
+        result = offload_if_large(output, key, invocation.inline_bytes, invocation.keep)
         log.status, log.output = "succeeded", result
         return result
     except PluginError as exc:

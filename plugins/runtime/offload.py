@@ -1,17 +1,29 @@
-"""Large node outputs go to S3; the document carries a small reference instead, so no
-routine dies of Step Functions' 256 KiB payload limit. Downstream Lambdas resolve
-references transparently when they build their expression context."""
+"""Large values go to S3; the state document carries a small reference instead, so no
+routine dies of Step Functions' 256 KiB payload limit (see :mod:`statemachines.budget`).
+
+A reference is ``{"$offloaded": "s3://bucket/key", "$bytes": n, ...kept}``: besides the
+address it keeps, at their own JSON paths, the small values native states of the routine
+read (Choice variables, Wait values, Map items), which the compiler passes to the Task as
+``keep``. When they do not fit the budget, the reference says ``"__partial": true`` and
+the compiled Choice asks the evaluator Lambda instead, which loads the whole value.
+Downstream Lambdas resolve references transparently when they build their context.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from typing import Any
 
-from plugins.runtime.aws import client, payload_bucket
+from plugins.runtime.aws import client, payload_bucket, payload_key
+from statemachines.budget import TRIGGER_INLINE_BYTES
+from statemachines.layout import PARTIAL
 
-REF = "$offloaded"  # {"$offloaded": "s3://bucket/key", "bytes": n}
-DEFAULT_THRESHOLD = 32 * 1024
+REF = "$offloaded"
+SIZE = "$bytes"
+DEFAULT_THRESHOLD = 32 * 1024  # only for events compiled without a budget
+Path = Sequence[str | int]
 
 
 def threshold() -> int:
@@ -22,18 +34,80 @@ def encode(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 
 
-def offload_if_large(value: Any, key: str) -> Any:
-    """``value`` itself, or a reference to it in S3 when its JSON exceeds the threshold."""
+def offload_if_large(value: Any, key: str, limit: int | None = None, keep: Sequence[Path] = ()) -> Any:
+    """``value`` itself, or a reference to it in S3 when its JSON exceeds ``limit``."""
     body = encode(value)
-    if len(body) <= threshold():
+    limit = threshold() if limit is None else limit
+    if len(body) <= limit:
         return value
     bucket = payload_bucket()
     client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
-    return {REF: f"s3://{bucket}/{key}", "bytes": len(body)}
+    reference: dict[str, Any] = {REF: f"s3://{bucket}/{key}", SIZE: len(body)}
+    # Smallest values first, so a huge one left out does not take the others with it.
+    room = limit - len(encode(reference)) - len(f',"{PARTIAL}":true')
+    chosen: list[Path] = []
+    missing = [p for p in keep if p and kept_values(value, [p]) is None]  # absent: nothing to keep
+    for path in sorted(keep, key=lambda p: len(encode(kept_values(value, [p])))):
+        if path in missing:
+            continue
+        kept = kept_values(value, [*chosen, path])
+        if isinstance(kept, dict) and len(encode(kept)) <= room:
+            chosen.append(path)
+    kept = kept_values(value, chosen)
+    if isinstance(kept, dict):
+        reference.update({k: v for k, v in kept.items() if k not in (REF, SIZE, PARTIAL)})
+    if len(chosen) + len(missing) < len(keep):
+        reference[PARTIAL] = True  # native states must ask the evaluator instead
+    return reference
+
+
+def kept_values(value: Any, keep: Sequence[Path]) -> Any:
+    """The part of ``value`` made of the values at ``keep`` (each at its own path);
+    missing paths are left out, as a native state would find them missing anyway."""
+    out: Any = None
+    for path in sorted((list(p) for p in keep), key=len):
+        found, current = True, value
+        for step in path:
+            found = _has(current, step)
+            if not found:
+                break
+            current = current[step]
+        if found:
+            out = _place(out, path, current)
+    return out
+
+
+def _has(value: Any, step: str | int) -> bool:
+    if isinstance(step, int):
+        return isinstance(value, list) and 0 <= step < len(value)
+    return isinstance(value, dict) and step in value
+
+
+def _place(into: Any, path: list[str | int], value: Any) -> Any:
+    if not path:
+        return value
+    step, rest = path[0], path[1:]
+    if isinstance(step, int):
+        items = into if isinstance(into, list) else []
+        items += [None] * (step + 1 - len(items))
+        items[step] = _place(items[step], rest, value)
+        return items
+    obj = into if isinstance(into, dict) else {}
+    if step in obj and not rest:
+        return obj
+    obj[step] = _place(obj.get(step), rest, value)
+    return obj
+
+
+def store(value: Any, key: str) -> dict[str, str]:
+    """Write ``value`` to S3 as JSON; its address as ``{"bucket", "key"}``."""
+    bucket = payload_bucket()
+    client("s3").put_object(Bucket=bucket, Key=key, Body=encode(value), ContentType="application/json")
+    return {"bucket": bucket, "key": key}
 
 
 def is_reference(value: Any) -> bool:
-    return isinstance(value, dict) and isinstance(value.get(REF), str) and set(value) <= {REF, "bytes"}
+    return isinstance(value, dict) and isinstance(value.get(REF), str)
 
 
 def load(value: Any) -> Any:
@@ -43,3 +117,31 @@ def load(value: Any) -> Any:
     bucket, _, key = value[REF].removeprefix("s3://").partition("/")
     body = client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
     return json.loads(body)
+
+
+def execution_input(trigger: Any, name: str) -> str:
+    """The input document of an execution (JSON text): ``{"trigger": ...}``. A trigger
+    over its slot of the payload budget is stored in S3 under ``name``; the reference
+    keeps inline its smallest top-level fields that fit the slot (what a Choice or a Map
+    usually reads), and says ``__partial`` when it had to leave one out. Whoever starts an
+    execution (local runner, API, webhook, scheduler) builds the input with this."""
+    body = encode(trigger)
+    if len(body) > TRIGGER_INLINE_BYTES:
+        bucket = payload_bucket()
+        key = payload_key(f"{name}/trigger.json")
+        client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+        reference: dict[str, Any] = {REF: f"s3://{bucket}/{key}", SIZE: len(body)}
+        fields = trigger if isinstance(trigger, dict) else {}
+        used = len(encode(reference)) + len(f',"{PARTIAL}":true')
+        for field, size in sorted(((k, len(encode({k: v}))) for k, v in fields.items()), key=lambda f: f[1]):
+            if used + size > TRIGGER_INLINE_BYTES or field in (REF, SIZE, PARTIAL):
+                break
+            reference[field] = fields[field]
+            used += size
+        if len(reference) - 2 < len(fields) or not isinstance(trigger, dict):
+            reference[PARTIAL] = True
+        trigger = reference
+    return json.dumps({"trigger": trigger}, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+__all__ = ["execution_input", "is_reference", "kept_values", "load", "offload_if_large", "store"]

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from plugins.runtime.aws import payload_key
 from plugins.runtime.context import error_record
 from plugins.runtime.errors import UserError
 from plugins.runtime.handler import RunContext, invoke
 from plugins.runtime.observability import tracer
+from plugins.runtime.offload import store
 from plugins.sdk import default_registry
 from statemachines.conditions import evaluate
 
@@ -50,7 +52,11 @@ def execute(parameters: dict[str, Any], run: RunContext) -> Any:
                 return {"port": rule["port"]}
         return {"port": "default"}
     if plugin == "loop":
-        return {"items": loop_items(parameters.get("items"))}
+        items = loop_items(parameters.get("items"))
+        if run.invocation.spill:  # too large for the document: a distributed Map reads it
+            execution = run.invocation.execution.id.rsplit(":", 1)[-1]
+            return store(items, payload_key(f"{execution}/{run.invocation.node}/items.json"))
+        return {"items": items}
     if plugin == "wait":
         if parameters.get("seconds") is not None:
             seconds = parameters["seconds"]

@@ -40,6 +40,12 @@ class EmitterBase(ABC):
         self.decided: dict[str, str] = {}  # if/switch nodes whose port is known at compile time
         self.routes: dict[str, dict[str, list[str]]] = {}  # Choice state → {next state: ports}
         self._choices: list[tuple[str, dict[str, Any], list[tuple[dict[str, Any], str]], str]] = []
+        # The payload budget (statemachines.budget), applied once the walk is done:
+        self.payloads: dict[str, list[dict[str, Any]]] = {}  # Lambda payloads by node
+        self.pins: dict[str, set[tuple[str | int, ...]]] = {}  # paths native states read, by node
+        self.guards: list[str] = []  # documents the operand being compiled reads (see _operand)
+        self.evaluated: set[str] = set()  # control nodes whose evaluator answer is stored
+        self.width = 1  # the most branches of any Parallel: its raw result copies the document
         self.below, self.future = self._closures()
 
     # --- analysis -------------------------------------------------------------------

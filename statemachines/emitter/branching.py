@@ -9,9 +9,9 @@ from infra.names import APPROVAL_NOTIFIER
 from statemachines.asl import State
 from statemachines.choices import Const, DocPath, Rule, choice_rule, string_equals
 from statemachines.emitter.exits import Exits
-from statemachines.emitter.scope import WAIT_FOR_TOKEN, Outcome, Scope, Step, both, set_link
+from statemachines.emitter.scope import WAIT_FOR_TOKEN, Link, Outcome, Scope, Step, both, set_link
 from statemachines.emitter.tasks import retriers
-from statemachines.layout import Status, node_doc_path
+from statemachines.layout import PARTIAL, Status, node_doc_path
 from statemachines.topology import NodeInfo
 from statemachines.walk import Sim, complete
 
@@ -30,6 +30,7 @@ class Branching(Exits):
         """if/switch: native Choice rules when every condition has them, else the evaluator."""
         compiled: list[tuple[str, dict[str, Any]]] = []
         native = True
+        self.guards = []
         for port, condition in rules:
             rule: Rule = choice_rule(condition, lambda v: self._operand(sim, v))
             if rule is None:
@@ -57,20 +58,51 @@ class Branching(Exits):
         self._choices.append(
             (choice_name, fields, [(c, p) for (p, _), c in zip(compiled, choices, strict=True)], default)
         )
-        outcomes = []
         ports = list(dict.fromkeys([port for port, _ in compiled] + [default]))
+        links: dict[str, list[Link]] = {port: [] for port in ports}
+        for (port, _), choice in zip(compiled, choices, strict=True):
+            links[port].append(set_link(choice, "Next"))
+        links[default].append(set_link(fields, "Default"))
+        guards = list(dict.fromkeys(self.guards)) if native else []
+        if guards:
+            self._large_value_route(scope, sim, info, guards, fields, ports, default, links)
+        outcomes = []
         for port in ports:
-            links = [
-                set_link(choice, "Next")
-                for (p, _), choice in zip(compiled, choices, strict=True)
-                if p == port
-            ]
-            if port == default:
-                links.append(set_link(fields, "Default"))
             branch = sim.copy()
             complete(self.graph, branch, info.id, Status.OK, frozenset({port}))
-            outcomes.append(Outcome(branch, both(*links)))
+            outcomes.append(Outcome(branch, both(*links[port])))
         return Step(entry or choice_name, outcomes)
+
+    def _large_value_route(
+        self,
+        scope: Scope,
+        sim: Sim,
+        info: NodeInfo,
+        guards: list[str],
+        fields: dict[str, Any],
+        ports: list[str],
+        default: str,
+        links: dict[str, list[Link]],
+    ) -> None:
+        """A native Choice reads values its producers keep inline in their S3 reference;
+        when one did not fit (``__partial``), the evaluator decides instead. The extra rules
+        cost nothing when every value is inline: one Choice, as before."""
+        entry = self._evaluated(scope, sim, info, self._name(f"{info.id} (large value)", info.id))
+        route = self._name(f"{info.id} (large value route)")
+        scope.states[entry].fields["Next"] = route
+        rules = [
+            {**string_equals(f"{node_doc_path(info.id)}.port", p), "Next": ""} for p in ports if p != default
+        ]
+        route_fields: dict[str, Any] = {"Choices": rules, "Default": ""}
+        self._add(scope, route, State("Choice", route_fields), info.id)
+        by_port = [(rule, p) for rule, p in zip(rules, [p for p in ports if p != default], strict=True)]
+        self._choices.append((route, route_fields, by_port, default))
+        for rule, port in by_port:
+            links[port].append(set_link(rule, "Next"))
+        links[default].append(set_link(route_fields, "Default"))
+        fields["Choices"][:0] = [
+            {"Variable": f"{guard}.{PARTIAL}", "IsPresent": True, "Next": entry} for guard in guards
+        ]
 
     def _wait(self, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
         seconds = info.parameters.get("seconds")

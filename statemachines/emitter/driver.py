@@ -32,6 +32,7 @@ class Emitter(Branching, Loops, Parallels):
         scope = Scope("top")
         begin = self.go(scope, start(self.graph, members, activated, {}))
         machine = self.finish(scope, begin)
+        self.apply_budget()
         for name, fields, rules, default in self._choices:  # targets are final only now
             routes = self.routes.setdefault(name, {})
             for target, port in [(rule["Next"], port) for rule, port in rules] + [

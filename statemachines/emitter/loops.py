@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from statemachines.asl import State, StateMachine
 from statemachines.choices import Const, DocPath
 from statemachines.emitter.exits import STOP_ERROR, Exits
-from statemachines.emitter.scope import Scope, Step
+from statemachines.emitter.scope import S3_GET_OBJECT, Scope, Step, both, set_link
 from statemachines.emitter.tasks import retriers
 from statemachines.graph import iter_bits
-from statemachines.layout import EXECUTION_PATH, TRIGGER_PATH, Status, node_doc_path, node_key
+from statemachines.layout import EXECUTION_PATH, PARTIAL, TRIGGER_PATH, Status, node_doc_path, node_key
 from statemachines.topology import NodeInfo
 from statemachines.walk import Sim, start
 
@@ -23,7 +24,9 @@ class Loops(Exits):
         entry = None
         checks: tuple[dict[str, Any], ...] = ()  # states that fail when items is not a list
         name = self._name(info.id, info.id)
+        self.guards = []
         items = self._operand(sim, info.parameters.get("items"))
+        guards = list(dict.fromkeys(self.guards))  # documents the items come from
         if isinstance(items, DocPath):
             fields["ItemsPath"] = items.path
             entry, check = self._items_guard(scope, sim, info, items.path, name)
@@ -37,6 +40,8 @@ class Loops(Exits):
             entry = self._evaluated(scope, sim, info, self._name(f"{info.id} (items)"))
             fields["ItemsPath"] = f"{node_doc_path(info.id)}.items"
             checks = (scope.states[entry].fields,)
+            self.pins.setdefault(info.id, set()).add(("items",))
+            guards = [node_doc_path(info.id)]
         fields["ItemSelector"] = self._item_selector(scope, sim, info.id, body, distributed)
         fields["ItemProcessor"] = self._body(sim, info.id, body, distributed)
         concurrency = info.parameters.get("maxConcurrency", 10)
@@ -50,12 +55,71 @@ class Loops(Exits):
         stop_catches = self._stop_catches(scope, sim, stops, info.node.on_error != "fail")
         if stop_catches:
             fields["Catch"] = stop_catches  # before any States.ALL catch, which comes next
+        large = self._map_from_s3(scope, sim, info, fields) if guards else None
         self._add(scope, name, State("Map", fields), info.id)
         if entry is not None and scope.states[entry].type != "Choice":
             scope.states[entry].fields["Next"] = name
-        return Step(
-            entry or name, self._error_outcomes(scope, sim, info, fields, frozenset({"done"}), checks)
+        if large is not None:
+            entry = self._large_items(scope, sim, info, guards, entry, name, large)
+            checks = (*checks, large)
+        outcomes = self._error_outcomes(scope, sim, info, fields, frozenset({"done"}), checks)
+        if large is not None:
+            first = outcomes[0]  # done: after either Map
+            assert first.link is not None
+            first.link = both(first.link, set_link(large, "Next"))
+        return Step(entry or name, outcomes)
+
+    def _map_from_s3(self, scope: Scope, sim: Sim, info: NodeInfo, inline: dict[str, Any]) -> dict[str, Any]:
+        """The loop as a distributed Map reading its items from S3 (ItemReader), for a list
+        its producer could not keep inline. ``ResultWriter`` is not used: moto's writes an
+        empty manifest instead of the results, so results stay in the document."""
+        body = self.topology.loop_bodies[info.id]
+        address = node_doc_path(info.id)  # the evaluator's answer: {"bucket", "key"}
+        large: dict[str, Any] = {
+            "ItemReader": {
+                "Resource": S3_GET_OBJECT,
+                "ReaderConfig": {"InputType": "JSON"},
+                "Parameters": {"Bucket.$": f"{address}.bucket", "Key.$": f"{address}.key"},
+            },
+            "ItemSelector": self._item_selector(scope, sim, info.id, body, True),
+            "ItemProcessor": self._body(sim, info.id, body, True),
+        }
+        for key in ("MaxConcurrency", "ResultPath", "Retry", "Catch"):
+            if key in inline:
+                large[key] = copy.deepcopy(inline[key])
+        return large
+
+    def _large_items(
+        self,
+        scope: Scope,
+        sim: Sim,
+        info: NodeInfo,
+        guards: list[str],
+        entry: str | None,
+        inline: str,
+        large: dict[str, Any],
+    ) -> str:
+        """Rules on ``__partial`` (the producer could not keep the list inline in its S3
+        reference) send the loop to the evaluator, which writes the list to S3 as a JSON
+        array, then to the distributed Map reading it. They join the items check's Choice,
+        so they cost no transition; after an evaluator's items, a Choice of their own."""
+        spill = self._evaluated(scope, sim, info, self._name(f"{info.id} (list to S3)"))
+        scope.states[spill].fields["Parameters"]["spill"] = True
+        from_s3 = self._add(scope, self._name(f"{info.id} (from S3)", info.id), State("Map", large), info.id)
+        scope.states[spill].fields["Next"] = from_s3
+        rules = [{"Variable": f"{guard}.{PARTIAL}", "IsPresent": True, "Next": spill} for guard in guards]
+        if entry is not None and scope.states[entry].type == "Choice":
+            scope.states[entry].fields["Choices"][:0] = rules
+            return entry
+        choice = self._add(
+            scope,
+            self._name(f"{info.id} (list size)"),
+            State("Choice", {"Choices": rules, "Default": inline}),
+            info.id,
         )
+        if entry is not None:
+            scope.states[entry].fields["Next"] = choice
+        return entry or choice
 
     def _items_guard(
         self, scope: Scope, sim: Sim, info: NodeInfo, path: str, map_name: str

@@ -127,6 +127,7 @@ class Parallels(Exits):
                 *machines[: MAX_MERGED_BRANCHES - 1],
                 {"StartAt": nested, "States": {nested: nested_state}},
             ]
+        self.width = max(self.width, len(machines))
         return self._join(machines)
 
     @staticmethod

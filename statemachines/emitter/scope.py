@@ -15,6 +15,7 @@ SENTINELS = (EXIT, EXIT_NULL)
 MAX_MERGED_BRANCHES = 10  # States.JsonMerge calls nest one level per branch
 MAX_STATES = 20_000  # a guard against pathological duplication of shared joins
 WAIT_FOR_TOKEN = "arn:aws:states:::lambda:invoke.waitForTaskToken"
+S3_GET_OBJECT = "arn:aws:states:::s3:getObject"  # a distributed Map's ItemReader
 
 Link = Callable[[str], None]
 
@@ -64,6 +65,7 @@ __all__ = [
     "EXIT_NULL",
     "MAX_MERGED_BRANCHES",
     "MAX_STATES",
+    "S3_GET_OBJECT",
     "SENTINELS",
     "WAIT_FOR_TOKEN",
     "Link",

@@ -10,6 +10,7 @@ from infra.names import EVALUATOR
 from plugins.sdk import PortType
 from plugins.sdk.errors import LAMBDA_THROTTLED, LAMBDA_TRANSIENT, NOT_RETRYABLE
 from statemachines.asl import State
+from statemachines.budget import inline_bytes, loop_result_bytes
 from statemachines.choices import Const, DocPath, Operand
 from statemachines.emitter.base import EmitterBase
 from statemachines.emitter.scope import Outcome, Scope, Step, both, set_link
@@ -36,7 +37,7 @@ class Tasks(EmitterBase):
     def _task(self, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
         fields: dict[str, Any] = {
             "Resource": self.options.function_arn(info.plugin.name),
-            "Parameters": self._payload(scope, sim, info),
+            "Parameters": self._budgeted(scope, sim, info),
             "ResultPath": self._result_path(info.id),
         }
         if info.node.timeout_seconds:
@@ -138,6 +139,29 @@ class Tasks(EmitterBase):
             out["merged"] = merged
         return out
 
+    def _budgeted(self, scope: Scope, sim: Sim, info: NodeInfo) -> dict[str, Any]:
+        """The payload of a Lambda whose answer is stored: it gets its output's inline
+        budget and the paths to keep inline once the walk knows them (apply_budget)."""
+        payload = self._payload(scope, sim, info)
+        self.payloads.setdefault(info.id, []).append(payload)
+        return payload
+
+    def apply_budget(self) -> None:
+        """Give every stored output the same inline budget (statemachines.budget): the
+        document then holds at most one budget per slot whatever the outputs' sizes."""
+        # An evaluator's answer is a slot only for loops (their items); ports and wait
+        # values are a few bytes, inside the reserve.
+        items = {n for n in self.evaluated if self.infos[n].plugin.name == "loop"}
+        slots = len(self.needed | items)
+        budget = inline_bytes(slots, self.width)
+        results = {result for result in self.results.values() if result is not None}
+        for node_id, payloads in self.payloads.items():
+            pins = sorted(self.pins.get(node_id, ()), key=lambda p: (len(p), [str(s) for s in p]))
+            for payload in payloads:
+                payload["inlineBytes"] = loop_result_bytes(budget) if node_id in results else budget
+                if pins:
+                    payload["keep"] = [list(p) for p in pins]
+
     def _execution(self) -> dict[str, Any]:
         return {
             "id.$": "$$.Execution.Id",
@@ -170,6 +194,8 @@ class Tasks(EmitterBase):
             return Const(first_or_none(whole.find({"vars": self.variables})))
         if ref.root in ("trigger", "loop"):
             path = steps_path(TRIGGER_PATH if ref.root == "trigger" else LOOP_PATH, ref.steps)
+            if path and ref.root == "trigger" and ref.steps:
+                self.guards.append(TRIGGER_PATH)  # a large trigger is a reference in S3
             return DocPath(path) if path else None
         if ref.root == "nodes" and ref.name is not None:
             return self._node_operand(sim, ref.name, ref.steps[1:])
@@ -190,13 +216,18 @@ class Tasks(EmitterBase):
         if status in (Status.ERROR, Status.ANY) or self.infos[node_id].node.on_error != "fail":
             return None  # may hold an error record, whose shape only the runtime normalizes
         path = steps_path(node_doc_path(node_id), steps)
+        if path:
+            # Kept inline by the node's Lambda should its output be offloaded to S3.
+            self.pins.setdefault(node_id, set()).add(steps)
+            self.guards.append(node_doc_path(node_id))
         return DocPath(path) if path else None
 
     def _evaluated(self, scope: Scope, sim: Sim, info: NodeInfo, name: str) -> str:
         """A Task asking the evaluator Lambda for a value ASL cannot compute (→ node_<id>)."""
+        self.evaluated.add(info.id)
         task = {
             "Resource": self.options.function_arn(EVALUATOR),
-            "Parameters": self._payload(scope, sim, info),
+            "Parameters": self._budgeted(scope, sim, info),
             "ResultPath": node_doc_path(info.id),
             "Retry": retriers(None, lambda_task=True),
         }

@@ -189,7 +189,7 @@ def test_run_failed_execution_exits_one(tmp_path: Path, capsys: pytest.CaptureFi
     assert json.loads(out)["error"] == {"type": "Nope", "message": "why"}
 
 
-@pytest.mark.parametrize("bad", ["{not json", "[" * 10 + "]" * 9, '"' + "x" * 300_000 + '"'])
+@pytest.mark.parametrize("bad", ["{not json", "[" * 10 + "]" * 9, '"' + "x" * (10 * 1024 * 1024 + 1) + '"'])
 def test_run_rejects_bad_input_without_a_traceback(bad: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "run", "--input", bad, HELLO)
     assert code == 2 and out == ""

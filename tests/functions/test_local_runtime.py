@@ -419,17 +419,17 @@ def test_retry_succeeds_on_a_later_attempt(aws: LocalAWS, http: Recorder) -> Non
 
 
 def test_large_outputs_travel_through_s3(aws: LocalAWS) -> None:
-    big = {"rows": [{"i": i, "text": "x" * 100} for i in range(600)]}  # ~60 KB
+    rows = [{"i": i, "text": "x" * 500} for i in range(600)]  # ~300 KB: over any budget
     doc = routine(
-        static("big", big),
+        transform("big", {"rows": "{{ trigger.rows }}"}),
         transform("count", {"last": "{{ nodes.big.rows[599].i }}"}),
         connections=[link("big", "count")],
     )
-    result = run_routine(aws, doc)
+    result = run_routine(aws, doc, {"rows": rows})
     assert result.status == "SUCCEEDED"
     assert result.nodes["count"]["output"] == {"last": 599}
-    keys = aws.client("s3").list_objects_v2(Bucket="payloads").get("Contents", [])
-    assert len(keys) == 1
+    keys = [o["Key"] for o in aws.client("s3").list_objects_v2(Bucket="payloads").get("Contents", [])]
+    assert len(keys) == 2, keys  # the trigger (stored by the runner) and big's output
     exits = [e["stateExitedEventDetails"] for e in result.history if "stateExitedEventDetails" in e]
     document = json.loads(next(d["output"] for d in exits if d["name"] == "big"))
     assert "$offloaded" in document["node_big"], "the state document should carry a reference, not the data"

@@ -1,0 +1,255 @@
+"""Real-world payload sizes (issue #8): no valid routine takes a wrong branch or dies of
+States.DataLimitExceeded. Large bodies come from a local HTTP server or static-data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from functions.local import LocalAWS, run_routine
+from statemachines import budget
+from tests.conftest import link, routine
+from tests.functions.conftest import Recorder
+
+KB = 1024
+
+
+def fetch_node(node_id: str, url: str) -> dict[str, Any]:
+    return {"id": node_id, "plugin": "http-request", "parameters": {"url": url}}
+
+
+def transform(node_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+    return {"id": node_id, "plugin": "transform", "parameters": {"fields": fields}}
+
+
+def if_node(node_id: str, left: str, op: str, right: Any) -> dict[str, Any]:
+    return {
+        "id": node_id,
+        "plugin": "if",
+        "parameters": {"condition": {"left": left, "op": op, "right": right}},
+    }
+
+
+def statuses(result: Any) -> dict[str, str]:
+    return {node_id: node["status"] for node_id, node in result.nodes.items()}
+
+
+def offloaded(aws: LocalAWS) -> int:
+    return len(aws.client("s3").list_objects_v2(Bucket="payloads").get("Contents", []))
+
+
+def test_a_choice_on_a_field_of_an_offloaded_output_takes_the_right_branch(
+    aws: LocalAWS, http: Recorder
+) -> None:
+    url = http.respond("/status", (200, {"status": "ready", "pad": "x" * 300_000}))
+    doc = routine(
+        fetch_node("fetch", url),
+        if_node("ready", "{{ nodes.fetch.body.status }}", "eq", "ready"),
+        transform("yes", {"r": "yes"}),
+        transform("no", {"r": "no"}),
+        connections=[link("fetch", "ready"), link("ready", "yes", "true"), link("ready", "no", "false")],
+    )
+    result = run_routine(aws, doc)
+    assert result.status == "SUCCEEDED", result.cause
+    assert statuses(result)["yes"] == "succeeded" and statuses(result)["no"] == "skipped"
+    assert offloaded(aws) == 1
+    # Native Choice, no evaluator: the reference kept the field the Choice reads.
+    assert not any("large value" in str(e.get("stateEnteredEventDetails", {})) for e in result.history)
+
+
+def test_a_choice_on_a_large_value_asks_the_evaluator(aws: LocalAWS, http: Recorder) -> None:
+    url = http.respond("/big", (200, {"text": "ab" * 150_000, "n": 1}))
+    doc = routine(
+        fetch_node("fetch", url),
+        if_node("starts", "{{ nodes.fetch.body.text }}", "startsWith", "abab"),
+        transform("yes", {"r": "yes"}),
+        transform("no", {"r": "no"}),
+        connections=[link("fetch", "starts"), link("starts", "yes", "true"), link("starts", "no", "false")],
+    )
+    result = run_routine(aws, doc)
+    assert result.status == "SUCCEEDED", result.cause
+    assert statuses(result)["yes"] == "succeeded" and statuses(result)["no"] == "skipped"
+    entered = [
+        e["stateEnteredEventDetails"]["name"] for e in result.history if "stateEnteredEventDetails" in e
+    ]
+    assert "starts (large value)" in entered, "a value too large to keep inline is decided by the evaluator"
+
+
+def test_ten_outputs_of_30_kb_accumulate_without_exceeding_the_limit(aws: LocalAWS, http: Recorder) -> None:
+    nodes = []
+    for i in range(10):
+        url = http.respond(f"/part{i}", (200, {"i": i, "pad": "y" * 30_000}))
+        nodes.append(fetch_node(f"f{i}", url))
+    reads = {f"v{i}": f"{{{{ nodes.f{i}.body.i }}}}" for i in range(10)}
+    reads["pad"] = "{{ nodes.f9.body.pad }}"
+    nodes.append(transform("all", reads))
+    chain = [link(f"f{i}", f"f{i + 1}") for i in range(9)] + [link("f9", "all")]
+    result = run_routine(aws, routine(*nodes, connections=chain))
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.nodes["all"]["output"] == {**{f"v{i}": i for i in range(10)}, "pad": "y" * 30_000}
+
+
+def test_a_loop_of_100_results_of_20_kb(aws: LocalAWS) -> None:
+    doc = routine(
+        {
+            "id": "each",
+            "plugin": "loop",
+            "parameters": {"items": "{{ trigger.items }}", "maxConcurrency": 10},
+        },
+        transform("row", {"i": "{{ loop.item }}", "pad": "{{ trigger.pad }}"}),
+        transform("after", {"first": "{{ nodes.each[0].i }}", "last": "{{ nodes.each[99].i }}"}),
+        connections=[link("each", "row", "body"), link("each", "after", "done")],
+    )
+    result = run_routine(aws, doc, {"items": list(range(100)), "pad": "z" * 20_000})
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.nodes["after"]["output"] == {"first": 0, "last": 99}
+    rows = result.nodes["row"]["output"]  # each iteration's result, loaded from S3
+    assert [row["i"] for row in rows] == list(range(100))
+    assert all(row["pad"] == "z" * 20_000 for row in rows)
+
+
+def test_a_5_mb_response_read_field_by_field(aws: LocalAWS, http: Recorder) -> None:
+    rows = [{"id": i, "text": "t" * 500} for i in range(10_000)]  # ~5 MB
+    url = http.respond("/rows", (200, {"rows": rows, "count": len(rows)}))
+    doc = routine(
+        fetch_node("fetch", url),
+        transform("first", {"id": "{{ nodes.fetch.body.rows[0].id }}"}),
+        transform(
+            "last", {"id": "{{ nodes.fetch.body.rows[9999].id }}", "n": "{{ nodes.fetch.body.count }}"}
+        ),
+        connections=[link("fetch", "first"), link("first", "last")],
+    )
+    result = run_routine(aws, doc)
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.nodes["first"]["output"] == {"id": 0}
+    assert result.nodes["last"]["output"] == {"id": 9999, "n": 10_000}
+
+
+def test_a_switch_on_a_field_of_a_300_kb_output(aws: LocalAWS, http: Recorder) -> None:
+    url = http.respond("/order", (200, {"state": "shipped", "items": ["w" * 1000] * 300}))
+    doc = routine(
+        fetch_node("fetch", url),
+        {
+            "id": "route",
+            "plugin": "switch",
+            "parameters": {
+                "rules": [
+                    {
+                        "port": "open",
+                        "condition": {"left": "{{ nodes.fetch.body.state }}", "op": "eq", "right": "open"},
+                    },
+                    {
+                        "port": "shipped",
+                        "condition": {"left": "{{ nodes.fetch.body.state }}", "op": "eq", "right": "shipped"},
+                    },
+                ]
+            },
+        },
+        transform("o", {"r": "open"}),
+        transform("s", {"r": "shipped"}),
+        transform("d", {"r": "default"}),
+        connections=[
+            link("fetch", "route"),
+            link("route", "o", "open"),
+            link("route", "s", "shipped"),
+            link("route", "d", "default"),
+        ],
+    )
+    result = run_routine(aws, doc)
+    assert result.status == "SUCCEEDED", result.cause
+    assert {n: s for n, s in statuses(result).items() if n in "osd"} == {
+        "o": "skipped",
+        "s": "succeeded",
+        "d": "skipped",
+    }
+
+
+def test_a_loop_over_2000_small_items(aws: LocalAWS) -> None:
+    doc = routine(
+        {
+            "id": "each",
+            "plugin": "loop",
+            "parameters": {"items": "{{ trigger.items }}", "maxConcurrency": 40},
+        },
+        transform("double", {"v": "{{ loop.item }}"}),
+        transform("after", {"first": "{{ nodes.each[0].v }}", "last": "{{ nodes.each[1999].v }}"}),
+        connections=[link("each", "double", "body"), link("each", "after", "done")],
+    )
+    result = run_routine(aws, doc, {"items": list(range(2000))})
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.nodes["after"]["output"] == {"first": 0, "last": 1999}
+    assert result.nodes["double"]["runs"] == 2000
+
+
+def test_a_1_mb_trigger_is_read_transparently(aws: LocalAWS) -> None:
+    trigger = {"kind": "bulk", "blob": "q" * 1_000_000}
+    doc = routine(
+        if_node("bulk", "{{ trigger.kind }}", "eq", "bulk"),
+        transform("size", {"blob": "{{ trigger.blob }}", "kind": "{{ trigger.kind }}"}),
+        connections=[link("bulk", "size", "true")],
+    )
+    result = run_routine(aws, doc, trigger)
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.nodes["size"]["output"] == trigger
+
+
+def test_a_parallel_of_three_200_kb_branches(aws: LocalAWS) -> None:
+    doc = routine(
+        transform("a", {"pad": "{{ trigger.pad }}", "k": "a"}),
+        transform("b", {"pad": "{{ trigger.pad }}", "k": "b"}),
+        transform("c", {"pad": "{{ trigger.pad }}", "k": "c"}),
+        {"id": "join", "plugin": "merge"},
+        transform(
+            "after",
+            {
+                "k": ["{{ nodes.a.k }}", "{{ nodes.b.k }}", "{{ nodes.c.k }}"],
+                "pads": "{{ nodes.join }}",
+            },
+        ),
+        connections=[link("a", "join"), link("b", "join"), link("c", "join"), link("join", "after")],
+    )
+    result = run_routine(aws, doc, {"pad": "p" * 200_000})
+    assert result.status == "SUCCEEDED", result.cause
+    assert any(e["type"] == "ParallelStateEntered" for e in result.history)
+    output = result.nodes["after"]["output"]
+    assert output["k"] == ["a", "b", "c"]
+    assert output["pads"] == {n: {"pad": "p" * 200_000, "k": n} for n in "abc"}
+
+
+def test_a_loop_over_a_1_mb_list_reads_it_from_s3(aws: LocalAWS, http: Recorder) -> None:
+    rows = [{"id": i, "text": "r" * 480} for i in range(2000)]  # ~1 MB
+    url = http.respond("/rows", (200, {"rows": rows}))
+    doc = routine(
+        fetch_node("fetch", url),
+        {
+            "id": "each",
+            "plugin": "loop",
+            "parameters": {"items": "{{ nodes.fetch.body.rows }}", "maxConcurrency": 40},
+        },
+        transform("pick", {"id": "{{ loop.item.id }}"}),
+        transform("after", {"first": "{{ nodes.each[0].id }}", "last": "{{ nodes.each[1999].id }}"}),
+        connections=[link("fetch", "each"), link("each", "pick", "body"), link("each", "after", "done")],
+    )
+    result = run_routine(aws, doc)
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.nodes["after"]["output"] == {"first": 0, "last": 1999}
+    assert result.nodes["pick"]["runs"] == 2000
+    entered = [
+        e["stateEnteredEventDetails"]["name"] for e in result.history if "stateEnteredEventDetails" in e
+    ]
+    assert "each (from S3)" in entered, "a list too large for the document is read with ItemReader"
+
+
+def test_a_data_limit_exceeded_is_reported_plainly(
+    aws: LocalAWS, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # Without the budget (a limit far above AWS's), a 300 KB output stays inline and the
+    # local runtime fails as AWS would: by name, with a one-line cause, no moto internals.
+    monkeypatch.setattr(budget, "PAYLOAD_LIMIT", 100 * 1024 * 1024)
+    doc = routine(transform("big", {"pad": "{{ trigger.pad }}"}))
+    result = run_routine(aws, doc, {"pad": "b" * 300_000})
+    assert result.status == "FAILED"
+    assert result.error == "States.DataLimitExceeded"
+    assert result.cause is not None and "size exceeding" in result.cause and len(result.cause) < 300
+    assert "Exception=" not in capfd.readouterr().err, "moto's log of the failure stays off stderr"
