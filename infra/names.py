@@ -68,6 +68,8 @@ WEBHOOK_HANDLER = "functions.webhook.handler.lambda_handler"
 RECORDER_HANDLER = "functions.recorder.handler.lambda_handler"
 IDEMPOTENCY_TABLE = TableSpec("idempotency", "id", ttl="expiration")
 ENV_IDEMPOTENCY_TABLE = "IDEMPOTENCY_TABLE"
+# The API's public base URL (approval links the approval notifier sends are built on it).
+ENV_API_BASE_URL = "API_BASE_URL"
 # The role every routine state machine runs under (activation passes it).
 ENV_EXECUTION_ROLE_ARN = "EXECUTION_ROLE_ARN"
 # The role EventBridge Scheduler and event rules assume to start routine state machines.

@@ -5,12 +5,14 @@ scheduler in place of EventBridge Scheduler, and the development-only ``/local/`
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from functions.local.status_events import StatusEvents
 from functions.serve.local_api import lambda_handler as local_handler
 from functions.triggers.cron import CronScheduler
 from functions.webhook.handler import lambda_handler as webhook_handler
+from infra.names import ENV_API_BASE_URL
 
 if TYPE_CHECKING:
     from functions.serve.server import Server
@@ -24,7 +26,14 @@ class LocalTriggers:
         self.events.__enter__()
         self.cron = CronScheduler()
         self.cron.start()
+        # Approval links the approval notifier sends point at this server.
+        self._saved_base = os.environ.get(ENV_API_BASE_URL)
+        os.environ[ENV_API_BASE_URL] = server.url
 
     def close(self) -> None:
+        if self._saved_base is None:
+            os.environ.pop(ENV_API_BASE_URL, None)
+        else:
+            os.environ[ENV_API_BASE_URL] = self._saved_base
         self.cron.stop()
         self.events.__exit__(None, None, None)

@@ -268,3 +268,37 @@ def test_executions_without_meta_are_recorded_from_the_machine_tags(
         assert record is not None and record.status == "SUCCEEDED" and record.nodes is not None
         kinds[record.trigger_type] = record.version
     assert kinds == {"cron": 1, "event": 1}
+
+
+def test_the_approval_notifier_posts_the_approval_link(
+    aws: LocalAWS, http: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("API_BASE_URL", "https://api.example.com/prod")
+    hook = http.respond("/approvals", (200, {"ok": True}))
+    doc = routine(
+        {
+            "id": "ask",
+            "plugin": "approval",
+            "parameters": {"message": "Ship {{ trigger.n }}?", "notifyUrl": hook},
+        },
+        transform("ship", {"ok": True}),
+        connections=[link("ask", "ship", "approved")],
+    )
+    from functions.local.runner import start_routine
+
+    running_execution = start_routine(aws, doc, {"n": 3})
+    for _ in range(500):
+        if http.requests:
+            break
+        time.sleep(0.01)
+    (request,) = http.requests
+    body = json.loads(request["body"])
+    execution_id = running_execution.arn.split(":", 6)[6]
+    assert body["executionId"] == execution_id and body["message"] == "Ship 3?"
+    assert body["approvalUrl"] == f"https://api.example.com/prod/executions/{execution_id}/approvals/ask"
+    client = aws.client("stepfunctions")
+    item = aws.client("dynamodb").get_item(
+        TableName="approvals", Key={"executionId": {"S": running_execution.arn}, "nodeId": {"S": "ask"}}
+    )["Item"]
+    client.send_task_success(taskToken=item["taskToken"]["S"], output=json.dumps({"decision": "approved"}))
+    assert running_execution.wait(timeout=30).status == "SUCCEEDED"

@@ -20,6 +20,14 @@ PLUGIN = PluginDefinition(
             maximum=31_536_000,
             integer=True,
         ),
+        Parameter(
+            "notifyUrl",
+            ParameterType.STRING,
+            "Notify URL",
+            max_length=8192,
+            pattern=r"https?://\S+",
+            description="POSTed {executionId, nodeId, message, approvalUrl} when the node starts waiting",
+        ),
     ),
     inputs=(IN,),
     outputs=(
