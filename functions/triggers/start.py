@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from functions.store.executions import RUNNING, ExecutionRecord, ExecutionStore
+from plugins.runtime.offload import trigger_input
 
 META_KEY = "meta"
 TRIGGER_TYPES = ("manual", "test", "webhook", "cron", "event", "rerun")
@@ -56,8 +57,10 @@ class RunMeta:
         return cls(owner, routine, version, kind, rerun_of if isinstance(rerun_of, str) else None)
 
 
-def execution_input(trigger: Any, meta: RunMeta) -> dict[str, Any]:
-    return {"trigger": trigger, META_KEY: meta.to_json()}
+def execution_input(trigger: Any, meta: RunMeta, name: str) -> dict[str, Any]:
+    """A trigger over its slot of the payload budget goes to S3 (under the execution's
+    name) and the input carries its reference: no trigger is too large to start with."""
+    return {"trigger": trigger_input(trigger, name), META_KEY: meta.to_json()}
 
 
 def execution_id(execution_arn: str) -> str:
@@ -81,7 +84,7 @@ def start_execution(
     started = stepfunctions.start_execution(
         stateMachineArn=state_machine_arn,
         name=name,
-        input=json.dumps(execution_input(trigger, meta), separators=(",", ":"), ensure_ascii=False),
+        input=json.dumps(execution_input(trigger, meta, name), separators=(",", ":"), ensure_ascii=False),
     )
     record = ExecutionRecord(
         execution_id=execution_id(started["executionArn"]),

@@ -119,29 +119,44 @@ def load(value: Any) -> Any:
     return json.loads(body)
 
 
-def execution_input(trigger: Any, name: str) -> str:
-    """The input document of an execution (JSON text): ``{"trigger": ...}``. A trigger
-    over its slot of the payload budget is stored in S3 under ``name``; the reference
-    keeps inline its smallest top-level fields that fit the slot (what a Choice or a Map
-    usually reads), and says ``__partial`` when it had to leave one out. Whoever starts an
-    execution (local runner, API, webhook, scheduler) builds the input with this."""
+def trigger_input(trigger: Any, name: str) -> Any:
+    """The trigger as the execution input carries it. A trigger over its slot of the
+    payload budget is stored in S3 under ``name``; the reference keeps inline its smallest
+    top-level fields that fit the slot (what a Choice or a Map usually reads), and says
+    ``__partial`` when it had to leave one out. Whoever starts an execution (local runner,
+    API, webhook, scheduler) passes the trigger through this."""
     body = encode(trigger)
-    if len(body) > TRIGGER_INLINE_BYTES:
-        bucket = payload_bucket()
-        key = payload_key(f"{name}/trigger.json")
-        client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
-        reference: dict[str, Any] = {REF: f"s3://{bucket}/{key}", SIZE: len(body)}
-        fields = trigger if isinstance(trigger, dict) else {}
-        used = len(encode(reference)) + len(f',"{PARTIAL}":true')
-        for field, size in sorted(((k, len(encode({k: v}))) for k, v in fields.items()), key=lambda f: f[1]):
-            if used + size > TRIGGER_INLINE_BYTES or field in (REF, SIZE, PARTIAL):
-                break
-            reference[field] = fields[field]
-            used += size
-        if len(reference) - 2 < len(fields) or not isinstance(trigger, dict):
-            reference[PARTIAL] = True
-        trigger = reference
-    return json.dumps({"trigger": trigger}, separators=(",", ":"), ensure_ascii=False, default=str)
+    if len(body) <= TRIGGER_INLINE_BYTES:
+        return trigger
+    bucket = payload_bucket()
+    key = payload_key(f"{name}/trigger.json")
+    client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+    reference: dict[str, Any] = {REF: f"s3://{bucket}/{key}", SIZE: len(body)}
+    fields = trigger if isinstance(trigger, dict) else {}
+    used = len(encode(reference)) + len(f',"{PARTIAL}":true')
+    for field, size in sorted(((k, len(encode({k: v}))) for k, v in fields.items()), key=lambda f: f[1]):
+        if used + size > TRIGGER_INLINE_BYTES or field in (REF, SIZE, PARTIAL):
+            break
+        reference[field] = fields[field]
+        used += size
+    if len(reference) - 2 < len(fields) or not isinstance(trigger, dict):
+        reference[PARTIAL] = True
+    return reference
 
 
-__all__ = ["execution_input", "is_reference", "kept_values", "load", "offload_if_large", "store"]
+def execution_input(trigger: Any, name: str) -> str:
+    """The input document of an execution (JSON text): ``{"trigger": ...}``, the trigger
+    offloaded as :func:`trigger_input` says."""
+    document = {"trigger": trigger_input(trigger, name)}
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+__all__ = [
+    "execution_input",
+    "is_reference",
+    "kept_values",
+    "load",
+    "offload_if_large",
+    "store",
+    "trigger_input",
+]

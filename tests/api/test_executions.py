@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -154,3 +155,17 @@ def test_a_record_whose_execution_step_functions_no_longer_knows_is_still_return
     result = api.ok("GET", f"/executions/{execution_id}")
     assert result["status"] == "RUNNING" and result["executionId"] == execution_id
     assert api("GET", f"/executions/{execution_id}", user="mallory")[0] == 404
+
+
+def test_a_run_whose_input_is_over_the_inline_budget_reads_it_from_s3(api: Api, aws: LocalAWS) -> None:
+    routine_id = active(api)
+    trigger = {"who": "Ada", "pad": "x" * 100_000}  # far over the 16 KiB inline slot of a trigger
+    status, body, _ = api("POST", f"/routines/{routine_id}/executions", {"input": trigger})
+    assert status == 202
+    result = wait(api, body["executionId"])
+    assert result["status"] == "SUCCEEDED", result["error"]
+    assert result["nodes"]["greet"]["output"] == {"message": "hi", "who": "Ada"}
+    machine, name = body["executionId"].split(":")
+    arn = f"arn:aws:states:us-east-1:123456789012:execution:{machine}:{name}"
+    sent = json.loads(aws.client("stepfunctions").describe_execution(executionArn=arn)["input"])
+    assert "pad" not in sent["trigger"] and len(json.dumps(sent)) < 17 * 1024  # the input held a reference

@@ -232,7 +232,7 @@ def test_a_later_event_without_its_input_keeps_the_starters_facts(aws: LocalAWS)
 
 
 def test_execution_input_carries_meta_the_machine_ignores() -> None:
-    data = execution_input({"a": 1}, RunMeta("alice", "r1", 2, "rerun", rerun_of="e0"))
+    data = execution_input({"a": 1}, RunMeta("alice", "r1", 2, "rerun", rerun_of="e0"), "run-1")
     assert RunMeta.from_input(data) == RunMeta("alice", "r1", 2, "rerun", "e0")
     assert (
         RunMeta.from_input({"trigger": 1, "meta": {"ownerId": "a", "routineId": "r", "version": "1"}}) is None
