@@ -14,6 +14,8 @@ from infra.control_plane import ControlPlane
 from infra.execution import ExecutionRole
 from infra.monitoring import Monitoring
 from infra.names import (
+    APPROVAL_NOTIFIER,
+    ENV_API_BASE_URL,
     ENV_EVENT_BUS,
     ENV_EXECUTION_LOG_GROUP_ARN,
     ENV_EXECUTION_ROLE_ARN,
@@ -94,6 +96,11 @@ class RoutinesStack(Stack):
             auth=self.auth,
             api=self.control_plane.api,
             webhook=self.control_plane.webhook,
+        )
+        # The approval notifier posts links to the API's approval endpoint: it must know
+        # the deployed URL (routines serve sets its own).
+        self.plugins.functions[APPROVAL_NOTIFIER].function.add_environment(
+            ENV_API_BASE_URL, self.api.rest_api.url
         )
         functions = {
             **{name: f for name, f in self.plugins.functions.items()},

@@ -233,3 +233,13 @@ def test_payload_bucket_is_private_encrypted_tls_only_and_expires(synth: Synth) 
     assert payloads["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 30
     policies = json.dumps(list(synth.resources("AWS::S3::BucketPolicy").values()))
     assert '"aws:SecureTransport": "false"' in policies
+
+
+def test_the_approval_notifier_knows_the_api_url(synth: Synth) -> None:
+    notifier = [
+        r["Properties"]
+        for r in synth.resources("AWS::Lambda::Function").values()
+        if r["Properties"].get("FunctionName", "").endswith("sys-approval")
+    ]
+    assert len(notifier) == 1
+    assert "API_BASE_URL" in notifier[0]["Environment"]["Variables"]
