@@ -28,6 +28,11 @@ class CompileOptions:
         name = function_name(plugin, self.stage)
         return f"arn:{self.partition}:lambda:{self.region}:{self.account}:function:{name}"
 
+    @property
+    def wait_for_token(self) -> str:
+        """The service integration an approval node pauses in, in the target's partition."""
+        return f"arn:{self.partition}:states:::lambda:invoke.waitForTaskToken"
+
 
 def substitution_key(plugin: str) -> str:
     """``http-request`` → ``FunctionArn_http_request`` (plugin names never hold '_', so

@@ -55,9 +55,12 @@ class TargetError(ValueError):
 
 def compile_options(args: argparse.Namespace) -> CompileOptions:
     given = {flag: getattr(args, flag) for flag in TARGET_FLAGS if getattr(args, flag) is not None}
-    if args.substitutions and given:
-        flags = ", ".join(f"--{flag}" for flag in given)
-        raise TargetError(f"--substitutions leaves every ARN to the deployment; drop {flags}")
+    # The partition also names the approval node's service integration, which is no
+    # function ARN: it stays a flag beside --substitutions.
+    conflicting = [flag for flag in given if flag != "partition"]
+    if args.substitutions and conflicting:
+        flags = ", ".join(f"--{flag}" for flag in conflicting)
+        raise TargetError(f"--substitutions leaves every function ARN to the deployment; drop {flags}")
     return CompileOptions(routine_id=args.routine_id, substitutions=args.substitutions, **given)
 
 

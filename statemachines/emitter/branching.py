@@ -9,7 +9,7 @@ from infra.names import APPROVAL_NOTIFIER
 from statemachines.asl import State
 from statemachines.choices import Const, DocPath, Rule, choice_rule, string_equals
 from statemachines.emitter.exits import Exits
-from statemachines.emitter.scope import WAIT_FOR_TOKEN, Link, Outcome, Scope, Step, both, set_link
+from statemachines.emitter.scope import Link, Outcome, Scope, Step, both, set_link
 from statemachines.emitter.tasks import retriers
 from statemachines.layout import PARTIAL, Status, node_doc_path
 from statemachines.topology import NodeInfo
@@ -131,7 +131,7 @@ class Branching(Exits):
         payload = self._payload(scope, sim, info)
         payload["taskToken.$"] = "$$.Task.Token"
         fields: dict[str, Any] = {
-            "Resource": WAIT_FOR_TOKEN,
+            "Resource": self.options.wait_for_token,
             "Parameters": {"FunctionName": self.options.function_arn(APPROVAL_NOTIFIER), "Payload": payload},
             "ResultPath": node_doc_path(info.id),
         }

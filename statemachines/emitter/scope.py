@@ -14,7 +14,6 @@ EXIT_NULL = "\x00exit:null"  # end of a loop iteration whose result node did not
 SENTINELS = (EXIT, EXIT_NULL)
 MAX_MERGED_BRANCHES = 10  # States.JsonMerge calls nest one level per branch
 MAX_STATES = 20_000  # a guard against pathological duplication of shared joins
-WAIT_FOR_TOKEN = "arn:aws:states:::lambda:invoke.waitForTaskToken"
 S3_GET_OBJECT = "arn:aws:states:::s3:getObject"  # a distributed Map's ItemReader
 
 Link = Callable[[str], None]
@@ -67,7 +66,6 @@ __all__ = [
     "MAX_STATES",
     "S3_GET_OBJECT",
     "SENTINELS",
-    "WAIT_FOR_TOKEN",
     "Link",
     "Outcome",
     "Scope",

@@ -39,6 +39,7 @@ def test_compile_writes_the_targets_arns(capsys: pytest.CaptureFixture[str]) -> 
     prefix = "arn:aws-cn:lambda:eu-west-1:111122223333:function:routines-prod-"
     assert all(arn.startswith(prefix) for arn in arns), arns
     assert "123456789012" not in out and "us-east-1" not in out
+    assert '"arn:aws-cn:states:::lambda:invoke.waitForTaskToken"' in out and "arn:aws:" not in out
 
 
 def test_compile_without_a_target_names_the_local_runtime(capsys: pytest.CaptureFixture[str]) -> None:
@@ -66,9 +67,10 @@ def test_substitutions_leave_every_lambda_arn_to_the_deployment(capsys: pytest.C
         "FunctionArn_transform": "transform",
     }
     assert json.loads(report_out)["lambdaTasks"] == 6  # placeholders count; a Choice fallback adds one
-    # Filled in as CloudFormation would, it is exactly the definition compiled for that target.
+    # Filled in as CloudFormation would, it is exactly the definition compiled for that target
+    # (the partition is a flag, not a placeholder: it also names the approval integration).
     _, targeted, _ = compile_(capsys, *TARGET)
-    filled = out
+    _, filled, _ = compile_(capsys, "--substitutions", "--partition", "aws-cn")
     for key, plugin in needed.items():
         filled = filled.replace(
             "${" + key + "}", f"arn:aws-cn:lambda:eu-west-1:111122223333:function:routines-prod-{plugin}"
