@@ -84,9 +84,14 @@ def branch_loop(items: int = 100) -> dict[str, Any]:
 
 def warm(name: str, document: dict[str, Any], repeat: int) -> None:
     from functions.local import LocalAWS, run_routine
+    from statemachines.errors import CompileError
 
     with LocalAWS() as aws:
-        first = run_routine(aws, document)  # warm: imports, handlers, validators
+        try:
+            first = run_routine(aws, document)  # warm: imports, handlers, validators
+        except CompileError as refused:  # e.g. the payload budget refuses the routine
+            print(f"{name:<12} refused at compile: {refused}", flush=True)
+            return
         if first.status != "SUCCEEDED":
             raise SystemExit(f"{name}: {first.status} {first.error} {first.cause}")
         samples = []
