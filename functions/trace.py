@@ -207,8 +207,11 @@ def _active(
     incoming = topology.graph.incoming[node_id]
     if not incoming:
         return True
+    # A disabled node is skipped yet passes activation on (DESIGN §4): its fired port counts.
     return any(
-        trace[e.source]["status"] != SKIPPED and e.port in fired.get(e.source, set()) for e in incoming
+        (trace[e.source]["status"] != SKIPPED or trace[e.source].get("disabled"))
+        and e.port in fired.get(e.source, set())
+        for e in incoming
     )
 
 

@@ -2,9 +2,10 @@
 
 Step Functions fails an execution with ``States.DataLimitExceeded`` (which no ``Catch``
 can route) when a state's input, output or result exceeds 256 KiB. The compiler knows how
-many outputs a routine can keep in its document at once (the stored outputs, at most one
-slot each) and how many copies of the document a Parallel's raw result holds (its branch
-count), so it gives every output slot the same inline budget::
+many outputs a routine keeps in its document at once (its document slots: outputs never
+live together share one, see statemachines.slots) and how many copies of the document a
+Parallel's raw result holds (its branch count), so it gives every slot the same inline
+budget::
 
     inline = ((LIMIT - RESERVE) // width - TRIGGER_INLINE) // slots
 
@@ -31,7 +32,7 @@ def inline_bytes(slots: int, width: int) -> int:
     budget = share // max(1, slots)
     if budget < MIN_INLINE_BYTES:
         raise CompileError(
-            f"the routine keeps {slots} node outputs in its state document"
+            f"the routine keeps {slots} node outputs in its state document at once"
             + (f" and runs {width} branches in parallel" if width > 1 else "")
             + f": each would get {budget} bytes, less than the {MIN_INLINE_BYTES} a reference "
             "to S3 needs; read fewer node outputs after the same point, or join branches sooner"

@@ -12,12 +12,13 @@ from typing import Any
 
 from infra.names import EVALUATOR
 from plugins.sdk import PluginRegistry
-from statemachines.asl import render
+from statemachines.asl import StateMachine, render
 from statemachines.emitter import Emitter
 from statemachines.errors import CompileError, InvalidRoutineError
 from statemachines.options import CompileOptions
 from statemachines.problems import Code, Report, Warn
 from statemachines.report import build_report
+from statemachines.topology import Topology
 from statemachines.validator import Validation, analyse
 
 
@@ -53,12 +54,31 @@ def validate_for_save(document: Any, registry: PluginRegistry | None = None) -> 
     return validation.report
 
 
+def emit(
+    topology: Topology, variables: dict[str, Any], options: CompileOptions
+) -> tuple[Emitter, StateMachine]:
+    """Walk the routine into a state machine. The first walk allocates document slots
+    (statemachines.slots); when outputs share one, a second walk names them for good. A
+    node that could not keep its slot on another path compiles again in a slot of its own."""
+    private: frozenset[str] = frozenset()
+    while True:
+        emitter = Emitter(topology, variables, options, private=private)
+        machine = emitter.run()
+        if emitter.slots.conflicts:
+            private |= emitter.slots.conflicts
+            continue
+        keys = emitter.slots.final_keys()
+        if keys is None:
+            return emitter, machine
+        emitter = Emitter(topology, variables, options, keys=keys, private=private)
+        return emitter, emitter.run()
+
+
 def compile_validated(validation: Validation, options: CompileOptions) -> Compiled:
     if validation.routine is None or validation.topology is None:
         raise InvalidRoutineError(validation.report.errors)
     routine = validation.routine
-    emitter = Emitter(validation.topology, routine.variables, options)
-    machine = emitter.run()
+    emitter, machine = emit(validation.topology, routine.variables, options)
     machine.comment = f"Routine '{routine.name}' ({options.routine_id}), compiled by routines"
     definition = render(machine)
     # The validator's series-parallel warning is a guess; the emitter knows what it did.

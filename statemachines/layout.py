@@ -11,7 +11,8 @@ branch, and moto's interpreter cannot address ``$[i].nodes`` (it yields a list).
 never see this layout: their payload is rebuilt as ``{"trigger", "execution", "loop",
 "nodes": {<id>: ...}}`` by the Task's ``Parameters`` — the public contract of DESIGN §2.
 
-Only outputs someone reads are kept (``ResultPath: null`` otherwise), which keeps the
+Only outputs someone reads are kept (``ResultPath: null`` otherwise), and outputs never
+live together share a key (``slot_<n>``, :mod:`statemachines.slots`), which keeps the
 document far below the 256 KiB payload limit; node logs keep every output for the trace.
 """
 

@@ -9,16 +9,26 @@ from typing import Any
 from statemachines.asl import State, StateMachine
 from statemachines.emitter.scope import MAX_STATES, Scope
 from statemachines.errors import CompileError
+from statemachines.graph import iter_bits
+from statemachines.layout import node_key
 from statemachines.liveness import Reads, reads
 from statemachines.naming import Namer
 from statemachines.options import CompileOptions
 from statemachines.problems import Problem, Warn, node_path
+from statemachines.slots import Slots
 from statemachines.topology import NodeInfo, Topology
 from statemachines.walk import Sim
 
 
 class EmitterBase(ABC):
-    def __init__(self, topology: Topology, variables: dict[str, Any], options: CompileOptions) -> None:
+    def __init__(
+        self,
+        topology: Topology,
+        variables: dict[str, Any],
+        options: CompileOptions,
+        keys: dict[str, str] | None = None,
+        private: frozenset[str] = frozenset(),
+    ) -> None:
         self.topology = topology
         self.graph = topology.graph
         self.infos = topology.infos
@@ -47,6 +57,13 @@ class EmitterBase(ABC):
         self.evaluated: set[str] = set()  # control nodes whose evaluator answer is stored
         self.width = 1  # the most branches of any Parallel: its raw result copies the document
         self.below, self.future = self._closures()
+        # Document slots (statemachines.slots): the key each stored output is written to.
+        # The first pass shares slots between outputs that are never live together; the
+        # second gets the final names in ``keys`` and allocates nothing.
+        self.keys: dict[str, str] = dict(keys or {})
+        self.fixed = keys is not None
+        self.private = private  # nodes a conflict showed must keep a slot of their own
+        self.slots = Slots(self._live_bits(), frozenset(self._expanded(self.leaves)))
 
     # --- analysis -------------------------------------------------------------------
 
@@ -131,6 +148,25 @@ class EmitterBase(ABC):
         needed = {n for n in self.graph.members(touched) if self.kind[n] == "stored"}
         needed.update(n for n, info in self.infos.items() if info.plugin.name == "approval")
         return needed
+
+    def _live_bits(self) -> dict[str, int]:
+        """Per stored output: its own bit and those of the top-level nodes that read it (a
+        reader inside a loop body counts as its outermost loop): while any is still to
+        come, its slot is taken."""
+        live = {n: self.graph.bit(n) for n in self.infos}
+        for reader in self.infos:
+            enclosing = self.topology.enclosing.get(reader)
+            bit = self.graph.bit(enclosing[0] if enclosing else reader)
+            for index in iter_bits(self.touch[reader]):
+                live[self.graph.nodes[index]] |= bit
+        return live
+
+    def _key_of(self, node_id: str) -> str:
+        """The document key holding ``node_id``'s output."""
+        return self.keys.get(node_id) or node_key(node_id)
+
+    def _doc_path(self, node_id: str) -> str:
+        return f"$.{self._key_of(node_id)}"
 
     def _closures(self) -> tuple[dict[str, int], dict[str, int]]:
         below: dict[str, int] = {}

@@ -11,7 +11,7 @@ from statemachines.choices import Const, DocPath, Rule, choice_rule, string_equa
 from statemachines.emitter.exits import Exits
 from statemachines.emitter.scope import Link, Outcome, Scope, Step, both, set_link
 from statemachines.emitter.tasks import retriers
-from statemachines.layout import PARTIAL, Status, node_doc_path
+from statemachines.layout import PARTIAL, Status
 from statemachines.topology import NodeInfo
 from statemachines.walk import Sim, complete
 
@@ -47,7 +47,7 @@ class Branching(Exits):
         entry = None
         if not native:
             entry = self._evaluated(scope, sim, info, self._name(info.id, info.id))
-            compiled = [(port, string_equals(f"{node_doc_path(info.id)}.port", port)) for port, _ in rules]
+            compiled = [(port, string_equals(f"{self._doc_path(info.id)}.port", port)) for port, _ in rules]
             choice_name = self._name(f"{info.id} (route)")
             scope.states[entry].fields["Next"] = choice_name
         else:
@@ -91,7 +91,7 @@ class Branching(Exits):
         route = self._name(f"{info.id} (large value route)")
         scope.states[entry].fields["Next"] = route
         rules = [
-            {**string_equals(f"{node_doc_path(info.id)}.port", p), "Next": ""} for p in ports if p != default
+            {**string_equals(f"{self._doc_path(info.id)}.port", p), "Next": ""} for p in ports if p != default
         ]
         route_fields: dict[str, Any] = {"Choices": rules, "Default": ""}
         self._add(scope, route, State("Choice", route_fields), info.id)
@@ -120,7 +120,7 @@ class Branching(Exits):
             fields["Seconds"] = 0  # waits on a value that cannot exist: no wait
         else:
             entry = self._evaluated(scope, sim, info, self._name(f"{info.id} (value)"))
-            fields[f"{field_name}Path"] = f"{node_doc_path(info.id)}.{field_name.lower()}"
+            fields[f"{field_name}Path"] = f"{self._doc_path(info.id)}.{field_name.lower()}"
         name = self._add(scope, self._name(info.id, info.id), State("Wait", fields), info.id)
         if entry is not None:
             scope.states[entry].fields["Next"] = name
@@ -133,7 +133,7 @@ class Branching(Exits):
         fields: dict[str, Any] = {
             "Resource": self.options.wait_for_token,
             "Parameters": {"FunctionName": self.options.function_arn(APPROVAL_NOTIFIER), "Payload": payload},
-            "ResultPath": node_doc_path(info.id),
+            "ResultPath": self._doc_path(info.id),
         }
         timeout = info.parameters.get("timeoutSeconds")
         if timeout:
@@ -142,22 +142,22 @@ class Branching(Exits):
         catches: list[tuple[str, dict[str, Any]]] = []
         if timeout:
             catches.append(
-                ("timeout", {"ErrorEquals": ["States.Timeout"], "ResultPath": node_doc_path(info.id)})
+                ("timeout", {"ErrorEquals": ["States.Timeout"], "ResultPath": self._doc_path(info.id)})
             )
         if info.node.on_error == "route":
-            catches.append(("error", {"ErrorEquals": ["States.ALL"], "ResultPath": node_doc_path(info.id)}))
+            catches.append(("error", {"ErrorEquals": ["States.ALL"], "ResultPath": self._doc_path(info.id)}))
         if catches:
             fields["Catch"] = [c for _, c in catches]
         name = self._add(scope, self._name(info.id, info.id), State("Task", fields), info.id)
         decision = self._name(f"{info.id} (decision)")
-        approved = {**string_equals(f"{node_doc_path(info.id)}.decision", "approved"), "Next": ""}
+        approved = {**string_equals(f"{self._doc_path(info.id)}.decision", "approved"), "Next": ""}
         choice: dict[str, Any] = {"Choices": [approved], "Default": ""}
         self._add(scope, decision, State("Choice", choice), info.id)
         self._choices.append((decision, choice, [(approved, "approved")], "rejected"))
         fields["Next"] = decision
         caught = []
         for port, catch in catches:  # timeout and error records as users read them
-            catch["Next"] = self._error_record(scope, info, node_doc_path(info.id))
+            catch["Next"] = self._error_record(scope, info, self._doc_path(info.id))
             caught.append((port, set_link(scope.states[catch["Next"]].fields, "Next"), Status.ERROR))
         outcomes = []
         for port, link, status in [

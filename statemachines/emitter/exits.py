@@ -19,7 +19,7 @@ from typing import Any, TypeGuard
 from statemachines.asl import State, StateMachine
 from statemachines.emitter.scope import EXIT, EXIT_NULL, SENTINELS, Scope, Step
 from statemachines.emitter.tasks import Tasks
-from statemachines.layout import Status, node_doc_path
+from statemachines.layout import Status
 from statemachines.results import MAX_UNSURE, leaves, parse, retarget, sentinel, variants
 from statemachines.topology import NodeInfo
 from statemachines.walk import Sim, complete
@@ -65,7 +65,7 @@ class Exits(Tasks):
         unsure = sorted(
             path
             for n in self._expanded(nodes)
-            if sim.status.get(n) is Status.UNSURE and (path := node_doc_path(n)) in read
+            if sim.status.get(n) is Status.UNSURE and (path := self._doc_path(n)) in read
         )
         return sentinel(BUILD, template, unsure if len(unsure) <= MAX_UNSURE else [])
 
@@ -83,7 +83,7 @@ class Exits(Tasks):
                     del fields["Next"]
                     fields["End"] = True
                     if scope.kind == "map" and target == EXIT:
-                        fields["OutputPath"] = node_doc_path(scope.result or "")
+                        fields["OutputPath"] = self._doc_path(scope.result or "")
                 else:
                     fields["Next"] = self._terminal(scope, target)
             for choice in fields.get("Choices", []):
@@ -134,7 +134,7 @@ class Exits(Tasks):
                 name, state = self._name("Done"), State("Succeed")
             elif sentinel == EXIT:
                 name = self._name(f"{scope.owner} (result)")
-                state = State("Pass", {"OutputPath": node_doc_path(scope.result or ""), "End": True})
+                state = State("Pass", {"OutputPath": self._doc_path(scope.result or ""), "End": True})
             else:
                 name = self._name(f"{scope.owner} (no result)")
                 state = State("Pass", {"Result": None, "End": True})

@@ -11,7 +11,7 @@ from statemachines.emitter.exits import STOP_ERROR, Exits
 from statemachines.emitter.scope import S3_GET_OBJECT, Scope, Step, both, set_link
 from statemachines.emitter.tasks import retriers
 from statemachines.graph import iter_bits
-from statemachines.layout import EXECUTION_PATH, PARTIAL, TRIGGER_PATH, Status, node_doc_path, node_key
+from statemachines.layout import EXECUTION_PATH, PARTIAL, TRIGGER_PATH, Status
 from statemachines.topology import NodeInfo
 from statemachines.walk import Sim, start
 
@@ -33,15 +33,15 @@ class Loops(Exits):
             checks = (check,)
         elif isinstance(items, Const):
             value = items.value if isinstance(items.value, list) else []
-            pass_fields = {"Result": value, "ResultPath": node_doc_path(info.id)}
+            pass_fields = {"Result": value, "ResultPath": self._doc_path(info.id)}
             entry = self._add(scope, self._name(f"{info.id} (items)"), State("Pass", pass_fields), info.id)
-            fields["ItemsPath"] = node_doc_path(info.id)
+            fields["ItemsPath"] = self._doc_path(info.id)
         else:
             entry = self._evaluated(scope, sim, info, self._name(f"{info.id} (items)"))
-            fields["ItemsPath"] = f"{node_doc_path(info.id)}.items"
+            fields["ItemsPath"] = f"{self._doc_path(info.id)}.items"
             checks = (scope.states[entry].fields,)
             self.pins.setdefault(info.id, set()).add(("items",))
-            guards = [node_doc_path(info.id)]
+            guards = [self._doc_path(info.id)]
         fields["ItemSelector"] = self._item_selector(scope, sim, info.id, body, distributed)
         fields["ItemProcessor"] = self._body(sim, info.id, body, distributed)
         concurrency = info.parameters.get("maxConcurrency", 10)
@@ -74,7 +74,7 @@ class Loops(Exits):
         its producer could not keep inline. ``ResultWriter`` is not used: moto's writes an
         empty manifest instead of the results, so results stay in the document."""
         body = self.topology.loop_bodies[info.id]
-        address = node_doc_path(info.id)  # the evaluator's answer: {"bucket", "key"}
+        address = self._doc_path(info.id)  # the evaluator's answer: {"bucket", "key"}
         large: dict[str, Any] = {
             "ItemReader": {
                 "Resource": S3_GET_OBJECT,
@@ -173,7 +173,7 @@ class Loops(Exits):
                 and self.kind[node] == "stored"
                 and sim.status.get(node) not in (None, Status.DEAD)
             ):
-                selector[f"{node_key(node)}.$"] = node_doc_path(node)
+                selector[f"{self._key_of(node)}.$"] = self._doc_path(node)
         return selector
 
     def _body(self, sim: Sim, loop_id: str, body: set[str], distributed: bool) -> dict[str, Any]:

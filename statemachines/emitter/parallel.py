@@ -9,7 +9,7 @@ from statemachines.asl import State, StateMachine
 from statemachines.emitter.exits import Exits
 from statemachines.emitter.scope import MAX_MERGED_BRANCHES, Outcome, Scope, Step, set_link
 from statemachines.graph import iter_bits
-from statemachines.layout import Status, node_key
+from statemachines.layout import Status
 from statemachines.walk import Sim
 
 
@@ -52,7 +52,7 @@ class Parallels(Exits):
             else:
                 sim.record(self.graph, node, Status.UNSURE)
                 if node in self.needed:
-                    defaults[node_key(node)] = None
+                    defaults[self._key_of(node)] = None
         for index in iter_bits(every_own):
             for edge in self.graph.outgoing[self.graph.nodes[index]]:
                 target = edge.target

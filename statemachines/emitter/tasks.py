@@ -21,7 +21,6 @@ from statemachines.layout import (
     TRIGGER_PATH,
     Status,
     has_unsafe_keys,
-    node_doc_path,
     steps_path,
 )
 from statemachines.model import Node
@@ -38,7 +37,7 @@ class Tasks(EmitterBase):
         fields: dict[str, Any] = {
             "Resource": self.options.function_arn(info.plugin.name),
             "Parameters": self._budgeted(scope, sim, info),
-            "ResultPath": self._result_path(info.id),
+            "ResultPath": self._result_path(info.id, scope, sim),
         }
         if info.node.timeout_seconds:
             fields["TimeoutSeconds"] = info.node.timeout_seconds
@@ -96,8 +95,21 @@ class Tasks(EmitterBase):
         }
         return self._add(scope, self._name(f"{info.id} (error)"), State("Task", task), info.id)
 
-    def _result_path(self, node_id: str) -> str | None:
-        return node_doc_path(node_id) if node_id in self.needed else None
+    def _result_path(self, node_id: str, scope: Scope | None = None, sim: Sim | None = None) -> str | None:
+        """Where a node's output is kept (None: nobody reads it). A top-level Task takes a
+        document slot shared with outputs that are dead by then (statemachines.slots)."""
+        if node_id not in self.needed:
+            return None
+        if scope is None or sim is None or self.fixed or node_id in self.private:
+            return self._doc_path(node_id)
+        if scope.kind == "top":
+            self.keys[node_id] = self.slots.claim(node_id, sim.pending)
+        else:
+            # A Parallel branch must write a key absent before it (the join merges every
+            # branch's copy of the document key by key), so a node that runs in a branch
+            # on some path never shares.
+            self.slots.forbid(node_id)
+        return self._doc_path(node_id)
 
     def _payload(self, scope: Scope, sim: Sim, info: NodeInfo) -> dict[str, Any]:
         """What a Lambda receives: the node, its static parameters and only the document
@@ -152,7 +164,7 @@ class Tasks(EmitterBase):
         # An evaluator's answer is a slot only for loops (their items); ports and wait
         # values are a few bytes, inside the reserve.
         items = {n for n in self.evaluated if self.infos[n].plugin.name == "loop"}
-        slots = len(self.needed | items)
+        slots = len({self._key_of(n) for n in self.needed | items})  # outputs may share a key
         budget = inline_bytes(slots, self.width)
         results = {result for result in self.results.values() if result is not None}
         for node_id, payloads in self.payloads.items():
@@ -176,7 +188,7 @@ class Tasks(EmitterBase):
         if status is None or status is Status.DEAD or kind == "none":
             return key, None
         if kind == "stored":
-            return f"{key}.$", node_doc_path(node_id)
+            return f"{key}.$", self._doc_path(node_id)
         # A merge: the outputs of the branches that ran, by node id (those that cannot
         # have run on this path are left out; the runtime drops unsure ones left null).
         entries = (self._entry(sim, source, source) for source in self.alias_of[node_id])
@@ -215,11 +227,11 @@ class Tasks(EmitterBase):
             return self._node_operand(sim, str(steps[0]), steps[1:])
         if status in (Status.ERROR, Status.ANY) or self.infos[node_id].node.on_error != "fail":
             return None  # may hold an error record, whose shape only the runtime normalizes
-        path = steps_path(node_doc_path(node_id), steps)
+        path = steps_path(self._doc_path(node_id), steps)
         if path:
             # Kept inline by the node's Lambda should its output be offloaded to S3.
             self.pins.setdefault(node_id, set()).add(steps)
-            self.guards.append(node_doc_path(node_id))
+            self.guards.append(self._doc_path(node_id))
         return DocPath(path) if path else None
 
     def _evaluated(self, scope: Scope, sim: Sim, info: NodeInfo, name: str) -> str:
@@ -228,7 +240,7 @@ class Tasks(EmitterBase):
         task = {
             "Resource": self.options.function_arn(EVALUATOR),
             "Parameters": self._budgeted(scope, sim, info),
-            "ResultPath": node_doc_path(info.id),
+            "ResultPath": self._doc_path(info.id),
             "Retry": retriers(None, lambda_task=True),
         }
         return self._add(scope, name, State("Task", task), info.id)

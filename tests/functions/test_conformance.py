@@ -165,6 +165,21 @@ def test_a_disabled_node_reads_as_null_and_passes_activation_on(aws: LocalAWS) -
     assert result.nodes["b"]["output"] == {"from": None, "before": 1}
 
 
+def test_a_merge_after_a_disabled_node_runs_in_the_trace(aws: LocalAWS) -> None:
+    # The merge compiles to no state: the trace infers it ran from the disabled node's
+    # passed-on activation (found by the random-payload property test).
+    doc = routine(
+        transform("a", {"v": 1}),
+        transform("off", {"v": 2}, disabled=True),
+        {"id": "joined", "plugin": "merge"},
+        connections=[link("a", "off"), link("off", "joined")],
+    )
+    result = run_routine(aws, doc)
+    assert result.status == "SUCCEEDED"
+    assert statuses(result) == {"a": "succeeded", "off": "skipped", "joined": "succeeded"}
+    assert result.nodes["joined"]["output"] == {}
+
+
 # --- #9.5: stop ends the whole execution ------------------------------------------------------
 
 
