@@ -194,6 +194,26 @@ def test_a_1_mb_trigger_is_read_transparently(aws: LocalAWS) -> None:
     assert result.nodes["size"]["output"] == trigger
 
 
+def test_a_wait_on_a_value_of_a_large_trigger_asks_the_evaluator(aws: LocalAWS) -> None:
+    # The stored trigger keeps its smallest top-level fields inline: 'config' is too large,
+    # so the Wait cannot read config.delay from the document and the evaluator does.
+    doc = routine(
+        {"id": "nap", "plugin": "wait", "parameters": {"seconds": "{{ trigger.config.delay }}"}},
+        transform("after", {"done": True}),
+        connections=[link("nap", "after")],
+    )
+    entered = []
+    for trigger in ({"config": {"delay": 0, "blob": "q" * 100_000}}, {"config": {"delay": 0}}):
+        result = run_routine(aws, doc, trigger)
+        assert result.status == "SUCCEEDED", result.cause
+        assert statuses(result) == {"nap": "succeeded", "after": "succeeded"}
+        entered.append(
+            {e["stateEnteredEventDetails"]["name"] for e in result.history if "stateEnteredEventDetails" in e}
+        )
+    assert "nap (large value)" in entered[0]
+    assert "nap (large value)" not in entered[1]  # a small trigger: the Wait reads it natively
+
+
 def test_a_parallel_of_three_200_kb_branches(aws: LocalAWS) -> None:
     doc = routine(
         transform("a", {"pad": "{{ trigger.pad }}", "k": "a"}),
