@@ -138,7 +138,7 @@ class Branching(Exits):
         """A wait on a trigger value: a trigger stored in S3 keeps inline only its smallest
         top-level fields, so when it says ``__partial`` the evaluator reads the value and a
         second Wait waits on its answer. (A node output keeps the values native states
-        read, smallest first: a wait's number or timestamp always fits its slot.)"""
+        read, smallest first: a wait's number or timestamp fits unless smaller ones fill it.)"""
         value = self._evaluated(scope, sim, info, self._name(f"{info.id} (large value)"))
         path = f"{self._doc_path(info.id)}.{field_name.lower()}"
         large: dict[str, Any] = {f"{field_name}Path": path}
