@@ -1,5 +1,3 @@
-import sys
+from functions.cli.main import script
 
-from functions.cli.main import main
-
-sys.exit(main())
+script()

@@ -11,11 +11,13 @@ import json
 import sys
 from collections.abc import Sequence
 
+from functions.cli import startup
 from functions.cli.loading import UnreadableFile, parse_json, read_source
 from functions.cli.target import TargetError, add_target_arguments, compile_options, placeholders
 from statemachines.problems import Problem, Report
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+SETTLE_LATER = ("run", "test")  # they settle once their local AWS is up
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,8 +106,20 @@ def _client_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the API's JSON")
 
 
+def script() -> None:
+    """The ``routines`` console script (see :mod:`functions.cli.startup`)."""
+    startup.hold()
+    try:
+        code = main()
+    finally:
+        startup.finish()
+    sys.exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command not in SETTLE_LATER:
+        startup.settle()
     try:
         code: int = args.handler(args)
     except UnreadableFile as exc:

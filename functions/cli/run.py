@@ -80,6 +80,7 @@ def run_file(
     timeout: float | None = None,
     secrets: dict[str, str] | None = None,
 ) -> int:
+    from functions.cli import startup
     from functions.local import LocalAWS
     from functions.local.runner import start_routine
     from statemachines.errors import CompileError, InvalidRoutineError
@@ -98,6 +99,7 @@ def run_file(
         except CompileError as exc:
             print(f"{name}: cannot compile: {exc}", file=sys.stderr)
             return 1
+        startup.settle()  # the local AWS is up and the routine deployed
         timeline = None if as_json else Timeline(execution.compiled.report["stateNodes"], sys.stderr)
         if timeline is not None:
             print(f"running {name} on the local runtime", file=sys.stderr)

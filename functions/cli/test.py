@@ -29,6 +29,7 @@ def parse_secrets(values: list[str] | None) -> dict[str, str]:
 
 
 def test_paths(paths: list[str], secrets: dict[str, str], only: str | None, stream: Any = None) -> int:
+    from functions.cli import startup
     from functions.local import LocalAWS
     from functions.testing.cases import describe, find_test_files, run_file
 
@@ -43,6 +44,7 @@ def test_paths(paths: list[str], secrets: dict[str, str], only: str | None, stre
         return 2
     passed = failed = 0
     with LocalAWS() as aws:  # one local AWS for every case: deploying it is the slow part
+        startup.settle()
         for name, value in secrets.items():
             aws.put_secret(name, value)
         for path in files:

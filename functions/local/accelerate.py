@@ -43,6 +43,8 @@ from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 
+from functions.local import moto_paths
+
 MAX_TREES = 64  # definitions whose parse tree is kept
 MAX_PAYLOAD = 6_000_000  # moto's Lambda response size check (sys.getsizeof of the payload)
 TOO_LARGE = {
@@ -174,6 +176,7 @@ def install() -> None:
         _installed += 1
         if _installed > 1:
             return
+        moto_paths.install()
         for key, owner, attribute, replacement in _patches():
             # vars(): the attribute as stored (a staticmethod stays one; it is callable).
             _originals[key] = vars(owner)[attribute]
@@ -189,5 +192,6 @@ def uninstall() -> None:
         _installed = 0
         for key, owner, attribute, _ in _patches():
             setattr(owner, attribute, _originals[key])
+        moto_paths.uninstall()
         _clients.clear()  # they belong to this moto session
         _ended.clear()

@@ -1,0 +1,137 @@
+"""Fast paths through moto's request/response layer that change no response.
+
+Every boto3 call the product makes locally (a node log's PutItem, the trace's Query, an
+S3 put) still goes through botocore and moto's HTTP layer; profiling showed two pure
+computations repeated on every call there:
+
+- moto's response serializer looks up each member of each output structure under up to
+  a dozen aliases, each found by instantiating six alias providers. For a plain ``dict``
+  value (what DynamoDB's responses are made of: a Query of 100 node logs has ~12,000
+  member look-ups) the aliases depend only on the shape and the member name, never on
+  the dict's contents: they are worked out once per (shape, member) and tried in the
+  same order against the dict, with the same response transformers applied after.
+- ``call_action`` lists every function of the response class (``inspect.getmembers``)
+  to ask whether the action is one of them; the answer is read from the class directly.
+
+Anything else (objects, dict subclasses, another picker) takes moto's own code.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+from typing import Any
+
+from moto.core import responses as moto_responses
+from moto.core.constants import MISSING
+from moto.core.serialize import (
+    DEFAULT_ALIAS_PROVIDERS,
+    AttributePickerContext,
+    ResponseSerializer,
+    XFormedAttributePicker,
+)
+from moto.core.utils import get_value as moto_get_value
+
+_lock = threading.Lock()
+_installed = 0
+_originals: dict[str, Any] = {}
+# (id(shape), id(its parent), member name) -> (shape, parent, keys): the shape and parent
+# are held so that their ids cannot be reused while the entry exists.
+_aliases: dict[tuple[int, int, str], tuple[Any, Any, tuple[str, ...]]] = {}
+MAX_ALIASES = 50_000
+
+
+def _keys(picker: XFormedAttributePicker, shape: Any, key: str) -> tuple[str, ...] | None:
+    """The keys moto's picker would try, in order, for a plain dict (None: not cacheable)."""
+    parent = getattr(shape, "parent", None)
+    cache_key = (id(shape), id(parent), key)
+    entry = _aliases.get(cache_key)
+    if entry is not None and entry[0] is shape and entry[1] is parent:
+        return entry[2]
+    try:
+        # Any plain dict gives the same answer: no dict has a Meta, all are named "dict".
+        keys = tuple(picker.get_possible_keys(AttributePickerContext(obj={}, key=key, shape=shape)))
+    except Exception:  # moto would meet it lazily, perhaps not at all: let moto decide
+        return None
+    with _lock:
+        if len(_aliases) >= MAX_ALIASES:
+            _aliases.clear()
+        _aliases[cache_key] = (shape, parent, keys)
+    return keys
+
+
+def _get_value(serializer: ResponseSerializer, value: Any, key: str, shape: Any) -> Any:
+    picker = serializer._value_picker
+    if (
+        type(value) is not dict
+        or type(picker) is not XFormedAttributePicker
+        or picker.alias_providers is not DEFAULT_ALIAS_PROVIDERS
+    ):
+        return _originals["get_value"](serializer, value, key, shape)
+    keys = _keys(picker, shape, key)
+    if keys is None:
+        return _originals["get_value"](serializer, value, key, shape)
+    # From here on, exactly AttributePicker.__call__.
+    for possible_key in keys:
+        found = moto_get_value(value, possible_key, MISSING)
+        if found is not MISSING:
+            break
+    else:
+        found = None
+    if picker.response_transformers:
+        key_path = f"{'.'.join(serializer.path)}.{key}"
+        for transform_path, transform in picker.response_transformers.items():
+            if key_path.endswith(transform_path):
+                found = transform(found)
+                break
+    return found
+
+
+class _FunctionNames:
+    """``name in method_names_from_class(cls)``, answered without listing the class:
+    ``inspect.getmembers(cls, isfunction)`` holds ``name`` exactly when looking ``name``
+    up on the class gives a plain function (a plain ``type`` metaclass has none)."""
+
+    __slots__ = ("clazz",)
+
+    def __init__(self, clazz: Any) -> None:
+        self.clazz = clazz
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and inspect.isfunction(getattr(self.clazz, name, None))
+
+
+def _method_names(clazz: Any) -> Any:
+    if type(clazz) is not type:
+        return _originals["method_names"](clazz)
+    return _FunctionNames(clazz)
+
+
+def _patches() -> list[tuple[str, Any, str, Any]]:
+    return [
+        ("get_value", ResponseSerializer, "get_value", _get_value),
+        ("method_names", moto_responses, "method_names_from_class", _method_names),
+    ]
+
+
+def install() -> None:
+    global _installed
+    with _lock:
+        _installed += 1
+        if _installed > 1:
+            return
+        for key, owner, attribute, replacement in _patches():
+            _originals[key] = vars(owner)[attribute]
+            setattr(owner, attribute, replacement)
+
+
+def uninstall() -> None:
+    global _installed
+    with _lock:
+        _installed -= 1
+        if _installed > 0:
+            return
+        _installed = 0
+        for key, owner, attribute, _ in _patches():
+            setattr(owner, attribute, _originals[key])
+        _aliases.clear()

@@ -1,0 +1,214 @@
+"""The fast paths through moto's request/response layer and the cold-start measures change
+no answer: each response read with them equals the one read without them."""
+
+from __future__ import annotations
+
+import gc
+import json
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.core import responses as moto_responses
+from moto.core.serialize import ResponseSerializer
+
+from functions.cli import startup
+from functions.local import moto_paths
+from functions.local.regions import shared_session
+
+ROOT = Path(__file__).resolve().parents[2]
+TABLE = "t"
+ITEM = {
+    "pk": {"S": "a"},
+    "sk": {"S": "1"},
+    "n": {"N": "1.50"},
+    "b": {"B": b"\x00\x01"},
+    "ok": {"BOOL": False},
+    "none": {"NULL": True},
+    "ss": {"SS": ["x", "y"]},
+    "ns": {"NS": ["1", "2"]},
+    "bs": {"BS": [b"1"]},
+    "m": {"M": {"inner": {"L": [{"S": "s"}, {"N": "3"}, {"M": {}}]}, "S": {"S": "not a type"}}},
+    "l": {"L": []},
+}
+
+
+def without_metadata(response: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in response.items() if key != "ResponseMetadata"}
+
+
+def both_ways(call: Callable[[], Any], dicts: bool | None = True) -> tuple[Any, Any]:
+    """The call's answer with the fast paths installed, then without them (``dicts``:
+    whether the response is built from plain dicts, i.e. the fast path must be taken)."""
+    moto_paths.install()
+    try:
+        fast = call()
+        assert dicts is None or bool(moto_paths._aliases) == dicts
+    finally:
+        moto_paths.uninstall()
+    return fast, call()
+
+
+@pytest.fixture
+def dynamodb() -> Iterator[Any]:
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName=TABLE,
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        for index in range(3):
+            client.put_item(TableName=TABLE, Item={**ITEM, "sk": {"S": str(index)}})
+        yield client
+
+
+def test_dynamodb_reads_answer_the_same(dynamodb: Any) -> None:
+    calls: list[Callable[[], Any]] = [
+        lambda: dynamodb.query(
+            TableName=TABLE,
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": "a"}},
+            ReturnConsumedCapacity="INDEXES",
+        ),
+        lambda: dynamodb.query(
+            TableName=TABLE,
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": "a"}},
+            Limit=2,
+        ),
+        lambda: dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "a"}, "sk": {"S": "1"}}),
+        lambda: dynamodb.scan(TableName=TABLE, Select="COUNT"),
+        lambda: dynamodb.describe_table(TableName=TABLE),
+    ]
+    for call in calls:
+        fast, plain = both_ways(call)
+        assert without_metadata(fast) == without_metadata(plain)
+    fast, _ = both_ways(calls[1])
+    assert fast["Items"][0]["m"] == ITEM["m"]  # a nested map keeps even a member named like a type
+    assert fast["LastEvaluatedKey"] == {"pk": {"S": "a"}, "sk": {"S": "1"}}
+
+
+def test_dynamodb_writes_and_errors_answer_the_same(dynamodb: Any) -> None:
+    def put_returning_old() -> Any:
+        return dynamodb.put_item(TableName=TABLE, Item=ITEM, ReturnValues="ALL_OLD")
+
+    fast, plain = both_ways(put_returning_old)
+    assert without_metadata(fast) == without_metadata(plain)
+    assert fast["Attributes"]["ns"] == {"NS": ["1", "2"]}
+
+    def failed_condition() -> Any:
+        with pytest.raises(dynamodb.exceptions.ConditionalCheckFailedException) as caught:
+            dynamodb.put_item(
+                TableName=TABLE,
+                Item=ITEM,
+                ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        return without_metadata(caught.value.response)
+
+    fast, plain = both_ways(failed_condition, dicts=False)  # an error: moto's own path
+    assert fast == plain
+    assert fast["Item"]["sk"] == {"S": "1"}
+
+    def unknown_action() -> Any:
+        with pytest.raises(dynamodb.exceptions.ResourceNotFoundException) as caught:
+            dynamodb.describe_table(TableName="missing")
+        return without_metadata(caught.value.response)
+
+    fast, plain = both_ways(unknown_action, dicts=False)
+    assert fast == plain
+
+
+def test_other_services_answer_the_same() -> None:
+    with mock_aws():
+        iam = boto3.client("iam", region_name="us-east-1")
+        iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}", Tags=[{"Key": "k", "Value": "v"}])
+        fast, plain = both_ways(lambda: iam.get_role(RoleName="r"), dicts=None)  # XML, model objects
+        assert without_metadata(fast) == without_metadata(plain)
+        assert fast["Role"]["Tags"] == [{"Key": "k", "Value": "v"}]
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        arn = sfn.create_state_machine(
+            name="m",
+            definition=json.dumps({"StartAt": "p", "States": {"p": {"Type": "Pass", "End": True}}}),
+            roleArn="arn:aws:iam::123456789012:role/r",
+        )["stateMachineArn"]
+        for call in (
+            lambda: sfn.describe_state_machine(stateMachineArn=arn),
+            lambda: sfn.list_state_machines(),
+        ):
+            fast, plain = both_ways(call)
+            assert without_metadata(fast) == without_metadata(plain)
+
+
+def test_the_moto_patches_come_off() -> None:
+    get_value, names = ResponseSerializer.get_value, moto_responses.method_names_from_class
+    moto_paths.install()
+    moto_paths.install()
+    moto_paths.uninstall()
+    assert ResponseSerializer.get_value is not get_value  # still one user
+    moto_paths.uninstall()
+    assert ResponseSerializer.get_value is get_value
+    assert moto_responses.method_names_from_class is names
+
+
+def test_action_lookup_matches_moto_listing() -> None:
+    from moto.dynamodb.responses import DynamoHandler
+
+    listed = set(names_of(DynamoHandler))
+    fast = moto_paths._method_names(DynamoHandler)
+    for name in [*listed, "nope", "__init__", "dispatch", "region", "_get_action", "uri_match"]:
+        assert (name in fast) == (name in listed), name
+
+
+def names_of(clazz: Any) -> list[str]:
+    import inspect
+
+    return [name for name, _ in inspect.getmembers(clazz, predicate=inspect.isfunction)]
+
+
+def test_region_lists_are_the_same_through_the_shared_session() -> None:
+    partitions = ("aws", "aws-us-gov", "aws-cn")
+    plain = [boto3.session.Session().get_available_regions("ec2", p) for p in partitions]
+    original = boto3.session.Session.get_available_regions
+    with shared_session():
+        assert boto3.session.Session.get_available_regions is not original
+        shared = [boto3.session.Session().get_available_regions("ec2", p) for p in partitions]
+        non_regional = boto3.session.Session().get_available_regions("s3", allow_non_regional=True)
+    assert shared == plain and "us-east-1" in shared[0]
+    assert non_regional == boto3.session.Session().get_available_regions("s3", allow_non_regional=True)
+    assert boto3.session.Session.get_available_regions is original
+
+
+def test_in_process_main_leaves_the_collector_alone(capsys: pytest.CaptureFixture[str]) -> None:
+    from functions.cli.main import main
+
+    assert gc.isenabled()
+    assert main(["validate", str(ROOT / "examples" / "hello.json")]) == 0
+    assert gc.isenabled()
+    startup.settle()  # nothing held: nothing frozen
+    assert gc.isenabled()
+
+
+def test_the_console_script_runs_a_routine_with_the_collector_held() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "functions.cli", "run", "--json", str(ROOT / "examples" / "hello.json")],
+        capture_output=True,
+        cwd=ROOT,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["status"] == "SUCCEEDED"
