@@ -1,0 +1,84 @@
+"""``copy.deepcopy`` for moto's Step Functions interpreter, specialised for JSON values.
+
+The interpreter deep-copies a state's input or result at almost every step (a Map
+iteration copies the whole Map input, twice): about a tenth of a warm run went to
+``copy.deepcopy``'s generic dispatch. The values are JSON data, so plain dicts, lists and
+atoms are copied here directly, exactly as ``copy.deepcopy`` copies them (same order, a
+value met twice copied once, atoms returned as they are); anything else is handed to
+``copy.deepcopy`` with the same memo. The interpreter's modules see this function as
+``copy.deepcopy`` while a :class:`~functions.local.LocalAWS` is up; nothing else does.
+"""
+
+from __future__ import annotations
+
+import copy
+import types
+from typing import Any
+
+from moto.stepfunctions.parser.asl.component.common.path import result_path
+from moto.stepfunctions.parser.asl.component.common.string import string_expression
+from moto.stepfunctions.parser.asl.component.state.exec import execute_state
+from moto.stepfunctions.parser.asl.component.state.exec.state_map import state_map
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import job
+from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import state_parallel
+from moto.stepfunctions.parser.asl.eval import environment, states
+from moto.stepfunctions.parser.asl.eval.event import event_manager
+
+ATOMS = frozenset({str, int, float, bool, type(None)})
+MODULES = (
+    states,
+    environment,
+    event_manager,
+    execute_state,
+    state_map,
+    state_parallel,
+    job,
+    result_path,
+    string_expression,
+)
+
+
+def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+    if type(value) in ATOMS:
+        return value
+    return _copy(value, {} if memo is None else memo)
+
+
+def _copy(value: Any, memo: dict[int, Any]) -> Any:
+    kind = type(value)
+    if kind in ATOMS:
+        return value
+    done = memo.get(id(value), memo)
+    if done is not memo:
+        return done
+    if kind is dict:
+        out: Any = {}
+        memo[id(value)] = out
+        for key, item in value.items():  # atoms inline: most leaves are
+            if type(key) not in ATOMS:
+                key = _copy(key, memo)
+            out[key] = item if type(item) in ATOMS else _copy(item, memo)
+        return out
+    if kind is list:
+        out = []
+        memo[id(value)] = out
+        append = out.append
+        for item in value:
+            append(item if type(item) in ATOMS else _copy(item, memo))
+        return out
+    return copy.deepcopy(value, memo)
+
+
+_shim = types.ModuleType("copy")
+_shim.__dict__.update({k: v for k, v in vars(copy).items() if not k.startswith("__")})
+_shim.deepcopy = deepcopy  # type: ignore[attr-defined]
+
+
+def install() -> None:
+    for module in MODULES:
+        module.copy = _shim  # type: ignore[attr-defined]
+
+
+def uninstall() -> None:
+    for module in MODULES:
+        module.copy = copy  # type: ignore[attr-defined]

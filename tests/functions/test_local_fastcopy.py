@@ -1,0 +1,66 @@
+"""The interpreter's deep copy gives what ``copy.deepcopy`` gives: equal values, nothing
+shared with the original, a value met twice copied once, non-JSON values copied by
+``copy.deepcopy`` itself; and the interpreter sees it only while a local AWS is up."""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import enum
+from decimal import Decimal
+from typing import Any
+
+from moto.stepfunctions.parser.asl.eval import states
+
+from functions.local import LocalAWS, fastcopy
+
+
+class Colour(enum.Enum):
+    RED = "red"
+
+
+def nodes(value: Any) -> list[Any]:
+    """Every dict and list inside a value (itself included), depth first."""
+    found = [value] if isinstance(value, (dict, list)) else []
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    for child in children:
+        found += nodes(child)
+    return found
+
+
+def test_json_values_copy_as_deepcopy_copies_them() -> None:
+    shared = {"k": [1, 2.5, None, True, "s"]}
+    value = {
+        "a": shared,
+        "b": [shared, shared, {"nested": {"deeper": [[], {}]}}],
+        "c": "text",
+        "n": 3,
+        1: "int key",
+    }
+    mine, theirs = fastcopy.deepcopy(value), copy.deepcopy(value)
+    assert mine == theirs == value
+    assert list(mine) == list(value) and list(mine["b"][2]) == list(value["b"][2])  # order kept
+    assert not {id(n) for n in nodes(mine)} & {id(n) for n in nodes(value)}  # nothing shared
+    assert mine["a"] is mine["b"][0] is mine["b"][1]  # aliasing kept, as deepcopy keeps it
+    assert theirs["a"] is theirs["b"][0]
+    mine["a"]["k"].append("changed")
+    assert value["a"]["k"] == [1, 2.5, None, True, "s"]
+
+
+def test_other_values_go_to_deepcopy() -> None:
+    when = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    value = {"t": (1, [2]), "d": Decimal("1.5"), "e": Colour.RED, "w": when, "s": {1, 2}}
+    mine = fastcopy.deepcopy(value)
+    assert mine == copy.deepcopy(value)
+    assert mine["t"][1] is not value["t"][1]  # a tuple holding a list is copied, as deepcopy does
+    assert mine["e"] is Colour.RED
+    for atom in ("x", 1, 1.5, True, None):
+        assert fastcopy.deepcopy(atom) is atom
+
+
+def test_the_interpreter_copies_with_it_only_while_a_local_aws_is_up() -> None:
+    assert states.copy is copy
+    with LocalAWS():
+        assert states.copy.deepcopy is fastcopy.deepcopy
+        assert states.copy.copy is copy.copy
+    assert states.copy is copy
