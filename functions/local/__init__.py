@@ -1,8 +1,8 @@
 """The local runtime: the whole product in-process, on moto's AWS."""
 
-from functions.local.regions import shared_session
+from functions.local.imports import shared_session, without_batch_package
 
-with shared_session():  # moto's interpreter imports its EC2 model: see regions.py
+with shared_session(), without_batch_package():  # see imports.py
     from functions.local.environment import LocalAWS
     from functions.local.runner import ExecutionResult, run_routine
 

@@ -19,7 +19,7 @@ from moto.core.serialize import ResponseSerializer
 
 from functions.cli import startup
 from functions.local import moto_paths
-from functions.local.regions import shared_session
+from functions.local.imports import shared_session
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLE = "t"
@@ -212,3 +212,23 @@ def test_the_console_script_runs_a_routine_with_the_collector_held() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["status"] == "SUCCEEDED"
+
+
+def test_the_interpreter_imports_without_moto_batch_and_batch_still_imports() -> None:
+    script = """
+import sys
+import functions.local
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_batch as service,
+)
+assert "moto.batch" not in sys.modules and "moto.ec2" not in sys.modules
+import moto.batch
+from moto.batch.models import batch_backends
+assert service.JobStatus is sys.modules["moto.batch.utils"].JobStatus
+assert moto.batch.batch_backends is batch_backends
+print("ok")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, cwd=ROOT, check=False, timeout=120
+    )
+    assert done.stdout.strip() == b"ok", done.stderr
