@@ -6,7 +6,8 @@ execution, small payloads vs large ones. Prints figures; asserts nothing.
 The routine: a chain of five transforms, an ``if`` on a field of the last one, a ``switch``
 on the trigger, and a loop over a list from a node output. "Extra transitions" are the
 states the budget adds that ran: the evaluator answering for a Choice whose value was not
-kept inline, and the evaluator writing a large list to S3 for a distributed Map. S3
+kept inline, the evaluator writing a large list to S3 for a distributed Map (in chunks when
+the loop's results are read on), and the evaluator collecting a chunked loop's results. S3
 requests are counted on the plugin Lambdas' client, which the local trace shares (the
 distributed Map's ItemReader reads once more, inside Step Functions). Transitions of a
 distributed Map's child executions are not in the parent's history, so not counted.
@@ -24,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from functions.local import LocalAWS, run_routine
 from plugins.runtime.aws import client
 
-BUDGET_STATES = ("(large value)", "(large value route)", "(list size)", "(list to S3)")
+BUDGET_STATES = ("(large value)", "(large value route)", "(list size)", "(list to S3)", "(results)")
 
 
 def transform(node_id: str, fields: dict[str, Any]) -> dict[str, Any]:
@@ -103,6 +104,11 @@ def main() -> None:
             aws,
             "large list: 10 B outputs, 1,000 items of 300 B",
             {"pad": "x" * 10, "kind": "a", "rows": ["r" * 300] * 1_000},
+        )
+        measure(
+            aws,
+            "long list: 10 B outputs, 5,000 results of 200 B",
+            {"pad": "x" * 10, "kind": "a", "rows": ["r" * 200] * 5_000},
         )
 
 

@@ -45,12 +45,19 @@ def loop_result_bytes(budget: int) -> int:
     return min(budget, LOOP_RESULT_BYTES)
 
 
+def chunk_items(budget: int) -> int:
+    """How many items a loop runs per Map when its results are read on: their results,
+    each kept within ``loop_result_bytes``, fill at most one budget."""
+    return max(1, budget // (loop_result_bytes(budget) + 1))
+
+
 __all__ = [
     "LOOP_RESULT_BYTES",
     "MIN_INLINE_BYTES",
     "PAYLOAD_LIMIT",
     "RESERVE_BYTES",
     "TRIGGER_INLINE_BYTES",
+    "chunk_items",
     "inline_bytes",
     "loop_result_bytes",
 ]

@@ -119,6 +119,12 @@ def load(value: Any) -> Any:
     return json.loads(body)
 
 
+def load_key(key: str) -> Any:
+    """The JSON value :func:`store` wrote under ``key`` in the payload bucket."""
+    body = client("s3").get_object(Bucket=payload_bucket(), Key=key)["Body"].read()
+    return json.loads(body)
+
+
 def trigger_input(trigger: Any, name: str) -> Any:
     """The trigger as the execution input carries it. A trigger over its slot of the
     payload budget is stored in S3 under ``name``; the reference keeps inline its smallest
@@ -156,6 +162,7 @@ __all__ = [
     "is_reference",
     "kept_values",
     "load",
+    "load_key",
     "offload_if_large",
     "store",
     "trigger_input",

@@ -11,6 +11,7 @@ never reach node outputs, loop results or the execution's result.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from plugins.runtime.aws import payload_key
@@ -18,7 +19,7 @@ from plugins.runtime.context import error_record
 from plugins.runtime.errors import UserError
 from plugins.runtime.handler import RunContext, invoke
 from plugins.runtime.observability import tracer
-from plugins.runtime.offload import store
+from plugins.runtime.offload import DEFAULT_THRESHOLD, encode, load_key, store
 from plugins.sdk import default_registry
 from statemachines.conditions import evaluate
 
@@ -52,11 +53,7 @@ def execute(parameters: dict[str, Any], run: RunContext) -> Any:
                 return {"port": rule["port"]}
         return {"port": "default"}
     if plugin == "loop":
-        items = loop_items(parameters.get("items"))
-        if run.invocation.spill:  # too large for the document: a distributed Map reads it
-            execution = run.invocation.execution.id.rsplit(":", 1)[-1]
-            return store(items, payload_key(f"{execution}/{run.invocation.node}/items.json"))
-        return {"items": items}
+        return _loop(parameters, run)
     if plugin == "wait":
         if parameters.get("seconds") is not None:
             seconds = parameters["seconds"]
@@ -68,6 +65,42 @@ def execute(parameters: dict[str, Any], run: RunContext) -> Any:
             raise UserError(f"'until' must be an ISO 8601 timestamp, got {until!r}")
         return {"timestamp": until}
     raise UserError(f"the evaluator has nothing to compute for '{plugin}' nodes")
+
+
+def _loop(parameters: dict[str, Any], run: RunContext) -> Any:
+    """A loop's items; for a distributed Map, the items in S3 (whole, or in chunks); for a
+    chunked loop, a chunk's results stored, or all of them collected in order."""
+    invocation = run.invocation
+    prefix = f"{invocation.execution.id.rsplit(':', 1)[-1]}/{invocation.node}"
+    if invocation.results is not None:
+        return store(invocation.results, payload_key(f"{prefix}/results-{uuid.uuid4().hex}.json"))["key"]
+    if invocation.collect is not None:
+        return [result for key in invocation.collect for result in load_key(key)]
+    items = loop_items(parameters.get("items"))
+    if not invocation.spill:
+        return {"items": items}
+    if invocation.chunk is not None:  # a chunked loop: each child execution runs a chunk
+        items = chunks(items, invocation.chunk, invocation.inline_bytes or DEFAULT_THRESHOLD)
+    return store(items, payload_key(f"{prefix}/items-{uuid.uuid4().hex}.json"))
+
+
+def chunks(items: list[Any], most: int, budget: int) -> list[dict[str, Any]]:
+    """``items`` as ``{"offset", "items"}`` chunks of at most ``most`` items and about
+    ``budget`` bytes of JSON each (an item larger than that is a chunk of its own)."""
+    out: list[dict[str, Any]] = []
+    current: list[Any] = []
+    size = offset = 0
+    for item in items:
+        item_size = len(encode(item)) + 1
+        if current and (len(current) >= most or size + item_size > budget):
+            out.append({"offset": offset, "items": current})
+            offset += len(current)
+            current, size = [], 0
+        current.append(item)
+        size += item_size
+    if current:
+        out.append({"offset": offset, "items": current})
+    return out
 
 
 @tracer.capture_lambda_handler(capture_response=False)

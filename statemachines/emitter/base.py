@@ -56,6 +56,10 @@ class EmitterBase(ABC):
         self.guards: list[str] = []  # documents the operand being compiled reads (see _operand)
         self.evaluated: set[str] = set()  # control nodes whose evaluator answer is stored
         self.width = 1  # the most branches of any Parallel: its raw result copies the document
+        self.chunked: set[str] = set()  # loops whose long lists run in chunks (emitter/bodies.py)
+        # Per chunked loop: its count rule, items path and spill payload, which get the
+        # chunk size once the budget is known.
+        self.counts: list[tuple[dict[str, Any], str, dict[str, Any]]] = []
         self.below, self.future = self._closures()
         # Document slots (statemachines.slots): the key each stored output is written to.
         # The first pass shares slots between outputs that are never live together; the

@@ -5,18 +5,18 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from statemachines.asl import State, StateMachine
+from statemachines.asl import State
 from statemachines.choices import Const, DocPath
-from statemachines.emitter.exits import STOP_ERROR, Exits
+from statemachines.emitter.bodies import Bodies
+from statemachines.emitter.exits import STOP_ERROR
 from statemachines.emitter.scope import S3_GET_OBJECT, Scope, Step, both, set_link
 from statemachines.emitter.tasks import retriers
-from statemachines.graph import iter_bits
-from statemachines.layout import EXECUTION_PATH, PARTIAL, TRIGGER_PATH, Status
+from statemachines.layout import PARTIAL
 from statemachines.topology import NodeInfo
-from statemachines.walk import Sim, start
+from statemachines.walk import Sim
 
 
-class Loops(Exits):
+class Loops(Bodies):
     def _loop(self, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
         body = self.topology.loop_bodies[info.id]
         distributed = scope.distributed or info.parameters.get("mode") == "distributed"
@@ -55,18 +55,28 @@ class Loops(Exits):
         stop_catches = self._stop_catches(scope, sim, stops, info.node.on_error != "fail")
         if stop_catches:
             fields["Catch"] = stop_catches  # before any States.ALL catch, which comes next
-        large = self._map_from_s3(scope, sim, info, fields) if guards else None
+        # A list longer than a chunk goes the chunked way when the results are read on
+        # (statemachines/emitter/bodies.py); not with stops inside: a stop cannot end the
+        # execution from a child execution.
+        counted = fields["ItemsPath"] if info.id in self.needed and not isinstance(items, Const) else None
+        if stops:
+            counted = None
+        large = collect = None
+        if counted is not None:
+            large, collect = self._chunked_map(scope, sim, info, fields)
+        elif guards:
+            large = self._map_from_s3(scope, sim, info, fields)
         self._add(scope, name, State("Map", fields), info.id)
         if entry is not None and scope.states[entry].type != "Choice":
             scope.states[entry].fields["Next"] = name
         if large is not None:
-            entry = self._large_items(scope, sim, info, guards, entry, name, large)
-            checks = (*checks, large)
+            entry = self._large_items(scope, sim, info, guards, entry, name, large, collect, counted)
+            checks = (*checks, large, *([collect] if collect is not None else []))
         outcomes = self._error_outcomes(scope, sim, info, fields, frozenset({"done"}), checks)
         if large is not None:
-            first = outcomes[0]  # done: after either Map
+            first = outcomes[0]  # done: after either Map (and the chunked results' collection)
             assert first.link is not None
-            first.link = both(first.link, set_link(large, "Next"))
+            first.link = both(first.link, set_link(collect if collect is not None else large, "Next"))
         return Step(entry or name, outcomes)
 
     def _map_from_s3(self, scope: Scope, sim: Sim, info: NodeInfo, inline: dict[str, Any]) -> dict[str, Any]:
@@ -98,16 +108,28 @@ class Loops(Exits):
         entry: str | None,
         inline: str,
         large: dict[str, Any],
+        collect: dict[str, Any] | None,
+        counted: str | None,
     ) -> str:
         """Rules on ``__partial`` (the producer could not keep the list inline in its S3
         reference) send the loop to the evaluator, which writes the list to S3 as a JSON
-        array, then to the distributed Map reading it. They join the items check's Choice,
-        so they cost no transition; after an evaluator's items, a Choice of their own."""
+        array, then to the distributed Map reading it; so does a rule on ``items[chunk]``
+        for a chunked loop (``counted``: its items path). They join the items check's
+        Choice, so they cost no transition; after an evaluator's items, a Choice of their
+        own."""
         spill = self._evaluated(scope, sim, info, self._name(f"{info.id} (list to S3)"))
-        scope.states[spill].fields["Parameters"]["spill"] = True
+        parameters = scope.states[spill].fields["Parameters"]
+        parameters["spill"] = True
         from_s3 = self._add(scope, self._name(f"{info.id} (from S3)", info.id), State("Map", large), info.id)
         scope.states[spill].fields["Next"] = from_s3
+        if collect is not None:
+            name = self._name(f"{info.id} (results)", info.id)
+            large["Next"] = self._add(scope, name, State("Task", collect), info.id)
         rules = [{"Variable": f"{guard}.{PARTIAL}", "IsPresent": True, "Next": spill} for guard in guards]
+        if counted is not None:
+            longer = {"Variable": counted, "IsPresent": True, "Next": spill}  # [chunk]: apply_budget
+            self.counts.append((longer, counted, parameters))
+            rules.append(longer)
         if entry is not None and scope.states[entry].type == "Choice":
             scope.states[entry].fields["Choices"][:0] = rules
             return entry
@@ -142,56 +164,6 @@ class Loops(Exits):
         }
         self._add(scope, guard, State("Choice", {"Choices": [is_list], "Default": check}), info.id)
         return guard, check_fields
-
-    def _item_selector(
-        self, scope: Scope, sim: Sim, loop_id: str, body: set[str], distributed: bool
-    ) -> dict[str, Any]:
-        # 'iteration' numbers the iteration across nested loops ("2.0": the first inner
-        # iteration of the third outer one), so node logs of different iterations differ.
-        nested = bool(self.topology.enclosing.get(loop_id))
-        iteration = (
-            "States.Format('{}.{}', $.loop.iteration, $$.Map.Item.Index)"
-            if nested
-            else "States.Format('{}', $$.Map.Item.Index)"
-        )
-        selector: dict[str, Any] = {
-            "loop": {"item.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index", "iteration.$": iteration}
-        }
-        if any("trigger" in self.reads[n].roots for n in body):
-            selector["trigger.$"] = TRIGGER_PATH
-        if scope.distributed:
-            selector["execution.$"] = EXECUTION_PATH
-        elif distributed:
-            selector["execution"] = self._execution()
-        outer = 0
-        for node in body:
-            outer |= self.touch[node]
-        for index in iter_bits(outer):
-            node = self.graph.nodes[index]
-            if (
-                node not in body
-                and self.kind[node] == "stored"
-                and sim.status.get(node) not in (None, Status.DEAD)
-            ):
-                selector[f"{self._key_of(node)}.$"] = self._doc_path(node)
-        return selector
-
-    def _body(self, sim: Sim, loop_id: str, body: set[str], distributed: bool) -> dict[str, Any]:
-        config = {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"} if distributed else {"Mode": "INLINE"}
-        result = self.results[loop_id]
-        if result is None:  # an empty body returns each item unchanged
-            name = self._name(f"{loop_id} (item)")
-            machine = StateMachine(name, {name: State("Pass", {"InputPath": "$.loop.item", "End": True})})
-            self.state_count += 1
-            return {"ProcessorConfig": config, **machine.to_json()}
-        scope = Scope("map", owner=loop_id, result=result, distributed=distributed)
-        members = activated = 0
-        for node in body:
-            members |= self.graph.bit(node)
-        for edge in self.topology.body_edges(loop_id):
-            activated |= self.graph.bit(edge.target)
-        begin = self.go(scope, start(self.graph, members, activated, sim.status))
-        return {"ProcessorConfig": config, **self.finish(scope, begin).to_json()}
 
 
 __all__ = ["Loops"]

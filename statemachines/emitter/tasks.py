@@ -10,7 +10,7 @@ from infra.names import EVALUATOR
 from plugins.sdk import PortType
 from plugins.sdk.errors import LAMBDA_THROTTLED, LAMBDA_TRANSIENT, NOT_RETRYABLE
 from statemachines.asl import State
-from statemachines.budget import inline_bytes, loop_result_bytes
+from statemachines.budget import chunk_items, inline_bytes, loop_result_bytes
 from statemachines.choices import Const, DocPath, Operand
 from statemachines.emitter.base import EmitterBase
 from statemachines.emitter.scope import Outcome, Scope, Step, both, set_link
@@ -165,7 +165,12 @@ class Tasks(EmitterBase):
         # values are a few bytes, inside the reserve.
         items = {n for n in self.evaluated if self.infos[n].plugin.name == "loop"}
         slots = len({self._key_of(n) for n in self.needed | items})  # outputs may share a key
-        budget = inline_bytes(slots, self.width)
+        # A chunk's child execution also holds the chunk and its results: two slots more.
+        budget = inline_bytes(slots + (2 if self.chunked else 0), self.width)
+        chunk = chunk_items(budget)
+        for rule, items_path, spill in self.counts:
+            rule["Variable"] = f"{items_path}[{chunk}]"  # present: longer than one chunk
+            spill["chunk"] = chunk
         results = {result for result in self.results.values() if result is not None}
         for node_id, payloads in self.payloads.items():
             pins = sorted(self.pins.get(node_id, ()), key=lambda p: (len(p), [str(s) for s in p]))

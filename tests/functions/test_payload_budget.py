@@ -9,6 +9,7 @@ import pytest
 
 from functions.local import LocalAWS, run_routine
 from statemachines import budget
+from statemachines.compiler import compile_routine
 from tests.conftest import link, routine
 from tests.functions.conftest import Recorder
 
@@ -180,6 +181,63 @@ def test_a_loop_over_2000_small_items(aws: LocalAWS) -> None:
     assert result.status == "SUCCEEDED", result.cause
     assert result.nodes["after"]["output"] == {"first": 0, "last": 1999}
     assert result.nodes["double"]["runs"] == 2000
+
+
+def test_a_loop_whose_results_outgrow_the_document_runs_in_chunks(aws: LocalAWS) -> None:
+    # 3,000 results of ~200 bytes: 600 KB, more than a Map may collect. The list is longer
+    # than a chunk, so it is spilled to S3 in chunks; each child execution stores its
+    # chunk's results, and the loop's output is their concatenation (a reference).
+    doc = routine(
+        {
+            "id": "each",
+            "plugin": "loop",
+            "parameters": {"items": "{{ trigger.items }}", "maxConcurrency": 40},
+        },
+        transform("row", {"i": "{{ loop.item }}", "at": "{{ loop.index }}", "pad": "p" * 180}),
+        transform("after", {"first": "{{ nodes.each[0].i }}", "last": "{{ nodes.each[2999].at }}"}),
+        {
+            "id": "many",
+            "plugin": "if",
+            "parameters": {"condition": {"left": "{{ nodes.each[2999].i }}", "op": "eq", "right": 2999}},
+        },
+        transform("yes", {"ok": True}),
+        connections=[
+            link("each", "row", "body"),
+            link("each", "after", "done"),
+            link("after", "many"),
+            link("many", "yes", "true"),
+        ],
+    )
+    result = run_routine(aws, doc, {"items": list(range(3000))})
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.nodes["after"]["output"] == {"first": 0, "last": 2999}
+    assert statuses(result)["yes"] == "succeeded"  # a Choice on the results: the evaluator's
+    assert result.nodes["row"]["runs"] == 3000
+    assert sorted(result.nodes["row"]["output"], key=lambda r: r["at"]) == result.nodes["row"]["output"]
+    entered = {
+        e["stateEnteredEventDetails"]["name"] for e in result.history if "stateEnteredEventDetails" in e
+    }
+    assert {"each (list to S3)", "each (from S3)", "each (results)"} <= entered
+    # maxConcurrency still bounds the iterations: one chunk at a time, 40 items of it at once.
+    chunked = compile_routine(doc).asl["States"]["each (from S3)"]
+    assert chunked["MaxConcurrency"] == 1
+    assert chunked["ItemProcessor"]["States"]["each (chunk)"]["MaxConcurrency"] == 40
+
+
+def test_a_short_list_of_a_chunked_loop_stays_inline(aws: LocalAWS) -> None:
+    doc = routine(
+        {"id": "each", "plugin": "loop", "parameters": {"items": "{{ trigger.items }}"}},
+        transform("row", {"i": "{{ loop.item }}"}),
+        transform("after", {"all": "{{ nodes.each }}"}),
+        connections=[link("each", "row", "body"), link("each", "after", "done")],
+    )
+    result = run_routine(aws, doc, {"items": [1, 2, 3]})
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.nodes["after"]["output"] == {"all": [{"i": 1}, {"i": 2}, {"i": 3}]}
+    entered = {
+        e["stateEnteredEventDetails"]["name"] for e in result.history if "stateEnteredEventDetails" in e
+    }
+    assert "each (list to S3)" not in entered  # no extra state on the common path
 
 
 def test_a_1_mb_trigger_is_read_transparently(aws: LocalAWS) -> None:
