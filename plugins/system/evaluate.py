@@ -89,13 +89,13 @@ def chunks(items: list[Any], most: int, budget: int) -> list[dict[str, Any]]:
     ``budget`` bytes of JSON each (an item larger than that is a chunk of its own)."""
     out: list[dict[str, Any]] = []
     current: list[Any] = []
-    size = offset = 0
+    size, offset = 1, 0  # the list's brackets, and a comma before each item but the first
     for item in items:
         item_size = len(encode(item)) + 1
         if current and (len(current) >= most or size + item_size > budget):
             out.append({"offset": offset, "items": current})
             offset += len(current)
-            current, size = [], 0
+            current, size = [], 1
         current.append(item)
         size += item_size
     if current:
