@@ -13,6 +13,10 @@ computations repeated on every call there:
   each absent one), with the same response transformers applied after.
 - ``call_action`` lists every function of the response class (``inspect.getmembers``)
   to ask whether the action is one of them; the answer is read from the class directly.
+- a DynamoDB item is built attribute by attribute into a dict that, at each one, sums the
+  sizes of all attributes already in it (quadratic: a tenth of a node log's PutItem).
+  While an item is built nothing else touches it, so the sum is kept as it grows; the
+  limit check at each attribute is the same comparison against the same total.
 
 Anything else (objects, dict subclasses, another picker) takes moto's own code.
 """
@@ -32,6 +36,11 @@ from moto.core.serialize import (
     XFormedAttributePicker,
 )
 from moto.core.utils import get_value as moto_get_value
+from moto.dynamodb.exceptions import ItemSizeTooLarge
+from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+from moto.dynamodb.models.utilities import bytesize
+
+ITEM_SIZE_LIMIT = 405_000  # LimitedSizeDict.__setitem__'s (test_local_moto_paths probes it)
 
 _lock = threading.Lock()
 _installed = 0
@@ -112,10 +121,27 @@ def _method_names(clazz: Any) -> Any:
     return _FunctionNames(clazz)
 
 
+def _item_init(item: Item, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+    """``Item.__init__``, with LimitedSizeDict's running size summed once per attribute."""
+    item.hash_key = hash_key
+    item.range_key = range_key
+    limited = LimitedSizeDict()
+    total = 0
+    for key, value in attrs.items():
+        typed = DynamoType(value)
+        added = bytesize(key) + typed.size()
+        if total + added > ITEM_SIZE_LIMIT:
+            raise ItemSizeTooLarge
+        dict.__setitem__(limited, key, typed)
+        total += added
+    item.attrs = limited
+
+
 def _patches() -> list[tuple[str, Any, str, Any]]:
     return [
         ("get_value", ResponseSerializer, "get_value", _get_value),
         ("method_names", moto_responses, "method_names_from_class", _method_names),
+        ("item_init", Item, "__init__", _item_init),
     ]
 
 

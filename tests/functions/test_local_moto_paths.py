@@ -232,3 +232,27 @@ print("ok")
         [sys.executable, "-c", script], capture_output=True, cwd=ROOT, check=False, timeout=120
     )
     assert done.stdout.strip() == b"ok", done.stderr
+
+
+def test_items_are_built_as_moto_builds_them_up_to_the_size_limit() -> None:
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    def build(attrs: dict[str, Any]) -> Any:
+        try:
+            item = Item(DynamoType(attrs["pk"]), None, attrs)
+        except ItemSizeTooLarge:
+            return "too large"
+        return (type(item.attrs).__name__, list(item.attrs.items()), item.to_json())
+
+    outcomes = set()
+    for n in range(moto_paths.ITEM_SIZE_LIMIT - 16, moto_paths.ITEM_SIZE_LIMIT - 4):  # across the limit
+        attrs = {"pk": {"S": "a"}, "m": {"M": {"big": {"S": "x" * n}}}, "n": {"N": "1"}, "l": {"L": []}}
+        moto_paths.install()
+        try:
+            fast = build(attrs)
+        finally:
+            moto_paths.uninstall()
+        assert fast == build(attrs), n
+        outcomes.add(fast == "too large")
+    assert outcomes == {True, False}  # the limit was crossed: the same attribute size fails
