@@ -50,7 +50,8 @@ def validate_for_save(document: Any, registry: PluginRegistry | None = None) -> 
         try:
             compile_validated(validation, CompileOptions())
         except CompileError as exc:
-            validation.report.error(Code.LIMIT_EXCEEDED, "", f"the routine cannot be deployed: {exc.message}")
+            message = f"the routine cannot be deployed: {exc.message}"
+            validation.report.error(Code.LIMIT_EXCEEDED, exc.path, message)
     return validation.report
 
 

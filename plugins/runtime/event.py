@@ -35,6 +35,7 @@ class Invocation(BaseModel):
     inline_bytes: int | None = Field(None, alias="inlineBytes", ge=0)  # the output's payload budget
     spill: bool = False  # the evaluator writes a loop's items to S3 for a distributed Map
     chunk: int | None = Field(None, ge=1)  # with spill: in chunks of at most this many items
+    limit: int | None = Field(None, ge=1)  # more items are refused (a loop with a stop inside)
     results: list[Any] | None = None  # a chunk's results, to store in S3 (chunked loops)
     collect: list[str] | None = None  # the S3 keys of a chunked loop's results, in order
     keep: list[list[str | int]] = Field(default_factory=list)  # paths native states read

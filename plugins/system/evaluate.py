@@ -77,6 +77,12 @@ def _loop(parameters: dict[str, Any], run: RunContext) -> Any:
     if invocation.collect is not None:
         return [result for key in invocation.collect for result in load_key(key)]
     items = loop_items(parameters.get("items"))
+    if invocation.limit is not None and len(items) > invocation.limit:
+        raise UserError(
+            f"loop over {len(items):,} items: with a stop inside, its results are kept in the "
+            f"document, where at most {invocation.limit:,} fit: move the stop out of the loop, "
+            "or do not read the loop's results after it"
+        )
     if not invocation.spill:
         return {"items": items}
     if invocation.chunk is not None:  # a chunked loop: each child execution runs a chunk

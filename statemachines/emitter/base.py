@@ -57,9 +57,10 @@ class EmitterBase(ABC):
         self.evaluated: set[str] = set()  # control nodes whose evaluator answer is stored
         self.width = 1  # the most branches of any Parallel: its raw result copies the document
         self.chunked: set[str] = set()  # loops whose long lists run in chunks (emitter/bodies.py)
-        # Per chunked loop: its count rule, items path and spill payload, which get the
-        # chunk size once the budget is known.
-        self.counts: list[tuple[dict[str, Any], str, dict[str, Any]]] = []
+        # Rules on a loop's item count, known once the budget is: the rule, the items path,
+        # and the evaluator payload whose field ("chunk", or "limit" to refuse) gets it.
+        self.counts: list[tuple[dict[str, Any], str, dict[str, Any], str]] = []
+        self.constant_lists: list[tuple[str, int]] = []  # loops over a constant list, read on
         self.below, self.future = self._closures()
         # Document slots (statemachines.slots): the key each stored output is written to.
         # The first pass shares slots between outputs that are never live together; the

@@ -33,6 +33,8 @@ class Loops(Bodies):
             checks = (check,)
         elif isinstance(items, Const):
             value = items.value if isinstance(items.value, list) else []
+            if info.id in self.needed:
+                self.constant_lists.append((info.id, len(value)))  # checked by apply_budget
             pass_fields = {"Result": value, "ResultPath": self._doc_path(info.id)}
             entry = self._add(scope, self._name(f"{info.id} (items)"), State("Pass", pass_fields), info.id)
             fields["ItemsPath"] = self._doc_path(info.id)
@@ -72,6 +74,9 @@ class Loops(Bodies):
         if large is not None:
             entry = self._large_items(scope, sim, info, guards, entry, name, large, collect, counted)
             checks = (*checks, large, *([collect] if collect is not None else []))
+        refuse = stops and info.id in self.needed and not isinstance(items, Const)
+        if refuse and entry is not None and scope.states[entry].type == "Choice":
+            checks = (*checks, self._refuse_long(scope, sim, info, entry, name, fields["ItemsPath"]))
         outcomes = self._error_outcomes(scope, sim, info, fields, frozenset({"done"}), checks)
         if large is not None:
             first = outcomes[0]  # done: after either Map (and the chunked results' collection)
@@ -128,7 +133,7 @@ class Loops(Bodies):
         rules = [{"Variable": f"{guard}.{PARTIAL}", "IsPresent": True, "Next": spill} for guard in guards]
         if counted is not None:
             longer = {"Variable": counted, "IsPresent": True, "Next": spill}  # [chunk]: apply_budget
-            self.counts.append((longer, counted, parameters))
+            self.counts.append((longer, counted, parameters, "chunk"))
             rules.append(longer)
         if entry is not None and scope.states[entry].type == "Choice":
             scope.states[entry].fields["Choices"][:0] = rules
@@ -142,6 +147,21 @@ class Loops(Bodies):
         if entry is not None:
             scope.states[entry].fields["Next"] = choice
         return entry or choice
+
+    def _refuse_long(
+        self, scope: Scope, sim: Sim, info: NodeInfo, choice: str, inline: str, items_path: str
+    ) -> dict[str, Any]:
+        """A loop with a stop inside cannot run in chunks (a stop cannot end the execution
+        from a child execution): a list longer than a chunk, whose results would not fit
+        the document, fails the loop with a typed error its onError can catch, instead of
+        an uncatchable DataLimitExceeded. The rule joins the items check's Choice."""
+        refuse = self._evaluated(scope, sim, info, self._name(f"{info.id} (too many items)"))
+        fields = scope.states[refuse].fields
+        fields.update({"ResultPath": None, "Next": inline})
+        longer = {"Variable": items_path, "IsPresent": True, "Next": refuse}  # [chunk]: apply_budget
+        self.counts.append((longer, items_path, fields["Parameters"], "limit"))
+        scope.states[choice].fields["Choices"].insert(0, longer)
+        return fields
 
     def _items_guard(
         self, scope: Scope, sim: Sim, info: NodeInfo, path: str, map_name: str

@@ -14,6 +14,7 @@ from statemachines.budget import chunk_items, inline_bytes, loop_result_bytes
 from statemachines.choices import Const, DocPath, Operand
 from statemachines.emitter.base import EmitterBase
 from statemachines.emitter.scope import Outcome, Scope, Step, both, set_link
+from statemachines.errors import CompileError
 from statemachines.expressions import first_or_none, has_expression, parse_template
 from statemachines.layout import (
     EXECUTION_PATH,
@@ -24,6 +25,7 @@ from statemachines.layout import (
     steps_path,
 )
 from statemachines.model import Node
+from statemachines.problems import node_path
 from statemachines.topology import NodeInfo
 from statemachines.walk import Sim, complete
 
@@ -168,9 +170,17 @@ class Tasks(EmitterBase):
         # A chunk's child execution also holds the chunk and its results: two slots more.
         budget = inline_bytes(slots + (2 if self.chunked else 0), self.width)
         chunk = chunk_items(budget)
-        for rule, items_path, spill in self.counts:
+        for rule, items_path, payload, field in self.counts:
             rule["Variable"] = f"{items_path}[{chunk}]"  # present: longer than one chunk
-            spill["chunk"] = chunk
+            payload[field] = chunk
+        for loop, length in self.constant_lists:
+            if length > chunk:
+                raise CompileError(
+                    f"loop '{loop}' runs over a constant list of {length:,} items whose results are "
+                    f"read on: at most {chunk:,} results fit the document; give it the list from "
+                    "the trigger or a node, which runs in chunks",
+                    path=node_path(loop),
+                )
         results = {result for result in self.results.values() if result is not None}
         for node_id, payloads in self.payloads.items():
             pins = sorted(self.pins.get(node_id, ()), key=lambda p: (len(p), [str(s) for s in p]))

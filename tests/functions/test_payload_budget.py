@@ -9,7 +9,7 @@ import pytest
 
 from functions.local import LocalAWS, run_routine
 from statemachines import budget
-from statemachines.compiler import compile_routine
+from statemachines.compiler import compile_routine, validate_for_save
 from tests.conftest import link, routine
 from tests.functions.conftest import Recorder
 
@@ -222,6 +222,50 @@ def test_a_loop_whose_results_outgrow_the_document_runs_in_chunks(aws: LocalAWS)
     chunked = compile_routine(doc).asl["States"]["each (from S3)"]
     assert chunked["MaxConcurrency"] == 1
     assert chunked["ItemProcessor"]["States"]["each (chunk)"]["MaxConcurrency"] == 40
+
+
+def test_a_loop_with_a_stop_inside_refuses_more_results_than_fit_with_a_typed_error(aws: LocalAWS) -> None:
+    # A stop cannot end the execution from a child execution, so this loop cannot run in
+    # chunks: a list whose results would overflow the Map fails the loop, catchably.
+    doc = routine(
+        {
+            "id": "each",
+            "plugin": "loop",
+            "parameters": {"items": "{{ trigger.items }}", "maxConcurrency": 40},
+            "onError": "route",
+        },
+        if_node("odd", "{{ loop.item }}", "eq", -1),
+        {"id": "halt", "plugin": "stop", "parameters": {"status": "succeed"}},
+        transform("row", {"i": "{{ loop.item }}", "pad": "p" * 180}),
+        transform("after", {"n": "{{ nodes.each[1].i }}"}),
+        transform("failed", {"why": "{{ nodes.each.error.message }}"}),
+        connections=[
+            link("each", "odd", "body"),
+            link("odd", "halt", "true"),
+            link("odd", "row", "false"),
+            link("each", "after", "done"),
+            link("each", "failed", "error"),
+        ],
+    )
+    short = run_routine(aws, doc, {"items": [0, 1, 2]})
+    assert short.status == "SUCCEEDED", short.cause
+    assert short.nodes["after"]["output"] == {"n": 1}
+    long = run_routine(aws, doc, {"items": list(range(3000))})
+    assert long.status == "SUCCEEDED", long.cause  # routed by onError, not DataLimitExceeded
+    assert statuses(long)["after"] == "skipped" and statuses(long)["row"] == "skipped"
+    assert long.nodes["failed"]["output"]["why"].startswith("loop over 3,000 items: with a stop inside")
+
+
+def test_a_constant_list_too_long_for_its_results_is_refused_at_save_time() -> None:
+    doc = routine(
+        {"id": "each", "plugin": "loop", "parameters": {"items": list(range(5000))}},
+        transform("row", {"i": "{{ loop.item }}"}),
+        transform("after", {"all": "{{ nodes.each }}"}),
+        connections=[link("each", "row", "body"), link("each", "after", "done")],
+    )
+    report = validate_for_save(doc)
+    assert [(p.code, p.path) for p in report.errors] == [("limit_exceeded", "nodes[each]")]
+    assert "constant list of 5,000 items" in report.errors[0].message
 
 
 def test_a_short_list_of_a_chunked_loop_stays_inline(aws: LocalAWS) -> None:
