@@ -37,7 +37,9 @@ class Invocation(BaseModel):
     chunk: int | None = Field(None, ge=1)  # with spill: in chunks of at most this many items
     limit: int | None = Field(None, ge=1)  # more items are refused (a loop with a stop inside)
     results: list[Any] | None = None  # a chunk's results, to store in S3 (chunked loops)
-    collect: list[str] | None = None  # the S3 keys of a chunked loop's results, in order
+    prefix: str | None = Field(None, max_length=1024)  # ... under this S3 prefix
+    offset: int | None = Field(None, ge=0)  # ... by the chunk's offset
+    collect: str | None = Field(None, max_length=1024)  # the prefix of all chunks' results
     keep: list[list[str | int]] = Field(default_factory=list)  # paths native states read
 
     @model_validator(mode="before")

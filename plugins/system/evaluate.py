@@ -71,11 +71,14 @@ def _loop(parameters: dict[str, Any], run: RunContext) -> Any:
     """A loop's items; for a distributed Map, the items in S3 (whole, or in chunks); for a
     chunked loop, a chunk's results stored, or all of them collected in order."""
     invocation = run.invocation
-    prefix = f"{invocation.execution.id.rsplit(':', 1)[-1]}/{invocation.node}"
-    if invocation.results is not None:
-        return store(invocation.results, payload_key(f"{prefix}/results-{uuid.uuid4().hex}.json"))["key"]
+    if invocation.results is not None:  # a chunk's: stored where the collection finds it
+        store(invocation.results, f"{invocation.prefix}/{invocation.offset:012d}.json")
+        return None
     if invocation.collect is not None:
-        return [result for key in invocation.collect for result in load_key(key)]
+        offsets = load_key(f"{invocation.collect}/offsets.json")
+        return [
+            result for offset in offsets for result in load_key(f"{invocation.collect}/{offset:012d}.json")
+        ]
     items = loop_items(parameters.get("items"))
     if invocation.limit is not None and len(items) > invocation.limit:
         raise UserError(
@@ -85,9 +88,14 @@ def _loop(parameters: dict[str, Any], run: RunContext) -> Any:
         )
     if not invocation.spill:
         return {"items": items}
-    if invocation.chunk is not None:  # a chunked loop: each child execution runs a chunk
-        items = chunks(items, invocation.chunk, invocation.inline_bytes or DEFAULT_THRESHOLD)
-    return store(items, payload_key(f"{prefix}/items-{uuid.uuid4().hex}.json"))
+    prefix = payload_key(f"{invocation.execution.id.rsplit(':', 1)[-1]}/{invocation.node}/{uuid.uuid4().hex}")
+    if invocation.chunk is None:
+        return store(items, f"{prefix}/items.json")
+    # A chunked loop: each child execution runs a chunk and stores its results under the
+    # prefix, by offset; the collection reads them in the order of offsets.json.
+    parts = chunks(items, invocation.chunk, invocation.inline_bytes or DEFAULT_THRESHOLD)
+    store([part["offset"] for part in parts], f"{prefix}/offsets.json")
+    return {**store(parts, f"{prefix}/items.json"), "prefix": prefix}
 
 
 def chunks(items: list[Any], most: int, budget: int) -> list[dict[str, Any]]:

@@ -1,17 +1,17 @@
 """Loop bodies: each iteration's document (ItemSelector) and processor, and the chunked
 path of loops whose results outgrow the document.
 
-Chunks: the items in chunks, the results in S3.
-
-A Map state collects one result per item, so a loop over enough items overflows 256 KiB
-however small each result is kept (``budget.loop_result_bytes``). When a loop's results
-are read downstream, its long lists take another path: the evaluator writes the items to
-S3 as chunks (``{"offset", "items"}``) of at most ``chunk`` items and one budget of bytes
-each; a distributed Map runs one child execution per chunk, whose inline Map runs the
-loop's body over the chunk's items (their index is the chunk's offset plus their own) and
-whose evaluator Task stores the chunk's results in S3, answering the object's key. After
-the Map, the evaluator concatenates the chunks' results in order and answers the list,
-stored in S3 and referenced like any large output when it exceeds the loop's budget.
+Chunks: the items in chunks, the results in S3. A Map state collects one result per item,
+so a loop over enough items overflows 256 KiB however small each result is kept
+(``budget.loop_result_bytes``). When a loop's results are read downstream, its long lists
+take another path: the evaluator writes the items to S3 as chunks (``{"offset", "items"}``)
+of at most ``chunk`` items and one budget of bytes each, with their offsets, under a prefix
+of their own; a distributed Map runs one child execution per chunk, whose inline Map runs
+the loop's body over the chunk's items (their index is the chunk's offset plus their own)
+and whose evaluator Task stores the chunk's results under the prefix by offset, answering
+null (the Map's result is discarded). Then the evaluator concatenates the results in the
+order of the offsets and answers the list, stored in S3 and referenced like any large
+output when it exceeds the loop's budget.
 
 What routes a list there costs nothing on the common path: a rule on ``items[chunk]``
 (``IsPresent``: the list is longer than a chunk) joins the Choice that already checks the
@@ -45,11 +45,12 @@ class Bodies(Exits):
         """The distributed Map over the chunks of a spilled list, and the evaluator Task
         collecting its results (its ``Next`` is the loop's)."""
         body = self.topology.loop_bodies[info.id]
-        address = self._doc_path(info.id)  # the spill's answer: {"bucket", "key"}
+        address = self._doc_path(info.id)  # the spill's answer: {"bucket", "key", "prefix"}
         outer = self._item_selector(scope, sim, info.id, body, True)
         del outer["loop"]
         inner: dict[str, Any] = {n.removesuffix(".$") + ".$": "$." + n.removesuffix(".$") for n in outer}
         outer["chunk.$"] = "$$.Map.Item.Value"
+        outer["prefix.$"] = f"{address}.prefix"  # where the chunks store their results
         nested = bool(self.topology.enclosing.get(info.id))
         if nested:
             outer["loop.$"] = "$.loop"  # the enclosing iteration: iteration numbers nest
@@ -68,9 +69,10 @@ class Bodies(Exits):
             "ItemSelector": outer,
             "ItemProcessor": self._chunk_processor(sim, info, body, inner, inline.get("MaxConcurrency")),
         }
-        for key in ("ResultPath", "Retry", "Catch"):
+        for key in ("Retry", "Catch"):
             if key in inline:
                 large[key] = copy.deepcopy(inline[key])
+        large["ResultPath"] = None  # the children answer null; the spill's answer stays
         if inline.get("MaxConcurrency"):
             # One chunk at a time, its items as concurrently as the loop allows: the loop's
             # maxConcurrency bounds its iterations however the list is split.
@@ -79,7 +81,7 @@ class Bodies(Exits):
             "node": info.id,
             "plugin": "loop",
             "attempt.$": "$$.State.RetryCount",
-            "collect.$": address,  # the chunks' answers: the keys of their results
+            "collect.$": f"{address}.prefix",  # where the chunks stored their results
         }
         if scope.distributed:
             payload["execution.$"] = EXECUTION_PATH
@@ -176,6 +178,8 @@ class Bodies(Exits):
                 "execution.$": EXECUTION_PATH,
                 "attempt.$": "$$.State.RetryCount",
                 "results.$": RESULTS_PATH,
+                "prefix.$": "$.prefix",
+                "offset.$": f"{CHUNK_PATH}.offset",
             },
             "Retry": retriers(None, lambda_task=True),
             "End": True,
