@@ -268,6 +268,41 @@ def test_a_constant_list_too_long_for_its_results_is_refused_at_save_time() -> N
     assert "constant list of 5,000 items" in report.errors[0].message
 
 
+def test_a_chunked_loop_inside_a_loop_sees_the_outer_data_and_numbers_its_iterations(aws: LocalAWS) -> None:
+    doc = routine(
+        transform("pre", {"tag": "T"}),
+        {"id": "rows", "plugin": "loop", "parameters": {"items": "{{ trigger.rows }}", "maxConcurrency": 2}},
+        {"id": "cells", "plugin": "loop", "parameters": {"items": "{{ loop.item }}", "maxConcurrency": 40}},
+        transform(
+            "cell",
+            {"v": "{{ loop.item }}", "at": "{{ loop.index }}", "tag": "{{ nodes.pre.tag }}", "p": "p" * 150},
+        ),
+        transform("count", {"last": "{{ nodes.cells[1999].v }}", "n": "{{ nodes.cells[0].tag }}"}),
+        transform("after", {"rows": "{{ nodes.rows }}"}),
+        connections=[
+            link("pre", "rows"),
+            link("rows", "cells", "body"),
+            link("cells", "cell", "body"),
+            link("cells", "count", "done"),
+            link("rows", "after", "done"),
+        ],
+    )
+    rows = [[f"a{i}" for i in range(2000)], [f"b{i}" for i in range(2000)]]
+    result = run_routine(aws, doc, {"rows": rows})
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.nodes["after"]["output"] == {
+        "rows": [{"last": "a1999", "n": "T"}, {"last": "b1999", "n": "T"}]
+    }
+    cells = result.nodes["cell"]
+    assert cells["runs"] == 4000
+    assert [c["v"] for c in cells["output"]] == rows[0] + rows[1]  # ordered by iteration "row.cell"
+    assert [c["at"] for c in cells["output"]] == list(range(2000)) * 2
+    entered = [
+        e["stateEnteredEventDetails"]["name"] for e in result.history if "stateEnteredEventDetails" in e
+    ]
+    assert entered.count("cells (list to S3)") == 2  # each row's cells ran in chunks
+
+
 def test_a_short_list_of_a_chunked_loop_stays_inline(aws: LocalAWS) -> None:
     doc = routine(
         {"id": "each", "plugin": "loop", "parameters": {"items": "{{ trigger.items }}"}},
