@@ -10,6 +10,7 @@ from typing import Any
 
 from functions.local import LocalAWS
 from functions.local.runner import PinError, start_routine
+from functions.testing.approvals import ApprovalAnswers
 from functions.testing.compare import mismatches, show
 from functions.testing.spec import SUFFIX, Case, Expectation, LoadedTests, TestFileError, load_tests
 from statemachines.errors import CompileError, InvalidRoutineError
@@ -82,8 +83,12 @@ def run_case(aws: LocalAWS, tests: LoadedTests, case: Case) -> CaseResult:
     try:
         for name, value in {**tests.spec.secrets, **case.secrets}.items():
             aws.put_secret(name, value)
+        unknown = _not_approvals(tests.routine, case)
+        if unknown:
+            raise PinError(f"approvals: '{unknown}' is not an approval node of the routine")
         execution = start_routine(aws, tests.routine, case.input, pins=case.pins())
-        result = execution.wait(None, case.timeout_seconds).to_json()
+        with ApprovalAnswers(aws, execution.arn, case.answers()):
+            result = execution.wait(None, case.timeout_seconds).to_json()
     except InvalidRoutineError as exc:
         outcome.problems = [
             f"routine {tests.routine_path.name} is invalid: {p.code} {p.path}: {p.message}"
@@ -96,6 +101,13 @@ def run_case(aws: LocalAWS, tests: LoadedTests, case: Case) -> CaseResult:
         outcome.problems = check(case.expect, result)
     outcome.seconds = time.perf_counter() - started
     return outcome
+
+
+def _not_approvals(routine: Any, case: Case) -> str | None:
+    """The first node ``approvals`` names that is not an approval node of the routine."""
+    nodes = routine.get("nodes") if isinstance(routine, dict) else None
+    plugins = {n.get("id"): n.get("plugin") for n in nodes or [] if isinstance(n, dict)}
+    return next((node for node in sorted(case.approvals) if plugins.get(node) != "approval"), None)
 
 
 def run_file(aws: LocalAWS, path: Path, only: str | None = None) -> Iterator[CaseResult]:

@@ -11,6 +11,7 @@
       "secrets": {"payments/key": "k"},
       "pinned": {"fetch": {"status": 200, "headers": {}, "body": {"total": 150}}},
       "pinnedErrors": {"notify": {"type": "Routines.HttpServerError", "message": "503"}},
+      "approvals": {"review": "approve", "refund": {"decision": "reject", "data": {"why": "late"}}},
       "expect": {
         "status": "SUCCEEDED",
         "error": {"type": "..."},
@@ -26,7 +27,8 @@
 ``routine`` defaults to the file's name without ``.test`` (``hello.test.json`` →
 ``hello.json``). File-level ``secrets`` apply to every case. ``output``, node outputs and
 ``error`` are subsets: every key given must match, others may be present (a value is
-only checked when its key is written: ``"output": null`` expects null).
+only checked when its key is written: ``"output": null`` expects null). ``approvals``
+decide approval nodes each time they are reached, as the API would (``by``: "routines test").
 """
 
 from __future__ import annotations
@@ -80,14 +82,30 @@ class Expectation(_Strict):
         return value
 
 
+class Approval(_Strict):
+    decision: Literal["approve", "reject"]
+    data: Any = None
+
+
 class Case(_Strict):
     name: str = Field(min_length=1, max_length=200)
     input: Any = Field(default_factory=dict)
     secrets: dict[str, Any] = Field(default_factory=dict)
     pinned: dict[str, Any] = Field(default_factory=dict)
     pinned_errors: dict[str, PinnedError] = Field(default_factory=dict, alias="pinnedErrors")
+    approvals: dict[str, Approval] = Field(default_factory=dict)
     timeout_seconds: float = Field(60.0, alias="timeoutSeconds", gt=0, le=3600)
     expect: Expectation = Field(default_factory=Expectation)
+
+    @field_validator("approvals", mode="before")
+    @classmethod
+    def _approvals(cls, value: Any) -> Any:
+        if isinstance(value, dict):  # shorthand: {"ask": "approve"}
+            return {k: {"decision": v} if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    def answers(self) -> dict[str, tuple[bool, Any]]:
+        return {node: (a.decision == "approve", a.data) for node, a in self.approvals.items()}
 
     def pins(self) -> dict[str, Pin]:
         out = {node: Pin(output=value) for node, value in self.pinned.items()}

@@ -170,6 +170,49 @@ def test_routines_test_prints_a_line_per_case_and_a_diff_under_failures(
     assert main(["test", str(tmp_path), "-k", "doubles"]) == 0
 
 
+APPROVAL = routine(
+    {"id": "ask", "plugin": "approval", "parameters": {"message": "ok?"}},
+    transform("yes", {"by": "{{ nodes.ask.by }}"}),
+    transform("no", {"why": "{{ nodes.ask.data.why }}"}),
+    connections=[link("ask", "yes", "approved"), link("ask", "no", "rejected")],
+)
+
+
+def test_a_case_answers_approval_nodes_as_the_api_would(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path, "ask.json", APPROVAL)
+    cases = [
+        {
+            "name": "approved",
+            "approvals": {"ask": "approve"},
+            "expect": {"nodes": {"yes": {"output": {"by": "routines test"}}, "no": "skipped"}},
+        },
+        {
+            "name": "rejected",
+            "approvals": {"ask": {"decision": "reject", "data": {"why": "late"}}},
+            "expect": {
+                "nodes": {"ask": {"output": {"decision": "rejected"}}, "no": {"output": {"why": "late"}}}
+            },
+        },
+        {"name": "not an approval", "approvals": {"yes": "approve"}},
+    ]
+    write(tmp_path, "ask.test.json", {"cases": cases})
+    assert main(["test", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "PASS" in out.split(":: approved")[0].splitlines()[-1]
+    assert "PASS" in out.split(":: rejected")[0].splitlines()[-1]
+    assert "approvals: 'yes' is not an approval node of the routine" in out
+    assert out.rstrip().endswith("2 passed, 1 failed")
+
+
+def test_an_approval_decision_must_be_approve_or_reject(tmp_path: Path) -> None:
+    write(tmp_path, "ask.json", APPROVAL)
+    path = write(tmp_path, "ask.test.json", {"cases": [{"name": "x", "approvals": {"ask": "maybe"}}]})
+    with pytest.raises(TestFileError, match=r"cases\[0\]\.approvals\.ask\.decision"):
+        load_tests(path)
+
+
 def test_routines_test_without_test_files_is_a_usage_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import time
 from http import HTTPStatus
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
-from botocore.exceptions import ClientError
 from pydantic import Field
 
 from functions.activation import machines
@@ -21,15 +18,14 @@ from functions.api.errors import ApiError
 from functions.api.models import ApiModel
 from functions.api.responses import ERRORS
 from functions.api.routes.executions import ExecutionId
-from functions.store import ExecutionRecord, ExecutionStore, NotFoundError
+from functions.store import ExecutionRecord, ExecutionStore, NotFoundError, approvals
 from functions.triggers.start import RunMeta, start_execution
-from plugins.runtime.aws import approvals_table, client
+from plugins.runtime.aws import client
 
 router = Router()  # type: ignore[no-untyped-call]
 
 NodeId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")]
 RERUNNABLE = ("FAILED", "TIMED_OUT", "ABORTED")
-GONE_TOKEN = ("TaskTimedOut", "TaskDoesNotExist", "InvalidToken")
 
 
 class Decision(ApiModel):
@@ -67,37 +63,13 @@ def _record(owner: str, execution_id: str) -> ExecutionRecord:
 def decide(execution_id: ExecutionId, node_id: NodeId, request: Annotated[Decision, Body()]) -> Decided:
     owner = context.owner(router.current_event)
     record = _record(owner, execution_id)
-    key = {"executionId": {"S": record.execution_arn or ""}, "nodeId": {"S": node_id}}
-    decision = "approved" if request.decision == "approve" else "rejected"
-    nothing = ApiError(409, "not_waiting", f"no approval is waiting at node '{node_id}'", "nodeId")
     try:
-        # Claim the decision first: of two concurrent decisions, exactly one proceeds.
-        item = client("dynamodb").update_item(
-            TableName=approvals_table(),
-            Key=key,
-            UpdateExpression="SET decidedAt = :t, decision = :d, decidedBy = :b",
-            ConditionExpression="attribute_exists(taskToken) AND attribute_not_exists(decidedAt)",
-            ExpressionAttributeValues={
-                ":t": {"N": str(time.time())},
-                ":d": {"S": decision},
-                ":b": {"S": owner},
-            },
-            ReturnValues="ALL_NEW",
-        )["Attributes"]
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            raise nothing from None  # never reached, or already decided
-        raise
-    output = {"decision": decision, "data": request.data, "by": owner}
-    try:
-        client("stepfunctions").send_task_success(taskToken=item["taskToken"]["S"], output=json.dumps(output))
-    except ClientError as error:
-        if error.response["Error"]["Code"] in GONE_TOKEN:
-            raise ApiError(
-                409, "not_waiting", f"node '{node_id}' is no longer waiting (timed out or ended)"
-            ) from None
-        raise
-    return Decided(execution_id=execution_id, node_id=node_id, decision=decision)
+        output = approvals.decide(
+            record.execution_arn or "", node_id, request.decision == "approve", request.data, owner
+        )
+    except approvals.NotWaiting as error:
+        raise ApiError(409, "not_waiting", str(error), "nodeId") from None
+    return Decided(execution_id=execution_id, node_id=node_id, decision=output["decision"])
 
 
 @router.post(
