@@ -13,6 +13,11 @@ computations repeated on every call there:
   each absent one), with the same response transformers applied after.
 - ``call_action`` lists every function of the response class (``inspect.getmembers``)
   to ask whether the action is one of them; the answer is read from the class directly.
+- a DynamoDB Query on a table's own key lists (and sorts) every item of the table, then
+  keeps those with the asked partition key: reading one execution's node logs cost more
+  with every execution run before it. The listing it asks for is given from that key's
+  own items instead (moto keeps them apart, keyed by the equal key), sorted by the same
+  key; the query's filter then keeps the same items in the same order.
 - a DynamoDB item is built attribute by attribute into a dict that, at each one, sums the
   sizes of all attributes already in it (quadratic: a tenth of a node log's PutItem).
   While an item is built nothing else touches it, so the sum is kept as it grows; the
@@ -38,6 +43,7 @@ from moto.core.serialize import (
 from moto.core.utils import get_value as moto_get_value
 from moto.dynamodb.exceptions import ItemSizeTooLarge
 from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+from moto.dynamodb.models.table import Table
 from moto.dynamodb.models.utilities import bytesize
 
 ITEM_SIZE_LIMIT = 405_000  # LimitedSizeDict.__setitem__'s (test_local_moto_paths probes it)
@@ -137,11 +143,40 @@ def _item_init(item: Item, hash_key: Any, range_key: Any, attrs: dict[str, Any])
     item.attrs = limited
 
 
+_query = threading.local()  # (table, partition key) of the query running on this thread
+
+
+def _table_query(table: Table, *args: Any, **kwargs: Any) -> Any:
+    hash_key = args[0] if args else kwargs.get("hash_key")
+    index_name = args[7] if len(args) > 7 else kwargs.get("index_name")
+    if index_name or not isinstance(hash_key, DynamoType):
+        return _originals["table_query"](table, *args, **kwargs)
+    _query.hint = (table, hash_key)
+    try:
+        return _originals["table_query"](table, *args, **kwargs)
+    finally:
+        _query.hint = None
+
+
+def _all_items(table: Table) -> list[Item]:
+    hint = getattr(_query, "hint", None)
+    if hint is None or hint[0] is not table:
+        return _originals["all_items"](table)  # type: ignore[no-any-return]
+    _query.hint = None  # the query's own listing only
+    bucket = table.items.get(hint[1])  # a plain get: moto's defaultdict gains no key
+    if bucket is None:
+        return []
+    items = list(bucket.values()) if table.range_key_attr else [bucket]
+    return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+
+
 def _patches() -> list[tuple[str, Any, str, Any]]:
     return [
         ("get_value", ResponseSerializer, "get_value", _get_value),
         ("method_names", moto_responses, "method_names_from_class", _method_names),
         ("item_init", Item, "__init__", _item_init),
+        ("table_query", Table, "query", _table_query),
+        ("all_items", Table, "all_items", _all_items),
     ]
 
 

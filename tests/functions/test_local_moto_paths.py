@@ -16,6 +16,7 @@ import pytest
 from moto import mock_aws
 from moto.core import responses as moto_responses
 from moto.core.serialize import ResponseSerializer
+from moto.dynamodb.models.table import Table
 
 from functions.cli import startup
 from functions.local import moto_paths
@@ -256,3 +257,66 @@ def test_items_are_built_as_moto_builds_them_up_to_the_size_limit() -> None:
         assert fast == build(attrs), n
         outcomes.add(fast == "too large")
     assert outcomes == {True, False}  # the limit was crossed: the same attribute size fails
+
+
+def test_queries_on_the_table_key_answer_the_same(dynamodb: Any) -> None:
+    for pk in ("b", "c", "z"):
+        for sk in range(4):
+            dynamodb.put_item(
+                TableName=TABLE, Item={"pk": {"S": pk}, "sk": {"S": str(sk)}, "v": {"N": str(sk)}}
+            )
+    dynamodb.create_table(
+        TableName="hash-only",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "N"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for number in ("1", "2.5", "10"):
+        dynamodb.put_item(TableName="hash-only", Item={"id": {"N": number}, "x": {"S": number}})
+
+    def query(table: str = TABLE, **extra: Any) -> Callable[[], Any]:
+        return lambda: dynamodb.query(TableName=table, **extra)
+
+    key = {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "b"}}}
+    calls = [
+        query(**key),
+        query(**key, ScanIndexForward=False, Limit=2),
+        query(**key, ExclusiveStartKey={"pk": {"S": "b"}, "sk": {"S": "1"}}),
+        query(
+            KeyConditionExpression="pk = :p AND sk BETWEEN :a AND :b",
+            ExpressionAttributeValues={":p": {"S": "c"}, ":a": {"S": "1"}, ":b": {"S": "2"}},
+        ),
+        query(
+            KeyConditionExpression="pk = :p",
+            FilterExpression="v > :n",
+            ExpressionAttributeValues={":p": {"S": "z"}, ":n": {"N": "1"}},
+            Select="COUNT",
+        ),
+        query(KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "absent"}}),
+        query("hash-only", KeyConditionExpression="id = :i", ExpressionAttributeValues={":i": {"N": "2.50"}}),
+    ]
+    for call in calls:
+        fast, plain = both_ways(call)
+        assert without_metadata(fast) == without_metadata(plain)
+    fast, _ = both_ways(calls[1])
+    assert [item["sk"]["S"] for item in fast["Items"]] == ["3", "2"]
+    fast, _ = both_ways(calls[-1])
+    assert fast["Items"] == [{"id": {"N": "2.5"}, "x": {"S": "2.5"}}]  # an equal number finds it
+
+
+def test_a_key_query_does_not_list_the_whole_table(dynamodb: Any) -> None:
+    def whole_table(table: Any) -> Any:
+        raise AssertionError("the whole table was listed")
+
+    moto_paths.install()
+    listing = moto_paths._originals["all_items"]
+    try:
+        moto_paths._originals["all_items"] = whole_table
+        found = dynamodb.query(
+            TableName=TABLE, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "a"}}
+        )
+    finally:
+        moto_paths._originals["all_items"] = listing
+        moto_paths.uninstall()
+    assert [item["sk"]["S"] for item in found["Items"]] == ["0", "1", "2"]
+    assert Table.all_items is listing
