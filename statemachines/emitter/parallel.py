@@ -8,7 +8,7 @@ from typing import Any
 from statemachines.asl import State, StateMachine
 from statemachines.emitter.exits import Exits
 from statemachines.emitter.scope import MAX_MERGED_BRANCHES, Outcome, Scope, Step, set_link
-from statemachines.graph import iter_bits
+from statemachines.graph import Edge, iter_bits
 from statemachines.layout import Status
 from statemachines.walk import Sim
 
@@ -27,9 +27,11 @@ class Parallels(Exits):
         for bits in own:
             every_own |= bits
         certain = [self._certain(sim, r, bits) for r, bits in zip(ready, own, strict=True)]
-        all_certain = 0
+        all_certain = possible = 0
         for bits in certain:
             all_certain |= bits
+        for root, bits in zip(ready, own, strict=True):
+            possible |= self._possible(sim, root, bits)
         definite = self._joins_activated(sim, every_own, all_certain)
         if definite is None:
             return None
@@ -49,6 +51,8 @@ class Parallels(Exits):
             mode = self.infos[node].node.on_error
             if all_certain & (1 << index):
                 sim.record(self.graph, node, Status.OK if mode == "fail" else Status.ANY)
+            elif not possible & (1 << index):
+                sim.record(self.graph, node, Status.DEAD)  # nothing can activate it
             else:
                 sim.record(self.graph, node, Status.UNSURE)
                 if node in self.needed:
@@ -85,6 +89,23 @@ class Parallels(Exits):
             ):
                 certain |= bit
         return certain
+
+    def _possible(self, sim: Sim, root: str, members: int) -> int:
+        """Nodes of a branch that may run: the root, and those an active connection or
+        one that can fire from a node that may run leads to (a disabled node fires its
+        pass-through port only)."""
+        possible = self.graph.bit(root)
+        for node in sorted(self.graph.members(members), key=self.position.__getitem__):
+            bit = self.graph.bit(node)
+            if sim.activated & bit or any(self._may_fire(e, possible) for e in self.graph.incoming[node]):
+                possible |= bit
+        return possible
+
+    def _may_fire(self, edge: Edge, possible: int) -> bool:
+        source = self.infos[edge.source]
+        if source.node.disabled and edge.port != source.pass_through_port:
+            return False
+        return bool(possible & self.graph.bit(edge.source)) and edge.can_fire
 
     def _joins_activated(self, sim: Sim, every_own: int, certain: int) -> int | None:
         """Which nodes after the branches surely run; None if that depends on the branches."""

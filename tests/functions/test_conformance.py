@@ -180,6 +180,27 @@ def test_a_merge_after_a_disabled_node_runs_in_the_trace(aws: LocalAWS) -> None:
     assert result.nodes["joined"]["output"] == {}
 
 
+def test_a_merge_behind_a_disabled_nodes_other_port_in_a_branch_is_not_in_the_result(aws: LocalAWS) -> None:
+    # A disabled if passes activation on through 'false' only: the merge behind its 'true'
+    # port cannot run, also after the Parallel joining its branch (found by the random test).
+    doc = routine(
+        transform("a", {"v": 1}),
+        {
+            "id": "off",
+            "plugin": "if",
+            "parameters": {"condition": {"left": 1, "op": "eq", "right": 1}},
+            "disabled": True,
+        },
+        transform("side", {"v": 2}),
+        {"id": "joined", "plugin": "merge"},
+        connections=[link("a", "off"), link("a", "side"), link("off", "joined", "true")],
+    )
+    result = run_routine(aws, doc)
+    assert result.status == "SUCCEEDED"
+    assert statuses(result)["joined"] == "skipped"
+    assert result.output == {"side": {"v": 2}}
+
+
 # --- #9.5: stop ends the whole execution ------------------------------------------------------
 
 
