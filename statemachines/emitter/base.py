@@ -56,6 +56,7 @@ class EmitterBase(ABC):
         self.guards: list[str] = []  # documents the operand being compiled reads (see _operand)
         self.evaluated: set[str] = set()  # control nodes whose evaluator answer is stored
         self.width = 1  # the most branches of any Parallel: its raw result copies the document
+        self.sequential_reason: str | None = None  # why ready nodes were not made a Parallel
         self.chunked: set[str] = set()  # loops whose long lists run in chunks (emitter/bodies.py)
         # Rules on a loop's item count, known once the budget is: the rule, the items path,
         # and the evaluator payload whose field ("chunk", or "limit" to refuse) gets it.

@@ -105,11 +105,11 @@ class Emitter(Branching, Loops, Parallels):
         return sim.pending, sim.activated & sim.pending, facts
 
     def _warn_sequential(self, ready: list[str]) -> None:
-        self._warn(
-            ready[0],
-            f"'{', '.join(ready)}' run one after another, not in parallel: their branches "
-            "cross before they meet again, so no single Parallel state can hold them",
+        reason = self.sequential_reason or (
+            "their branches cross before they meet again, so no single Parallel state can hold them"
         )
+        self.sequential_reason = None
+        self._warn(ready[0], f"'{', '.join(ready)}' run one after another, not in parallel: {reason}")
 
     def _node(self, scope: Scope, sim: Sim, node_id: str) -> Step:
         info = self.infos[node_id]

@@ -35,6 +35,12 @@ class Parallels(Exits):
         definite = self._joins_activated(sim, every_own, all_certain)
         if definite is None:
             return None
+        if self._untold_merges(scope, sim, every_own, every_own & possible & ~all_certain):
+            self.sequential_reason = (
+                "a merge in one of their branches may or may not run, and after a Parallel "
+                "state nothing would tell which"
+            )
+            return None
         stops = self._stops_within(self.graph.members(every_own))
         stop_catches = self._stop_catches(scope, sim, stops, catches_all=False)  # before sim moves on
         branches = []
@@ -89,6 +95,19 @@ class Parallels(Exits):
             ):
                 certain |= bit
         return certain
+
+    def _untold_merges(self, scope: Scope, sim: Sim, every_own: int, unsure: int) -> bool:
+        """Whether a merge that may or may not run in a branch, and that matters after the
+        join (read there, or part of the result), has only sources without a kept output
+        (if/switch/approval, disabled nodes): the joined document could not tell whether
+        it ran."""
+        later = self.touch[scope.owner] if scope.result is not None else self.leaf_bits
+        for node in self.graph.members(sim.pending & ~every_own):
+            later |= self.touch[node]
+        for node in self.graph.members(unsure & later):
+            if self.kind[node] == "alias" and not any(self.kind[s] == "stored" for s in self.alias_of[node]):
+                return True
+        return False
 
     def _possible(self, sim: Sim, root: str, members: int) -> int:
         """Nodes of a branch that may run: the root, and those an active connection or

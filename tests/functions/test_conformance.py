@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from functions.local import LocalAWS, run_routine
+from statemachines.compiler import compile_routine
 from tests.conftest import ROOT, link, routine
 from tests.functions.conftest import Recorder
 
@@ -199,6 +200,29 @@ def test_a_merge_behind_a_disabled_nodes_other_port_in_a_branch_is_not_in_the_re
     assert result.status == "SUCCEEDED"
     assert statuses(result)["joined"] == "skipped"
     assert result.output == {"side": {"v": 2}}
+
+
+def test_a_merge_behind_an_if_in_a_branch_runs_sequentially_so_the_result_is_right(aws: LocalAWS) -> None:
+    # After a Parallel join nothing in the document would tell whether 'joined' (behind
+    # the if's true port only) ran: the compiler runs the two branches one after another.
+    doc = routine(
+        transform("a", {"v": 1}),
+        {
+            "id": "check",
+            "plugin": "if",
+            "parameters": {"condition": {"left": "{{ trigger.go }}", "op": "eq", "right": True}},
+        },
+        transform("side", {"v": 2}),
+        {"id": "joined", "plugin": "merge"},
+        connections=[link("a", "check"), link("a", "side"), link("check", "joined", "true")],
+    )
+    for go, expected in ((False, {"side": {"v": 2}}), (True, {"side": {"v": 2}, "joined": {}})):
+        result = run_routine(aws, doc, {"go": go})
+        assert result.status == "SUCCEEDED"
+        assert result.output == expected, go
+    warnings = compile_routine(doc).report["warnings"]
+    assert [w["code"] for w in warnings] == ["not_series_parallel"]
+    assert "a merge in one of their branches may or may not run" in warnings[0]["message"]
 
 
 # --- #9.5: stop ends the whole execution ------------------------------------------------------
