@@ -71,12 +71,12 @@ class Loops(Bodies):
         self._add(scope, name, State("Map", fields), info.id)
         if entry is not None and scope.states[entry].type != "Choice":
             scope.states[entry].fields["Next"] = name
+        choice = entry if entry is not None and scope.states[entry].type == "Choice" else None
         if large is not None:
-            entry = self._large_items(scope, sim, info, guards, entry, name, large, collect, counted)
+            entry, choice = self._large_items(scope, sim, info, guards, entry, name, large, collect, counted)
             checks = (*checks, large, *([collect] if collect is not None else []))
-        refuse = stops and info.id in self.needed and not isinstance(items, Const)
-        if refuse and entry is not None and scope.states[entry].type == "Choice":
-            checks = (*checks, self._refuse_long(scope, sim, info, entry, name, fields["ItemsPath"]))
+        if stops and info.id in self.needed and choice is not None and not isinstance(items, Const):
+            checks = (*checks, self._refuse_long(scope, sim, info, choice, name, fields["ItemsPath"]))
         outcomes = self._error_outcomes(scope, sim, info, fields, frozenset({"done"}), checks)
         if large is not None:
             first = outcomes[0]  # done: after either Map (and the chunked results' collection)
@@ -115,13 +115,13 @@ class Loops(Bodies):
         large: dict[str, Any],
         collect: dict[str, Any] | None,
         counted: str | None,
-    ) -> str:
+    ) -> tuple[str, str]:
         """Rules on ``__partial`` (the producer could not keep the list inline in its S3
         reference) send the loop to the evaluator, which writes the list to S3 as a JSON
         array, then to the distributed Map reading it; so does a rule on ``items[chunk]``
         for a chunked loop (``counted``: its items path). They join the items check's
         Choice, so they cost no transition; after an evaluator's items, a Choice of their
-        own."""
+        own. Returns the loop's first state and the Choice holding the rules."""
         spill = self._evaluated(scope, sim, info, self._name(f"{info.id} (list to S3)"))
         parameters = scope.states[spill].fields["Parameters"]
         parameters["spill"] = True
@@ -137,7 +137,7 @@ class Loops(Bodies):
             rules.append(longer)
         if entry is not None and scope.states[entry].type == "Choice":
             scope.states[entry].fields["Choices"][:0] = rules
-            return entry
+            return entry, entry
         choice = self._add(
             scope,
             self._name(f"{info.id} (list size)"),
@@ -146,7 +146,7 @@ class Loops(Bodies):
         )
         if entry is not None:
             scope.states[entry].fields["Next"] = choice
-        return entry or choice
+        return entry or choice, choice
 
     def _refuse_long(
         self, scope: Scope, sim: Sim, info: NodeInfo, choice: str, inline: str, items_path: str

@@ -254,6 +254,12 @@ def test_a_loop_with_a_stop_inside_refuses_more_results_than_fit_with_a_typed_er
     assert long.status == "SUCCEEDED", long.cause  # routed by onError, not DataLimitExceeded
     assert statuses(long)["after"] == "skipped" and statuses(long)["row"] == "skipped"
     assert long.nodes["failed"]["output"]["why"].startswith("loop over 3,000 items: with a stop inside")
+    # Items the evaluator computes (a negative index is not a JSONPath step): the rule joins
+    # the Choice after it.
+    doc["nodes"][0]["parameters"]["items"] = "{{ trigger.lists[-1] }}"
+    computed = run_routine(aws, doc, {"lists": [[0], list(range(3000))]})
+    assert computed.status == "SUCCEEDED", computed.cause
+    assert computed.nodes["failed"]["output"]["why"].startswith("loop over 3,000 items: with a stop inside")
 
 
 def test_a_constant_list_too_long_for_its_results_is_refused_at_save_time() -> None:
