@@ -40,10 +40,15 @@ def node_doc_path(node_id: str) -> str:
 def steps_path(base: str, steps: tuple[str | int, ...]) -> str | None:
     """``base`` extended by plain steps, or None when a step cannot be written safely."""
     out = base
-    for step in steps:
+    for position, step in enumerate(steps):
         if isinstance(step, int):
             if step < 0:
                 return None  # negative indexes mean different things to different JSONPaths
+            if position < len(steps) - 1:
+                # moto's interpreter answers $.a[1].x with a list ([5]) where AWS gives 5:
+                # an index with steps after it is left to the evaluator, so that a native
+                # state never decides differently locally and on AWS.
+                return None
             out += f"[{step}]"
         elif step.isidentifier():
             out += f".{step}"

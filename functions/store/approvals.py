@@ -12,15 +12,25 @@ from botocore.exceptions import ClientError
 from plugins.runtime.aws import approvals_table, client
 
 GONE_TOKEN = ("TaskTimedOut", "TaskDoesNotExist", "InvalidToken")
+# The decision becomes the node's output inside the state document, which the payload
+# budget cannot size (it arrives from outside): its data is bounded like a trigger's slot.
+MAX_DATA_BYTES = 16 * 1024
 
 
 class NotWaiting(Exception):
     """No approval waits at the node (never reached, already decided, timed out or ended)."""
 
 
+class DataTooLarge(ValueError):
+    """The decision's ``data`` is over :data:`MAX_DATA_BYTES` as JSON."""
+
+
 def decide(execution_arn: str, node_id: str, approve: bool, data: Any, by: str) -> dict[str, Any]:
     """Decide the approval waiting at ``node_id``; the node's output, which it returns:
     ``{"decision": "approved" | "rejected", "data", "by"}``."""
+    size = len(json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > MAX_DATA_BYTES:  # refused before anything is claimed: the approval still waits
+        raise DataTooLarge(f"data is {size:,} bytes as JSON; an approval's data may be {MAX_DATA_BYTES:,}")
     key = {"executionId": {"S": execution_arn}, "nodeId": {"S": node_id}}
     decision = "approved" if approve else "rejected"
     try:
@@ -47,4 +57,4 @@ def decide(execution_arn: str, node_id: str, approve: bool, data: Any, by: str) 
     return output
 
 
-__all__ = ["GONE_TOKEN", "NotWaiting", "decide"]
+__all__ = ["GONE_TOKEN", "MAX_DATA_BYTES", "DataTooLarge", "NotWaiting", "decide"]

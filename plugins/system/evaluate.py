@@ -55,7 +55,7 @@ def execute(parameters: dict[str, Any], run: RunContext) -> Any:
     if plugin == "loop":
         return _loop(parameters, run)
     if plugin == "wait":
-        if parameters.get("seconds") is not None:
+        if "seconds" in parameters:
             seconds = parameters["seconds"]
             if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
                 raise UserError(f"'seconds' must be a non-negative number, got {seconds!r}")

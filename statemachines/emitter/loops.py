@@ -73,8 +73,10 @@ class Loops(Bodies):
             scope.states[entry].fields["Next"] = name
         choice = entry if entry is not None and scope.states[entry].type == "Choice" else None
         if large is not None:
-            entry, choice = self._large_items(scope, sim, info, guards, entry, name, large, collect, counted)
-            checks = (*checks, large, *([collect] if collect is not None else []))
+            entry, choice, spill = self._large_items(
+                scope, sim, info, guards, entry, name, large, collect, counted
+            )
+            checks = (*checks, spill, large, *([collect] if collect is not None else []))
         if stops and info.id in self.needed and choice is not None and not isinstance(items, Const):
             checks = (*checks, self._refuse_long(scope, sim, info, choice, name, fields["ItemsPath"]))
         outcomes = self._error_outcomes(scope, sim, info, fields, frozenset({"done"}), checks)
@@ -115,13 +117,14 @@ class Loops(Bodies):
         large: dict[str, Any],
         collect: dict[str, Any] | None,
         counted: str | None,
-    ) -> tuple[str, str]:
+    ) -> tuple[str, str, dict[str, Any]]:
         """Rules on ``__partial`` (the producer could not keep the list inline in its S3
         reference) send the loop to the evaluator, which writes the list to S3 as a JSON
         array, then to the distributed Map reading it; so does a rule on ``items[chunk]``
         for a chunked loop (``counted``: its items path). They join the items check's
         Choice, so they cost no transition; after an evaluator's items, a Choice of their
-        own. Returns the loop's first state and the Choice holding the rules."""
+        own. Returns the loop's first state, the Choice holding the rules and the spill Task's
+        fields (it fails as the loop does: on items that are not a list)."""
         spill = self._evaluated(scope, sim, info, self._name(f"{info.id} (list to S3)"))
         parameters = scope.states[spill].fields["Parameters"]
         parameters["spill"] = True
@@ -137,7 +140,7 @@ class Loops(Bodies):
             rules.append(longer)
         if entry is not None and scope.states[entry].type == "Choice":
             scope.states[entry].fields["Choices"][:0] = rules
-            return entry, entry
+            return entry, entry, scope.states[spill].fields
         choice = self._add(
             scope,
             self._name(f"{info.id} (list size)"),
@@ -146,7 +149,7 @@ class Loops(Bodies):
         )
         if entry is not None:
             scope.states[entry].fields["Next"] = choice
-        return entry or choice, choice
+        return entry or choice, choice, scope.states[spill].fields
 
     def _refuse_long(
         self, scope: Scope, sim: Sim, info: NodeInfo, choice: str, inline: str, items_path: str

@@ -81,6 +81,9 @@ def test_a_decision_resumes_the_paused_node(
     waiting(aws, execution_id)
     path = f"/executions/{execution_id}/approvals/ask"
     assert api("POST", path, {"decision": decision}, user="mallory")[0] == 404
+    # Data over 16 KiB would land in the state document unbudgeted: refused, still waiting.
+    big = api("POST", path, {"decision": decision, "data": {"blob": "x" * 20_000}})[:2]
+    assert big[0] == 413 and big[1]["errors"][0]["code"] == "payload_too_large"
     decided = api.ok("POST", path, {"decision": decision, "data": {"reason": "too late"}})
     assert decided["decision"] == ("approved" if decision == "approve" else "rejected")
     twice = api("POST", path, {"decision": decision})[:2]

@@ -69,6 +69,8 @@ def decide(execution_id: ExecutionId, node_id: NodeId, request: Annotated[Decisi
         )
     except approvals.NotWaiting as error:
         raise ApiError(409, "not_waiting", str(error), "nodeId") from None
+    except approvals.DataTooLarge as error:
+        raise ApiError(413, "payload_too_large", str(error), "body.data") from None
     return Decided(execution_id=execution_id, node_id=node_id, decision=output["decision"])
 
 
