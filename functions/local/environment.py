@@ -20,7 +20,7 @@ import boto3
 from aws_lambda_powertools.utilities import parameters as powertools_parameters
 from moto import mock_aws
 
-from functions.local import accelerate, atomic
+from functions.local import accelerate, atomic, map_runs
 from functions.local.lambdas import InProcessLambda
 from infra.lambdas import lambda_functions
 from infra.names import (
@@ -131,6 +131,7 @@ class LocalAWS:
         # Secrets cached by plugins under an earlier local AWS must not outlive it.
         powertools_parameters.clear_caches()  # type: ignore[no-untyped-call]
         atomic.install()
+        map_runs.install()
         try:
             self._deploy()
             self.lambdas.install()
@@ -143,6 +144,7 @@ class LocalAWS:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         self.lambdas.uninstall()
+        map_runs.uninstall()
         atomic.uninstall()
         if self._mock is not None:
             accelerate.uninstall()

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from functions.local import LocalAWS, run_routine
+from functions.local.map_runs import exceeded
 from statemachines import budget
 from statemachines.compiler import compile_routine, validate_for_save
 from tests.conftest import link, routine
@@ -305,6 +306,36 @@ def test_a_chunked_loop_inside_a_loop_sees_the_outer_data_and_numbers_its_iterat
         e["stateEnteredEventDetails"]["name"] for e in result.history if "stateEnteredEventDetails" in e
     ]
     assert entered.count("cells (list to S3)") == 2  # each row's cells ran in chunks
+
+
+def test_a_failing_iteration_fails_a_chunked_loop_as_on_aws(aws: LocalAWS) -> None:
+    # moto reported a distributed Map run with failed children as succeeded (the loop went
+    # on, or its results' collection failed on a missing chunk); functions/local/map_runs
+    # fails it with States.ExceedToleratedFailureThreshold, as AWS does.
+    doc = routine(
+        {"id": "each", "plugin": "loop", "parameters": {"items": "{{ trigger.items }}"}},
+        if_node("bad", "{{ loop.item }}", "eq", 3),
+        {"id": "f", "plugin": "http-request", "parameters": {"url": "http://127.0.0.1:1/{{ loop.item }}"}},
+        transform("ok", {"v": "{{ loop.item }}"}),
+        transform("after", {"all": "{{ nodes.each }}"}),
+        connections=[
+            link("each", "bad", "body"),
+            link("bad", "f", "true"),
+            link("bad", "ok", "false"),
+            link("each", "after", "done"),
+        ],
+    )
+    result = run_routine(aws, doc, {"items": list(range(500))})
+    assert result.status == "FAILED"
+    assert result.error == "States.ExceedToleratedFailureThreshold"
+    assert statuses(result)["after"] == "skipped"
+
+
+def test_the_tolerated_failure_threshold() -> None:
+    assert not exceeded(0, 10, 0, 0.0)
+    assert exceeded(1, 10, 0, 0.0)
+    assert not exceeded(2, 10, 2, 0.0) and exceeded(3, 10, 2, 0.0)
+    assert not exceeded(3, 10, 0, 30.0) and exceeded(4, 10, 0, 30.0)
 
 
 def test_a_short_list_of_a_chunked_loop_stays_inline(aws: LocalAWS) -> None:
