@@ -240,6 +240,10 @@ class Tasks(EmitterBase):
             if steps[0] not in sources:
                 return Const(None)
             return self._node_operand(sim, str(steps[0]), steps[1:])
+        if self.infos[node_id].plugin.name == "loop":
+            # Each result over its 256 bytes is an S3 reference inside the list, which a
+            # native state would read as is: the evaluator loads them.
+            return None
         if status in (Status.ERROR, Status.ANY) or self.infos[node_id].node.on_error != "fail":
             return None  # may hold an error record, whose shape only the runtime normalizes
         path = steps_path(self._doc_path(node_id), steps)

@@ -338,6 +338,50 @@ def test_the_tolerated_failure_threshold() -> None:
     assert not exceeded(3, 10, 0, 30.0) and exceeded(4, 10, 0, 30.0)
 
 
+def test_a_choice_on_a_loop_result_stored_in_s3_takes_the_right_branch(aws: LocalAWS) -> None:
+    # Each result over 256 bytes is a reference inside the loop's list: a native Choice
+    # compared the reference (found by the adversarial pass); the evaluator loads it.
+    doc = routine(
+        {"id": "each", "plugin": "loop", "parameters": {"items": "{{ trigger.items }}"}},
+        {"id": "row", "plugin": "static-data", "parameters": {"data": "{{ loop.item }}"}},
+        if_node("chk", "{{ nodes.each[1] }}", "eq", "s" * 299 + "1"),
+        transform("yes", {"r": "yes"}),
+        transform("no", {"r": "no"}),
+        connections=[
+            link("each", "row", "body"),
+            link("each", "chk", "done"),
+            link("chk", "yes", "true"),
+            link("chk", "no", "false"),
+        ],
+    )
+    result = run_routine(aws, doc, {"items": ["s" * 299 + str(i) for i in range(3)]})
+    assert result.status == "SUCCEEDED", result.cause
+    assert statuses(result)["yes"] == "succeeded" and statuses(result)["no"] == "skipped"
+
+
+def test_an_index_followed_by_a_field_is_read_as_on_aws(aws: LocalAWS) -> None:
+    # moto answers $.a[1].x with [5] where AWS gives 5: such paths go to the evaluator.
+    doc = routine(
+        {"id": "src", "plugin": "static-data", "parameters": {"data": {"list": [{"x": 0}, {"x": 5}]}}},
+        if_node("chk", "{{ nodes.src.list[1].x }}", "eq", 5),
+        transform("yes", {"r": "yes"}),
+        transform("no", {"r": "no"}),
+        {"id": "each", "plugin": "loop", "parameters": {"items": "{{ trigger.groups[0].items }}"}},
+        transform("row", {"v": "{{ loop.item }}"}),
+        connections=[
+            link("src", "chk"),
+            link("chk", "yes", "true"),
+            link("chk", "no", "false"),
+            link("yes", "each"),
+            link("each", "row", "body"),
+        ],
+    )
+    result = run_routine(aws, doc, {"groups": [{"items": [1, 2, 3]}]})
+    assert result.status == "SUCCEEDED", result.cause
+    assert statuses(result)["yes"] == "succeeded"
+    assert result.nodes["each"]["output"] == [{"v": 1}, {"v": 2}, {"v": 3}]
+
+
 def test_a_short_list_of_a_chunked_loop_stays_inline(aws: LocalAWS) -> None:
     doc = routine(
         {"id": "each", "plugin": "loop", "parameters": {"items": "{{ trigger.items }}"}},
