@@ -12,6 +12,7 @@ never reach node outputs, loop results or the execution's result.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from plugins.runtime.aws import payload_key
@@ -61,10 +62,19 @@ def execute(parameters: dict[str, Any], run: RunContext) -> Any:
                 raise UserError(f"'seconds' must be a non-negative number, got {seconds!r}")
             return {"seconds": int(seconds)}
         until = parameters.get("until")
-        if not isinstance(until, str):
-            raise UserError(f"'until' must be an ISO 8601 timestamp, got {until!r}")
+        if not isinstance(until, str) or not _is_timestamp(until):
+            raise UserError(f"'until' must be an ISO 8601 timestamp with a time zone, got {until!r}")
         return {"timestamp": until}
     raise UserError(f"the evaluator has nothing to compute for '{plugin}' nodes")
+
+
+def _is_timestamp(text: str) -> bool:
+    """What a Wait's Timestamp accepts: an ISO 8601 date-time with its offset ("…Z")."""
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return False
+    return "T" in text.upper() and parsed.tzinfo is not None
 
 
 def _loop(parameters: dict[str, Any], run: RunContext) -> Any:

@@ -7,11 +7,11 @@ from typing import Any
 
 from infra.names import APPROVAL_NOTIFIER
 from statemachines.asl import State
-from statemachines.choices import Const, DocPath, Rule, choice_rule, string_equals
+from statemachines.choices import Const, Rule, choice_rule, string_equals
 from statemachines.emitter.exits import Exits
 from statemachines.emitter.scope import Link, Outcome, Scope, Step, both, set_link
 from statemachines.emitter.tasks import retriers
-from statemachines.layout import PARTIAL, TRIGGER_PATH, Status
+from statemachines.layout import PARTIAL, Status
 from statemachines.topology import NodeInfo
 from statemachines.walk import Sim, complete
 
@@ -105,17 +105,19 @@ class Branching(Exits):
         ]
 
     def _wait(self, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
+        """A constant wait is a Wait state alone. A wait on data asks the evaluator first: a
+        Wait on a value that is missing, of the wrong type, or not kept inline (a large
+        trigger keeps only its smallest fields) fails with States.Runtime, which nothing can
+        catch; the evaluator fails with a typed error instead, and answers a number of
+        seconds or a timestamp the Wait reads."""
         seconds = info.parameters.get("seconds")
         field_name, value = (
             ("Seconds", seconds) if seconds is not None else ("Timestamp", info.parameters.get("until"))
         )
-        self.guards = []
         operand = self._operand(sim, value)
         fields: dict[str, Any] = {}
         entry = None
-        if isinstance(operand, DocPath):
-            fields[f"{field_name}Path"] = operand.path
-        elif isinstance(operand, Const) and operand.value is not None:
+        if isinstance(operand, Const) and operand.value is not None:
             fields[field_name] = operand.value
         elif isinstance(operand, Const):
             fields["Seconds"] = 0  # waits on a value that cannot exist: no wait
@@ -125,30 +127,8 @@ class Branching(Exits):
         name = self._add(scope, self._name(info.id, info.id), State("Wait", fields), info.id)
         if entry is not None:
             scope.states[entry].fields["Next"] = name
-        link = set_link(fields, "Next")
-        if isinstance(operand, DocPath) and TRIGGER_PATH in self.guards:
-            entry, large_link = self._large_wait(scope, sim, info, field_name, name)
-            link = both(link, large_link)
         complete(self.graph, sim, info.id, Status.OK, frozenset({"out"}))
-        return Step(entry or name, [Outcome(sim, link)])
-
-    def _large_wait(
-        self, scope: Scope, sim: Sim, info: NodeInfo, field_name: str, wait: str
-    ) -> tuple[str, Link]:
-        """A wait on a trigger value: a trigger stored in S3 keeps inline only its smallest
-        top-level fields, so when it says ``__partial`` the evaluator reads the value and a
-        second Wait waits on its answer. (A node output keeps the values native states
-        read, smallest first: a wait's number or timestamp fits unless smaller ones fill it.)"""
-        value = self._evaluated(scope, sim, info, self._name(f"{info.id} (large value)"))
-        path = f"{self._doc_path(info.id)}.{field_name.lower()}"
-        large: dict[str, Any] = {f"{field_name}Path": path}
-        scope.states[value].fields["Next"] = self._add(
-            scope, self._name(f"{info.id} (after large value)", info.id), State("Wait", large), info.id
-        )
-        rule = {"Variable": f"{TRIGGER_PATH}.{PARTIAL}", "IsPresent": True, "Next": value}
-        choice = State("Choice", {"Choices": [rule], "Default": wait})
-        entry = self._add(scope, self._name(f"{info.id} (trigger size)"), choice, info.id)
-        return entry, set_link(large, "Next")
+        return Step(entry or name, [Outcome(sim, set_link(fields, "Next"))])
 
     def _approval(self, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
         payload = self._payload(scope, sim, info)

@@ -412,22 +412,43 @@ def test_a_1_mb_trigger_is_read_transparently(aws: LocalAWS) -> None:
 
 def test_a_wait_on_a_value_of_a_large_trigger_asks_the_evaluator(aws: LocalAWS) -> None:
     # The stored trigger keeps its smallest top-level fields inline: 'config' is too large,
-    # so the Wait cannot read config.delay from the document and the evaluator does.
+    # so the Wait could not read config.delay from the document; the evaluator does.
     doc = routine(
         {"id": "nap", "plugin": "wait", "parameters": {"seconds": "{{ trigger.config.delay }}"}},
         transform("after", {"done": True}),
         connections=[link("nap", "after")],
     )
-    entered = []
     for trigger in ({"config": {"delay": 0, "blob": "q" * 100_000}}, {"config": {"delay": 0}}):
         result = run_routine(aws, doc, trigger)
         assert result.status == "SUCCEEDED", result.cause
         assert statuses(result) == {"nap": "succeeded", "after": "succeeded"}
-        entered.append(
-            {e["stateEnteredEventDetails"]["name"] for e in result.history if "stateEnteredEventDetails" in e}
-        )
-    assert "nap (large value)" in entered[0]
-    assert "nap (large value)" not in entered[1]  # a small trigger: the Wait reads it natively
+        entered = {
+            e["stateEnteredEventDetails"]["name"] for e in result.history if "stateEnteredEventDetails" in e
+        }
+        assert "nap (value)" in entered
+
+
+@pytest.mark.parametrize(
+    ("parameters", "trigger", "message"),
+    [
+        ({"seconds": "{{ trigger.secs }}"}, {}, "'seconds' must be a non-negative number, got None"),
+        (
+            {"seconds": "{{ trigger.secs }}"},
+            {"secs": "5"},
+            "'seconds' must be a non-negative number, got '5'",
+        ),
+        ({"until": "{{ trigger.at }}"}, {"at": "tomorrow"}, "'until' must be an ISO 8601 timestamp"),
+        ({"until": "{{ trigger.at }}"}, {"at": "2026-01-01T00:00:00"}, "with a time zone"),
+    ],
+)
+def test_a_wait_on_a_missing_or_wrong_value_fails_with_a_typed_error(
+    aws: LocalAWS, parameters: dict[str, Any], trigger: dict[str, Any], message: str
+) -> None:
+    # A Wait state on such a value fails with States.Runtime, which no Catch can route.
+    doc = routine({"id": "nap", "plugin": "wait", "parameters": parameters})
+    result = run_routine(aws, doc, trigger)
+    assert result.status == "FAILED"
+    assert result.error == "Routines.UserError" and message in (result.cause or "")
 
 
 def test_a_parallel_of_three_200_kb_branches(aws: LocalAWS) -> None:
