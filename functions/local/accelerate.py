@@ -50,6 +50,7 @@ from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 
 from functions.local import fastcopy, moto_paths
+from functions.local.patching import PatchSet
 
 MAX_PROGRAMS = 64  # definitions whose program (and parse tree) is kept
 MAX_PAYLOAD = 6_000_000  # moto's Lambda response size check (sys.getsizeof of the payload)
@@ -59,8 +60,6 @@ TOO_LARGE = {
 }
 
 _lock = threading.Lock()
-_installed = 0
-_originals: dict[str, Any] = {}
 _programs: OrderedDict[str, tuple[Any, Any]] = OrderedDict()  # definition -> (program, tree)
 _clients: dict[tuple[str, str], Any] = {}
 _ended: dict[str, threading.Event] = {}
@@ -196,30 +195,25 @@ def _patches() -> list[tuple[str, Any, str, Any]]:
     ]
 
 
+_patch_set = PatchSet(_patches)
+_originals = _patch_set.originals
+
+
 def install() -> None:
-    global _installed
-    with _lock:
-        _installed += 1
-        if _installed > 1:
-            return
-        moto_paths.install()
-        fastcopy.install()
-        for key, owner, attribute, replacement in _patches():
-            # vars(): the attribute as stored (a staticmethod stays one; it is callable).
-            _originals[key] = vars(owner)[attribute]
-            setattr(owner, attribute, replacement)
+    _patch_set.install(before=_install_helpers)
 
 
 def uninstall() -> None:
-    global _installed
-    with _lock:
-        _installed -= 1
-        if _installed > 0:
-            return
-        _installed = 0
-        for key, owner, attribute, _ in _patches():
-            setattr(owner, attribute, _originals[key])
-        fastcopy.uninstall()
-        moto_paths.uninstall()
-        _clients.clear()  # they belong to this moto session
-        _ended.clear()
+    _patch_set.uninstall(after=_uninstall_helpers)
+
+
+def _install_helpers() -> None:
+    moto_paths.install()
+    fastcopy.install()
+
+
+def _uninstall_helpers() -> None:
+    fastcopy.uninstall()
+    moto_paths.uninstall()
+    _clients.clear()  # they belong to this moto session
+    _ended.clear()

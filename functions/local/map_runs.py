@@ -11,8 +11,6 @@ AWS; everything else is moto's own code.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import Any
 
 from moto.stepfunctions.parser.api import ExecutionFailedEventDetails, HistoryEventType
@@ -29,10 +27,9 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration impo
 )
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
-CAUSE = "The specified tolerated failure threshold was exceeded"  # AWS's words
+from functions.local.patching import Patch, PatchSet
 
-_original: Callable[..., Any] | None = None
-_users = 0  # nested local AWS instances share the patch
+CAUSE = "The specified tolerated failure threshold was exceeded"  # AWS's words
 
 
 def exceeded(failed: int, total: int, count: int, percentage: float) -> bool:
@@ -40,42 +37,31 @@ def exceeded(failed: int, total: int, count: int, percentage: float) -> bool:
     return failed > count and failed * 100 > percentage * total
 
 
-def install() -> None:
-    global _original, _users
-    _users += 1
-    if _original is not None:
-        return
-    original = distributed.DistributedIterationComponent._map_run
-    _original = original
-
-    @functools.wraps(original)
-    def map_run(self: Any, env: Any, eval_input: Any) -> None:
-        original(self, env, eval_input)
-        items = eval_input.map_run_record.item_counter
-        failed = items.failed.get() + items.timed_out.get()
-        count = eval_input.tolerated_failure_count or 0
-        percentage = eval_input.tolerated_failure_percentage or 0.0
-        if exceeded(failed, items.total.get(), int(count), float(percentage)):
-            error = StatesErrorName(typ=StatesErrorNameType.StatesExceedToleratedFailureThreshold)
-            details = ExecutionFailedEventDetails(error=error.error_name, cause=CAUSE)
-            event = FailureEvent(
-                env=env,
-                error_name=error,
-                event_type=HistoryEventType.MapRunFailed,
-                event_details=EventDetails(executionFailedEventDetails=details),  # type: ignore[typeddict-item]
-            )
-            raise FailureEventException(failure_event=event)
-
-    distributed.DistributedIterationComponent._map_run = map_run  # type: ignore[method-assign]
+def _map_run(self: Any, env: Any, eval_input: Any) -> None:
+    _patch_set.originals["map_run"](self, env, eval_input)
+    items = eval_input.map_run_record.item_counter
+    failed = items.failed.get() + items.timed_out.get()
+    count = eval_input.tolerated_failure_count or 0
+    percentage = eval_input.tolerated_failure_percentage or 0.0
+    if exceeded(failed, items.total.get(), int(count), float(percentage)):
+        error = StatesErrorName(typ=StatesErrorNameType.StatesExceedToleratedFailureThreshold)
+        details = ExecutionFailedEventDetails(error=error.error_name, cause=CAUSE)
+        event = FailureEvent(
+            env=env,
+            error_name=error,
+            event_type=HistoryEventType.MapRunFailed,
+            event_details=EventDetails(executionFailedEventDetails=details),  # type: ignore[typeddict-item]
+        )
+        raise FailureEventException(failure_event=event)
 
 
-def uninstall() -> None:
-    global _original, _users
-    _users = max(0, _users - 1)
-    if _users or _original is None:
-        return
-    distributed.DistributedIterationComponent._map_run = _original  # type: ignore[method-assign]
-    _original = None
+def _patches() -> list[Patch]:
+    return [("map_run", distributed.DistributedIterationComponent, "_map_run", _map_run)]
+
+
+_patch_set = PatchSet(_patches)
+install = _patch_set.install
+uninstall = _patch_set.uninstall
 
 
 __all__ = ["CAUSE", "exceeded", "install", "uninstall"]

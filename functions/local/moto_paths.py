@@ -46,11 +46,11 @@ from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.models.utilities import bytesize
 
+from functions.local.patching import PatchSet
+
 ITEM_SIZE_LIMIT = 405_000  # LimitedSizeDict.__setitem__'s (test_local_moto_paths probes it)
 
 _lock = threading.Lock()
-_installed = 0
-_originals: dict[str, Any] = {}
 # (id(shape), id(its parent), member name) -> (shape, parent, keys): the shape and parent
 # are held so that their ids cannot be reused while the entry exists.
 _aliases: dict[tuple[int, int, str], tuple[Any, Any, tuple[str, ...]]] = {}
@@ -180,24 +180,18 @@ def _patches() -> list[tuple[str, Any, str, Any]]:
     ]
 
 
+_patch_set = PatchSet(_patches)
+_originals = _patch_set.originals
+
+
 def install() -> None:
-    global _installed
-    with _lock:
-        _installed += 1
-        if _installed > 1:
-            return
-        for key, owner, attribute, replacement in _patches():
-            _originals[key] = vars(owner)[attribute]
-            setattr(owner, attribute, replacement)
+    _patch_set.install()
 
 
 def uninstall() -> None:
-    global _installed
+    _patch_set.uninstall(after=_forget_aliases)
+
+
+def _forget_aliases() -> None:
     with _lock:
-        _installed -= 1
-        if _installed > 0:
-            return
-        _installed = 0
-        for key, owner, attribute, _ in _patches():
-            setattr(owner, attribute, _originals[key])
         _aliases.clear()
