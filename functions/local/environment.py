@@ -20,7 +20,7 @@ import boto3
 from aws_lambda_powertools.utilities import parameters as powertools_parameters
 from moto import mock_aws
 
-from functions.local import accelerate, atomic, map_runs
+from functions.local import accelerate, atomic, direct_dynamodb, map_runs
 from functions.local.lambdas import InProcessLambda
 from infra.lambdas import lambda_functions
 from infra.names import (
@@ -123,6 +123,7 @@ class LocalAWS:
         )
         self._mock.start()
         accelerate.install()
+        direct_dynamodb.install()  # before any client is built: clients copy its handler
         interpreter = logging.getLogger(INTERPRETER_LOGGER)
         self._saved_propagate = interpreter.propagate
         interpreter.propagate = False
@@ -147,6 +148,7 @@ class LocalAWS:
         map_runs.uninstall()
         atomic.uninstall()
         if self._mock is not None:
+            direct_dynamodb.uninstall()
             accelerate.uninstall()
             self._mock.stop()
             self._mock = None

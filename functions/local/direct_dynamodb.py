@@ -1,0 +1,174 @@
+"""DynamoDB calls answered by moto's DynamoDB handler without the HTTP round trip.
+
+Every plugin Lambda writes a node log (one ``PutItem``) and every trace reads them back
+(``Query``). Through boto3 and moto, one such call took ~2 ms, most of it in layers
+around the work: botocore signing the request and building an HTTP request, moto's
+stubber matching the URL against every service's patterns and building a werkzeug
+request from it. In a loop over 100 items that was about 40% of a local execution.
+
+Here, for the hot operations only (``PutItem``, ``GetItem``, ``Query``), a botocore
+``before-call`` handler takes over once botocore has validated and serialized the call
+(so a malformed call fails exactly as before) and hands the serialized body to moto's
+own ``DynamoHandler``, set up as moto's request layer sets it up: moto's request parser
+reads the body, moto's ``call_action`` runs the operation (its validation, its backend,
+its errors) and serializes the answer, and botocore's own response parser turns that
+into what the client returns — an error response raises the same ``ClientError`` as
+before. Skipped are only signing, the HTTP request objects and moto's URL dispatch.
+
+Installed for the lifetime of the outermost :class:`~functions.local.LocalAWS`, on the
+default boto3 session (what ``boto3.client`` uses; clients copy their session's handlers
+when built, and ``LocalAWS`` builds its clients after installing). Calls it cannot take
+in the same way go the ordinary path: moto's IAM authorization or request recording
+switched on, another service or operation, a moto without these internals.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any, cast
+
+import boto3
+from botocore.awsrequest import AWSResponse
+from botocore.compat import HTTPHeaders
+from botocore.endpoint import convert_to_response_dict
+from botocore.parsers import ResponseParser, create_parser
+from moto import settings
+from moto.core.botocore_stubber import MockRawResponse
+from moto.core.utils import utcnow
+from moto.iam.models import get_account_id_from
+from werkzeug.datastructures import Headers, MultiDict
+from werkzeug.http import http_date
+
+try:  # moto's parser-driven request layer (5.2): without it every call takes the usual path
+    from moto.core.parse import PROTOCOL_PARSERS
+    from moto.core.request import determine_request_protocol
+    from moto.core.utils import get_service_model
+    from moto.dynamodb.responses import DynamoHandler
+
+    SUPPORTED = bool(getattr(DynamoHandler(), "automated_parameter_parsing", False))
+except ImportError:  # pragma: no cover - depends on the installed moto
+    SUPPORTED = False
+
+OPERATIONS = frozenset({"PutItem", "GetItem", "Query"})
+EVENT = "before-call.dynamodb"
+UNIQUE_ID = "routines-local-direct-dynamodb"
+
+_lock = threading.Lock()
+_users = 0
+_parsers: dict[str, ResponseParser] = {}
+
+
+def install() -> None:
+    """Route the hot DynamoDB operations of clients built from now on to moto directly."""
+    global _users
+    with _lock:
+        _users += 1
+        if _users == 1 and SUPPORTED:
+            session = boto3._get_default_session()._session
+            session.register(EVENT, cast(Any, _direct), unique_id=UNIQUE_ID)
+
+
+def uninstall() -> None:
+    global _users
+    with _lock:
+        _users = max(0, _users - 1)
+        if _users == 0 and boto3.DEFAULT_SESSION is not None:
+            boto3.DEFAULT_SESSION._session.unregister(EVENT, unique_id=UNIQUE_ID)
+
+
+def active() -> bool:
+    return _users > 0
+
+
+def _direct(model: Any, params: dict[str, Any], request_signer: Any, **_: Any) -> Any:
+    """botocore's ``before-call`` hook: ``(http_response, parsed)`` to answer the call
+    here, or None to let botocore send it (clients built earlier keep this handler, so it
+    also checks that a local AWS is still running)."""
+    if not _users or model.name not in OPERATIONS or not _plain_moto():
+        return None
+    handler = _handler(model.name, params, request_signer)
+    status, headers, body = handler.call_action()
+    http = AWSResponse(params["url"], int(status), HTTPHeaders(headers), MockRawResponse(body))
+    response = convert_to_response_dict(http, model)
+    parser = _parser(model.service_model.protocol)
+    parsed = parser.parse(response, model.output_shape)
+    if http.status_code >= 300:
+        _add_modeled_error_fields(response, parsed, model, parser)
+    parsed.setdefault("ResponseMetadata", {})["RetryAttempts"] = 0
+    return http, parsed
+
+
+def _plain_moto() -> bool:
+    """moto as LocalAWS runs it: no IAM authorization to emulate, no request recording."""
+    return (
+        float("inf") == settings.INITIAL_NO_AUTH_ACTION_COUNT
+        and not settings.is_test_proxy_mode()
+        and (os.environ.get("MOTO_ENABLE_RECORDING", "").lower() != "true")
+    )
+
+
+def _handler(operation: str, params: dict[str, Any], request_signer: Any) -> Any:
+    """moto's handler for this call, set up as its ``setup_class`` would set it up for
+    a JSON request (the request body parsed by moto's parser for the operation)."""
+    headers = Headers()  # what moto's request carries: case-insensitive
+    for key, value in params["headers"].items():
+        headers[key] = value.decode() if isinstance(value, bytes) else value
+    body = params["body"]
+    handler = DynamoHandler()
+    handler.headers = headers
+    handler.querystring = dict(headers.items())  # what setup_class keeps for a JSON body
+    handler.method = params["method"]
+    handler.uri = params["url"]
+    handler.region = request_signer.region_name
+    handler.response_headers = {"server": "amazon.com", "date": http_date(utcnow())}
+    service_model = get_service_model(handler.boto3_service_name)
+    protocol = determine_request_protocol(service_model, headers.get("Content-Type", ""))
+    parser = PROTOCOL_PARSERS[protocol](
+        service_model.operation_model(operation), map_type=handler.PROTOCOL_PARSER_MAP_TYPE
+    )
+    handler.body = body.decode() if isinstance(body, bytes) else body
+    handler.params = parser.parse(
+        {
+            "method": params["method"],
+            "values": MultiDict(),  # no query string or form in a JSON request
+            "headers": headers,
+            "body": body,
+            "url_path": params["url_path"],
+            "url_params": {},
+        }
+    )
+    handler.current_account = _account(headers, request_signer)
+    return handler
+
+
+def _account(headers: Headers, request_signer: Any) -> str:
+    """The account moto would serve: MOTO_ACCOUNT_ID, then the x-moto-account-id header,
+    then the account of the access key (the request would have been signed with it)."""
+    if "MOTO_ACCOUNT_ID" in os.environ:
+        return os.environ["MOTO_ACCOUNT_ID"]
+    if "x-moto-account-id" in headers:
+        return str(headers["x-moto-account-id"])
+    credentials = request_signer._credentials
+    return str(get_account_id_from(credentials.access_key if credentials else "AKIAEXAMPLE"))
+
+
+def _parser(protocol: str) -> ResponseParser:
+    parser = _parsers.get(protocol)
+    if parser is None:
+        parser = _parsers.setdefault(protocol, create_parser(protocol))
+    return parser
+
+
+def _add_modeled_error_fields(
+    response: dict[str, Any], parsed: dict[str, Any], model: Any, parser: ResponseParser
+) -> None:
+    """What botocore's endpoint adds to a parsed error: the error shape's own fields
+    (e.g. the ``Item`` of a failed conditional write)."""
+    code = parsed.get("Error", {}).get("Code")
+    shape = model.service_model.shape_for_error_code(code) if code else None
+    if shape is not None:
+        parsed.update(parser.parse(response, shape))
+
+
+__all__ = ["OPERATIONS", "active", "install", "uninstall"]
