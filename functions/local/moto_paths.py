@@ -18,6 +18,12 @@ computations repeated on every call there:
   with every execution run before it. The listing it asks for is given from that key's
   own items instead (moto keeps them apart, keyed by the equal key), sorted by the same
   key; the query's filter then keeps the same items in the same order.
+- a DynamoDB Query's answer holds one AttributeValue structure per attribute of each
+  item (a dozen members each, every one looked up); an AttributeValue is a dict with one
+  key, mostly a string (``{"S": "…"}``, ``{"N": "1"}``). For a plain dict holding just one
+  key of a string member, that no other member's aliases name, the walk adds exactly
+  ``{key: value}``: that is written directly (the members' shapes get the same
+  ``parent`` the walk gives them, when first seen).
 - a DynamoDB item is built attribute by attribute into a dict that, at each one, sums the
   sizes of all attributes already in it (quadratic: a tenth of a node log's PutItem).
   While an item is built nothing else touches it, so the sum is kept as it grows; the
@@ -37,6 +43,7 @@ from moto.core.constants import MISSING
 from moto.core.serialize import (
     DEFAULT_ALIAS_PROVIDERS,
     AttributePickerContext,
+    BaseJSONSerializer,
     ResponseSerializer,
     XFormedAttributePicker,
 )
@@ -107,6 +114,74 @@ def _get_value(serializer: ResponseSerializer, value: Any, key: str, shape: Any)
     return found
 
 
+# id(structure shape) -> (shape, {member name: serialized name} of its single-key members)
+_scalars: dict[int, tuple[Any, dict[str, str]]] = {}
+
+
+def _scalar_members(serializer: ResponseSerializer, shape: Any) -> dict[str, str] | None:
+    """The string members a one-key dict may be written for directly: those whose own
+    aliases include their name and no other member's aliases do (None: not cacheable)."""
+    entry = _scalars.get(id(shape))
+    if entry is not None and entry[0] is shape:
+        return entry[1]
+    picker = serializer._value_picker
+    keys: dict[str, tuple[str, ...]] = {}
+    for name, member in shape.members.items():
+        member.parent = shape  # what the walk sets on each member before looking it up
+        found = _keys(picker, member, name)
+        if found is None:
+            return None
+        keys[name] = found
+    scalars = {
+        name: serializer.get_serialized_name(member, name)
+        for name, member in shape.members.items()
+        if member.type_name == "string"
+        and name in keys[name]
+        and not any(name in other for key, other in keys.items() if key != name)
+    }
+    with _lock:
+        if len(_scalars) >= MAX_ALIASES:
+            _scalars.clear()
+        _scalars[id(shape)] = (shape, scalars)
+    return scalars
+
+
+def _json_structure(
+    serializer: BaseJSONSerializer, serialized: Any, value: Any, shape: Any, key: str
+) -> None:
+    if (
+        key
+        and type(value) is dict
+        and len(value) == 1
+        and not shape.is_document_type
+        and _plain_picker(serializer)
+        and not serializer._value_picker.response_transformers
+    ):
+        ((name, item),) = value.items()
+        if type(item) is str:
+            scalars = _scalar_members(serializer, shape)
+            if scalars is not None and name in scalars:
+                wrapper = serializer.MAP_TYPE()
+                wrapper[scalars[name]] = item
+                serialized[serializer.get_serialized_name(shape, key)] = wrapper
+                return
+    _originals["json_structure"](serializer, serialized, value, shape, key)
+
+
+def _plain_picker(serializer: Any) -> bool:
+    """The serializer looks members up with moto's default picker, writes them with the
+    base JSON methods (what the shortcut above reproduces)."""
+    picker = serializer._value_picker
+    kind: Any = type(serializer)
+    return (
+        type(picker) is XFormedAttributePicker
+        and picker.alias_providers is DEFAULT_ALIAS_PROVIDERS
+        and kind._serialize_type_string is BaseJSONSerializer._serialize_type_string
+        and kind._default_serialize is ResponseSerializer._default_serialize
+        and kind.get_serialized_name is ResponseSerializer.get_serialized_name
+    )
+
+
 class _FunctionNames:
     """``name in method_names_from_class(cls)``, answered without listing the class:
     ``inspect.getmembers(cls, isfunction)`` holds ``name`` exactly when looking ``name``
@@ -173,6 +248,7 @@ def _all_items(table: Table) -> list[Item]:
 def _patches() -> list[tuple[str, Any, str, Any]]:
     return [
         ("get_value", ResponseSerializer, "get_value", _get_value),
+        ("json_structure", BaseJSONSerializer, "_serialize_type_structure", _json_structure),
         ("method_names", moto_responses, "method_names_from_class", _method_names),
         ("item_init", Item, "__init__", _item_init),
         ("table_query", Table, "query", _table_query),
@@ -195,3 +271,4 @@ def uninstall() -> None:
 def _forget_aliases() -> None:
     with _lock:
         _aliases.clear()
+        _scalars.clear()

@@ -15,7 +15,7 @@ import boto3
 import pytest
 from moto import mock_aws
 from moto.core import responses as moto_responses
-from moto.core.serialize import ResponseSerializer
+from moto.core.serialize import ResponseSerializer, XFormedAttributePicker
 from moto.dynamodb.models.table import Table
 
 from functions.cli import startup
@@ -100,6 +100,35 @@ def test_dynamodb_reads_answer_the_same(dynamodb: Any) -> None:
     fast, _ = both_ways(calls[1])
     assert fast["Items"][0]["m"] == ITEM["m"]  # a nested map keeps even a member named like a type
     assert fast["LastEvaluatedKey"] == {"pk": {"S": "a"}, "sk": {"S": "1"}}
+
+
+def test_attribute_values_serialize_to_the_same_bytes() -> None:
+    """The one-key AttributeValue shortcut writes what moto's walk writes, byte for byte,
+    for every kind of value (strings, empty strings, numbers, and the kinds it leaves to
+    the walk: binaries, sets, booleans, nulls, nested maps and lists, two-key dicts)."""
+    from moto.core.serialize import JSONSerializer
+    from moto.core.utils import get_service_model
+
+    operation = get_service_model("dynamodb").operation_model("Query")
+    items = [
+        {**ITEM, "b": {"B": "AAE="}, "bs": {"BS": ["MQ=="]}},
+        {"pk": {"S": ""}, "odd": {"S": "x", "N": "1"}, "deep": {"M": {"S": {"S": "v"}, "N": {"N": "2"}}}},
+    ]
+    result = {"Items": items, "Count": 2, "ScannedCount": 2, "LastEvaluatedKey": {"pk": {"S": "a"}}}
+
+    def body() -> Any:
+        return JSONSerializer(operation_model=operation, value_picker=XFormedAttributePicker()).serialize(
+            result
+        )["body"]
+
+    moto_paths.install()
+    try:
+        fast = body()
+        assert moto_paths._scalars, "the shortcut was taken"
+    finally:
+        moto_paths.uninstall()
+    assert fast == body()
+    assert json.loads(fast)["Items"][1]["deep"] == {"M": {"S": {"S": "v"}, "N": {"N": "2"}}}
 
 
 def test_dynamodb_writes_and_errors_answer_the_same(dynamodb: Any) -> None:
