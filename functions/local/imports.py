@@ -13,6 +13,12 @@ three partitions, each through a new ``boto3.Session()``: three loads of botocor
 service model (the largest there is, ~0.25 s each). While :func:`shared_session` is
 active, ``get_available_regions`` on a session that reads the same data files is answered
 by one shared session, which loads each file once: the same files, so the same answer.
+
+moto reads botocore's service models (to parse requests and serialize answers) through a
+new botocore loader per model, which lists botocore's ~400 service directories anew
+and parses a JSON file boto3's clients have usually parsed already (~0.2 s of a cold
+run). :func:`shared_models` hands those reads to the default boto3 session's loader when
+it reads the same data paths: the same files, kept once.
 """
 
 from __future__ import annotations
@@ -21,10 +27,16 @@ import importlib.util
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+import boto3
 import boto3.session
 import botocore.session
+from botocore.loaders import Loader, create_loader
+from moto.core import utils as moto_utils
+
+BOTO3_DATA = str(Path(boto3.__file__).parent / "data")
 
 
 def _search_paths(session: Any) -> Any:
@@ -55,6 +67,25 @@ def shared_session() -> Iterator[None]:
         yield
     finally:
         boto3.session.Session.get_available_regions = original  # type: ignore[method-assign]
+
+
+def shared_models() -> None:
+    """From now on moto loads service models through the default session's loader."""
+    if getattr(moto_utils._load_service_model, "shared", False):
+        return
+    original = moto_utils._load_service_model
+
+    def load_service_model(service_name: str, model_name: str) -> Any:
+        loader = boto3._get_default_session()._session.get_component("data_loader")
+        # boto3 adds its own data directory, which holds resource models only.
+        paths = [path for path in loader.search_paths if path != BOTO3_DATA]
+        if type(loader) is Loader and paths == create_loader().search_paths:
+            # api_version named as botocore's clients name it: the same cache entry
+            return loader.load_service_model(service_name, model_name, api_version=None)
+        return original(service_name, model_name)  # another data path: moto's own answer
+
+    load_service_model.shared = True  # type: ignore[attr-defined]
+    moto_utils._load_service_model = load_service_model
 
 
 @contextmanager

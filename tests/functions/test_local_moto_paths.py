@@ -222,6 +222,25 @@ def test_region_lists_are_the_same_through_the_shared_session() -> None:
     assert boto3.session.Session.get_available_regions is original
 
 
+def test_moto_reads_service_models_through_the_default_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Importing the local runtime makes moto read botocore's service models through the
+    default session's loader: the model boto3's client parsed, not a second parse."""
+    from botocore.loaders import create_loader
+    from moto.core import utils as moto_utils
+
+    assert getattr(moto_utils._load_service_model, "shared", False)
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    shared = moto_utils._load_service_model("dynamodb", "service-2")
+    assert shared is client.meta.service_model._service_description
+    assert shared == create_loader().load_service_model("dynamodb", "service-2")
+    # a session reading other data paths: moto keeps its own loader
+    other = boto3.session.Session()
+    other._session.set_config_variable("data_path", str(ROOT))
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", other)
+    own = moto_utils._load_service_model("dynamodb", "service-2")
+    assert own is not shared and own == shared
+
+
 def test_in_process_main_leaves_the_collector_alone(capsys: pytest.CaptureFixture[str]) -> None:
     from functions.cli.main import main
 
