@@ -22,7 +22,9 @@ Profiling a warm local run showed the time going to work that is identical on ev
 - every JSONPath (and ResultPath) the interpreter evaluates is parsed anew, by a freshly
   built jsonpath-ng parser (lexer and grammar tables included); a parsed path is an
   immutable expression, so each distinct path is parsed once.
-- the interpreter deep-copies JSON values at every step: see :mod:`functions.local.fastcopy`.
+- the interpreter deep-copies JSON values at every step: see :mod:`functions.local.fastcopy`;
+  copies that protect nothing, per state and per Map iteration, are skipped: see
+  :mod:`functions.local.interp_paths`.
 - the runner learns that an execution ended from moto's own execution record (a wake-up,
   not a poll through boto3 every 20 ms).
 
@@ -49,7 +51,7 @@ from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguagePa
 from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 
-from functions.local import fastcopy, moto_paths
+from functions.local import fastcopy, interp_paths, moto_paths
 from functions.local.patching import PatchSet
 
 MAX_PROGRAMS = 64  # definitions whose program (and parse tree) is kept
@@ -210,9 +212,11 @@ def uninstall() -> None:
 def _install_helpers() -> None:
     moto_paths.install()
     fastcopy.install()
+    interp_paths.install()
 
 
 def _uninstall_helpers() -> None:
+    interp_paths.uninstall()
     fastcopy.uninstall()
     moto_paths.uninstall()
     _clients.clear()  # they belong to this moto session

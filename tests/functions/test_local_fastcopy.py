@@ -10,7 +10,7 @@ import enum
 from decimal import Decimal
 from typing import Any
 
-from moto.stepfunctions.parser.asl.eval import states
+from moto.stepfunctions.parser.asl.eval import program_state, states
 
 from functions.local import LocalAWS, fastcopy
 
@@ -64,3 +64,57 @@ def test_the_interpreter_copies_with_it_only_while_a_local_aws_is_up() -> None:
         assert states.copy.deepcopy is fastcopy.deepcopy
         assert states.copy.copy is copy.copy
     assert states.copy is copy
+
+
+def program_states() -> list[Any]:
+    running = program_state.ProgramRunning()
+    running.next_state_name = "next"
+    running.next_field_name = "Parameters"
+    error = {"error": "Routines.UserError", "cause": "no"}
+    stopped = program_state.ProgramStopped(
+        stop_date=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC), error="E", cause="C"
+    )
+    return [
+        program_state.ProgramEnded(),
+        program_state.ProgramTimedOut(),
+        program_state.ProgramRunning(),
+        running,
+        program_state.ProgramError(error=error),  # type: ignore[arg-type]
+        program_state.ProgramError(error=None),
+        stopped,
+    ]
+
+
+def test_program_states_copy_as_deepcopy_copies_them() -> None:
+    assert frozenset(fastcopy.PROGRAM_STATES) == fastcopy.OBJECTS  # all take the fast path
+    for state in program_states():
+        mine, theirs = fastcopy.deepcopy(state), copy.deepcopy(state)
+        assert type(mine) is type(theirs) is type(state)
+        assert mine is not state
+        assert vars(mine) == vars(theirs) == vars(state)
+        for name, value in vars(mine).items():  # nothing mutable shared with the original
+            if isinstance(value, (dict, list, datetime.datetime)):
+                assert value is not vars(state)[name]
+    error = program_states()[4]
+    copied = fastcopy.deepcopy({"a": error, "b": error, "e": error.error})
+    assert copied["a"] is copied["b"] and copied["a"].error is copied["e"]  # aliasing kept
+    copied["a"].error["error"] = "changed"
+    assert error.error["error"] == "Routines.UserError"
+
+
+def test_a_class_with_its_own_copy_protocol_is_left_to_deepcopy() -> None:
+    class Custom:
+        def __init__(self) -> None:
+            self.copies = 0
+
+        def __deepcopy__(self, memo: dict[int, Any]) -> Custom:
+            out = Custom()
+            out.copies = self.copies + 1
+            return out
+
+    class Slotted:
+        __slots__ = ("a",)
+
+    assert not fastcopy._plain_object(Custom) and not fastcopy._plain_object(Slotted)
+    assert fastcopy._plain_object(program_state.ProgramRunning)
+    assert fastcopy.deepcopy([Custom()])[0].copies == 1

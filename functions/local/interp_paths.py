@@ -1,0 +1,208 @@
+"""Fast paths through moto's Step Functions interpreter, per state and per Map iteration,
+that change no execution.
+
+A profile of a warm Map over 100 items showed most of the interpreter's copying going to
+one value: the Map state's input (which holds the items themselves), deep-copied twice
+per iteration — so a Map's cost grew with the square of its items. Both copies protect
+nothing:
+
+- ``InlineItemProcessorWorker._eval_input`` stores a deep copy of the Map's input as the
+  iteration's ``$states.input`` while the ItemSelector (or Parameters) is evaluated, then
+  replaces it with the selector's output. Here the Map's input is stored uncopied. A
+  ``States`` object never writes into the value it stores (``reset``/``set_result``
+  replace it) and every reader gets a deep copy (``get_input``, ``extract``) or a JSON
+  text (JSONata's bindings); the Map's input is never written while its iterations run —
+  moto itself hands it, uncopied, to every iteration on its evaluation stack, which is
+  where the ItemSelector's paths read it from.
+- ``ExecutionState._evaluate_with_timeout`` runs each state in a frame whose stack is a
+  deep copy of the state's stack — which, inside an iteration, still holds the Map's
+  input (left there by the step above). For a Lambda task (``StateTaskLambda``) the frame
+  only ever pops its top entry, the state's effective input, and pushes its result; the
+  entries below it are never read, and are discarded with the frame. The top entry is
+  deep-copied as before; the entries below are passed uncopied.
+  The same method also stored ``get_input()`` (already a fresh deep copy that nothing
+  else holds) with ``reset``, which deep-copies it again; it is stored as it is.
+
+Each replacement is moto's own method with only those lines changed, installed only if
+the original's source is the one it was written from (moto ``>=5.1,<6``; written from
+5.2.5): a moto whose method differs keeps its own code. Elsewhere:
+
+- every history event's timestamp is formatted with ``strftime`` under the event
+  manager's lock; the same text is built with ``%`` formatting (years 1000 to 9999; any
+  other value, or none, goes to moto's function).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import inspect
+import threading
+from functools import cache
+from threading import Thread
+from typing import Any
+
+from moto.core.utils import iso_8601_datetime_with_milliseconds
+from moto.stepfunctions.parser.asl.eval.event import event_manager
+
+try:  # internals of moto's interpreter: without them, moto keeps its own code
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import EvalTimeoutError
+    from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor.inline_item_processor_worker import (  # noqa: E501
+        InlineItemProcessorWorker,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import (
+        StateTaskLambda,
+    )
+    from moto.stepfunctions.parser.asl.eval.states import States
+    from moto.stepfunctions.parser.utils import TMP_THREADS
+except ImportError:  # pragma: no cover - moto 5.2.5 has them all
+    INTERNALS = False
+else:
+    INTERNALS = True
+
+from functions.local import fastcopy
+from functions.local.patching import Patch, PatchSet
+
+# sha256 (first 16 hex digits) of the source of each method replaced, as written from
+SOURCES = {
+    "evaluate_with_timeout": "c56deda08a42e98d",
+    "eval_input": "c8a62d1f4864ec80",
+}
+
+
+@cache
+def same_source(key: str, function: Any) -> bool:
+    """Whether ``function`` is the moto code the replacement for ``key`` was written from."""
+    try:
+        source = inspect.getsource(function)
+    except (OSError, TypeError):
+        return False
+    return hashlib.sha256(source.encode()).hexdigest()[:16] == SOURCES[key]
+
+
+def _store_input(states: States, value: Any) -> None:
+    """``states.reset(value)`` without the deep copy (callers: see the module's docstring)."""
+    states.reset(input_value=None)
+    states._states_data["input"] = value
+
+
+def _iso_8601_ms(value: datetime.datetime | None = None) -> str:
+    if type(value) is not datetime.datetime or not 1000 <= value.year <= 9999:
+        return iso_8601_datetime_with_milliseconds(value)
+    # strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z", in half the time of strftime or an f-string
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (  # noqa: UP031
+        value.year,
+        value.month,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+        value.microsecond // 1000,
+    )
+
+
+def _eval_input(self: InlineItemProcessorWorker, env_frame: Any) -> None:
+    # moto 5.2.5's InlineItemProcessorWorker._eval_input; the Map's input stored uncopied.
+    if not self._parameters and not self._item_selector:
+        return
+
+    map_state_input = self._env.stack[-1]
+    _store_input(env_frame.states, map_state_input)
+    env_frame.stack.append(map_state_input)
+
+    if self._item_selector:
+        self._item_selector.eval(env_frame)
+    elif self._parameters:
+        self._parameters.eval(env_frame)
+
+    output_value = env_frame.stack[-1]
+    env_frame.states.reset(input_value=output_value)
+
+
+def _frame_stack(state: ExecutionState, stack: list[Any]) -> list[Any]:
+    if type(state) is StateTaskLambda:
+        return [*stack[:-1], *fastcopy.deepcopy(stack[-1:])]
+    return fastcopy.deepcopy(stack)  # type: ignore[no-any-return]
+
+
+def _evaluate_with_timeout(self: ExecutionState, env: Any) -> None:
+    # moto 5.2.5's ExecutionState._evaluate_with_timeout; the frame's input stored as it
+    # is (a fresh copy), and a Lambda task's stack copied from its top entry only.
+    self.timeout.eval(env=env)
+    timeout_seconds: int = env.stack.pop()
+
+    frame = env.open_frame()
+    _store_input(frame.states, env.states.get_input())
+    frame.stack = _frame_stack(self, env.stack)
+    execution_outputs: list[Any] = []
+    execution_exceptions: list[Exception | None] = [None]
+    terminated_event = threading.Event()
+
+    def _exec_and_notify() -> None:
+        try:
+            self._eval_execution(frame)
+            execution_outputs.extend(frame.stack)
+        except Exception as ex:
+            execution_exceptions.append(ex)
+        terminated_event.set()
+
+    thread = Thread(target=_exec_and_notify, daemon=True)
+    TMP_THREADS.append(thread)
+    thread.start()
+
+    finished_on_time: bool = terminated_event.wait(timeout_seconds)
+    frame.set_ended()
+    env.close_frame(frame)
+
+    execution_exception = execution_exceptions.pop()
+    if execution_exception:
+        raise execution_exception
+
+    if not finished_on_time:
+        raise EvalTimeoutError()
+
+    execution_output = execution_outputs.pop()
+    env.stack.append(execution_output)
+
+    if not self._is_language_query_jsonpath():
+        env.states.set_result(execution_output)
+
+    if self.assign_decl:
+        self.assign_decl.eval(env=env)
+
+    if self.result_selector:
+        self.result_selector.eval(env=env)
+
+    if self.result_path:
+        self.result_path.eval(env)
+    else:
+        res = env.stack.pop()
+        env.states.reset(input_value=res)
+
+
+def _replaced() -> list[Patch]:
+    if not INTERNALS:
+        return []
+    return [
+        ("evaluate_with_timeout", ExecutionState, "_evaluate_with_timeout", _evaluate_with_timeout),
+        ("eval_input", InlineItemProcessorWorker, "_eval_input", _eval_input),
+    ]
+
+
+REPLACED = _replaced()
+# Decided once, on moto's own code (the patches replace it while installed).
+WRITTEN_FROM = {key: same_source(key, vars(owner).get(name)) for key, owner, name, _ in REPLACED}
+
+
+def _patches() -> list[Patch]:
+    """The fast paths whose moto code is the one they were written from."""
+    patches: list[Patch] = []
+    if "iso_8601_datetime_with_milliseconds" in vars(event_manager):
+        patches.append(("iso_8601", event_manager, "iso_8601_datetime_with_milliseconds", _iso_8601_ms))
+    return patches + [patch for patch in REPLACED if WRITTEN_FROM[patch[0]]]
+
+
+_patch_set = PatchSet(_patches)
+install = _patch_set.install
+uninstall = _patch_set.uninstall

@@ -1,0 +1,268 @@
+"""The interpreter's per-state fast paths (functions/local/interp_paths.py, and the
+program-state copies of fastcopy) change no execution: golden routines, loops with a
+Lambda body, a retried failure inside a loop and a Task timeout run the same with them as
+without them — same events, details, ids and previous ids where the run is sequential,
+the same events and links where Map iterations or branches run concurrently."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import re
+import threading
+import time
+import uuid
+import zipfile
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from moto.core.utils import iso_8601_datetime_with_milliseconds
+from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor.inline_item_processor_worker import (  # noqa: E501
+    InlineItemProcessorWorker,
+)
+from moto.stepfunctions.parser.asl.eval.event import event_manager
+
+from functions.local import LocalAWS, fastcopy, interp_paths, run_routine
+from functions.local.lambdas import Pin
+
+GOLDEN = Path(__file__).resolve().parent.parent / "statemachines" / "golden"
+RUNS = sorted(p.name.removesuffix(".run.json") for p in GOLDEN.glob("*.run.json"))
+VARYING = [  # what differs between two runs of one routine: names, ids, times
+    (re.compile(r"arn:aws:states:[^\"\\]*?:execution:[\w-]+:[0-9a-f]{32}"), "<execution>"),
+    (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), "<uuid>"),
+    (re.compile(r"[0-9a-f]{32}"), "<name>"),
+    (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(\+00:00|Z)?"), "<time>"),
+]
+TIMED = {
+    "MapIterationStarted",
+    *(f"{s}State{e}" for s in ("Map", "Parallel") for e in ("Succeeded", "Failed")),
+}
+
+
+@contextmanager
+def without_fast_paths(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    interp_paths.uninstall()
+    monkeypatch.setattr(fastcopy, "OBJECTS", frozenset())
+    try:
+        assert ExecutionState._evaluate_with_timeout is not interp_paths._evaluate_with_timeout
+        yield
+    finally:
+        monkeypatch.undo()
+        interp_paths.install()
+
+
+def scrubbed(value: Any) -> Any:
+    text = json.dumps(value, sort_keys=True)
+    for pattern, replacement in VARYING:
+        text = pattern.sub(replacement, text)
+    return json.loads(text)
+
+
+def normalized(event: dict[str, Any]) -> dict[str, Any]:
+    return scrubbed({k: v for k, v in event.items() if k != "timestamp"})  # type: ignore[no-any-return]
+
+
+def links(history: list[dict[str, Any]]) -> Counter[str]:
+    """Each event (no id) with the type of the event it follows: independent of how
+    concurrent iterations interleaved — but for the events whose predecessor depends on it
+    (a Map iteration follows the Map's start or its worker's previous iteration; a Map or
+    Parallel ends after whichever iteration or branch ended last)."""
+    types = {event["id"]: event["type"] for event in history}
+    out: Counter[str] = Counter()
+    for event in history:
+        plain = {k: v for k, v in normalized(event).items() if k not in ("id", "previousEventId")}
+        after = types.get(event["previousEventId"]) if event["type"] not in TIMED else None
+        out[json.dumps([plain, after], sort_keys=True)] += 1
+    return out
+
+
+def sequential(document: dict[str, Any]) -> bool:
+    """No branches and no loop running iterations at once: one order of events only."""
+    nodes = document["nodes"]
+    parallel = any(
+        n["plugin"] == "loop" and n.get("parameters", {}).get("maxConcurrency") != 1 for n in nodes
+    )
+    targets = Counter(c["sourceNodeId"] + str(c.get("sourcePort", "")) for c in document["connections"])
+    return not parallel and max(targets.values(), default=1) == 1
+
+
+def assert_same_run(first: Any, second: Any, document: dict[str, Any]) -> None:
+    assert (second.status, second.error, second.cause) == (first.status, first.error, first.cause)
+    assert scrubbed(second.output) == scrubbed(first.output)
+    assert second.transitions == first.transitions
+    assert {k: v["status"] for k, v in second.nodes.items()} == {
+        k: v["status"] for k, v in first.nodes.items()
+    }
+    assert links(second.history) == links(first.history)
+    if sequential(document):
+        assert [normalized(e) for e in second.history] == [normalized(e) for e in first.history]
+
+
+def both_ways(
+    aws: LocalAWS, monkeypatch: pytest.MonkeyPatch, document: dict[str, Any], trigger: Any = None, **kw: Any
+) -> tuple[Any, Any]:
+    fast = run_routine(aws, document, trigger, **kw)
+    with without_fast_paths(monkeypatch):
+        plain = run_routine(aws, document, trigger, **kw)
+    return fast, plain
+
+
+@pytest.mark.parametrize("case", RUNS)
+def test_golden_routines_run_the_same_without_the_fast_paths(
+    aws: LocalAWS, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    document = json.loads((GOLDEN / f"{case}.routine.json").read_text())
+    expected = json.loads((GOLDEN / f"{case}.run.json").read_text())
+    fast, plain = both_ways(aws, monkeypatch, document, expected["input"])
+    assert fast.status == expected["status"]
+    assert_same_run(plain, fast, document)
+
+
+def loop(concurrency: int, items: int = 12, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The benchmark's shape: if → two branches → merge, then a loop with a Lambda body."""
+    data = {"total": 150, "items": [{"sku": f"S-{i}", "price": i} for i in range(items)]}
+    row = body or {"fields": {"sku": "{{ loop.item.sku }}", "gross": "{{ loop.item.price }}"}}
+    condition = {"left": "{{ nodes.order.total }}", "op": "gt", "right": 100}
+    nodes = [
+        {"id": "order", "plugin": "static-data", "parameters": {"data": data}},
+        {"id": "big", "plugin": "if", "parameters": {"condition": condition}},
+        {"id": "vip", "plugin": "transform", "parameters": {"fields": {"tier": "vip"}}},
+        {"id": "joined", "plugin": "merge"},
+        {
+            "id": "each",
+            "plugin": "loop",
+            "parameters": {"items": "{{ nodes.order.items }}", "maxConcurrency": concurrency},
+        },
+        {"id": "row", "plugin": "transform", "parameters": row},
+    ]
+    connections = [
+        {"sourceNodeId": "order", "targetNodeId": "big"},
+        {"sourceNodeId": "big", "sourcePort": "true", "targetNodeId": "vip"},
+        {"sourceNodeId": "vip", "targetNodeId": "joined"},
+        {"sourceNodeId": "big", "sourcePort": "false", "targetNodeId": "joined"},
+        {"sourceNodeId": "joined", "targetNodeId": "each"},
+        {"sourceNodeId": "each", "sourcePort": "body", "targetNodeId": "row"},
+    ]
+    return {"name": "t", "trigger": {"type": "manual"}, "nodes": nodes, "connections": connections}
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_a_loop_of_lambda_tasks_runs_the_same(
+    aws: LocalAWS, monkeypatch: pytest.MonkeyPatch, concurrency: int
+) -> None:
+    document = loop(concurrency)
+    fast, plain = both_ways(aws, monkeypatch, document)
+    assert fast.status == "SUCCEEDED" and len(fast.output["each"]) == 12
+    assert fast.output["each"][3] == {"sku": "S-3", "gross": 3}
+    assert_same_run(plain, fast, document)
+
+
+def test_a_retried_failure_inside_a_loop_runs_the_same(
+    aws: LocalAWS, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    document = loop(1, items=3)
+    row = document["nodes"][-1]
+    row["retry"] = {"maxAttempts": 2, "intervalSeconds": 1, "backoffRate": 1}
+    row["onError"] = "continue"
+    pins = {"row": Pin(error="Routines.Flaky", message="again")}
+    fast, plain = both_ways(aws, monkeypatch, document, pins=pins)
+    assert len([e for e in fast.history if e["type"] == "LambdaFunctionFailed"]) == 6
+    assert_same_run(plain, fast, document)
+
+
+SLEPT = threading.Semaphore(0)
+
+
+def slow(event: Any, context: Any) -> Any:
+    """A Lambda handler that outlives its state's TimeoutSeconds."""
+    time.sleep(float(event["sleep"]))
+    SLEPT.release()
+    return {"slept": event["sleep"]}
+
+
+def test_a_task_timeout_still_fires(aws: LocalAWS, monkeypatch: pytest.MonkeyPatch) -> None:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("index.py", "")
+    function = aws.client("lambda").create_function(
+        FunctionName="slow",
+        Runtime="python3.12",
+        Role=aws.role_arn,
+        Handler=f"{__name__}.slow",
+        Code={"ZipFile": archive.getvalue()},
+        Timeout=30,
+    )["FunctionArn"]
+    task = {"Type": "Task", "Resource": function, "TimeoutSeconds": 1}
+    definition = {
+        "StartAt": "quick",
+        "States": {
+            "quick": {**task, "Parameters": {"sleep.$": "$.sleep"}, "ResultPath": "$.quick", "Next": "late"},
+            "late": {**task, "InputPath": "$.later", "End": True},
+        },
+    }
+    sfn = aws.client("stepfunctions")
+    machine = sfn.create_state_machine(
+        name="timeouts", definition=json.dumps(definition), roleArn=aws.role_arn
+    )
+
+    def run() -> tuple[str, list[dict[str, Any]]]:
+        started = sfn.start_execution(
+            stateMachineArn=machine["stateMachineArn"],
+            name=uuid.uuid4().hex,
+            input='{"sleep": 0, "later": {"sleep": 2}}',
+        )
+        arn = started["executionArn"]
+        deadline = time.monotonic() + 20
+        while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return sfn.describe_execution(executionArn=arn)["status"], sfn.get_execution_history(
+            executionArn=arn
+        )["events"]
+
+    status, history = run()
+    with without_fast_paths(monkeypatch):
+        plain_status, plain_history = run()
+    assert status == plain_status == "FAILED"
+    assert [e["type"] for e in history][-3:] == [
+        "LambdaFunctionStarted",
+        "LambdaFunctionTimedOut",
+        "ExecutionFailed",
+    ]
+    assert history[-2]["lambdaFunctionTimedOutEventDetails"]["error"] == "States.Timeout"
+    assert [normalized(e) for e in history] == [normalized(e) for e in plain_history]
+    for _ in range(4):  # each run's two tasks, the late one still running after its timeout
+        assert SLEPT.acquire(timeout=10)
+    time.sleep(0.2)  # its thread ends before the local AWS does
+
+
+def test_event_times_read_as_moto_formats_them() -> None:
+    utc = datetime.UTC
+    for value in (
+        datetime.datetime(2026, 11, 22, 5, 7, 9, 999999, tzinfo=utc),
+        datetime.datetime(2026, 1, 2, 3, 4, 5, 0, tzinfo=utc),
+        datetime.datetime(1000, 1, 1, 0, 0, 0, 1000),
+        datetime.datetime(9999, 12, 31, 23, 59, 59, 1999),
+        datetime.datetime(999, 12, 31, 23, 59, 59, 1999),  # left to moto's own function
+        datetime.datetime(1, 1, 1),
+    ):
+        assert interp_paths._iso_8601_ms(value) == iso_8601_datetime_with_milliseconds(value)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", interp_paths._iso_8601_ms())
+
+
+def test_each_fast_path_is_installed_only_with_the_local_aws_and_moto_code_it_was_written_from() -> None:
+    originals = ExecutionState._evaluate_with_timeout, InlineItemProcessorWorker._eval_input
+    stamp = event_manager.iso_8601_datetime_with_milliseconds
+    with LocalAWS():
+        assert ExecutionState._evaluate_with_timeout is interp_paths._evaluate_with_timeout
+        assert InlineItemProcessorWorker._eval_input is interp_paths._eval_input
+        assert event_manager.iso_8601_datetime_with_milliseconds is interp_paths._iso_8601_ms
+    assert (ExecutionState._evaluate_with_timeout, InlineItemProcessorWorker._eval_input) == originals
+    assert event_manager.iso_8601_datetime_with_milliseconds is stamp
+    assert not interp_paths.same_source("eval_input", ExecutionState._evaluate_with_timeout)
+    assert not interp_paths.same_source("eval_input", None)  # a method moto no longer has
