@@ -137,8 +137,7 @@ class InProcessLambda:
             return dispatcher.dispatch(function, body, response_headers)
 
         LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign,assignment]
-        self._stdout = _ThreadStdout(sys.stdout)
-        sys.stdout = self._stdout
+        self._capture()
 
     def uninstall(self) -> None:
         if self._original is not None:
@@ -147,6 +146,15 @@ class InProcessLambda:
         if self._stdout is not None and sys.stdout is self._stdout:
             sys.stdout = self._stdout.real
         self._stdout = None
+
+    def _capture(self) -> _ThreadStdout:
+        """sys.stdout wrapped so each thread's handler output can be captured; wrapped
+        again if something replaced it since (pytest swaps it around every test)."""
+        with self._lock:
+            if self._stdout is None or sys.stdout is not self._stdout:
+                self._stdout = _ThreadStdout(sys.stdout)
+                sys.stdout = self._stdout
+            return self._stdout
 
     def handler(self, handler_string: str) -> Handler:
         with self._lock:
@@ -160,8 +168,8 @@ class InProcessLambda:
             function.function_name, function.function_arn, int(function.memory_size), int(function.timeout)
         )
         buffer = io.StringIO()
-        if self._stdout is not None:
-            self._stdout.local.buffer = buffer
+        stdout = self._capture()
+        stdout.local.buffer = buffer
         started, error = time.time(), None
         try:
             event = json.loads(body) if body else {}
@@ -183,8 +191,7 @@ class InProcessLambda:
                 report["stackTrace"] = traceback.format_exception(exc)[-5:]
             payload = json.dumps(report)
         finally:
-            if self._stdout is not None:
-                self._stdout.local.buffer = None
+            stdout.local.buffer = None
         duration = (time.time() - started) * 1000
         with self._lock:
             self.invocations.append(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import fastjsonschema
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities import parameters as powertools_parameters
 from pydantic import ValidationError
 
@@ -189,15 +189,16 @@ def _failed(log: NodeLog, error: PluginError, secrets: dict[str, Any]) -> None:
 
 
 def _record(plugin: PluginDefinition, log: NodeLog) -> None:
-    # single_metric, not the shared Metrics object: powertools shares one metric set per
-    # process, which concurrent invocations (Parallel branches, locally) would mix up.
-    duration = (log.finished - log.started) * 1000
-    for name, unit, value in (
-        ("Duration", MetricUnit.Milliseconds, duration),
-        ("Errors", MetricUnit.Count, 1.0 if log.status == "failed" else 0.0),
-    ):
-        with single_metric(name=name, unit=unit, value=value, namespace=METRICS_NAMESPACE) as metric:
-            metric.add_dimension(name="plugin", value=plugin.name)
+    # One EMF document per invocation, from an EphemeralMetrics of its own: powertools'
+    # shared Metrics object keeps one metric set per process, which concurrent invocations
+    # (Parallel branches, locally) would mix up.
+    metrics = EphemeralMetrics(namespace=METRICS_NAMESPACE)
+    metrics.add_dimension(name="plugin", value=plugin.name)
+    metrics.add_metric(
+        name="Duration", unit=MetricUnit.Milliseconds, value=(log.finished - log.started) * 1000
+    )
+    metrics.add_metric(name="Errors", unit=MetricUnit.Count, value=1.0 if log.status == "failed" else 0.0)
+    metrics.flush_metrics()
     try:
         log.write()
     except Exception:  # the node's own result matters more than its log line

@@ -474,3 +474,33 @@ def test_in_gives_one_answer_natively_and_through_the_evaluator(aws: LocalAWS) -
     assert result.status == "SUCCEEDED"
     taken = {n for n, s in statuses(result).items() if s == "succeeded" and n.endswith(("Yes", "No"))}
     assert taken == {"nativeNo", "evaluatedNo"}
+
+
+def test_each_plugin_invocation_emits_one_metrics_document(aws: LocalAWS) -> None:
+    """Duration and Errors of a plugin invocation reach CloudWatch as one EMF document
+    (what the Lambda prints), per plugin, with Errors 1 for a failed node."""
+    missing = "https://sqs.us-east-1.amazonaws.com/123456789012/nope"  # not created: an expression
+    document = routine(
+        {"id": "ok", "plugin": "transform", "parameters": {"fields": {"a": 1}}},
+        {
+            "id": "bad",
+            "plugin": "sqs-send",
+            "parameters": {"queueUrl": "{{ trigger.url }}", "messageBody": "x"},
+        },
+        connections=[link("ok", "bad")],
+    )
+    seen = len(aws.lambdas.invocations)
+    result = run_routine(aws, document, {"url": missing})
+    assert result.status == "FAILED"
+    documents = []
+    for invocation in aws.lambdas.invocations[seen:]:
+        lines = [json.loads(line) for line in invocation.logs.splitlines() if '"_aws"' in line]
+        assert len(lines) == 1, invocation.logs
+        documents.append(lines[0])
+    errors = [(d["plugin"], d["Errors"]) for d in documents]
+    assert errors == [("transform", [0.0]), ("sqs-send", [1.0])]
+    for emitted in documents:
+        (directive,) = emitted["_aws"]["CloudWatchMetrics"]
+        assert directive["Namespace"] == "Routines" and directive["Dimensions"] == [["plugin"]]
+        assert [m["Name"] for m in directive["Metrics"]] == ["Duration", "Errors"]
+        assert emitted["Duration"][0] >= 0
