@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import copy
 import re
-from datetime import UTC, datetime
+import threading
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from botocore.utils import get_tzinfo_options, parse_timestamp
@@ -24,6 +25,8 @@ TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 # moto's event timestamps (iso_8601_datetime_with_milliseconds of a UTC time)
 MOTO_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 LOCAL = get_tzinfo_options()[0]()  # the zone botocore reads epoch timestamps in
+MAX_SECONDS = 4096  # UTC seconds whose local wall time is kept
+MILLISECONDS = [timedelta(milliseconds=n) for n in range(1000)]
 
 
 class Observer:
@@ -79,5 +82,33 @@ def timestamp(text: str) -> datetime:
     seconds, which botocore reads in the local zone (``fromtimestamp(value, tzlocal())``).
     moto's own format is read directly (dateutil's parser is ~100 µs an event)."""
     if MOTO_TIMESTAMP.fullmatch(text):
-        return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC).astimezone(LOCAL)
+        return local_time(text[:19], int(text[20:23]))
     return parse_timestamp(text)
+
+
+# (id of the zone, UTC second) -> (the zone, so that its id stays its own; wall time; fold)
+_walls: dict[tuple[int, str], tuple[tzinfo, datetime, int]] = {}
+_walls_lock = threading.Lock()
+
+
+def local_time(second: str, milliseconds: int, zone: tzinfo = LOCAL) -> datetime:
+    """``datetime.fromisoformat(f"{second}.{milliseconds:03}").replace(tzinfo=UTC)
+    .astimezone(zone)`` for a UTC second ``YYYY-MM-DDTHH:MM:SS``, with the conversion
+    done once per second: dateutil's local zone takes ~15 µs a conversion, and a run's
+    events fall within a few seconds. Its answer depends on the whole second only (it
+    asks ``time.localtime``, which reads whole seconds, and its offsets are whole
+    seconds), so each instant of a second is that second's wall time plus its
+    milliseconds, with the same fold (tests/functions/test_local_observe.py compares the
+    two across DST changes)."""
+    key = (id(zone), second)
+    known = _walls.get(key)
+    if known is None or known[0] is not zone:
+        wall = datetime.fromisoformat(second).replace(tzinfo=UTC).astimezone(zone)
+        known = (zone, wall.replace(fold=0), wall.fold)
+        with _walls_lock:
+            if len(_walls) >= MAX_SECONDS:
+                _walls.clear()
+            _walls[key] = known
+    _, wall, fold = known
+    out = wall + MILLISECONDS[milliseconds]  # wall-clock arithmetic: same zone
+    return out.replace(fold=1) if fold else out
