@@ -21,7 +21,8 @@ Profiling a warm local run showed the time going to work that is identical on ev
   that does not exist) takes moto's ordinary path, so errors stay exactly moto's.
 - every JSONPath (and ResultPath) the interpreter evaluates is parsed anew, by a freshly
   built jsonpath-ng parser (lexer and grammar tables included); a parsed path is an
-  immutable expression, so each distinct path is parsed once.
+  immutable expression, so each distinct path is parsed once (and a plain ``$.a.b`` path
+  is found without jsonpath-ng's machinery: see :mod:`functions.local.json_paths`).
 - the interpreter deep-copies JSON values at every step: see :mod:`functions.local.fastcopy`;
   copies that protect nothing, per state and per Map iteration, are skipped: see
   :mod:`functions.local.interp_paths`.
@@ -51,7 +52,7 @@ from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguagePa
 from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 
-from functions.local import fastcopy, interp_paths, moto_paths
+from functions.local import fastcopy, interp_paths, json_paths, moto_paths
 from functions.local.patching import PatchSet
 
 MAX_PROGRAMS = 64  # definitions whose program (and parse tree) is kept
@@ -167,7 +168,7 @@ def _json_path(path: str) -> Any:
 
 @lru_cache(maxsize=4096)
 def _parsed_path(path: str) -> Any:
-    return _originals["json_path"](path)
+    return json_paths.simplified(_originals["json_path"](path))
 
 
 @lru_cache(maxsize=4096)
