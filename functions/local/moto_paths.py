@@ -24,6 +24,10 @@ computations repeated on every call there:
   key of a string member, that no other member's aliases name, the walk adds exactly
   ``{key: value}``: that is written directly (the members' shapes get the same
   ``parent`` the walk gives them, when first seen).
+- moto's JSON request parser walks each AttributeValue of a DynamoDB request the same
+  way (every member looked up under its wire name). For a plain dict holding one string
+  under the wire name of a string member that no other member has, the walk gives
+  ``{member: value}``: that is built directly.
 - a DynamoDB item is built attribute by attribute into a dict that, at each one, sums the
   sizes of all attributes already in it (quadratic: a tenth of a node log's PutItem).
   While an item is built nothing else touches it, so the sum is kept as it grows; the
@@ -40,6 +44,7 @@ from typing import Any
 
 from moto.core import responses as moto_responses
 from moto.core.constants import MISSING
+from moto.core.parse import BaseJSONParser, RequestParser
 from moto.core.serialize import (
     DEFAULT_ALIAS_PROVIDERS,
     AttributePickerContext,
@@ -182,6 +187,51 @@ def _plain_picker(serializer: Any) -> bool:
     )
 
 
+# id(structure shape) -> (shape, {wire name: member name} of its string members whose
+# wire name no other member shares)
+_wire_names: dict[int, tuple[Any, dict[str, str]]] = {}
+
+
+def _string_members(shape: Any) -> dict[str, str]:
+    entry = _wire_names.get(id(shape))
+    if entry is not None and entry[0] is shape:
+        return entry[1]
+    wire = [(member.serialization.get("name", name), name, member) for name, member in shape.members.items()]
+    names = [json_name for json_name, _, _ in wire]
+    strings = {
+        json_name: name
+        for json_name, name, member in wire
+        if member.type_name == "string" and names.count(json_name) == 1
+    }
+    with _lock:
+        if len(_wire_names) >= MAX_ALIASES:
+            _wire_names.clear()
+        _wire_names[id(shape)] = (shape, strings)
+    return strings
+
+
+def _json_parse_structure(parser: Any, shape: Any, value: Any) -> Any:
+    if type(value) is dict and len(value) == 1 and not shape.is_document_type and _plain_parser(parser):
+        ((json_name, item),) = value.items()
+        if type(item) is str:
+            name = _string_members(shape).get(json_name)
+            if name is not None:
+                parsed = parser.MAP_TYPE()
+                parsed[name] = item  # what _parse_shape gives a string: the value itself
+                return parsed
+    return _originals["json_parse_structure"](parser, shape, value)
+
+
+def _plain_parser(parser: Any) -> bool:
+    """The parser reads strings with moto's default handler (what the shortcut assumes)."""
+    kind: Any = type(parser)
+    return (
+        getattr(kind, "_parse_string", None) is None
+        and kind._default_handle is RequestParser._default_handle
+        and kind._parse_shape is RequestParser._parse_shape
+    )
+
+
 class _FunctionNames:
     """``name in method_names_from_class(cls)``, answered without listing the class:
     ``inspect.getmembers(cls, isfunction)`` holds ``name`` exactly when looking ``name``
@@ -249,6 +299,7 @@ def _patches() -> list[tuple[str, Any, str, Any]]:
     return [
         ("get_value", ResponseSerializer, "get_value", _get_value),
         ("json_structure", BaseJSONSerializer, "_serialize_type_structure", _json_structure),
+        ("json_parse_structure", BaseJSONParser, "_parse_structure", _json_parse_structure),
         ("method_names", moto_responses, "method_names_from_class", _method_names),
         ("item_init", Item, "__init__", _item_init),
         ("table_query", Table, "query", _table_query),
@@ -272,3 +323,4 @@ def _forget_aliases() -> None:
     with _lock:
         _aliases.clear()
         _scalars.clear()
+        _wire_names.clear()

@@ -131,6 +131,46 @@ def test_attribute_values_serialize_to_the_same_bytes() -> None:
     assert json.loads(fast)["Items"][1]["deep"] == {"M": {"S": {"S": "v"}, "N": {"N": "2"}}}
 
 
+def test_attribute_values_parse_to_the_same_request() -> None:
+    """The one-key AttributeValue shortcut of moto's request parser gives what its walk
+    gives, for every kind of value (blobs decoded, nested maps and lists, two-key dicts)."""
+    from moto.core.parse import PROTOCOL_PARSERS
+    from moto.core.utils import get_service_model
+
+    operation = get_service_model("dynamodb").operation_model("PutItem")
+    item = {
+        **ITEM,
+        "b": {"B": "AAE="},
+        "bs": {"BS": ["MQ=="]},
+        "odd": {"S": "x", "N": "1"},
+        "empty": {"S": ""},
+        "deep": {"M": {"S": {"S": "v"}, "N": {"N": "2"}, "L": {"L": [{"S": "a"}, {"NULL": True}]}}},
+    }
+    body = json.dumps({"TableName": "t", "Item": item, "ConditionExpression": "attribute_not_exists(pk)"})
+
+    def parse() -> Any:
+        parser = PROTOCOL_PARSERS["json"](operation, map_type=dict)
+        return parser.parse(
+            {
+                "method": "POST",
+                "values": {},
+                "headers": {},
+                "body": body.encode(),
+                "url_path": "/",
+                "url_params": {},
+            }
+        )
+
+    moto_paths.install()
+    try:
+        fast = parse()
+        assert moto_paths._wire_names, "the shortcut was taken"
+    finally:
+        moto_paths.uninstall()
+    assert fast == parse()
+    assert fast["Item"]["b"] == {"B": b"\x00\x01"} and fast["Item"]["pk"] == {"S": "a"}
+
+
 def test_dynamodb_writes_and_errors_answer_the_same(dynamodb: Any) -> None:
     def put_returning_old() -> Any:
         return dynamodb.put_item(TableName=TABLE, Item=ITEM, ReturnValues="ALL_OLD")
