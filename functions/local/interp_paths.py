@@ -1,5 +1,6 @@
 """Fast paths through moto's Step Functions interpreter, per state and per Map iteration,
-that change no execution.
+that change no execution (tests/functions/test_local_interp_paths.py runs routines with
+and without them).
 
 A profile of a warm Map over 100 items showed most of the interpreter's copying going to
 one value: the Map state's input (which holds the items themselves), deep-copied twice
@@ -22,6 +23,11 @@ nothing:
   deep-copied as before; the entries below are passed uncopied.
   The same method also stored ``get_input()`` (already a fresh deep copy that nothing
   else holds) with ``reset``, which deep-copies it again; it is stored as it is.
+- moto starts a new thread for each Task (``_evaluate_with_timeout``, which waits for it
+  ``TimeoutSeconds`` at most) and each program it runs (``Program.eval``, every Map
+  iteration's included, which waits for it ``TimeoutSeconds`` at most): both run their
+  work on a pooled thread instead (:mod:`functions.local.workers`), and wait for it the
+  same way — an event set when the work returns, waited for the same time.
 
 Each replacement is moto's own method with only those lines changed, installed only if
 the original's source is the one it was written from (moto ``>=5.1,<6``; written from
@@ -39,7 +45,6 @@ import hashlib
 import inspect
 import threading
 from functools import cache
-from threading import Thread
 from typing import Any
 
 from moto.core.utils import iso_8601_datetime_with_milliseconds
@@ -47,6 +52,7 @@ from moto.stepfunctions.parser.asl.eval.event import event_manager
 
 try:  # internals of moto's interpreter: without them, moto keeps its own code
     from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import EvalTimeoutError
+    from moto.stepfunctions.parser.asl.component.program.program import Program
     from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
     from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor.inline_item_processor_worker import (  # noqa: E501
         InlineItemProcessorWorker,
@@ -55,7 +61,6 @@ try:  # internals of moto's interpreter: without them, moto keeps its own code
         StateTaskLambda,
     )
     from moto.stepfunctions.parser.asl.eval.states import States
-    from moto.stepfunctions.parser.utils import TMP_THREADS
 except ImportError:  # pragma: no cover - moto 5.2.5 has them all
     INTERNALS = False
 else:
@@ -63,11 +68,13 @@ else:
 
 from functions.local import fastcopy
 from functions.local.patching import Patch, PatchSet
+from functions.local.workers import WORKERS
 
 # sha256 (first 16 hex digits) of the source of each method replaced, as written from
 SOURCES = {
     "evaluate_with_timeout": "c56deda08a42e98d",
     "eval_input": "c8a62d1f4864ec80",
+    "program_eval": "6d701880064a8970",
 }
 
 
@@ -147,9 +154,7 @@ def _evaluate_with_timeout(self: ExecutionState, env: Any) -> None:
             execution_exceptions.append(ex)
         terminated_event.set()
 
-    thread = Thread(target=_exec_and_notify, daemon=True)
-    TMP_THREADS.append(thread)
-    thread.start()
+    WORKERS.run(_exec_and_notify)  # moto: a new Thread (appended to its TMP_THREADS)
 
     finished_on_time: bool = terminated_event.wait(timeout_seconds)
     frame.set_ended()
@@ -181,12 +186,31 @@ def _evaluate_with_timeout(self: ExecutionState, env: Any) -> None:
         env.states.reset(input_value=res)
 
 
+def _program_eval(self: Program, env: Any) -> None:
+    # moto 5.2.5's Program.eval, the program run by a pooled worker: join(timeout) then
+    # is_alive() is an event set when the program returns, waited for ``timeout``.
+    timeout = self.timeout_seconds.timeout_seconds if self.timeout_seconds else None
+    env.next_state_name = self.start_at.start_at_name
+    returned = threading.Event()
+
+    def _run() -> None:
+        try:
+            super(Program, self).eval(env)
+        finally:
+            returned.set()
+
+    WORKERS.run(_run)
+    if not returned.wait(timeout):
+        env.set_timed_out()
+
+
 def _replaced() -> list[Patch]:
     if not INTERNALS:
         return []
     return [
         ("evaluate_with_timeout", ExecutionState, "_evaluate_with_timeout", _evaluate_with_timeout),
         ("eval_input", InlineItemProcessorWorker, "_eval_input", _eval_input),
+        ("program_eval", Program, "eval", _program_eval),
     ]
 
 

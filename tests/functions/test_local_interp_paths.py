@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 from moto.core.utils import iso_8601_datetime_with_milliseconds
+from moto.stepfunctions.parser.asl.component.program.program import Program
 from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor.inline_item_processor_worker import (  # noqa: E501
     InlineItemProcessorWorker,
@@ -186,19 +187,53 @@ def slow(event: Any, context: Any) -> Any:
     return {"slept": event["sleep"]}
 
 
-def test_a_task_timeout_still_fires(aws: LocalAWS, monkeypatch: pytest.MonkeyPatch) -> None:
+def slow_function(aws: LocalAWS) -> str:
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zipped:
         zipped.writestr("index.py", "")
-    function = aws.client("lambda").create_function(
-        FunctionName="slow",
-        Runtime="python3.12",
-        Role=aws.role_arn,
-        Handler=f"{__name__}.slow",
-        Code={"ZipFile": archive.getvalue()},
-        Timeout=30,
-    )["FunctionArn"]
-    task = {"Type": "Task", "Resource": function, "TimeoutSeconds": 1}
+    return str(
+        aws.client("lambda").create_function(
+            FunctionName=f"slow-{uuid.uuid4().hex[:8]}",
+            Runtime="python3.12",
+            Role=aws.role_arn,
+            Handler=f"{__name__}.slow",
+            Code={"ZipFile": archive.getvalue()},
+            Timeout=30,
+        )["FunctionArn"]
+    )
+
+
+def run_twice(
+    aws: LocalAWS, monkeypatch: pytest.MonkeyPatch, definition: dict[str, Any], data: str, sleepers: int
+) -> Any:
+    """(status, history) with the fast paths, then without; each read once the run's
+    ``sleepers`` slow tasks have returned (moto ends a timed-out program after them)."""
+    sfn = aws.client("stepfunctions")
+    machine = sfn.create_state_machine(
+        name=uuid.uuid4().hex, definition=json.dumps(definition), roleArn=aws.role_arn
+    )
+
+    def run() -> tuple[str, list[dict[str, Any]]]:
+        arn = sfn.start_execution(
+            stateMachineArn=machine["stateMachineArn"], name=uuid.uuid4().hex, input=data
+        )["executionArn"]
+        deadline = time.monotonic() + 20
+        while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        status = sfn.describe_execution(executionArn=arn)["status"]
+        for _ in range(sleepers):
+            assert SLEPT.acquire(timeout=10)
+        time.sleep(0.3)  # the interpreter's threads finish with them
+        return status, sfn.get_execution_history(executionArn=arn)["events"]
+
+    fast = run()
+    with without_fast_paths(monkeypatch):
+        plain = run()
+    return fast, plain
+
+
+def test_a_task_timeout_still_fires(aws: LocalAWS, monkeypatch: pytest.MonkeyPatch) -> None:
+    task = {"Type": "Task", "Resource": slow_function(aws), "TimeoutSeconds": 1}
     definition = {
         "StartAt": "quick",
         "States": {
@@ -206,39 +241,33 @@ def test_a_task_timeout_still_fires(aws: LocalAWS, monkeypatch: pytest.MonkeyPat
             "late": {**task, "InputPath": "$.later", "End": True},
         },
     }
-    sfn = aws.client("stepfunctions")
-    machine = sfn.create_state_machine(
-        name="timeouts", definition=json.dumps(definition), roleArn=aws.role_arn
+    (status, history), (plain_status, plain_history) = run_twice(
+        aws, monkeypatch, definition, '{"sleep": 0, "later": {"sleep": 2}}', sleepers=2
     )
-
-    def run() -> tuple[str, list[dict[str, Any]]]:
-        started = sfn.start_execution(
-            stateMachineArn=machine["stateMachineArn"],
-            name=uuid.uuid4().hex,
-            input='{"sleep": 0, "later": {"sleep": 2}}',
-        )
-        arn = started["executionArn"]
-        deadline = time.monotonic() + 20
-        while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING" and time.monotonic() < deadline:
-            time.sleep(0.1)
-        return sfn.describe_execution(executionArn=arn)["status"], sfn.get_execution_history(
-            executionArn=arn
-        )["events"]
-
-    status, history = run()
-    with without_fast_paths(monkeypatch):
-        plain_status, plain_history = run()
     assert status == plain_status == "FAILED"
-    assert [e["type"] for e in history][-3:] == [
+    kinds = [e["type"] for e in history]
+    timed_out = kinds.index("LambdaFunctionTimedOut")
+    assert kinds[timed_out - 1 : timed_out + 2] == [
         "LambdaFunctionStarted",
         "LambdaFunctionTimedOut",
         "ExecutionFailed",
     ]
-    assert history[-2]["lambdaFunctionTimedOutEventDetails"]["error"] == "States.Timeout"
+    assert history[timed_out]["lambdaFunctionTimedOutEventDetails"]["error"] == "States.Timeout"
     assert [normalized(e) for e in history] == [normalized(e) for e in plain_history]
-    for _ in range(4):  # each run's two tasks, the late one still running after its timeout
-        assert SLEPT.acquire(timeout=10)
-    time.sleep(0.2)  # its thread ends before the local AWS does
+
+
+def test_an_execution_timeout_still_fires(aws: LocalAWS, monkeypatch: pytest.MonkeyPatch) -> None:
+    definition = {
+        "TimeoutSeconds": 1,
+        "StartAt": "late",
+        "States": {"late": {"Type": "Task", "Resource": slow_function(aws), "End": True}},
+    }
+    (status, history), (plain_status, plain_history) = run_twice(
+        aws, monkeypatch, definition, '{"sleep": 2}', sleepers=1
+    )
+    assert status == plain_status == "TIMED_OUT"
+    assert "ExecutionTimedOut" in [e["type"] for e in history]
+    assert [normalized(e) for e in history] == [normalized(e) for e in plain_history]
 
 
 def test_event_times_read_as_moto_formats_them() -> None:
@@ -256,13 +285,18 @@ def test_event_times_read_as_moto_formats_them() -> None:
 
 
 def test_each_fast_path_is_installed_only_with_the_local_aws_and_moto_code_it_was_written_from() -> None:
-    originals = ExecutionState._evaluate_with_timeout, InlineItemProcessorWorker._eval_input
+    originals = ExecutionState._evaluate_with_timeout, InlineItemProcessorWorker._eval_input, Program.eval
     stamp = event_manager.iso_8601_datetime_with_milliseconds
     with LocalAWS():
         assert ExecutionState._evaluate_with_timeout is interp_paths._evaluate_with_timeout
         assert InlineItemProcessorWorker._eval_input is interp_paths._eval_input
+        assert Program.eval is interp_paths._program_eval
         assert event_manager.iso_8601_datetime_with_milliseconds is interp_paths._iso_8601_ms
-    assert (ExecutionState._evaluate_with_timeout, InlineItemProcessorWorker._eval_input) == originals
+    assert (
+        ExecutionState._evaluate_with_timeout,
+        InlineItemProcessorWorker._eval_input,
+        Program.eval,
+    ) == originals
     assert event_manager.iso_8601_datetime_with_milliseconds is stamp
     assert not interp_paths.same_source("eval_input", ExecutionState._evaluate_with_timeout)
     assert not interp_paths.same_source("eval_input", None)  # a method moto no longer has
