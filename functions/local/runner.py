@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from functions.local import compile_cache
 from functions.local.environment import ACCOUNT, REGION, LocalAWS
 from functions.local.errors import clean_error
 from functions.local.lambdas import Pin
@@ -151,8 +152,9 @@ def start_routine(
         raise InvalidRoutineError(validation.report.errors)
     if pins:
         check_pins(validation.topology, pins)
-    compiled = compile_validated(
-        validation, CompileOptions(routine_id=routine_id, region=REGION, account=ACCOUNT)
+    options = CompileOptions(routine_id=routine_id, region=REGION, account=ACCOUNT)
+    compiled = compile_cache.compiled(
+        document, aws.registry, options, lambda: compile_validated(validation, options)
     )
     aws.provision(document)
     client = aws.client("stepfunctions")
