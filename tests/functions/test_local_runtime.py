@@ -541,3 +541,15 @@ def test_node_logs_read_whole_or_as_the_trace_needs_them(aws: LocalAWS) -> None:
     assert read_logs("exec-1", ["nodeId"]) == [
         {key: log[key] for key in ("startedAt", "nodeAttempt", "nodeId")} for log in whole
     ]
+
+
+def test_the_local_aws_is_frozen_for_the_collector_while_it_is_up() -> None:
+    import gc
+
+    before = gc.get_freeze_count()
+    with LocalAWS() as local:
+        frozen = gc.get_freeze_count()
+        assert frozen > before  # moto's backends, botocore's models: not walked by collections
+        document = routine({"id": "a", "plugin": "transform", "parameters": {"fields": {"x": 1}}})
+        assert run_routine(local, document).status == "SUCCEEDED"
+    assert gc.get_freeze_count() == before  # collectable again once it stops
