@@ -19,7 +19,7 @@ from typing import Any
 
 from plugins.runtime.context import error_message, normalize
 from plugins.runtime.context import resolve as resolve_value
-from plugins.runtime.nodelog import TRACE_FIELDS, read_logs
+from plugins.runtime.nodelog import read_logs
 from statemachines.conditions import evaluate
 from statemachines.layout import node_key
 from statemachines.topology import NodeInfo, Topology
@@ -61,7 +61,7 @@ def trace_execution(
 ) -> ExecutionTrace:
     """The per-node trace of a finished execution, from its history and node logs."""
     events = history if history is not None else execution_history(stepfunctions, execution_arn)
-    nodes = build_trace(topology, report, events, read_logs(execution_arn, TRACE_FIELDS), context)
+    nodes = build_trace(topology, report, events, read_logs(execution_arn), context)
     return ExecutionTrace(nodes, transitions(events), events)
 
 

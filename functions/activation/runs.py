@@ -26,7 +26,7 @@ from functions.store.executions import iso
 from functions.trace import build_trace, transitions
 from functions.triggers import RunMeta, start_execution
 from plugins.runtime.aws import client
-from plugins.runtime.nodelog import TRACE_FIELDS, read_logs
+from plugins.runtime.nodelog import read_logs
 from statemachines.errors import RoutinesError
 from statemachines.validator import analyse
 
@@ -146,8 +146,7 @@ def _from_step_functions(store: RoutineStore, owner: str, exec_id: str, settings
     for page in sfn.get_paginator("get_execution_history").paginate(executionArn=arn):
         history += page["events"]
     context = {"trigger": result["trigger"], "vars": validation.routine.variables}
-    logs = read_logs(arn, TRACE_FIELDS)
-    result["nodes"] = build_trace(validation.topology, compiled.report, history, logs, context)
+    result["nodes"] = build_trace(validation.topology, compiled.report, history, read_logs(arn), context)
     result["transitions"] = transitions(history)
     return result
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,35 +61,14 @@ def _bounded(value: Any) -> str:
     return json.dumps({"truncated": True, "bytes": len(text.encode()), "head": text[:MAX_LOGGED_CHARS]})
 
 
-# What an execution trace reads of a node log (not the resolved input, the largest part).
-TRACE_FIELDS = (
-    "nodeAttempt",
-    "nodeId",
-    "attempt",
-    "status",
-    "startedAt",
-    "durationMs",
-    "output",
-    "errorType",
-    "errorMessage",
-    "iteration",
-)
-
-
-def read_logs(execution_id: str, fields: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    """Every node log of an execution, oldest first, as plain dicts (only ``fields`` of
-    each, if given; ``startedAt`` and ``nodeAttempt`` are always read: they order them)."""
+def read_logs(execution_id: str) -> list[dict[str, Any]]:
+    """Every node log of an execution, oldest first, as plain dicts."""
     items: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {
         "TableName": node_logs_table(),
         "KeyConditionExpression": "executionId = :e",
         "ExpressionAttributeValues": {":e": {"S": execution_id}},
     }
-    if fields is not None:
-        names = list(dict.fromkeys(("startedAt", "nodeAttempt", *fields)))
-        # placeholders: several field names (status, …) are DynamoDB reserved words
-        kwargs["ProjectionExpression"] = ", ".join(f"#f{index}" for index in range(len(names)))
-        kwargs["ExpressionAttributeNames"] = {f"#f{index}": name for index, name in enumerate(names)}
     while True:
         page = client("dynamodb").query(**kwargs)
         items += [_plain(item) for item in page["Items"]]

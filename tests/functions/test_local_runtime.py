@@ -506,43 +506,6 @@ def test_each_plugin_invocation_emits_one_metrics_document(aws: LocalAWS) -> Non
         assert emitted["Duration"][0] >= 0
 
 
-def test_node_logs_read_whole_or_as_the_trace_needs_them(aws: LocalAWS) -> None:
-    from plugins.runtime.nodelog import TRACE_FIELDS, NodeLog, read_logs
-
-    started = time.time()
-    NodeLog(
-        "exec-1", "b", 1, "r2", started + 1, status="succeeded", input={"big": "x" * 100}, output=[1]
-    ).write()
-    failed = NodeLog("exec-1", "a", 2, "r1", started, status="failed", input={"k": 1}, loop_index="3")
-    failed.error_type, failed.error_message = "Routines.UserError", "no"
-    failed.write()
-    NodeLog("exec-2", "c", 1, "r3", started, status="succeeded").write()
-    whole = read_logs("exec-1")
-    assert [log["nodeId"] for log in whole] == ["a", "b"]  # oldest first
-    assert whole[1]["input"] == {"big": "x" * 100} and "expiresAt" in whole[1]
-    trace = read_logs("exec-1", TRACE_FIELDS)
-    assert [set(log) for log in trace] == [
-        {
-            "nodeAttempt",
-            "nodeId",
-            "attempt",
-            "status",
-            "startedAt",
-            "durationMs",
-            "output",
-            "errorType",
-            "errorMessage",
-            "iteration",
-        },
-        {"nodeAttempt", "nodeId", "attempt", "status", "startedAt", "durationMs", "output"},
-    ]
-    assert trace[0]["errorType"] == "Routines.UserError" and trace[0]["iteration"] == "3"
-    assert trace[1]["output"] == [1] and trace[1]["attempt"] == 1.0
-    assert read_logs("exec-1", ["nodeId"]) == [
-        {key: log[key] for key in ("startedAt", "nodeAttempt", "nodeId")} for log in whole
-    ]
-
-
 def test_the_local_aws_is_frozen_for_the_collector_while_it_is_up() -> None:
     import gc
 
