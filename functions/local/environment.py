@@ -97,27 +97,37 @@ def _code() -> bytes:
 
 _heap_lock = threading.Lock()
 _heap_holders = 0  # local AWS instances up (they may nest); the first freezes, the last thaws
+_saved_threshold: tuple[int, int, int] | None = None
+YOUNG_THRESHOLD = 10_000  # allocations between young collections while a local AWS is up
 
 
 def _hold_heap() -> None:
     """Spare the garbage collector the local AWS itself: moto's backends, botocore's
     models and the interpreter's programs (~300k objects, alive until the local AWS stops)
-    are frozen once it is up, so full collections during executions stop walking them
-    (~5% of a warm 100-item loop). The last local AWS to stop unfreezes them, so they
-    can be collected once it is gone."""
-    global _heap_holders
+    are frozen once it is up, so full collections during executions stop walking them;
+    and the interpreter, which allocates heavily and mostly short-lived values, triggers a
+    young collection every 10,000 allocations rather than every 700. Together ~10% of a
+    warm 100-item loop. The last local AWS to stop restores both, so everything can be
+    collected once it is gone."""
+    global _heap_holders, _saved_threshold
     with _heap_lock:
         _heap_holders += 1
         if _heap_holders == 1:
             gc.freeze()
+            _saved_threshold = gc.get_threshold()
+            young, *older = _saved_threshold
+            gc.set_threshold(max(young, YOUNG_THRESHOLD), *older)
 
 
 def _release_heap() -> None:
-    global _heap_holders
+    global _heap_holders, _saved_threshold
     with _heap_lock:
         _heap_holders -= 1
         if _heap_holders == 0:
             gc.unfreeze()
+            if _saved_threshold is not None:
+                gc.set_threshold(*_saved_threshold)
+                _saved_threshold = None
 
 
 class LocalAWS:

@@ -509,10 +509,12 @@ def test_each_plugin_invocation_emits_one_metrics_document(aws: LocalAWS) -> Non
 def test_the_local_aws_is_frozen_for_the_collector_while_it_is_up() -> None:
     import gc
 
-    before = gc.get_freeze_count()
+    before, threshold = gc.get_freeze_count(), gc.get_threshold()
     with LocalAWS() as local:
         frozen = gc.get_freeze_count()
         assert frozen > before  # moto's backends, botocore's models: not walked by collections
+        assert gc.get_threshold()[0] >= 10_000
         document = routine({"id": "a", "plugin": "transform", "parameters": {"fields": {"x": 1}}})
         assert run_routine(local, document).status == "SUCCEEDED"
     assert gc.get_freeze_count() == before  # collectable again once it stops
+    assert gc.get_threshold() == threshold
