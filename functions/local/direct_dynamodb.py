@@ -30,7 +30,6 @@ from typing import Any, cast
 
 import boto3
 from botocore.awsrequest import AWSResponse
-from botocore.compat import HTTPHeaders
 from botocore.endpoint import convert_to_response_dict
 from botocore.parsers import ResponseParser, create_parser
 from moto import settings
@@ -78,7 +77,7 @@ def uninstall() -> None:
 
 
 def active() -> bool:
-    return _users > 0
+    return _users > 0 and SUPPORTED
 
 
 def _direct(model: Any, params: dict[str, Any], request_signer: Any, **_: Any) -> Any:
@@ -89,7 +88,7 @@ def _direct(model: Any, params: dict[str, Any], request_signer: Any, **_: Any) -
         return None
     handler = _handler(model.name, params, request_signer)
     status, headers, body = handler.call_action()
-    http = AWSResponse(params["url"], int(status), HTTPHeaders(headers), MockRawResponse(body))
+    http = AWSResponse(params["url"], int(status), headers, MockRawResponse(body))  # as moto's stubber
     response = convert_to_response_dict(http, model)
     parser = _parser(model.service_model.protocol)
     parsed = parser.parse(response, model.output_shape)

@@ -227,6 +227,19 @@ def test_the_direct_path_is_taken_for_its_operations_only(client: Any, stubbed: 
         TableName="direct", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "a"}}
     )
     assert stubbed == []
+    metadata = client.get_item(TableName="direct", Key={"pk": {"S": "a"}, "sk": {"S": "1"}})[
+        "ResponseMetadata"
+    ]
+    direct_dynamodb._users, saved = 0, direct_dynamodb._users
+    try:
+        usual = client.get_item(TableName="direct", Key={"pk": {"S": "a"}, "sk": {"S": "1"}})[
+            "ResponseMetadata"
+        ]
+    finally:
+        direct_dynamodb._users = saved
+    assert metadata["RequestId"] and metadata["HTTPStatusCode"] == 200 and metadata["RetryAttempts"] == 0
+    assert set(metadata["HTTPHeaders"]) == set(usual["HTTPHeaders"])
+    stubbed.clear()
     client.update_item(
         TableName="direct",
         Key={"pk": {"S": "a"}, "sk": {"S": "1"}},
