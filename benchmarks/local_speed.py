@@ -13,6 +13,10 @@ The workflows are the ones of issue #10, measured against n8n 2.8 on the same ma
 
 "Warm" means one execution on an already started local runtime (``LocalAWS``), from
 ``run_routine`` called to its result returned: validate, compile, deploy, execute, trace.
+
+The first line, ``machine``, times a fixed pure-Python loop before and after the
+figures: this machine's speed drifts (a shared host: a fixed loop's time has doubled within
+a minute), so figures taken at different times compare only alongside it.
 """
 
 from __future__ import annotations
@@ -127,6 +131,15 @@ def report(name: str, samples: list[float], note: str) -> None:
     )
 
 
+def reference_loop() -> float:
+    """Seconds for 5,000,000 pure-Python additions: how fast the machine is right now."""
+    started = time.perf_counter()
+    total = 0
+    for value in range(5_000_000):
+        total += value
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per figure (default 5)")
@@ -136,6 +149,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.disable(logging.CRITICAL)  # figures only: no plugin log or metric lines
     only = args.only.split(",")
+    before = reference_loop()
     if "chain10" in only:
         warm("chain10", chain(10), args.repeat)
     if "branch_loop" in only:
@@ -144,6 +158,8 @@ def main() -> None:
         warm("chain1000", chain(1000), max(1, args.repeat // 2))
     if "cold" in only:
         cold(args.repeat)
+    after = reference_loop()
+    print(f"{'machine':<12} {before:.2f} s before, {after:.2f} s after  [reference loop: lower is faster]")
 
 
 if __name__ == "__main__":
