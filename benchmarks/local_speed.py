@@ -14,7 +14,7 @@ The workflows are the ones of issue #10, measured against n8n 2.8 on the same ma
 "Warm" means one execution on an already started local runtime (``LocalAWS``), from
 ``run_routine`` called to its result returned: validate, compile, deploy, execute, trace.
 
-The first line, ``machine``, times a fixed pure-Python loop before and after the
+The last line, ``machine``, times a fixed pure-Python loop before and after the
 figures: this machine's speed drifts (a shared host: a fixed loop's time has doubled within
 a minute), so figures taken at different times compare only alongside it.
 """
