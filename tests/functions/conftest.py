@@ -1,4 +1,5 @@
-"""Fixtures for end-to-end tests: the local AWS and a real HTTP server on 127.0.0.1."""
+"""Fixtures for end-to-end tests: the local AWS and a real HTTP server on 127.0.0.1; and a
+DynamoDB item of every attribute kind, shared by the tests of the local DynamoDB paths."""
 
 from __future__ import annotations
 
@@ -11,6 +12,21 @@ from typing import Any
 import pytest
 
 from functions.local import LocalAWS
+
+# A DynamoDB item holding every kind of attribute value (and a map member named like a type).
+DYNAMODB_ITEM: dict[str, Any] = {
+    "pk": {"S": "a"},
+    "sk": {"S": "1"},
+    "n": {"N": "1.50"},
+    "b": {"B": b"\x00\x01"},
+    "ok": {"BOOL": False},
+    "none": {"NULL": True},
+    "ss": {"SS": ["x", "y"]},
+    "ns": {"NS": ["1", "2"]},
+    "bs": {"BS": [b"1"]},
+    "m": {"M": {"inner": {"L": [{"S": "s"}, {"N": "3"}, {"M": {}}]}, "S": {"S": "not a type"}}},
+    "l": {"L": []},
+}
 
 
 @pytest.fixture

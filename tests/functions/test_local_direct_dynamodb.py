@@ -14,21 +14,9 @@ from moto.core.botocore_stubber import BotocoreStubber
 
 from functions.local import LocalAWS, direct_dynamodb
 from plugins.runtime.aws import node_logs_table
+from tests.functions.conftest import DYNAMODB_ITEM
 
-ITEM = {
-    "pk": {"S": "a"},
-    "sk": {"S": "1"},
-    "n": {"N": "1.50"},
-    "b": {"B": b"\x00\x01"},
-    "ok": {"BOOL": False},
-    "none": {"NULL": True},
-    "ss": {"SS": ["x", "y"]},
-    "ns": {"NS": ["1", "2"]},
-    "bs": {"BS": [b"1"]},
-    "m": {"M": {"inner": {"L": [{"S": "s"}, {"N": "3"}, {"M": {}}]}, "S": {"S": "not a type"}}},
-    "l": {"L": []},
-    "unicode": {"S": "żółw ✓"},
-}
+ITEM = {**DYNAMODB_ITEM, "unicode": {"S": "żółw ✓"}}
 
 
 def table(client: Any, name: str) -> None:

@@ -21,35 +21,27 @@ from moto.dynamodb.models.table import Table
 from functions.cli import startup
 from functions.local import moto_paths
 from functions.local.imports import shared_session
+from tests.functions.conftest import DYNAMODB_ITEM as ITEM
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLE = "t"
-ITEM = {
-    "pk": {"S": "a"},
-    "sk": {"S": "1"},
-    "n": {"N": "1.50"},
-    "b": {"B": b"\x00\x01"},
-    "ok": {"BOOL": False},
-    "none": {"NULL": True},
-    "ss": {"SS": ["x", "y"]},
-    "ns": {"NS": ["1", "2"]},
-    "bs": {"BS": [b"1"]},
-    "m": {"M": {"inner": {"L": [{"S": "s"}, {"N": "3"}, {"M": {}}]}, "S": {"S": "not a type"}}},
-    "l": {"L": []},
-}
 
 
 def without_metadata(response: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in response.items() if key != "ResponseMetadata"}
 
 
-def both_ways(call: Callable[[], Any], dicts: bool | None = True) -> tuple[Any, Any]:
+def both_ways(
+    call: Callable[[], Any], dicts: bool | None = True, taken: Callable[[], Any] | None = None
+) -> tuple[Any, Any]:
     """The call's answer with the fast paths installed, then without them (``dicts``:
-    whether the response is built from plain dicts, i.e. the fast path must be taken)."""
+    whether the response is built from plain dicts, i.e. the fast path must be taken;
+    ``taken``: true once the shortcut under test was taken)."""
     moto_paths.install()
     try:
         fast = call()
         assert dicts is None or bool(moto_paths._aliases) == dicts
+        assert taken is None or taken(), "the shortcut was taken"
     finally:
         moto_paths.uninstall()
     return fast, call()
@@ -121,13 +113,8 @@ def test_attribute_values_serialize_to_the_same_bytes() -> None:
             result
         )["body"]
 
-    moto_paths.install()
-    try:
-        fast = body()
-        assert moto_paths._scalars, "the shortcut was taken"
-    finally:
-        moto_paths.uninstall()
-    assert fast == body()
+    fast, plain = both_ways(body, dicts=None, taken=lambda: moto_paths._scalars)
+    assert fast == plain
     assert json.loads(fast)["Items"][1]["deep"] == {"M": {"S": {"S": "v"}, "N": {"N": "2"}}}
 
 
@@ -161,13 +148,8 @@ def test_attribute_values_parse_to_the_same_request() -> None:
             }
         )
 
-    moto_paths.install()
-    try:
-        fast = parse()
-        assert moto_paths._wire_names, "the shortcut was taken"
-    finally:
-        moto_paths.uninstall()
-    assert fast == parse()
+    fast, plain = both_ways(parse, dicts=None, taken=lambda: moto_paths._wire_names)
+    assert fast == plain
     assert fast["Item"]["b"] == {"B": b"\x00\x01"} and fast["Item"]["pk"] == {"S": "a"}
 
 
