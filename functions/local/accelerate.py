@@ -26,6 +26,8 @@ Profiling a warm local run showed the time going to work that is identical on ev
 - the interpreter deep-copies JSON values at every step: see :mod:`functions.local.fastcopy`;
   copies that protect nothing, per state and per Map iteration, are skipped: see
   :mod:`functions.local.interp_paths`.
+- botocore validates, serializes and parses every DynamoDB attribute and rebuilds the
+  User-Agent for every call: see :mod:`functions.local.botocore_paths`.
 - the runner learns that an execution ended from moto's own execution record (a wake-up,
   not a poll through boto3 every 20 ms).
 
@@ -52,7 +54,7 @@ from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguagePa
 from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 
-from functions.local import fastcopy, interp_paths, json_paths, moto_paths
+from functions.local import botocore_paths, fastcopy, interp_paths, json_paths, moto_paths
 from functions.local.patching import PatchSet
 
 MAX_PROGRAMS = 64  # definitions whose program (and parse tree) is kept
@@ -212,6 +214,7 @@ def uninstall() -> None:
 
 def _install_helpers() -> None:
     moto_paths.install()
+    botocore_paths.install()
     fastcopy.install()
     interp_paths.install()
 
@@ -219,6 +222,7 @@ def _install_helpers() -> None:
 def _uninstall_helpers() -> None:
     interp_paths.uninstall()
     fastcopy.uninstall()
+    botocore_paths.uninstall()
     moto_paths.uninstall()
     _clients.clear()  # they belong to this moto session
     _ended.clear()

@@ -1,0 +1,178 @@
+"""Fast paths through botocore's client side that change no request and no answer.
+
+A node log's ``PutItem`` and the trace's ``Query`` go through botocore as any call does
+(locally the bytes then go to moto in-process: :mod:`functions.local.direct_dynamodb`).
+Profiling a warm loop over 100 items showed botocore's own per-call work at about a sixth
+of the run, most of it repeated for values whose outcome is known in advance:
+
+- every DynamoDB attribute is an AttributeValue structure holding one key, nearly always
+  a string (``{"S": "…"}``, ``{"N": "1"}``), and botocore walks its dozen members three
+  times: to validate it, to serialize it, and to parse it back from an answer. For a
+  plain dict of one ``str`` under a string member with no length minimum, no host label
+  and no JSON-value trait, the walks end exactly so: validation reports nothing (the
+  member is known, no other member is required, a ``str`` of any length passes),
+  serialization writes ``{wire name: value}``, and parsing a one-key dict holding a
+  ``str`` under such a member's wire name gives ``{member: value}``. Those are done
+  directly; anything else (another kind of value, a second key, a str subclass, an
+  unknown member, an error to report) takes botocore's own walk.
+- the User-Agent header is rebuilt for every request, each of its ~15 components
+  sanitized character by character; ``sanitize_user_agent_string_component`` is a pure
+  function of its two arguments, so each distinct component is sanitized once.
+
+Applied while a local AWS runs (see :mod:`functions.local.accelerate`). On AWS the same
+calls take botocore's own paths, with the same results.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from botocore import useragent
+from botocore.parsers import BaseJSONParser, BaseRestParser, ResponseParser
+from botocore.serialize import JSONSerializer
+from botocore.utils import is_json_value_header
+from botocore.validate import ParamValidator
+
+from functions.local.patching import PatchSet
+
+MAX_ENTRIES = 10_000  # each cache is cleared when it reaches this (shapes, UA components)
+
+_lock = threading.Lock()
+# id(structure shape) -> (shape, {member name: wire name}, {wire name: member name}) of
+# its plain string members; the shape is held so that its id cannot be reused meanwhile.
+_members: dict[int, tuple[Any, dict[str, str], dict[str, str]]] = {}
+_sanitized: dict[tuple[str, bool], str] = {}
+
+
+def _plain_strings(shape: Any) -> tuple[dict[str, str], dict[str, str]]:
+    """The string members of a structure whose value, a ``str``, passes validation
+    unconditionally and is written and read as itself: ({member: wire}, {wire: member}).
+    Both are empty for a structure that requires a member, a document or a union."""
+    entry = _members.get(id(shape))
+    if entry is not None and entry[0] is shape:
+        return entry[1], entry[2]
+    names: dict[str, str] = {}
+    if not (shape.metadata.get("required") or shape.is_document_type or shape.is_tagged_union):
+        wire = {name: member.serialization.get("name", name) for name, member in shape.members.items()}
+        wire_names = list(wire.values())
+        names = {
+            name: wire[name]
+            for name, member in shape.members.items()
+            if member.type_name == "string"
+            and "min" not in member.metadata
+            and not member.serialization.get("hostLabel")
+            and not is_json_value_header(member)
+            and wire_names.count(wire[name]) == 1
+        }
+    by_wire = {json_name: name for name, json_name in names.items()}
+    with _lock:
+        if len(_members) >= MAX_ENTRIES:
+            _members.clear()
+        _members[id(shape)] = (shape, names, by_wire)
+    return names, by_wire
+
+
+def _one_string(value: Any) -> tuple[str, str] | None:
+    """``(key, text)`` of a plain dict holding one plain ``str``; None for anything else."""
+    if type(value) is dict and len(value) == 1:
+        ((key, text),) = value.items()
+        if type(text) is str:
+            return key, text
+    return None
+
+
+def _validate_structure(validator: ParamValidator, params: Any, shape: Any, errors: Any, name: str) -> None:
+    one = _one_string(params)
+    if one is not None and type(validator) is ParamValidator and one[0] in _plain_strings(shape)[0]:
+        return  # botocore's walk would report nothing: see the module's docstring
+    _originals["validate_structure"](validator, params, shape, errors, name)
+
+
+def _serialize_structure(
+    serializer: JSONSerializer, serialized: Any, value: Any, shape: Any, key: Any
+) -> None:
+    one = _one_string(value)
+    if one is not None and key is not None and _plain_serializer(serializer):
+        wire = _plain_strings(shape)[0].get(one[0])
+        if wire is not None:
+            wrapper = serializer.MAP_TYPE()
+            wrapper[wire] = one[1]
+            serialized[key] = wrapper
+            return
+    _originals["serialize_structure"](serializer, serialized, value, shape, key)
+
+
+def _plain_serializer(serializer: Any) -> bool:
+    """Strings are written by JSONSerializer's default (what the shortcut reproduces)."""
+    kind: Any = type(serializer)
+    base: Any = JSONSerializer  # botocore is untyped: its private methods are unknown to mypy
+    return (
+        getattr(kind, "_serialize_type_string", None) is None
+        and kind._default_serialize is base._default_serialize
+        and kind._serialize is base._serialize
+    )
+
+
+def _handle_structure(parser: BaseJSONParser, shape: Any, value: Any) -> Any:
+    one = _one_string(value)
+    if one is not None and _plain_parser(parser):
+        member = _plain_strings(shape)[1].get(one[0])
+        if member is not None:
+            return {member: one[1]}
+    return _originals["handle_structure"](parser, shape, value)
+
+
+def _plain_parser(parser: Any) -> bool:
+    """Strings are read as themselves (what the shortcut reproduces)."""
+    kind: Any = type(parser)
+    # The REST parsers' string handler reads a string as itself unless it is a JSON-value
+    # header, which the members taken above never are.
+    handle = getattr(kind, "_handle_string", None)
+    base: Any = ResponseParser
+    rest: Any = BaseRestParser
+    return kind._parse_shape is base._parse_shape and (handle is None or handle is rest._handle_string)
+
+
+def _sanitize(raw: Any, allow_hash: Any) -> Any:
+    if type(raw) is not str or type(allow_hash) is not bool:
+        return _originals["sanitize"](raw, allow_hash)
+    key = (raw, allow_hash)
+    found = _sanitized.get(key)
+    if found is None:
+        found = _originals["sanitize"](raw, allow_hash)
+        with _lock:
+            if len(_sanitized) >= MAX_ENTRIES:
+                _sanitized.clear()
+            _sanitized[key] = found
+    return found
+
+
+def _patches() -> list[tuple[str, Any, str, Any]]:
+    return [
+        ("validate_structure", ParamValidator, "_validate_structure", _validate_structure),
+        ("serialize_structure", JSONSerializer, "_serialize_type_structure", _serialize_structure),
+        ("handle_structure", BaseJSONParser, "_handle_structure", _handle_structure),
+        ("sanitize", useragent, "sanitize_user_agent_string_component", _sanitize),
+    ]
+
+
+_patch_set = PatchSet(_patches)
+_originals = _patch_set.originals
+
+
+def install() -> None:
+    _patch_set.install()
+
+
+def uninstall() -> None:
+    _patch_set.uninstall(after=_forget)
+
+
+def _forget() -> None:
+    with _lock:
+        _members.clear()
+        _sanitized.clear()
+
+
+__all__ = ["install", "uninstall"]
