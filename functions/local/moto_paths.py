@@ -33,13 +33,29 @@ computations repeated on every call there:
   While an item is built nothing else touches it, so the sum is kept as it grows; the
   limit check at each attribute is the same comparison against the same total.
 
+- moto's DynamoDB model wraps every attribute in a ``DynamoType`` and asks it, through
+  a chain of ``is_list()``/``is_map()``/``is_set()``… calls, for its size (every put and
+  every read), its comparable value (every key comparison of a query's sort) and a copy
+  (every item a query returns). For a string or number held as a ``str`` — what node
+  logs are made of — the chain ends at the same answer every time: built from a one-key
+  dict, the type and value as given; size, the UTF-8 length of a string or the length of
+  a number's text; comparable value, the string itself or ``Decimal`` of the number's
+  text; a deep copy of any scalar (string, number, binary, boolean, null), a new
+  ``DynamoType`` of the same type holding the same immutable value. Those are answered
+  directly.
+- moto draws each request id as 52 ``random.choice`` calls on its seedable generator;
+  ``choice(seq)`` is ``seq[self._randbelow(len(seq))]``, which is called directly: the
+  same draws from the same generator, so a seeded moto gives the same ids.
+
 Anything else (objects, dict subclasses, another picker) takes moto's own code.
 """
 
 from __future__ import annotations
 
 import inspect
+import string
 import threading
+from decimal import Decimal
 from typing import Any
 
 from moto.core import responses as moto_responses
@@ -57,6 +73,7 @@ from moto.dynamodb.exceptions import ItemSizeTooLarge
 from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.models.utilities import bytesize
+from moto.moto_api._internal.moto_random import MotoRandom
 
 from functions.local.patching import PatchSet
 
@@ -295,6 +312,59 @@ def _all_items(table: Table) -> list[Item]:
     return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
 
 
+# DynamoDB's scalar types: a deep copy of one holds the same (immutable) value.
+_SCALARS = frozenset({"S", "N", "B", "BOOL", "NULL"})
+
+
+def _dynamo_init(value: DynamoType, type_as_dict: Any) -> None:
+    if type(type_as_dict) is dict and len(type_as_dict) == 1:
+        ((kind, text),) = type_as_dict.items()
+        if type(text) is str and (kind == "S" or kind == "N"):
+            value.type = kind  # what DynamoType.__init__ sets for a one-key dict, a scalar
+            value.value = text
+            return
+    _originals["dynamo_init"](value, type_as_dict)
+
+
+def _dynamo_size(value: DynamoType) -> int:
+    text = value.value
+    if type(text) is str:
+        if value.type == "S":
+            return len(text.encode("utf-8"))  # bytesize
+        if value.type == "N":
+            return len(text)  # len(str(value))
+    return _originals["dynamo_size"](value)  # type: ignore[no-any-return]
+
+
+def _cast_value(value: DynamoType) -> Any:
+    text = value.value
+    if type(text) is str:
+        if value.type == "S":
+            return text
+        if value.type == "N":
+            return Decimal(text)
+    return _originals["cast_value"].fget(value)
+
+
+def _dynamo_deepcopy(value: DynamoType, memo: dict[int, Any]) -> DynamoType:
+    if value.type not in _SCALARS or id(value) in memo:
+        return _originals["dynamo_deepcopy"](value, memo)  # type: ignore[no-any-return]
+    result = value.__class__.__new__(value.__class__)
+    memo[id(value)] = result
+    result.type = value.type
+    result.value = value.value
+    return result
+
+
+def _random_string(
+    generator: MotoRandom, length: int = 20, include_digits: bool = True, lower_case: bool = False
+) -> str:
+    pool = string.ascii_letters + (string.digits if include_digits else "")
+    below, size = generator._randbelow, len(pool)  # type: ignore[attr-defined]
+    text = "".join([pool[below(size)] for _ in range(length)])
+    return text.lower() if lower_case else text
+
+
 def _patches() -> list[tuple[str, Any, str, Any]]:
     return [
         ("get_value", ResponseSerializer, "get_value", _get_value),
@@ -304,6 +374,11 @@ def _patches() -> list[tuple[str, Any, str, Any]]:
         ("item_init", Item, "__init__", _item_init),
         ("table_query", Table, "query", _table_query),
         ("all_items", Table, "all_items", _all_items),
+        ("dynamo_init", DynamoType, "__init__", _dynamo_init),
+        ("dynamo_size", DynamoType, "size", _dynamo_size),
+        ("cast_value", DynamoType, "cast_value", property(_cast_value)),
+        ("dynamo_deepcopy", DynamoType, "__deepcopy__", _dynamo_deepcopy),
+        ("random_string", MotoRandom, "get_random_string", _random_string),
     ]
 
 

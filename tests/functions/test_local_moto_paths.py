@@ -390,3 +390,59 @@ def test_a_key_query_does_not_list_the_whole_table(dynamodb: Any) -> None:
         moto_paths.uninstall()
     assert [item["sk"]["S"] for item in found["Items"]] == ["0", "1", "2"]
     assert Table.all_items is listing
+
+
+# Attribute values of every kind, as moto's model holds them (binaries as the wire's base64
+# text), plus strings and numbers the shortcuts must answer exactly as moto does.
+ATTRIBUTES: list[Any] = [
+    *({"B": "AAE="} if "B" in value else value for value in ITEM.values()),
+    {"S": ""},
+    {"S": "ünïcødé ✓"},
+    {"N": "-0"},
+    {"N": "1e3"},
+    {"N": "12345678901234567890.5"},
+    {"S": 5},  # not a str: moto's own code
+    {"S": "two", "N": "keys"},  # first key wins in moto
+]
+
+
+def described(kind_value: Any) -> tuple[Any, ...]:
+    """What moto's model answers about one attribute value."""
+    import copy
+
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    value = DynamoType(kind_value)
+    try:
+        cast = value.cast_value
+    except Exception as exc:  # moto's own answer for a value it cannot compare
+        cast = type(exc).__name__
+    try:
+        size: Any = value.size()
+    except Exception as exc:
+        size = type(exc).__name__
+    copied = copy.deepcopy(value)
+    return (value.type, repr(value.value), repr(cast), size, copied.type, repr(copied.value), copied is value)
+
+
+def test_attribute_values_are_built_sized_compared_and_copied_the_same() -> None:
+    for kind_value in ATTRIBUTES:
+        fast, plain = both_ways(lambda kind_value=kind_value: described(kind_value), dicts=None)
+        assert fast == plain, kind_value
+    fast, _ = both_ways(lambda: described({"N": "1.50"}), dicts=None)
+    assert fast[2] == "Decimal('1.50')" and fast[3] == 4
+
+
+def test_request_ids_are_the_same_draws_from_a_seeded_generator() -> None:
+    from moto.moto_api._internal import mock_random
+
+    def ids() -> list[str]:
+        mock_random.seed(7)
+        return [
+            mock_random.get_random_string(length=52),
+            mock_random.get_random_string(length=8, include_digits=False, lower_case=True),
+        ]
+
+    fast, plain = both_ways(ids, dicts=None)
+    assert fast == plain
+    assert len(fast[0]) == 52 and fast[1].islower() and fast[1].isalpha()
