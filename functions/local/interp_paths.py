@@ -29,6 +29,12 @@ nothing:
   work on a pooled thread instead (:mod:`functions.local.workers`), and wait for it the
   same way — an event set when the work returns, waited for the same time.
 
+- every evaluation step of every component (~5,000 per Map over 100 items) asks
+  ``env.is_running()`` and calls ``_log_evaluation_step``, which formats nothing unless
+  moto's logger is at DEBUG. The step reads the environment's program state directly
+  when the environment is moto's own ``Environment`` class, and calls the logging step
+  only when DEBUG is on: it logs the same lines then, and does the same work either way.
+
 Each replacement is moto's own method with only those lines changed, installed only if
 the original's source is the one it was written from (moto ``>=5.1,<6``; written from
 5.2.5): a moto whose method differs keeps its own code. Elsewhere:
@@ -43,6 +49,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import inspect
+import logging
 import threading
 from functools import cache
 from typing import Any
@@ -51,7 +58,11 @@ from moto.core.utils import iso_8601_datetime_with_milliseconds
 from moto.stepfunctions.parser.asl.eval.event import event_manager
 
 try:  # internals of moto's interpreter: without them, moto keeps its own code
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEventException,
+    )
     from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import EvalTimeoutError
+    from moto.stepfunctions.parser.asl.component.eval_component import LOG, EvalComponent
     from moto.stepfunctions.parser.asl.component.program.program import Program
     from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
     from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor.inline_item_processor_worker import (  # noqa: E501
@@ -60,6 +71,8 @@ try:  # internals of moto's interpreter: without them, moto keeps its own code
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import (
         StateTaskLambda,
     )
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramRunning
     from moto.stepfunctions.parser.asl.eval.states import States
 except ImportError:  # pragma: no cover - moto 5.2.5 has them all
     INTERNALS = False
@@ -75,6 +88,8 @@ SOURCES = {
     "evaluate_with_timeout": "c56deda08a42e98d",
     "eval_input": "c8a62d1f4864ec80",
     "program_eval": "6d701880064a8970",
+    "component_eval": "8573f4a8a03c562c",
+    "is_running": "547c6202e60b0854",
 }
 
 
@@ -204,6 +219,30 @@ def _program_eval(self: Program, env: Any) -> None:
         env.set_timed_out()
 
 
+def _component_eval(self: EvalComponent, env: Environment) -> None:
+    # moto 5.2.5's EvalComponent.eval; is_running() and the debug line inlined.
+    if (
+        isinstance(env._program_state, ProgramRunning)
+        if type(env) is Environment and WRITTEN_FROM["is_running"]
+        else env.is_running()
+    ):
+        if LOG.isEnabledFor(logging.DEBUG):
+            self._log_evaluation_step("Computing")
+        try:
+            field_name = self._field_name()
+            if field_name is not None:
+                env.next_field_name = field_name
+            self._eval_body(env)
+        except FailureEventException as failure_event_exception:
+            self._log_failure_event_exception(failure_event_exception=failure_event_exception)
+            raise failure_event_exception
+        except Exception as exception:
+            self._log_exception(exception=exception)
+            raise exception
+    elif LOG.isEnabledFor(logging.DEBUG):
+        self._log_evaluation_step("Pruning")
+
+
 def _replaced() -> list[Patch]:
     if not INTERNALS:
         return []
@@ -211,12 +250,15 @@ def _replaced() -> list[Patch]:
         ("evaluate_with_timeout", ExecutionState, "_evaluate_with_timeout", _evaluate_with_timeout),
         ("eval_input", InlineItemProcessorWorker, "_eval_input", _eval_input),
         ("program_eval", Program, "eval", _program_eval),
+        ("component_eval", EvalComponent, "eval", _component_eval),
     ]
 
 
 REPLACED = _replaced()
 # Decided once, on moto's own code (the patches replace it while installed).
 WRITTEN_FROM = {key: same_source(key, vars(owner).get(name)) for key, owner, name, _ in REPLACED}
+# Read, not replaced: what the eval step inlines.
+WRITTEN_FROM["is_running"] = INTERNALS and same_source("is_running", Environment.is_running)
 
 
 def _patches() -> list[Patch]:
