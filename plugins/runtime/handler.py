@@ -9,6 +9,7 @@ raise a typed error whose name ``Retry``/``Catch`` match on.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -177,6 +178,16 @@ def _check_output(plugin: PluginDefinition, output: Any) -> None:
         raise UnexpectedError(f"output does not match the '{plugin.name}' output schema: {exc}") from None
 
 
+_metrics = threading.local()
+
+
+def _thread_metrics() -> EphemeralMetrics:
+    metrics: EphemeralMetrics | None = getattr(_metrics, "emf", None)
+    if metrics is None:
+        metrics = _metrics.emf = EphemeralMetrics(namespace=METRICS_NAMESPACE)
+    return metrics
+
+
 def _failed(log: NodeLog, error: PluginError, secrets: dict[str, Any]) -> None:
     # The message travels on as the error's Cause in the execution history: scrub it of
     # secret values first (a URL built from a secret, say).
@@ -189,10 +200,13 @@ def _failed(log: NodeLog, error: PluginError, secrets: dict[str, Any]) -> None:
 
 
 def _record(plugin: PluginDefinition, log: NodeLog) -> None:
-    # One EMF document per invocation, from an EphemeralMetrics of its own: powertools'
+    # One EMF document per invocation, from an EphemeralMetrics of this thread: powertools'
     # shared Metrics object keeps one metric set per process, which concurrent invocations
-    # (Parallel branches, locally) would mix up.
-    metrics = EphemeralMetrics(namespace=METRICS_NAMESPACE)
+    # (Parallel branches, locally) would mix up. A Lambda container runs one invocation at
+    # a time on one thread, so it keeps one; building one per invocation cost more than
+    # the rest of the document (it lists every unit and resolution of the enums each time).
+    metrics = _thread_metrics()
+    metrics.clear_metrics()  # fresh, even if a flush was skipped (metrics disabled)
     metrics.add_dimension(name="plugin", value=plugin.name)
     metrics.add_metric(
         name="Duration", unit=MetricUnit.Milliseconds, value=(log.finished - log.started) * 1000

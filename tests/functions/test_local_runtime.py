@@ -506,6 +506,55 @@ def test_each_plugin_invocation_emits_one_metrics_document(aws: LocalAWS) -> Non
         assert emitted["Duration"][0] >= 0
 
 
+EVENT: dict[str, Any] = {
+    "node": "n",
+    "parameters": {"fields": {"a": 1}, "data": {"b": 2}},
+    "execution": {
+        "id": "arn:aws:states:us-east-1:123456789012:execution:m:e",
+        "routineId": "r",
+        "startedAt": "2026-11-22T08:00:00.000Z",
+    },
+    "attempt": 0,
+}
+
+
+def test_invocations_on_one_thread_each_emit_only_their_own_metrics(aws: LocalAWS) -> None:
+    """A container (here: a thread) keeps one metrics object across invocations: each
+    document still holds one Duration and one Errors value, under its own plugin."""
+    import io
+    import sys
+
+    from functions.local.lambdas import LambdaContext
+    from plugins.handlers import static_data, transform
+
+    context = LambdaContext("f", "arn:aws:lambda:us-east-1:123456789012:function:f", 128, 3)
+    stdout, sys.stdout = sys.stdout, io.StringIO()
+    try:
+        for handler in (transform.handler, transform.handler, static_data.handler, transform.handler):
+            handler(EVENT, context)
+        printed = sys.stdout.getvalue()
+    finally:
+        sys.stdout = stdout
+    documents = [json.loads(line) for line in printed.splitlines() if '"_aws"' in line]
+    assert [d["plugin"] for d in documents] == ["transform", "transform", "static-data", "transform"]
+    for emitted in documents:
+        assert emitted["Errors"] == [0.0] and len(emitted["Duration"]) == 1
+        assert set(emitted) == {"_aws", "plugin", "Duration", "Errors"}
+
+
+def test_metrics_switched_off_do_not_pile_up_on_a_thread(aws: LocalAWS, monkeypatch: Any) -> None:
+    from functions.local.lambdas import LambdaContext
+    from plugins.handlers import transform
+    from plugins.runtime import handler as runtime
+
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")  # nothing flushed, nothing cleared
+    context = LambdaContext("f", "arn:aws:lambda:us-east-1:123456789012:function:f", 128, 3)
+    for _ in range(3):
+        transform.handler(EVENT, context)
+    kept = runtime._thread_metrics().metric_set
+    assert [len(kept[name]["Value"]) for name in ("Duration", "Errors")] == [1, 1]
+
+
 def test_the_local_aws_is_frozen_for_the_collector_while_it_is_up() -> None:
     import gc
 
