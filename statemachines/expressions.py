@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from jsonpath_ng import jsonpath
 from jsonpath_ng.jsonpath import Child, Fields, Index, Root, This
 from jsonpath_ng.parser import JsonPathParser
 
@@ -67,6 +68,9 @@ class Expression:
     source: str
     reference: Reference
     path: Any  # the parsed jsonpath, relative to the root
+    # The path's steps when it is plain fields and indices (``nodes.a.items[0].sku``):
+    # found by walking them, as jsonpath-ng would find them (see ``_walk``).
+    walk: tuple[str | int, ...] | None = None
 
     def find(self, context: Mapping[str, Any]) -> list[Any]:
         """All values the path selects in ``context`` (empty when absent)."""
@@ -75,7 +79,32 @@ class Expression:
             return [] if root_value is None and self.reference.root not in context else [root_value]
         if root_value is None:
             return []
+        if self.walk is not None and jsonpath.auto_id_field is None:
+            return _walk(root_value, self.walk)
         return [match.value for match in self.path.find(root_value)]
+
+
+def _walk(value: Any, steps: tuple[str | int, ...]) -> list[Any]:
+    """jsonpath-ng's ``Fields``/``Index`` chain, step by step: a field is ``value.get``
+    (no match when absent, or when the value has no ``get``); an index matches a list or
+    tuple it lies within, counting from the end when negative."""
+    for step in steps:
+        if type(step) is int:
+            if not isinstance(value, list | tuple) or not -len(value) <= step < len(value):
+                return []
+            value = value[step]
+        else:
+            try:
+                found = value.get(step, _ABSENT)
+            except (TypeError, AttributeError):
+                return []
+            if found is _ABSENT:
+                return []
+            value = found
+    return [value]
+
+
+_ABSENT = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +139,19 @@ def has_expression(text: str) -> bool:
 
 def parse_template(text: str) -> Template:
     """Split ``text`` into literals and parsed expressions; raise on the first bad one."""
+    # A template is immutable: every invocation of a node parses the same few texts.
+    return _cached_template(text) if len(text) <= MAX_CACHED_TEMPLATE else _parse_template(text)
+
+
+MAX_CACHED_TEMPLATE = 4_096  # characters: longer texts (an e-mail body) are parsed each time
+
+
+@lru_cache(maxsize=8_192)
+def _cached_template(text: str) -> Template:
+    return _parse_template(text)
+
+
+def _parse_template(text: str) -> Template:
     parts: list[str | Expression] = []
     pos = 0
     for match in _TEMPLATE.finditer(text):
@@ -159,7 +201,9 @@ def _parse_expression(source: str) -> Expression:
     name = steps[0] if steps and isinstance(steps[0], str) else None
     plain = len(steps) == len(chain) - 1
     reference = Reference(source=source, root=root, name=name, steps=steps, plain=plain)
-    return Expression(source=source, reference=reference, path=_rebuild(chain[1:]))
+    wildcards = any(getattr(segment, "_deprecated_wildcard_use", False) for segment in chain[1:])
+    walk = steps if plain and steps and not wildcards else None
+    return Expression(source=source, reference=reference, path=_rebuild(chain[1:]), walk=walk)
 
 
 def _flatten(node: Any) -> list[Any]:
