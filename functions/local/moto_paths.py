@@ -42,7 +42,10 @@ computations repeated on every call there:
   a number's text; comparable value, the string itself or ``Decimal`` of the number's
   text; a deep copy of any scalar (string, number, binary, boolean, null), a new
   ``DynamoType`` of the same type holding the same immutable value. Those are answered
-  directly.
+  directly. An item's copy copies its attributes that way (moto's copy goes through
+  ``copy.deepcopy``'s dispatch for each), its size is the same sum without a generator,
+  and turning a query's items into plain dicts for the serializer (``dynamo_to_dict``)
+  writes ``{type: value}`` for such an attribute and walks plain dicts directly.
 - moto draws each request id as 52 ``random.choice`` calls on its seedable generator;
   ``choice(seq)`` is ``seq[self._randbelow(len(seq))]``, which is called directly: the
   same draws from the same generator, so a seeded moto gives the same ids.
@@ -52,6 +55,7 @@ Anything else (objects, dict subclasses, another picker) takes moto's own code.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import string
 import threading
@@ -69,7 +73,9 @@ from moto.core.serialize import (
     XFormedAttributePicker,
 )
 from moto.core.utils import get_value as moto_get_value
+from moto.dynamodb import responses as dynamodb_responses
 from moto.dynamodb.exceptions import ItemSizeTooLarge
+from moto.dynamodb.models import utilities as dynamodb_utilities
 from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.models.utilities import bytesize
@@ -356,6 +362,41 @@ def _dynamo_deepcopy(value: DynamoType, memo: dict[int, Any]) -> DynamoType:
     return result
 
 
+def _item_deepcopy(item: Item, memo: dict[int, Any]) -> Item:
+    # moto 5.2.5's Item.__deepcopy__, with each attribute copied by _dynamo_deepcopy.
+    if id(item) in memo:
+        return memo[id(item)]  # type: ignore[no-any-return]
+    result: Any = item.__class__.__new__(item.__class__)
+    memo[id(item)] = result
+    result.hash_key = copy.deepcopy(item.hash_key, memo)
+    result.range_key = copy.deepcopy(item.range_key, memo)
+    attrs = LimitedSizeDict.__new__(LimitedSizeDict)
+    dict.__init__(attrs)
+    for key, value in item.attrs.items():
+        copied = _dynamo_deepcopy(value, memo) if type(value) is DynamoType else copy.deepcopy(value, memo)
+        dict.__setitem__(attrs, key, copied)
+    result.attrs = attrs
+    return result  # type: ignore[no-any-return]
+
+
+def _item_size(item: Item) -> int:
+    total = 0
+    for key, value in item.attrs.items():
+        total += bytesize(key) + value.size()
+    return total
+
+
+def _dynamo_to_dict(value: Any) -> Any:
+    kind = type(value)
+    if kind is DynamoType:
+        text = value.value
+        if type(text) is str and (value.type == "S" or value.type == "N"):
+            return {value.type: text}
+    elif kind is dict or kind is LimitedSizeDict:  # neither has a to_json: moto walks it so
+        return {key: _dynamo_to_dict(item) for key, item in value.items()}
+    return _originals["dynamo_to_dict"](value)
+
+
 def _random_string(
     generator: MotoRandom, length: int = 20, include_digits: bool = True, lower_case: bool = False
 ) -> str:
@@ -379,6 +420,11 @@ def _patches() -> list[tuple[str, Any, str, Any]]:
         ("cast_value", DynamoType, "cast_value", property(_cast_value)),
         ("dynamo_deepcopy", DynamoType, "__deepcopy__", _dynamo_deepcopy),
         ("random_string", MotoRandom, "get_random_string", _random_string),
+        ("item_deepcopy", Item, "__deepcopy__", _item_deepcopy),
+        ("item_size", Item, "size", _item_size),
+        # moto's own recursion goes through the module's name, the handler's through its import.
+        ("dynamo_to_dict", dynamodb_utilities, "dynamo_to_dict", _dynamo_to_dict),
+        ("responses_dynamo_to_dict", dynamodb_responses, "dynamo_to_dict", _dynamo_to_dict),
     ]
 
 

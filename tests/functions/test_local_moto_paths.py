@@ -446,3 +446,29 @@ def test_request_ids_are_the_same_draws_from_a_seeded_generator() -> None:
     fast, plain = both_ways(ids, dicts=None)
     assert fast == plain
     assert len(fast[0]) == 52 and fast[1].islower() and fast[1].isalpha()
+
+
+def test_items_are_copied_sized_and_listed_the_same() -> None:
+    """An item's copy (the key attributes shared with its attributes, as in moto's copy),
+    its size and its plain-dict form for the serializer are moto's, for every kind."""
+    import copy
+
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.dynamodb.models.utilities import dynamo_to_dict
+
+    attrs = {**{k: v for k, v in ITEM.items() if k not in ("b", "bs")}, "b": {"B": "AAE="}, "x": {"S": "ü"}}
+
+    def described() -> Any:
+        from moto.dynamodb.models import utilities
+
+        item = Item(DynamoType(attrs["pk"]), DynamoType(attrs["sk"]), attrs)
+        item.attrs["pk"] = item.hash_key  # moto's items hold their key objects as attributes
+        copied = copy.deepcopy(item)
+        assert copied.attrs["pk"] is copied.hash_key and copied.hash_key is not item.hash_key
+        assert copied.attrs is not item.attrs and copied.attrs["m"] is not item.attrs["m"]
+        listed = utilities.dynamo_to_dict({"Items": [copied.attrs], "Count": 1})
+        return copied.to_json(), item.size(), copied.size(), listed, dynamo_to_dict(copied)
+
+    fast, plain = both_ways(described, dicts=None)
+    assert fast == plain
+    assert fast[3]["Items"][0]["x"] == {"S": "ü"} and fast[3]["Items"][0]["b"] == {"B": b"\x00\x01"}
