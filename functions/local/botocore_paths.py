@@ -13,7 +13,8 @@ of the run, most of it repeated for values whose outcome is known in advance:
   member is known, no other member is required, a ``str`` of any length passes),
   serialization writes ``{wire name: value}``, and parsing a one-key dict holding a
   ``str`` under such a member's wire name gives ``{member: value}``. Those are done
-  directly; anything else (another kind of value, a second key, a str subclass, an
+  directly (and a map of them skips validating its ``str`` keys when any ``str`` is a
+  valid key); anything else (another kind of value, a second key, a str subclass, an
   unknown member, an error to report) takes botocore's own walk.
 - the User-Agent header is rebuilt for every request, each of its ~15 components
   sanitized character by character; ``sanitize_user_agent_string_component`` is a pure
@@ -59,11 +60,7 @@ def _plain_strings(shape: Any) -> tuple[dict[str, str], dict[str, str]]:
         names = {
             name: wire[name]
             for name, member in shape.members.items()
-            if member.type_name == "string"
-            and "min" not in member.metadata
-            and not member.serialization.get("hostLabel")
-            and not is_json_value_header(member)
-            and wire_names.count(wire[name]) == 1
+            if _plain_string(member) and wire_names.count(wire[name]) == 1
         }
     by_wire = {json_name: name for name, json_name in names.items()}
     with _lock:
@@ -87,6 +84,34 @@ def _validate_structure(validator: ParamValidator, params: Any, shape: Any, erro
     if one is not None and type(validator) is ParamValidator and one[0] in _plain_strings(shape)[0]:
         return  # botocore's walk would report nothing: see the module's docstring
     _originals["validate_structure"](validator, params, shape, errors, name)
+
+
+def _validate_map(validator: Any, param: Any, shape: Any, errors: Any, name: str) -> None:
+    # botocore's _validate_map (behind its dict type check), without the walks that would
+    # report nothing: a plain str key of a plain string key shape, a plain-string
+    # AttributeValue-like value (as _validate_structure above).
+    key_shape, value_shape = shape.key, shape.value
+    if type(validator) is not ParamValidator or type(param) is not dict or not _plain_string(key_shape):
+        _originals["validate_map"](validator, param, shape, errors, name)
+        return
+    strings = _plain_strings(value_shape)[0] if value_shape.type_name == "structure" else {}
+    validate: Any = validator._validate  # type: ignore[attr-defined]  # botocore is untyped
+    for key, value in param.items():
+        if type(key) is not str:
+            validate(key, key_shape, errors, f"{name} (key: {key})")
+        one = _one_string(value)
+        if one is None or one[0] not in strings:
+            validate(value, value_shape, errors, f"{name}.{key}")
+
+
+def _plain_string(shape: Any) -> bool:
+    """A string shape any ``str`` passes: no length minimum, host label or JSON value."""
+    return (
+        shape.type_name == "string"
+        and "min" not in shape.metadata
+        and not shape.serialization.get("hostLabel")
+        and not is_json_value_header(shape)
+    )
 
 
 def _serialize_structure(
@@ -151,6 +176,7 @@ def _sanitize(raw: Any, allow_hash: Any) -> Any:
 def _patches() -> list[tuple[str, Any, str, Any]]:
     return [
         ("validate_structure", ParamValidator, "_validate_structure", _validate_structure),
+        ("validate_map", ParamValidator, "_validate_map", _validate_map),
         ("serialize_structure", JSONSerializer, "_serialize_type_structure", _serialize_structure),
         ("handle_structure", BaseJSONParser, "_handle_structure", _handle_structure),
         ("sanitize", useragent, "sanitize_user_agent_string_component", _sanitize),

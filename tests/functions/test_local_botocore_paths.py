@@ -33,7 +33,7 @@ ITEMS: list[dict[str, Any]] = [
     {"pk": {"S": ""}, "n": {"N": "-0"}, "text": {"S": "ünïcødé ✓ \x00"}},
     {"two": {"S": "x", "N": "1"}, "none": {}, "number": {"S": 1}, "sub": {"S": Text("t")}},
     {"unknown": {"X": "a"}, "lower": {"s": "a"}, "null": {"S": None}, "list": {"S": ["a"]}},
-    {"bad": "plain string", "nested": {"M": {"k": {"S": 2}, "ok": {"S": "v"}}}},
+    {"bad": "plain string", "nested": {"M": {"k": {"S": 2}, "ok": {"S": "v"}}}, 1: {"S": "int key"}},
 ]
 
 
@@ -69,7 +69,14 @@ def test_validation_reports_the_same() -> None:
         problems = report(ITEMS[3]) + report(ITEMS[4])
     finally:
         botocore_paths.uninstall()
-    for problem in ('Item.unknown: "X"', "Item.null.S", "Item.list.S", "Item.bad", "Item.nested.M.k.S"):
+    for problem in (
+        'Item.unknown: "X"',
+        "Item.null.S",
+        "Item.list.S",
+        "Item.bad",
+        "Item.nested.M.k.S",
+        "Item (key: 1)",
+    ):
         assert problem in problems
 
 
