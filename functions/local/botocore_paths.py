@@ -13,9 +13,10 @@ of the run, most of it repeated for values whose outcome is known in advance:
   member is known, no other member is required, a ``str`` of any length passes),
   serialization writes ``{wire name: value}``, and parsing a one-key dict holding a
   ``str`` under such a member's wire name gives ``{member: value}``. Those are done
-  directly (and a map of them skips validating its ``str`` keys when any ``str`` is a
-  valid key); anything else (another kind of value, a second key, a str subclass, an
-  unknown member, an error to report) takes botocore's own walk.
+  directly (and a map of them is validated, written and read without the dispatches per
+  entry, its ``str`` keys unchecked where any ``str`` is a valid key); anything else
+  (another kind of value, a second key, a str subclass, an unknown member, an error to
+  report) takes botocore's own walk.
 - the User-Agent header is rebuilt for every request, each of its ~15 components
   sanitized character by character; ``sanitize_user_agent_string_component`` is a pure
   function of its two arguments, so each distinct component is sanitized once.
@@ -128,6 +129,28 @@ def _serialize_structure(
     _originals["serialize_structure"](serializer, serialized, value, shape, key)
 
 
+def _serialize_map(serializer: JSONSerializer, serialized: Any, value: Any, shape: Any, key: Any) -> None:
+    # JSONSerializer._serialize_type_map, each plain-string AttributeValue-like value
+    # written as _serialize_structure writes it, without the dispatch per entry.
+    value_shape = shape.value
+    if type(value) is not dict or value_shape.type_name != "structure" or not _plain_serializer(serializer):
+        _originals["serialize_map"](serializer, serialized, value, shape, key)
+        return
+    strings = _plain_strings(value_shape)[0]
+    serialize: Any = serializer._serialize  # type: ignore[attr-defined]  # botocore is untyped
+    map_obj = serializer.MAP_TYPE()
+    serialized[key] = map_obj
+    for sub_key, sub_value in value.items():
+        one = _one_string(sub_value)
+        wire = strings.get(one[0]) if one is not None else None
+        if wire is not None:
+            wrapper = serializer.MAP_TYPE()
+            wrapper[wire] = sub_value[one[0]]  # type: ignore[index]
+            map_obj[sub_key] = wrapper
+        else:
+            serialize(map_obj, sub_value, value_shape, sub_key)
+
+
 def _plain_serializer(serializer: Any) -> bool:
     """Strings are written by JSONSerializer's default (what the shortcut reproduces)."""
     kind: Any = type(serializer)
@@ -146,6 +169,30 @@ def _handle_structure(parser: BaseJSONParser, shape: Any, value: Any) -> Any:
         if member is not None:
             return {member: one[1]}
     return _originals["handle_structure"](parser, shape, value)
+
+
+def _handle_map(parser: BaseJSONParser, shape: Any, value: Any) -> Any:
+    # BaseJSONParser._handle_map, each str key of a plain string key shape read as itself
+    # and each plain-string AttributeValue-like value as _handle_structure reads it.
+    key_shape, value_shape = shape.key, shape.value
+    if (
+        type(value) is not dict
+        or value_shape.type_name != "structure"
+        or not _plain_string(key_shape)
+        or not _plain_parser(parser)
+    ):
+        return _originals["handle_map"](parser, shape, value)
+    by_wire = _plain_strings(value_shape)[1]
+    parse: Any = parser._parse_shape  # type: ignore[attr-defined]  # botocore is untyped
+    parsed = {}
+    for key, item in value.items():
+        one = _one_string(item)
+        member = by_wire.get(one[0]) if one is not None else None
+        if member is not None and type(key) is str:
+            parsed[key] = {member: item[one[0]]}  # type: ignore[index]
+        else:
+            parsed[parse(key_shape, key)] = parse(value_shape, item)
+    return parsed
 
 
 def _plain_parser(parser: Any) -> bool:
@@ -179,6 +226,8 @@ def _patches() -> list[tuple[str, Any, str, Any]]:
         ("validate_map", ParamValidator, "_validate_map", _validate_map),
         ("serialize_structure", JSONSerializer, "_serialize_type_structure", _serialize_structure),
         ("handle_structure", BaseJSONParser, "_handle_structure", _handle_structure),
+        ("serialize_map", JSONSerializer, "_serialize_type_map", _serialize_map),
+        ("handle_map", BaseJSONParser, "_handle_map", _handle_map),
         ("sanitize", useragent, "sanitize_user_agent_string_component", _sanitize),
     ]
 

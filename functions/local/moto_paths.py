@@ -27,7 +27,8 @@ computations repeated on every call there:
 - moto's JSON request parser walks each AttributeValue of a DynamoDB request the same
   way (every member looked up under its wire name). For a plain dict holding one string
   under the wire name of a string member that no other member has, the walk gives
-  ``{member: value}``: that is built directly.
+  ``{member: value}``: that is built directly (and, in a map of them, without the two
+  dispatches per entry).
 - a DynamoDB item is built attribute by attribute into a dict that, at each one, sums the
   sizes of all attributes already in it (quadratic: a tenth of a node log's PutItem).
   While an item is built nothing else touches it, so the sum is kept as it grows; the
@@ -46,9 +47,10 @@ computations repeated on every call there:
   ``copy.deepcopy``'s dispatch for each), its size is the same sum without a generator,
   and turning a query's items into plain dicts for the serializer (``dynamo_to_dict``)
   writes ``{type: value}`` for such an attribute and walks plain dicts directly.
-- moto draws each request id as 52 ``random.choice`` calls on its seedable generator;
-  ``choice(seq)`` is ``seq[self._randbelow(len(seq))]``, which is called directly: the
-  same draws from the same generator, so a seeded moto gives the same ids.
+- moto draws each request id as 52 ``random.choice`` calls on its seedable generator
+  (each one or more 32-bit words of its Mersenne Twister). The same words are drawn in
+  bulk and read in the same order: the same characters, so a seeded moto gives the same
+  ids (see ``_random_string``).
 
 Anything else (objects, dict subclasses, another picker) takes moto's own code.
 """
@@ -57,6 +59,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import random
 import string
 import threading
 from decimal import Decimal
@@ -245,6 +248,34 @@ def _json_parse_structure(parser: Any, shape: Any, value: Any) -> Any:
     return _originals["json_parse_structure"](parser, shape, value)
 
 
+def _parse_map(parser: Any, shape: Any, value: Any) -> Any:
+    # RequestParser._parse_map, with each one-key string AttributeValue-like value built
+    # as _json_parse_structure builds it (and each str key read as itself).
+    if (
+        type(value) is not dict
+        or not isinstance(parser, BaseJSONParser)
+        or shape.key.type_name != "string"
+        or not _plain_parser(parser)
+    ):
+        return _originals["parse_map"](parser, shape, value)
+    value_shape = shape.value
+    plain = value_shape.type_name == "structure" and not value_shape.is_document_type
+    strings = _string_members(value_shape) if plain else {}
+    parse: Any = parser._parse_shape  # moto's parser is untyped
+    parsed = parser.MAP_TYPE()
+    for key, item in value.items():
+        if strings and type(item) is dict and len(item) == 1:
+            ((json_name, text),) = item.items()
+            name = strings.get(json_name) if type(text) is str else None
+            if name is not None:
+                member = parser.MAP_TYPE()
+                member[name] = text
+                parsed[key] = member
+                continue
+        parsed[parse(shape.key, key)] = parse(value_shape, item)
+    return parsed
+
+
 def _plain_parser(parser: Any) -> bool:
     """The parser reads strings with moto's default handler (what the shortcut assumes)."""
     kind: Any = type(parser)
@@ -401,9 +432,37 @@ def _random_string(
     generator: MotoRandom, length: int = 20, include_digits: bool = True, lower_case: bool = False
 ) -> str:
     pool = string.ascii_letters + (string.digits if include_digits else "")
-    below, size = generator._randbelow, len(pool)  # type: ignore[attr-defined]
-    text = "".join([pool[below(size)] for _ in range(length)])
+    size = len(pool)
+    if not _WORD_DRAWS:
+        below = generator._randbelow  # type: ignore[attr-defined]
+        text = "".join([pool[below(size)] for _ in range(length)])
+        return text.lower() if lower_case else text
+    # choice(pool) is pool[_randbelow(62)]: getrandbits(6) until below 62, and each
+    # getrandbits(6) is the top 6 bits of the generator's next 32-bit word. Words are drawn
+    # in bulk (getrandbits(32 * n) holds the next n words, the first in the lowest bits) and
+    # read in order, skipping the rejected ones as _randbelow would redraw: the same words
+    # give the same characters, and no more words are drawn than _randbelow would draw
+    # (at least one per character still missing).
+    shift = 32 - size.bit_length()
+    chars: list[str] = []
+    while len(chars) < length:
+        missing = length - len(chars)
+        words = generator.getrandbits(32 * missing)
+        for _ in range(missing):
+            value = (words & 0xFFFFFFFF) >> shift
+            words >>= 32
+            if value < size:
+                chars.append(pool[value])
+    text = "".join(chars)
     return text.lower() if lower_case else text
+
+
+# The word-by-word reading above holds for CPython's Mersenne Twister with the
+# getrandbits-based _randbelow (what MotoRandom inherits).
+_WORD_DRAWS = (
+    getattr(MotoRandom, "_randbelow", None) is getattr(random.Random, "_randbelow_with_getrandbits", 0)
+    and MotoRandom.getrandbits is random.Random.getrandbits
+)
 
 
 def _patches() -> list[tuple[str, Any, str, Any]]:
@@ -411,6 +470,7 @@ def _patches() -> list[tuple[str, Any, str, Any]]:
         ("get_value", ResponseSerializer, "get_value", _get_value),
         ("json_structure", BaseJSONSerializer, "_serialize_type_structure", _json_structure),
         ("json_parse_structure", BaseJSONParser, "_parse_structure", _json_parse_structure),
+        ("parse_map", RequestParser, "_parse_map", _parse_map),
         ("method_names", moto_responses, "method_names_from_class", _method_names),
         ("item_init", Item, "__init__", _item_init),
         ("table_query", Table, "query", _table_query),

@@ -434,17 +434,26 @@ def test_attribute_values_are_built_sized_compared_and_copied_the_same() -> None
 
 
 def test_request_ids_are_the_same_draws_from_a_seeded_generator() -> None:
+    """Same ids from the same seed, and the generator left where moto leaves it (its next
+    draw equal): no word more or less is drawn, whatever the rejections."""
     from moto.moto_api._internal import mock_random
 
-    def ids() -> list[str]:
-        mock_random.seed(7)
-        return [
-            mock_random.get_random_string(length=52),
-            mock_random.get_random_string(length=8, include_digits=False, lower_case=True),
-        ]
+    def ids() -> list[Any]:
+        drawn: list[Any] = []
+        for seed in range(40):
+            mock_random.seed(seed)
+            drawn += [
+                mock_random.get_random_string(length=52),
+                mock_random.get_random_string(length=8, include_digits=False, lower_case=True),
+                mock_random.get_random_string(length=1),
+                mock_random.get_random_string(length=0),
+                mock_random.getrandbits(64),
+            ]
+        return drawn
 
     fast, plain = both_ways(ids, dicts=None)
     assert fast == plain
+    assert moto_paths._WORD_DRAWS, "the bulk draw is the one tested"
     assert len(fast[0]) == 52 and fast[1].islower() and fast[1].isalpha()
 
 
