@@ -18,8 +18,9 @@ of the run, most of it repeated for values whose outcome is known in advance:
   (another kind of value, a second key, a str subclass, an unknown member, an error to
   report) takes botocore's own walk.
 - the User-Agent header is rebuilt for every request, each of its ~15 components
-  sanitized character by character; ``sanitize_user_agent_string_component`` is a pure
-  function of its two arguments, so each distinct component is sanitized once.
+  sanitized character by character (twice); ``sanitize_user_agent_string_component`` and
+  a component's ``to_string`` are pure functions of their arguments and fields, so each
+  distinct component is sanitized and written once.
 
 Applied while a local AWS runs (see :mod:`functions.local.accelerate`). On AWS the same
 calls take botocore's own paths, with the same results.
@@ -45,6 +46,7 @@ _lock = threading.Lock()
 # its plain string members; the shape is held so that its id cannot be reused meanwhile.
 _members: dict[int, tuple[Any, dict[str, str], dict[str, str]]] = {}
 _sanitized: dict[tuple[str, bool], str] = {}
+_components: dict[tuple[str, str, str | None], str] = {}
 
 
 def _plain_strings(shape: Any) -> tuple[dict[str, str], dict[str, str]]:
@@ -220,6 +222,26 @@ def _sanitize(raw: Any, allow_hash: Any) -> Any:
     return found
 
 
+def _component_text(component: Any) -> Any:
+    """``UserAgentComponent.to_string``: a pure function of the component's fields, asked
+    twice per component per request; kept per (prefix, name, value) of plain strings. A
+    component with a size limit (its truncation may log) is built by botocore each time."""
+    prefix, name, value, size_config = component
+    if size_config is not None or type(prefix) is not str or type(name) is not str:
+        return _originals["component_text"](component)
+    if value is not None and type(value) is not str:
+        return _originals["component_text"](component)
+    key = (prefix, name, value)
+    found = _components.get(key)
+    if found is None:
+        found = _originals["component_text"](component)
+        with _lock:
+            if len(_components) >= MAX_ENTRIES:
+                _components.clear()
+            _components[key] = found
+    return found
+
+
 def _patches() -> list[tuple[str, Any, str, Any]]:
     return [
         ("validate_structure", ParamValidator, "_validate_structure", _validate_structure),
@@ -229,6 +251,7 @@ def _patches() -> list[tuple[str, Any, str, Any]]:
         ("serialize_map", JSONSerializer, "_serialize_type_map", _serialize_map),
         ("handle_map", BaseJSONParser, "_handle_map", _handle_map),
         ("sanitize", useragent, "sanitize_user_agent_string_component", _sanitize),
+        ("component_text", useragent.UserAgentComponent, "to_string", _component_text),
     ]
 
 
@@ -248,6 +271,7 @@ def _forget() -> None:
     with _lock:
         _members.clear()
         _sanitized.clear()
+        _components.clear()
 
 
 __all__ = ["install", "uninstall"]

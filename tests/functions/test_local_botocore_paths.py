@@ -141,6 +141,36 @@ def test_user_agent_components_sanitize_the_same(allow_hash: bool) -> None:
     assert plain[1] == ("md-arch#x86_64" if allow_hash else "md-arch-x86_64")  # "/" is not allowed
 
 
+def test_user_agent_headers_are_the_same() -> None:
+    """The whole header of real requests (components with and without values, the feature
+    list with its size limit) and of single components, with and without the memos."""
+    from botocore.useragent import UserAgentComponent, UserAgentComponentSizeConfig
+
+    components = [
+        UserAgentComponent("md", "name", "value#1 x"),
+        UserAgentComponent("md", "name"),
+        UserAgentComponent("m", "a,b,c", size_config=UserAgentComponentSizeConfig(3, ",")),
+        UserAgentComponent("ua", "2.1", ""),
+    ]
+
+    def headers() -> list[Any]:
+        client = dynamodb()
+        seen: list[Any] = []
+        client.meta.events.register(
+            "before-send", lambda request, **_: seen.append(request.headers["User-Agent"])
+        )
+        client.meta.events.register(
+            "before-send", lambda request, **_: AWSResponse(request.url, 200, {}, _Raw(b"{}"))
+        )
+        client.list_tables()
+        client.list_tables()
+        return seen + [component.to_string() for component in components * 2]
+
+    fast, plain = both_ways(headers)
+    assert fast == plain
+    assert fast[0].startswith(b"Boto3/") and fast[-2] == "m/a"
+
+
 def test_uninstall_restores_botocore() -> None:
     originals = (
         ParamValidator._validate_structure,
