@@ -255,23 +255,17 @@ def _patches() -> list[tuple[str, Any, str, Any]]:
     ]
 
 
-_patch_set = PatchSet(_patches)
-_originals = _patch_set.originals
-
-
-def install() -> None:
-    _patch_set.install()
-
-
-def uninstall() -> None:
-    _patch_set.uninstall(after=_forget)
-
-
 def _forget() -> None:
     with _lock:
         _members.clear()
         _sanitized.clear()
         _components.clear()
+
+
+_patch_set = PatchSet(_patches, forget=_forget)
+_originals = _patch_set.originals
+install = _patch_set.install
+uninstall = _patch_set.uninstall
 
 
 __all__ = ["install", "uninstall"]

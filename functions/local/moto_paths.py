@@ -488,20 +488,14 @@ def _patches() -> list[tuple[str, Any, str, Any]]:
     ]
 
 
-_patch_set = PatchSet(_patches)
-_originals = _patch_set.originals
-
-
-def install() -> None:
-    _patch_set.install()
-
-
-def uninstall() -> None:
-    _patch_set.uninstall(after=_forget_aliases)
-
-
 def _forget_aliases() -> None:
     with _lock:
         _aliases.clear()
         _scalars.clear()
         _wire_names.clear()
+
+
+_patch_set = PatchSet(_patches, forget=_forget_aliases)
+_originals = _patch_set.originals
+install = _patch_set.install
+uninstall = _patch_set.uninstall

@@ -13,8 +13,10 @@ Patch = tuple[str, Any, str, Any]
 
 
 class PatchSet:
-    def __init__(self, patches: Callable[[], list[Patch]]) -> None:
+    def __init__(self, patches: Callable[[], list[Patch]], forget: Callable[[], None] | None = None) -> None:
+        """``forget``: run after the last user's uninstall (caches that belong to it)."""
         self._patches = patches
+        self._forget = forget
         self._lock = threading.Lock()
         self._users = 0
         self.originals: dict[str, Any] = {}
@@ -43,6 +45,8 @@ class PatchSet:
                 setattr(owner, attribute, self.originals[key])
             if after is not None:
                 after()
+            if self._forget is not None:
+                self._forget()
 
 
 __all__ = ["Patch", "PatchSet"]
