@@ -15,12 +15,19 @@ default copy protocol (no ``__deepcopy__``, ``__reduce__``, ``__getstate__``,
 ``__setstate__`` or slots of their own; checked at import), for which ``copy.deepcopy``
 makes ``cls.__new__(cls)`` and fills its ``__dict__`` with a deep copy of the original's:
 so does this copier, directly.
+
+The context object holds the execution's start time as a ``datetime`` (``$$.Execution.
+StartTime``, read by every plugin task's parameters); ``copy.deepcopy`` rebuilds it
+through its reduce protocol. A ``datetime`` is immutable, and so is a
+``datetime.timezone``: one that is naive or carries a ``timezone`` is returned as it is,
+as atoms are (any other tzinfo, which could be mutable, is copied by ``copy.deepcopy``).
 """
 
 from __future__ import annotations
 
 import copy
 import copyreg
+import datetime
 import types
 from typing import Any
 
@@ -78,6 +85,11 @@ def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
     return _copy(value, {} if memo is None else memo)
 
 
+def _immutable_time(value: datetime.datetime) -> bool:
+    zone = value.tzinfo
+    return zone is None or type(zone) is datetime.timezone
+
+
 def _copy(value: Any, memo: dict[int, Any]) -> Any:
     kind = type(value)
     if kind in ATOMS:
@@ -100,6 +112,8 @@ def _copy(value: Any, memo: dict[int, Any]) -> Any:
         for item in value:
             append(item if type(item) in ATOMS else _copy(item, memo))
         return out
+    if kind is datetime.datetime and _immutable_time(value):
+        return value
     if kind in OBJECTS:
         new = kind.__new__(kind)
         memo[id(value)] = new

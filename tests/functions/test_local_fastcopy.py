@@ -58,6 +58,25 @@ def test_other_values_go_to_deepcopy() -> None:
         assert fastcopy.deepcopy(atom) is atom
 
 
+def test_datetimes_with_immutable_zones_are_kept_as_atoms() -> None:
+    """A naive datetime or one in a ``datetime.timezone`` is kept (immutable, equal to
+    deepcopy's copy); one with any other tzinfo is copied by deepcopy."""
+
+    class Zone(datetime.tzinfo):  # a tzinfo of its own: could be mutable
+        def utcoffset(self, _: Any) -> datetime.timedelta:
+            return datetime.timedelta(hours=1)
+
+    utc = datetime.datetime(2026, 1, 1, 12, tzinfo=datetime.UTC)
+    offset = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone(datetime.timedelta(hours=-5)))
+    naive = datetime.datetime(2026, 1, 1)
+    own = datetime.datetime(2026, 1, 1, tzinfo=Zone())
+    value = {"utc": utc, "again": utc, "offset": offset, "naive": naive, "own": own}
+    mine = fastcopy.deepcopy(value)
+    assert mine == copy.deepcopy(value)
+    assert mine["utc"] is utc and mine["again"] is utc and mine["offset"] is offset and mine["naive"] is naive
+    assert mine["own"] is not own and mine["own"].tzinfo is not own.tzinfo
+
+
 def test_the_interpreter_copies_with_it_only_while_a_local_aws_is_up() -> None:
     assert states.copy is copy
     with LocalAWS():
@@ -93,7 +112,7 @@ def test_program_states_copy_as_deepcopy_copies_them() -> None:
         assert mine is not state
         assert vars(mine) == vars(theirs) == vars(state)
         for name, value in vars(mine).items():  # nothing mutable shared with the original
-            if isinstance(value, (dict, list, datetime.datetime)):
+            if isinstance(value, (dict, list)):  # (a datetime in a timezone is immutable)
                 assert value is not vars(state)[name]
     error = program_states()[4]
     copied = fastcopy.deepcopy({"a": error, "b": error, "e": error.error})
