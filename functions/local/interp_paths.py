@@ -30,10 +30,12 @@ nothing:
   same way — an event set when the work returns, waited for the same time.
 
 - every evaluation step of every component (~5,000 per Map over 100 items) asks
-  ``env.is_running()`` and calls ``_log_evaluation_step``, which formats nothing unless
-  moto's logger is at DEBUG. The step reads the environment's program state directly
-  when the environment is moto's own ``Environment`` class, and calls the logging step
-  only when DEBUG is on: it logs the same lines then, and does the same work either way.
+  ``env.is_running()``, sets ``env.next_field_name`` through two property setters, and
+  calls ``_log_evaluation_step``, which formats nothing unless moto's logger is at DEBUG.
+  The step reads and sets the program state's fields directly when the environment is
+  moto's own ``Environment`` class and its state a ``ProgramRunning`` (with the same
+  checks and errors as the setters), and calls the logging step only when DEBUG is on:
+  it logs the same lines then, and does the same work either way.
 
 Each replacement is moto's own method with only those lines changed, installed only if
 the original's source is the one it was written from (moto ``>=5.1,<6``; written from
@@ -90,6 +92,8 @@ SOURCES = {
     "program_eval": "6d701880064a8970",
     "component_eval": "8573f4a8a03c562c",
     "is_running": "547c6202e60b0854",
+    "environment_next_field": "f8f52205741238a3",
+    "running_next_field": "fabb2b34ca57abb0",
 }
 
 
@@ -220,18 +224,22 @@ def _program_eval(self: Program, env: Any) -> None:
 
 
 def _component_eval(self: EvalComponent, env: Environment) -> None:
-    # moto 5.2.5's EvalComponent.eval; is_running() and the debug line inlined.
-    if (
-        isinstance(env._program_state, ProgramRunning)
-        if type(env) is Environment and WRITTEN_FROM["is_running"]
-        else env.is_running()
-    ):
+    # moto 5.2.5's EvalComponent.eval; is_running(), the next_field_name setters (the
+    # environment's, then its running program state's) and the debug line inlined.
+    inline = type(env) is Environment and INLINE_ENVIRONMENT
+    if isinstance(env._program_state, ProgramRunning) if inline else env.is_running():
         if LOG.isEnabledFor(logging.DEBUG):
             self._log_evaluation_step("Computing")
         try:
             field_name = self._field_name()
             if field_name is not None:
-                env.next_field_name = field_name
+                state = env._program_state
+                if inline and type(state) is ProgramRunning:
+                    if state._next_state_name is None:
+                        raise RuntimeError("Could not set NextField from uninitialised ProgramState.")
+                    state._next_field_name = field_name
+                else:
+                    env.next_field_name = field_name
             self._eval_body(env)
         except FailureEventException as failure_event_exception:
             self._log_failure_event_exception(failure_event_exception=failure_event_exception)
@@ -257,8 +265,14 @@ def _replaced() -> list[Patch]:
 REPLACED = _replaced()
 # Decided once, on moto's own code (the patches replace it while installed).
 WRITTEN_FROM = {key: same_source(key, vars(owner).get(name)) for key, owner, name, _ in REPLACED}
-# Read, not replaced: what the eval step inlines.
-WRITTEN_FROM["is_running"] = INTERNALS and same_source("is_running", Environment.is_running)
+# Read, not replaced: what the eval step inlines (else it calls them).
+INLINE_ENVIRONMENT = INTERNALS and all(
+    (
+        same_source("is_running", Environment.is_running),
+        same_source("environment_next_field", vars(Environment)["next_field_name"].fset),
+        same_source("running_next_field", vars(ProgramRunning)["next_field_name"].fset),
+    )
+)
 
 
 def _patches() -> list[Patch]:

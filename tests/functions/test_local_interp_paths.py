@@ -305,3 +305,46 @@ def test_each_fast_path_is_installed_only_with_the_local_aws_and_moto_code_it_wa
     assert event_manager.iso_8601_datetime_with_milliseconds is stamp
     assert not interp_paths.same_source("eval_input", ExecutionState._evaluate_with_timeout)
     assert not interp_paths.same_source("eval_input", None)  # a method moto no longer has
+
+
+def test_an_evaluation_step_does_what_moto_s_does() -> None:
+    """The inlined step sets the same field, runs the same body, skips a stopped program
+    and raises the same error for a program with no state yet — as moto's own eval."""
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramEnded, ProgramRunning
+
+    from functions.local import interp_paths
+
+    class Step(EvalComponent):
+        def _eval_body(self, env: Any) -> None:
+            env.ran = True
+
+    def evaluate(evaluator: Any, state: Any) -> Any:
+        env = Environment.__new__(Environment)
+        env._program_state, env.ran = state, False
+        try:
+            evaluator(Step(), env)
+        except RuntimeError as error:
+            return str(error)
+        return env.ran, vars(state)
+
+    def running(next_state: str | None) -> ProgramRunning:
+        state = ProgramRunning()
+        state._next_state_name = next_state
+        return state
+
+    assert interp_paths.INLINE_ENVIRONMENT, "the inlined path is the one tested"
+    installed = vars(EvalComponent)["eval"]
+    original = installed
+    if installed is interp_paths._component_eval:  # a local AWS is up: moto's is kept aside
+        original = interp_paths._patch_set.originals["component_eval"]
+    assert original is not interp_paths._component_eval
+    for make in (lambda: running("S"), lambda: running(None), ProgramEnded):
+        ours, theirs = evaluate(interp_paths._component_eval, make()), evaluate(original, make())
+        assert ours == theirs
+    assert evaluate(interp_paths._component_eval, running("S")) == (
+        True,
+        {"_next_state_name": "S", "_next_field_name": "Step"},
+    )
+    assert "uninitialised" in evaluate(interp_paths._component_eval, running(None))
