@@ -226,6 +226,8 @@ def _component_text(component: Any) -> Any:
     """``UserAgentComponent.to_string``: a pure function of the component's fields, asked
     twice per component per request; kept per (prefix, name, value) of plain strings. A
     component with a size limit (its truncation may log) is built by botocore each time."""
+    if len(component) != 4:  # a botocore with other fields: its own method
+        return _originals["component_text"](component)
     prefix, name, value, size_config = component
     if size_config is not None or type(prefix) is not str or type(name) is not str:
         return _originals["component_text"](component)

@@ -384,7 +384,9 @@ def _cast_value(value: DynamoType) -> Any:
 
 
 def _dynamo_deepcopy(value: DynamoType, memo: dict[int, Any]) -> DynamoType:
-    if value.type not in _SCALARS or id(value) in memo:
+    # A copy of what moto 5.2.5's DynamoType holds: its type and value (a DynamoType with
+    # other fields, from another moto, is copied by moto).
+    if value.type not in _SCALARS or id(value) in memo or len(value.__dict__) != 2:
         return _originals["dynamo_deepcopy"](value, memo)  # type: ignore[no-any-return]
     result = value.__class__.__new__(value.__class__)
     memo[id(value)] = result
@@ -394,9 +396,10 @@ def _dynamo_deepcopy(value: DynamoType, memo: dict[int, Any]) -> DynamoType:
 
 
 def _item_deepcopy(item: Item, memo: dict[int, Any]) -> Item:
-    # moto 5.2.5's Item.__deepcopy__, with each attribute copied by _dynamo_deepcopy.
-    if id(item) in memo:
-        return memo[id(item)]  # type: ignore[no-any-return]
+    # moto 5.2.5's Item.__deepcopy__, with each attribute copied by _dynamo_deepcopy (an
+    # item with other fields than that moto's, from another moto, is copied by moto).
+    if id(item) in memo or item.__dict__.keys() != _ITEM_FIELDS:
+        return _originals["item_deepcopy"](item, memo)  # type: ignore[no-any-return]
     result: Any = item.__class__.__new__(item.__class__)
     memo[id(item)] = result
     result.hash_key = copy.deepcopy(item.hash_key, memo)
@@ -408,6 +411,9 @@ def _item_deepcopy(item: Item, memo: dict[int, Any]) -> Item:
         dict.__setitem__(attrs, key, copied)
     result.attrs = attrs
     return result  # type: ignore[no-any-return]
+
+
+_ITEM_FIELDS = {"hash_key", "range_key", "attrs"}
 
 
 def _item_size(item: Item) -> int:
