@@ -236,15 +236,24 @@ def _string_members(shape: Any) -> dict[str, str]:
     return strings
 
 
+def _string_member(parser: Any, strings: dict[str, str], value: Any) -> Any:
+    """``{member: text}`` for a plain dict holding one ``str`` under the wire name of one
+    of ``strings`` (what the walk builds: a string parses as itself); None otherwise."""
+    if type(value) is dict and len(value) == 1:
+        ((json_name, text),) = value.items()
+        name = strings.get(json_name) if type(text) is str else None
+        if name is not None:
+            parsed = parser.MAP_TYPE()
+            parsed[name] = text
+            return parsed
+    return None
+
+
 def _json_parse_structure(parser: Any, shape: Any, value: Any) -> Any:
     if type(value) is dict and len(value) == 1 and not shape.is_document_type and _plain_parser(parser):
-        ((json_name, item),) = value.items()
-        if type(item) is str:
-            name = _string_members(shape).get(json_name)
-            if name is not None:
-                parsed = parser.MAP_TYPE()
-                parsed[name] = item  # what _parse_shape gives a string: the value itself
-                return parsed
+        parsed = _string_member(parser, _string_members(shape), value)
+        if parsed is not None:
+            return parsed
     return _originals["json_parse_structure"](parser, shape, value)
 
 
@@ -264,15 +273,11 @@ def _parse_map(parser: Any, shape: Any, value: Any) -> Any:
     parse: Any = parser._parse_shape  # moto's parser is untyped
     parsed = parser.MAP_TYPE()
     for key, item in value.items():
-        if strings and type(item) is dict and len(item) == 1:
-            ((json_name, text),) = item.items()
-            name = strings.get(json_name) if type(text) is str else None
-            if name is not None:
-                member = parser.MAP_TYPE()
-                member[name] = text
-                parsed[key] = member
-                continue
-        parsed[parse(shape.key, key)] = parse(value_shape, item)
+        member = _string_member(parser, strings, item) if strings else None
+        if member is not None:
+            parsed[key] = member
+        else:
+            parsed[parse(shape.key, key)] = parse(value_shape, item)
     return parsed
 
 
