@@ -20,7 +20,11 @@ of the run, most of it repeated for values whose outcome is known in advance:
 - the User-Agent header is rebuilt for every request, each of its ~15 components
   sanitized character by character (twice); ``sanitize_user_agent_string_component`` and
   a component's ``to_string`` are pure functions of their arguments and fields, so each
-  distinct component is sanitized and written once.
+  distinct component is sanitized and written once. The whole header is a function of
+  what ``UserAgentString.to_string`` reads: the creator's own fields (strings set when
+  the client is built), six settings of the client's config, and the features
+  registered for this request (joined in their set's order). It is kept per those
+  values, that order included.
 
 Applied while a local AWS runs (see :mod:`functions.local.accelerate`). On AWS the same
 calls take botocore's own paths, with the same results.
@@ -32,6 +36,7 @@ import threading
 from typing import Any
 
 from botocore import useragent
+from botocore.context import get_context
 from botocore.parsers import BaseJSONParser, BaseRestParser, ResponseParser
 from botocore.serialize import JSONSerializer
 from botocore.utils import is_json_value_header
@@ -47,6 +52,22 @@ _lock = threading.Lock()
 _members: dict[int, tuple[Any, dict[str, str], dict[str, str]]] = {}
 _sanitized: dict[tuple[str, bool], str] = {}
 _components: dict[tuple[str, str, str | None], str] = {}
+_agents: dict[tuple[Any, ...], str] = {}
+# What UserAgentString.to_string reads of its creator besides the client config and the
+# client features (both read below): strings (or None) set when the client is built.
+_AGENT_FIELDS = (
+    "_platform_name",
+    "_platform_version",
+    "_platform_machine",
+    "_python_version",
+    "_python_implementation",
+    "_execution_env",
+    "_crt_version",
+    "_session_user_agent_name",
+    "_session_user_agent_version",
+    "_session_user_agent_extra",
+)
+_MODIFY_COMPONENTS = useragent.modify_components
 
 
 def _plain_strings(shape: Any) -> tuple[dict[str, str], dict[str, str]]:
@@ -208,13 +229,14 @@ def _plain_parser(parser: Any) -> bool:
     return kind._parse_shape is base._parse_shape and (handle is None or handle is rest._handle_string)
 
 
-def _sanitize(raw: Any, allow_hash: Any) -> Any:
-    if type(raw) is not str or type(allow_hash) is not bool:
-        return _originals["sanitize"](raw, allow_hash)
-    key = (raw, allow_hash)
+def _sanitize(raw_str: Any, allow_hash: Any) -> Any:
+    # botocore passes both by keyword (raw_str=, allow_hash=): same names as its own.
+    if type(raw_str) is not str or type(allow_hash) is not bool:
+        return _originals["sanitize"](raw_str, allow_hash)
+    key = (raw_str, allow_hash)
     found = _sanitized.get(key)
     if found is None:
-        found = _originals["sanitize"](raw, allow_hash)
+        found = _originals["sanitize"](raw_str, allow_hash)
         with _lock:
             if len(_sanitized) >= MAX_ENTRIES:
                 _sanitized.clear()
@@ -244,6 +266,58 @@ def _component_text(component: Any) -> Any:
     return found
 
 
+def _agent_key(agent: Any) -> tuple[Any, ...] | None:
+    """Everything ``to_string`` reads, or None where it is not plain data."""
+    fields = vars(agent)
+    if len(fields) != len(_AGENT_FIELDS) + 2:  # a botocore with other fields
+        return None
+    values = tuple(fields.get(name, agent) for name in _AGENT_FIELDS)
+    config = fields.get("_client_config", agent)
+    if config is None:
+        settings: tuple[Any, ...] = ()
+    else:
+        retries = getattr(config, "retries", None)
+        settings = (
+            hasattr(config, "_supplied_user_agent"),
+            getattr(config, "_supplied_user_agent", None),
+            getattr(config, "user_agent", None),
+            bool(retries),
+            retries.get("mode") if isinstance(retries, dict) else retries,
+            bool(getattr(config, "endpoint_discovery_enabled", None)),
+            getattr(config, "user_agent_appid", None),
+            getattr(config, "user_agent_extra", None),
+        )
+    context = get_context()
+    client_features = fields.get("_client_features", agent) or set()
+    if type(client_features) is not set:
+        return None
+    # The features joined in the order to_string's own union of the same sets gives.
+    features = tuple(client_features.union(set() if context is None else context.features))
+    key = (*values, *settings, features)
+    if not all(value is None or type(value) in (str, bool) for value in key[:-1]):
+        return None
+    if not all(type(feature) is str for feature in features):
+        return None
+    return key
+
+
+def _agent_text(agent: Any) -> Any:
+    """``UserAgentString.to_string``, kept per everything it reads."""
+    if type(agent) is not useragent.UserAgentString or useragent.modify_components is not _MODIFY_COMPONENTS:
+        return _originals["agent_text"](agent)
+    key = _agent_key(agent)
+    if key is None:
+        return _originals["agent_text"](agent)
+    found = _agents.get(key)
+    if found is None:
+        found = _originals["agent_text"](agent)
+        with _lock:
+            if len(_agents) >= MAX_ENTRIES:
+                _agents.clear()
+            _agents[key] = found
+    return found
+
+
 def _patches() -> list[tuple[str, Any, str, Any]]:
     return [
         ("validate_structure", ParamValidator, "_validate_structure", _validate_structure),
@@ -254,6 +328,7 @@ def _patches() -> list[tuple[str, Any, str, Any]]:
         ("handle_map", BaseJSONParser, "_handle_map", _handle_map),
         ("sanitize", useragent, "sanitize_user_agent_string_component", _sanitize),
         ("component_text", useragent.UserAgentComponent, "to_string", _component_text),
+        ("agent_text", useragent.UserAgentString, "to_string", _agent_text),
     ]
 
 
@@ -262,6 +337,7 @@ def _forget() -> None:
         _members.clear()
         _sanitized.clear()
         _components.clear()
+        _agents.clear()
 
 
 _patch_set = PatchSet(_patches, forget=_forget)

@@ -56,6 +56,7 @@ UNIQUE_ID = "routines-local-direct-dynamodb"
 _lock = threading.Lock()
 _users = 0
 _parsers: dict[str, ResponseParser] = {}
+_last_date: tuple[Any, str] | None = None  # (a whole second, its Date header)
 
 
 def install() -> None:
@@ -120,7 +121,7 @@ def _handler(operation: str, params: dict[str, Any], request_signer: Any) -> Any
     handler.method = params["method"]
     handler.uri = params["url"]
     handler.region = request_signer.region_name
-    handler.response_headers = {"server": "amazon.com", "date": http_date(utcnow())}
+    handler.response_headers = {"server": "amazon.com", "date": _date()}
     service_model = get_service_model(handler.boto3_service_name)
     protocol = determine_request_protocol(service_model, headers.get("Content-Type", ""))
     parser = PROTOCOL_PARSERS[protocol](
@@ -139,6 +140,20 @@ def _handler(operation: str, params: dict[str, Any], request_signer: Any) -> Any
     )
     handler.current_account = _account(headers, request_signer)
     return handler
+
+
+def _date() -> str:
+    """The Date header moto's response layer sets, ``http_date(utcnow())``: a function of
+    the time's whole second, formatted once per second."""
+    now = utcnow()
+    second = now.replace(microsecond=0)
+    global _last_date
+    last = _last_date
+    if last is not None and last[0] == second:
+        return last[1]
+    text = http_date(second)
+    _last_date = (second, text)
+    return text
 
 
 def _account(headers: Headers, request_signer: Any) -> str:

@@ -194,3 +194,54 @@ class _Raw:
 
     def stream(self, **_: Any) -> Any:
         yield self._body
+
+
+def test_whole_user_agent_headers_are_kept_per_everything_they_read() -> None:
+    """Clients with different configs (an app id, which botocore sanitizes by keyword; a
+    retry mode; extras; a legacy override), with and without request features, and a
+    config changed after the first request: the same header as botocore builds."""
+    from botocore.config import Config
+    from botocore.context import start_as_current_context
+    from botocore.useragent import register_feature_id
+
+    configs = [
+        None,
+        Config(user_agent_appid="my app#1", retries={"mode": "adaptive"}, user_agent_extra="x/1"),
+        Config(user_agent="legacy/1.0"),
+        Config(endpoint_discovery_enabled=True, retries={"mode": "legacy"}),
+    ]
+
+    def headers() -> list[str]:
+        seen: list[str] = []
+        for config in configs:
+            creator = boto3.session.Session().client("sqs", region_name="eu-west-1", config=config)
+            agent = creator._user_agent_creator
+            seen.append(agent.to_string())
+            with start_as_current_context():
+                register_feature_id("WAITER")
+                seen.append(agent.to_string())
+                register_feature_id("PAGINATOR")
+                seen.append(agent.to_string())
+            seen.append(agent.to_string())
+            if agent._client_config is not None:
+                agent._client_config.user_agent_appid = "changed"
+                seen.append(agent.to_string())
+        return seen
+
+    botocore_paths.install()
+    try:
+        fast = headers()
+        kept = len(botocore_paths._agents)
+    finally:
+        botocore_paths.uninstall()
+    configs[1:] = [
+        Config(user_agent_appid="my app#1", retries={"mode": "adaptive"}, user_agent_extra="x/1"),
+        Config(user_agent="legacy/1.0"),
+        Config(endpoint_discovery_enabled=True, retries={"mode": "legacy"}),
+    ]
+    assert fast == headers()
+    assert kept >= 8  # kept per client, feature set and app id
+    # Five headers per client: plain, with one feature, two, plain again, app id changed.
+    assert "app/my-app#1" in fast[5] and "cfg/retry-mode#adaptive" in fast[5] and fast[5].endswith("x/1")
+    assert "app/changed" in fast[9] and fast[10].startswith("legacy/1.0")
+    assert fast[6] != fast[5] and fast[8] == fast[5]  # a feature shows, then is gone

@@ -271,3 +271,26 @@ def test_after_the_local_aws_stops_clients_take_the_ordinary_path(stubbed: list[
         dynamodb.put_item(TableName="later", Item={"k": {"S": "v"}})
         assert dynamodb.get_item(TableName="later", Key={"k": {"S": "v"}})["Item"] == {"k": {"S": "v"}}
     assert stubbed.count("PutItem") == 1 and stubbed.count("GetItem") == 1
+
+
+def test_the_date_header_is_moto_s_formatted_once_a_second(monkeypatch: pytest.MonkeyPatch) -> None:
+    import datetime
+
+    from werkzeug.http import http_date
+
+    times = [
+        datetime.datetime(2026, 11, 22, 10, 0, 0, 1),
+        datetime.datetime(2026, 11, 22, 10, 0, 0, 999_999),
+        datetime.datetime(2026, 11, 22, 10, 0, 1, 0),
+        datetime.datetime(2026, 11, 22, 9, 59, 59, 500_000),  # a clock set back
+        datetime.datetime(2030, 1, 1),
+    ]
+    now = iter(times)
+    formatted: list[Any] = []
+    monkeypatch.setattr(direct_dynamodb, "utcnow", lambda: next(now))
+    monkeypatch.setattr(
+        direct_dynamodb, "http_date", lambda value: formatted.append(value) or http_date(value)
+    )
+    monkeypatch.setattr(direct_dynamodb, "_last_date", None)
+    assert [direct_dynamodb._date() for _ in times] == [http_date(time) for time in times]
+    assert len(formatted) == 4  # the second read within one second was not formatted again

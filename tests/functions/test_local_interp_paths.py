@@ -182,6 +182,69 @@ def test_a_retried_failure_inside_a_loop_runs_the_same(
     assert_same_run(plain, fast, document)
 
 
+def test_work_without_a_timeout_runs_on_the_thread_that_waits_for_it(
+    aws: LocalAWS, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No Task or program of a loop has a timeout: each runs on the thread that would wait
+    for it (no pooled thread); with nesting allowed no deeper than 0, each takes a pooled
+    thread again. The runs are the same either way."""
+    pooled: list[Any] = []
+    handlers: list[str] = []
+    run = interp_paths.WORKERS.run
+    monkeypatch.setattr(interp_paths.WORKERS, "run", lambda work: pooled.append(work) or run(work))
+    import plugins.runtime.handler as plugin_handler
+
+    invoke = plugin_handler.invoke
+
+    def recorded(*args: Any, **kwargs: Any) -> Any:
+        handlers.append(threading.current_thread().name)
+        return invoke(*args, **kwargs)
+
+    monkeypatch.setattr(plugin_handler, "invoke", recorded)
+    document = loop(4)
+    here = run_routine(aws, document)
+    assert here.status == "SUCCEEDED" and pooled == []
+    assert "routines-local-worker" not in handlers and len(handlers) == 14  # order, vip, 12 rows
+    monkeypatch.setattr(interp_paths, "MAX_NESTED", 0)
+    handlers.clear()
+    pooled_run = run_routine(aws, document)
+    assert len(pooled) >= 14 and set(handlers) == {"routines-local-worker"}
+    assert_same_run(pooled_run, here, document)
+
+
+def test_work_run_here_fails_as_on_a_thread_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    reported: list[Any] = []
+    monkeypatch.setattr(threading, "excepthook", reported.append)
+    seen: list[Any] = []
+
+    def work() -> None:
+        seen.append((threading.current_thread(), interp_paths._nested.depth))
+        raise ValueError("boom")
+
+    interp_paths._run_here(work)
+    assert seen == [(threading.current_thread(), 1)] and interp_paths._nested.depth == 0
+    (report,) = reported
+    assert report.exc_type is ValueError and report.thread is threading.current_thread()
+
+
+def test_work_nested_too_deep_takes_a_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    threads: list[str] = []
+    done = threading.Event()
+    monkeypatch.setattr(interp_paths, "MAX_NESTED", 2)
+
+    def nest(level: int) -> None:
+        threads.append(threading.current_thread().name)
+        if level < 3:
+            interp_paths._run_here(lambda: nest(level + 1))
+        else:
+            done.set()
+
+    interp_paths._run_here(lambda: nest(1))
+    assert done.wait(5)
+    assert threads[:2] == [threading.current_thread().name] * 2
+    assert threads[2] == "routines-local-worker"
+
+
 SLEPT = threading.Semaphore(0)
 
 

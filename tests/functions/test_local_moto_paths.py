@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -481,3 +482,79 @@ def test_items_are_copied_sized_and_listed_the_same() -> None:
     fast, plain = both_ways(described, dicts=None)
     assert fast == plain
     assert fast[3]["Items"][0]["x"] == {"S": "ü"} and fast[3]["Items"][0]["b"] == {"B": b"\x00\x01"}
+
+
+@contextmanager
+def counting(key: str) -> Iterator[list[Any]]:
+    """Installs (while ``both_ways`` runs) the patch ``key`` wrapped to record its calls."""
+    calls: list[Any] = []
+    patches = moto_paths._patches()
+    (replacement,) = [r for k, _, _, r in patches if k == key]
+
+    def counted(*args: Any) -> Any:
+        calls.append(args)
+        return replacement(*args)
+
+    swapped = [(k, o, a, counted if k == key else r) for k, o, a, r in patches]
+    moto_paths._patch_set._patches = lambda: swapped
+    try:
+        yield calls
+    finally:
+        moto_paths._patch_set._patches = moto_paths._patches
+
+
+def test_query_items_are_written_the_same_entry_by_entry(dynamodb: Any) -> None:
+    """An item's map of AttributeValues, written by the map shortcut: the same bytes as
+    moto's walk, for one-key strings and every other kind of value side by side."""
+    mixed = {**ITEM, "sk": {"S": "mixed"}, "empty": {"S": ""}, "n2": {"N": "7"}}
+    dynamodb.put_item(TableName=TABLE, Item=mixed)
+
+    def query() -> Any:
+        return dynamodb.query(
+            TableName=TABLE, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "a"}}
+        )
+
+    with counting("json_map") as written:
+        fast, plain = both_ways(query, dicts=None, taken=lambda: written)
+    assert without_metadata(fast) == without_metadata(plain)
+    assert fast["Items"][-1]["empty"] == {"S": ""} and fast["Items"][-1]["b"] == {"B": b"\x00\x01"}
+    assert fast["Items"][-1]["m"] == ITEM["m"]
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"pk": {"S": "a"}, "sk": {"S": "e1"}, "s": {"SS": []}},
+        {"pk": {"S": "a"}, "sk": {"S": "e2"}, "m": {"M": {"deep": {"M": {"n": {"NS": []}}}}}},
+        {"pk": {"S": "a"}, "sk": {"S": "e3"}, "o": {"S": ""}, "b": {"BOOL": True}, "l": {"L": [{"SS": []}]}},
+        {"pk": {"S": ""}, "sk": {"S": "e4"}},
+        {"pk": {"S": "a"}, "sk": {"S": "e5"}, "ss": {"SS": ["x"]}, "n": {"N": "1"}, "t": {"S": "x"}},
+    ],
+)
+def test_puts_are_checked_for_empty_sets_and_keys_the_same(dynamodb: Any, item: dict[str, Any]) -> None:
+    def put() -> Any:
+        try:
+            return without_metadata(dynamodb.put_item(TableName=TABLE, Item=item))
+        except dynamodb.exceptions.ClientError as error:
+            return error.response["Error"]
+
+    empty_key = item["pk"] == {"S": ""}  # refused by the key check, before this one
+    with counting("put_empty_attrs") as checked:
+        fast, plain = both_ways(put, dicts=None, taken=None if empty_key else lambda: checked)
+    assert fast == plain
+    assert ("Code" in fast) == (empty_key or item["sk"]["S"] in ("e1", "e2"))  # "e3": a list may hold one
+
+
+def test_action_names_turn_into_the_same_method_names() -> None:
+    from moto.core.utils import camelcase_to_underscores
+
+    names = ["PutItem", "GetQueueUrl", "ListTagsForResource", "DescribeDBInstances", "A", "", "getURLs", "X"]
+    moto_paths.install()
+    try:
+        fast = [moto_paths._camelcase(name) for name in names * 2]
+        assert moto_responses.camelcase_to_underscores is moto_paths._camelcase
+    finally:
+        moto_paths.uninstall()
+    assert fast == [camelcase_to_underscores(name) for name in names * 2]
+    assert fast[:2] == ["put_item", "get_queue_url"]
+    assert moto_responses.camelcase_to_underscores is camelcase_to_underscores
