@@ -33,6 +33,7 @@ calls take botocore's own paths, with the same results.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from botocore import useragent
@@ -229,19 +230,23 @@ def _plain_parser(parser: Any) -> bool:
     return kind._parse_shape is base._parse_shape and (handle is None or handle is rest._handle_string)
 
 
+def _kept(cache: dict[Any, str], key: Any, compute: Callable[[], str]) -> str:
+    """``compute()``, kept in ``cache`` under ``key`` (a full cache is cleared first)."""
+    found = cache.get(key)
+    if found is None:
+        found = compute()
+        with _lock:
+            if len(cache) >= MAX_ENTRIES:
+                cache.clear()
+            cache[key] = found
+    return found
+
+
 def _sanitize(raw_str: Any, allow_hash: Any) -> Any:
     # botocore passes both by keyword (raw_str=, allow_hash=): same names as its own.
     if type(raw_str) is not str or type(allow_hash) is not bool:
         return _originals["sanitize"](raw_str, allow_hash)
-    key = (raw_str, allow_hash)
-    found = _sanitized.get(key)
-    if found is None:
-        found = _originals["sanitize"](raw_str, allow_hash)
-        with _lock:
-            if len(_sanitized) >= MAX_ENTRIES:
-                _sanitized.clear()
-            _sanitized[key] = found
-    return found
+    return _kept(_sanitized, (raw_str, allow_hash), lambda: _originals["sanitize"](raw_str, allow_hash))
 
 
 def _component_text(component: Any) -> Any:
@@ -255,15 +260,7 @@ def _component_text(component: Any) -> Any:
         return _originals["component_text"](component)
     if value is not None and type(value) is not str:
         return _originals["component_text"](component)
-    key = (prefix, name, value)
-    found = _components.get(key)
-    if found is None:
-        found = _originals["component_text"](component)
-        with _lock:
-            if len(_components) >= MAX_ENTRIES:
-                _components.clear()
-            _components[key] = found
-    return found
+    return _kept(_components, (prefix, name, value), lambda: _originals["component_text"](component))
 
 
 def _agent_key(agent: Any) -> tuple[Any, ...] | None:
@@ -308,14 +305,7 @@ def _agent_text(agent: Any) -> Any:
     key = _agent_key(agent)
     if key is None:
         return _originals["agent_text"](agent)
-    found = _agents.get(key)
-    if found is None:
-        found = _originals["agent_text"](agent)
-        with _lock:
-            if len(_agents) >= MAX_ENTRIES:
-                _agents.clear()
-            _agents[key] = found
-    return found
+    return _kept(_agents, key, lambda: _originals["agent_text"](agent))
 
 
 def _patches() -> list[tuple[str, Any, str, Any]]:
