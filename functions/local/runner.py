@@ -14,6 +14,7 @@ from functions.local.environment import ACCOUNT, REGION, LocalAWS
 from functions.local.errors import clean_error
 from functions.local.lambdas import Pin
 from functions.local.observe import Observer
+from functions.local.slices import long_slices
 from functions.trace import execution_history, trace_execution
 from plugins.runtime.offload import execution_input
 from statemachines.compiler import Compiled, compile_validated
@@ -69,6 +70,10 @@ class RunningExecution:
         return str(self.aws.client("stepfunctions").describe_execution(executionArn=self.arn)["status"])
 
     def wait(self, on_event: EventCallback | None = None, timeout: float | None = None) -> ExecutionResult:
+        with long_slices():  # the execution's threads take longer turns (functions.local.slices)
+            return self._wait(on_event, timeout)
+
+    def _wait(self, on_event: EventCallback | None, timeout: float | None) -> ExecutionResult:
         client = self.aws.client("stepfunctions")
         deadline = time.monotonic() + timeout if timeout else None
         stopped: float | None = None
