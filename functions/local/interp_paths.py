@@ -39,6 +39,10 @@ nothing:
   is waited for the same way — an event set when the work returns, waited for the same
   time — so it still times out while the work goes on.
 
+- every state's StateEntered and StateExited events write its input (output) as JSON,
+  read through ``States.get_input()``, which deep-copies it first; the JSON is written
+  from the value itself (``to_json_str`` only reads it) when ``get_input`` is moto's.
+
 - every evaluation step of every component (~5,000 per Map over 100 items) asks
   ``env.is_running()``, sets ``env.next_field_name`` through two property setters, and
   calls ``_log_evaluation_step``, which formats nothing unless moto's logger is at DEBUG.
@@ -72,6 +76,11 @@ from moto.core.utils import iso_8601_datetime_with_milliseconds
 from moto.stepfunctions.parser.asl.eval.event import event_manager
 
 try:  # internals of moto's interpreter: without them, moto keeps its own code
+    from moto.stepfunctions.parser.api import (
+        HistoryEventExecutionDataDetails,
+        StateEnteredEventDetails,
+        StateExitedEventDetails,
+    )
     from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
         FailureEventException,
     )
@@ -88,9 +97,11 @@ try:  # internals of moto's interpreter: without them, moto keeps its own code
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import (
         StateTaskLambda,
     )
+    from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
     from moto.stepfunctions.parser.asl.eval.environment import Environment
     from moto.stepfunctions.parser.asl.eval.program_state import ProgramRunning
     from moto.stepfunctions.parser.asl.eval.states import States
+    from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 except ImportError:  # pragma: no cover - moto 5.2.5 has them all
     INTERNALS = False
 else:
@@ -109,6 +120,10 @@ SOURCES = {
     "is_running": "547c6202e60b0854",
     "environment_next_field": "f8f52205741238a3",
     "running_next_field": "fabb2b34ca57abb0",
+    "entered_details": "1119da614d73ab3b",
+    "exited_details": "82ead97874bb6dfe",
+    "get_input": "d76b07a7ad724d4b",
+    "extract": "9ab6dac771c565c5",
 }
 
 
@@ -251,6 +266,40 @@ def _evaluate_with_timeout(self: ExecutionState, env: Any) -> None:
         env.states.reset(input_value=res)
 
 
+def _current_input(states: States) -> Any:
+    """The state's input as ``states.get_input()`` gives it, for reading only: without the
+    deep copy when get_input is moto's (a deep copy of exactly this value)."""
+    if type(states) is States and READS_INPUT:
+        return states._states_data["input"]
+    return states.get_input()
+
+
+def _entered_details(self: CommonStateField, env: Any) -> Any:
+    # moto 5.2.5's CommonStateField._get_state_entered_event_details; the input written as
+    # JSON from the state's input itself (to_json_str only reads it).
+    return StateEnteredEventDetails(
+        name=self.name,
+        input=to_json_str(_current_input(env.states), separators=(",", ":")),
+        inputDetails=HistoryEventExecutionDataDetails(truncated=False),  # Always False for api calls.
+    )
+
+
+def _exited_details(self: CommonStateField, env: Any) -> Any:
+    # moto 5.2.5's CommonStateField._get_state_exited_event_details; the output written as
+    # JSON from the state's input itself (to_json_str only reads it).
+    event_details = StateExitedEventDetails(
+        name=self.name,
+        output=to_json_str(_current_input(env.states), separators=(",", ":")),
+        outputDetails=HistoryEventExecutionDataDetails(truncated=False),  # Always False for api calls.
+    )
+    assigned_variables = env.variable_store.get_assigned_variables()
+    env.variable_store.reset_tracing()
+    if assigned_variables:
+        event_details["assignedVariables"] = assigned_variables
+        event_details["assignedVariablesDetails"] = {"truncated": False}
+    return event_details
+
+
 def _program_eval(self: Program, env: Any) -> None:
     # moto 5.2.5's Program.eval, the program run here or by a pooled worker: join(timeout)
     # then is_alive() is an event set when the program returns, waited for ``timeout``.
@@ -308,12 +357,18 @@ def _replaced() -> list[Patch]:
         ("eval_input", InlineItemProcessorWorker, "_eval_input", _eval_input),
         ("program_eval", Program, "eval", _program_eval),
         ("component_eval", EvalComponent, "eval", _component_eval),
+        ("entered_details", CommonStateField, "_get_state_entered_event_details", _entered_details),
+        ("exited_details", CommonStateField, "_get_state_exited_event_details", _exited_details),
     ]
 
 
 REPLACED = _replaced()
 # Decided once, on moto's own code (the patches replace it while installed).
 WRITTEN_FROM = {key: same_source(key, vars(owner).get(name)) for key, owner, name, _ in REPLACED}
+# Read, not replaced: what the event details read directly (else they ask get_input()).
+READS_INPUT = (
+    INTERNALS and same_source("get_input", States.get_input) and same_source("extract", States._extract)
+)
 # Read, not replaced: what the eval step inlines (else it calls them).
 INLINE_ENVIRONMENT = INTERNALS and all(
     (

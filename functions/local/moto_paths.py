@@ -58,6 +58,12 @@ computations repeated on every call there:
   (twice per attribute). It is listed once per call; nothing changes the table's keys
   while a put is validated. An attribute holding one string, number or boolean cannot
   hold the empty set the check looks for, so only other values are checked, by moto.
+- a write's answer is mostly empty (a PutItem without ReturnValues answers ``{}``), and
+  moto builds a serializer, walks the operation's output shape and encodes the JSON for
+  it each time. For an empty plain dict, no response transformers and the plain JSON
+  serializer, the answer (status, headers, body) depends only on the serializer class,
+  the operation and moto's pretty-printing setting: it is serialized by moto once per
+  those and given as a copy after.
 - ``call_action`` turns the action's name into the handler method's name
   (``camelcase_to_underscores``, character by character) on every call: a pure
   function of the name, kept per name.
@@ -76,9 +82,11 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from moto import settings as moto_settings
 from moto.core import responses as moto_responses
 from moto.core.constants import MISSING
 from moto.core.parse import BaseJSONParser, RequestParser
+from moto.core.responses import ActionResult
 from moto.core.serialize import (
     DEFAULT_ALIAS_PROVIDERS,
     AttributePickerContext,
@@ -532,6 +540,42 @@ def _put_empty_attrs(field_updates: Any, table: Any) -> None:
     return None
 
 
+def _defining(kind: type) -> type:
+    """The class whose ``execute_result`` instances of ``kind`` run (not a subclass's own)."""
+    return next(klass for klass in kind.__mro__ if "execute_result" in vars(klass))
+
+
+# (serializer class, id(operation model), pretty) -> (operation model, status, headers, body)
+_empty_answers: dict[tuple[Any, int, Any], tuple[Any, Any, dict[str, Any], Any]] = {}
+
+
+def _execute_result(result: ActionResult, context: Any) -> Any:
+    """``ActionResult.execute_result``, an empty answer serialized once (see above)."""
+    serializer: Any = context.serializer_class
+    if (
+        type(result._result) is not dict
+        or result._result
+        or _defining(type(result)) is not ActionResult
+        or getattr(context.response, "RESPONSE_KEY_PATH_TO_TRANSFORMER", None)
+        or not issubclass(serializer, BaseJSONSerializer)
+        or serializer._serialize_result is not ResponseSerializer._serialize_result
+        or serializer._serialized_result_to_response is not BaseJSONSerializer._serialized_result_to_response
+        or context.operation_model.has_event_stream_output
+    ):
+        return _originals["execute_result"](result, context)
+    operation = context.operation_model
+    key = (serializer, id(operation), moto_settings.PRETTIFY_RESPONSES)
+    entry = _empty_answers.get(key)
+    if entry is None or entry[0] is not operation:
+        status, headers, body = _originals["execute_result"](result, context)
+        entry = (operation, status, dict(headers), body)
+        with _lock:
+            if len(_empty_answers) >= MAX_ALIASES:
+                _empty_answers.clear()
+            _empty_answers[key] = entry
+    return entry[1], dict(entry[2]), entry[3]
+
+
 @lru_cache(maxsize=1024)
 def _underscored(name: str) -> str:
     return _originals["camelcase"](name)  # type: ignore[no-any-return]
@@ -547,6 +591,7 @@ def _patches() -> list[tuple[str, Any, str, Any]]:
     return [
         ("put_empty_attrs", dynamodb_responses, "validate_put_has_empty_attrs", _put_empty_attrs),
         ("camelcase", moto_responses, "camelcase_to_underscores", _camelcase),
+        ("execute_result", ActionResult, "execute_result", _execute_result),
         ("get_value", ResponseSerializer, "get_value", _get_value),
         ("json_structure", BaseJSONSerializer, "_serialize_type_structure", _json_structure),
         ("json_map", BaseJSONSerializer, "_serialize_type_map", _json_map),
@@ -572,6 +617,7 @@ def _patches() -> list[tuple[str, Any, str, Any]]:
 def _forget_aliases() -> None:
     _underscored.cache_clear()
     with _lock:
+        _empty_answers.clear()
         _aliases.clear()
         _scalars.clear()
         _wire_names.clear()

@@ -411,3 +411,21 @@ def test_an_evaluation_step_does_what_moto_s_does() -> None:
         {"_next_state_name": "S", "_next_field_name": "Step"},
     )
     assert "uninitialised" in evaluate(interp_paths._component_eval, running(None))
+
+
+def test_event_details_read_the_input_that_get_input_copies() -> None:
+    from moto.stepfunctions.parser.asl.eval.states import States
+    from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
+
+    value = {"a": [1, {"b": "ü", "when": datetime.datetime(2026, 1, 2, 3, 4, 5)}], "n": None}
+    states = States(context={"Execution": {"Input": value}})
+    assert interp_paths.READS_INPUT
+    read = interp_paths._current_input(states)
+    assert read is states._states_data["input"]  # not a copy
+    assert to_json_str(read, separators=(",", ":")) == to_json_str(states.get_input(), separators=(",", ":"))
+
+    class OwnStates(States):
+        def get_input(self, query: str | None = None) -> Any:
+            return {"own": True}
+
+    assert interp_paths._current_input(OwnStates(context={"Execution": {"Input": value}})) == {"own": True}

@@ -558,3 +558,40 @@ def test_action_names_turn_into_the_same_method_names() -> None:
     assert fast == [camelcase_to_underscores(name) for name in names * 2]
     assert fast[:2] == ["put_item", "get_queue_url"]
     assert moto_responses.camelcase_to_underscores is camelcase_to_underscores
+
+
+def test_empty_answers_are_serialized_once_and_the_same(dynamodb: Any) -> None:
+    """Writes that answer ``{}`` (a put, a delete, an update without return values): the
+    same answer, headers included, from the answer serialized once per operation."""
+
+    def writes() -> list[Any]:
+        answers = [
+            dynamodb.put_item(TableName=TABLE, Item={"pk": {"S": "w"}, "sk": {"S": "1"}}),
+            dynamodb.put_item(TableName=TABLE, Item={"pk": {"S": "w"}, "sk": {"S": "2"}}),
+            dynamodb.update_item(
+                TableName=TABLE,
+                Key={"pk": {"S": "w"}, "sk": {"S": "1"}},
+                UpdateExpression="SET v = :v",
+                ExpressionAttributeValues={":v": {"N": "1"}},
+            ),
+            dynamodb.delete_item(TableName=TABLE, Key={"pk": {"S": "w"}, "sk": {"S": "2"}}),
+            dynamodb.put_item(
+                TableName=TABLE, Item={"pk": {"S": "w"}, "sk": {"S": "3"}}, ReturnConsumedCapacity="TOTAL"
+            ),
+        ]
+        out = []
+        for answer in answers:
+            headers = dict(answer["ResponseMetadata"]["HTTPHeaders"])
+            for varying in ("date", "x-amzn-requestid"):
+                assert headers.pop(varying)
+            out.append((without_metadata(answer), headers, answer["ResponseMetadata"]["HTTPStatusCode"]))
+        kept.append(len(moto_paths._empty_answers))
+        return out
+
+    kept: list[int] = []
+    with counting("execute_result") as executed:
+        fast, plain = both_ways(writes, dicts=None, taken=lambda: executed)
+    assert fast == plain
+    assert fast[0][0] == {} and fast[0][1]["content-type"] == "application/x-amz-json-1.0"
+    assert fast[4][0]["ConsumedCapacity"]["TableName"] == TABLE  # not empty: serialized as usual
+    assert kept[0] >= 1 and kept[1] == 0  # the put's, at least; nothing kept without the fast paths
