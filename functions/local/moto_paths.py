@@ -492,30 +492,37 @@ def _dynamo_to_dict(value: Any) -> Any:
 def _random_string(
     generator: MotoRandom, length: int = 20, include_digits: bool = True, lower_case: bool = False
 ) -> str:
-    pool = string.ascii_letters + (string.digits if include_digits else "")
-    size = len(pool)
+    pool = _ALPHANUMERIC if include_digits else string.ascii_letters
     if not _WORD_DRAWS:
         below = generator._randbelow  # type: ignore[attr-defined]
-        text = "".join([pool[below(size)] for _ in range(length)])
+        text = "".join([pool[below(len(pool))] for _ in range(length)])
         return text.lower() if lower_case else text
     # choice(pool) is pool[_randbelow(62)]: getrandbits(6) until below 62, and each
     # getrandbits(6) is the top 6 bits of the generator's next 32-bit word. Words are drawn
     # in bulk (getrandbits(32 * n) holds the next n words, the first in the lowest bits) and
     # read in order, skipping the rejected ones as _randbelow would redraw: the same words
     # give the same characters, and no more words are drawn than _randbelow would draw
-    # (at least one per character still missing).
-    shift = 32 - size.bit_length()
-    chars: list[str] = []
-    while len(chars) < length:
-        missing = length - len(chars)
-        words = generator.getrandbits(32 * missing)
-        for _ in range(missing):
-            value = (words & 0xFFFFFFFF) >> shift
-            words >>= 32
-            if value < size:
-                chars.append(pool[value])
-    text = "".join(chars)
-    return text.lower() if lower_case else text
+    # (at least one per character still missing). A word's top 6 bits are the top 6 bits
+    # of its highest byte (every fourth byte, little-endian), so each word is read by
+    # translating that byte: to its character, or to nothing for a rejected draw.
+    table = _TABLES[pool]
+    text = b""
+    while len(text) < length:
+        missing = length - len(text)
+        words = generator.getrandbits(32 * missing).to_bytes(4 * missing, "little")
+        text += words[3::4].translate(table).replace(b"\x00", b"")
+    decoded = text.decode("ascii")
+    return decoded.lower() if lower_case else decoded
+
+
+def _byte_table(pool: str) -> bytes:
+    """A byte → the pool's character for the draw its top bits make (0: rejected)."""
+    shift = 8 - len(pool).bit_length()
+    return bytes(ord(pool[b >> shift]) if b >> shift < len(pool) else 0 for b in range(256))
+
+
+_ALPHANUMERIC = string.ascii_letters + string.digits
+_TABLES = {pool: _byte_table(pool) for pool in (_ALPHANUMERIC, string.ascii_letters)}
 
 
 # The word-by-word reading above holds for CPython's Mersenne Twister with the
