@@ -506,12 +506,12 @@ def _random_string(
     # of its highest byte (every fourth byte, little-endian), so each word is read by
     # translating that byte: to its character, or to nothing for a rejected draw.
     table = _TABLES[pool]
-    text = b""
-    while len(text) < length:
-        missing = length - len(text)
+    drawn = b""
+    while len(drawn) < length:
+        missing = length - len(drawn)
         words = generator.getrandbits(32 * missing).to_bytes(4 * missing, "little")
-        text += words[3::4].translate(table).replace(b"\x00", b"")
-    decoded = text.decode("ascii")
+        drawn += words[3::4].translate(table).replace(b"\x00", b"")
+    decoded = drawn.decode("ascii")
     return decoded.lower() if lower_case else decoded
 
 
