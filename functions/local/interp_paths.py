@@ -34,7 +34,10 @@ nothing:
   as it would on a thread of its own: in a fresh ``contextvars`` context, an escaping
   exception reported to ``threading.excepthook`` (the waiter then goes on waiting, as it
   would for a thread that died), up to ``MAX_NESTED`` levels deep on one thread (Maps
-  within Parallels within Maps…; deeper, a new thread keeps the stack short). Work with
+  within Parallels within Maps…) and only with ``MIN_ROOM`` frames left below the
+  recursion limit; otherwise on a thread of its own, with a stack of its own. (A Lambda
+  handler run here starts a few frames deeper than on a fresh thread: recursion within
+  about a dozen frames of the limit that passed before fails now.) Work with
   a timeout that can pass runs on a pooled thread (:mod:`functions.local.workers`) and
   is waited for the same way — an event set when the work returns, waited for the same
   time — so it still times out while the work goes on.
@@ -138,6 +141,10 @@ def same_source(key: str, function: Any) -> bool:
 
 
 MAX_NESTED = 8  # work run on the waiting thread, nested (a stack this deep takes a thread)
+# Frames below the recursion limit that work run on the waiting thread must have left: on
+# a thread of its own it would start with nearly all of them (moto's Map with
+# MaxConcurrency 1 evaluates each next item one level deeper on its worker's stack).
+MIN_ROOM = 400
 _nested = threading.local()
 
 
@@ -150,7 +157,7 @@ def _run_here(work: Any) -> None:
     """Run ``work`` on this thread as :mod:`functions.local.workers` runs it on a thread of
     its own, or hand it to one when this thread is already ``MAX_NESTED`` levels deep."""
     depth = getattr(_nested, "depth", 0)
-    if depth >= MAX_NESTED:
+    if depth >= MAX_NESTED or _short_of_room():
         WORKERS.run(work)
         return
     _nested.depth = depth + 1
@@ -161,6 +168,15 @@ def _run_here(work: Any) -> None:
         threading.excepthook(threading.ExceptHookArgs([kind, value, trace, threading.current_thread()]))
     finally:
         _nested.depth = depth
+
+
+def _short_of_room() -> bool:
+    """Whether fewer than ``MIN_ROOM`` frames are left below the recursion limit."""
+    try:
+        sys._getframe(max(0, sys.getrecursionlimit() - MIN_ROOM))  # a walk of frame pointers
+    except ValueError:  # the stack is not that deep
+        return False
+    return True
 
 
 def _store_input(states: States, value: Any) -> None:
