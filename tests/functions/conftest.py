@@ -1,10 +1,14 @@
-"""Fixtures for end-to-end tests: the local AWS and a real HTTP server on 127.0.0.1; and a
-DynamoDB item of every attribute kind, shared by the tests of the local DynamoDB paths."""
+"""Fixtures for end-to-end tests: the local AWS and a real HTTP server on 127.0.0.1; a
+DynamoDB item of every attribute kind, shared by the tests of the local DynamoDB paths;
+and Lambda functions whose handler is a test module's function."""
 
 from __future__ import annotations
 
+import io
 import json
 import threading
+import uuid
+import zipfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -81,3 +85,21 @@ def http() -> Iterator[Recorder]:
     yield recorder
     server.shutdown()
     server.server_close()
+
+
+def in_process_function(aws: LocalAWS, handler: str) -> str:
+    """The ARN of a new Lambda function on the local AWS whose handler (``module.name``,
+    e.g. a test module's function) runs in-process, as the plugins' do."""
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("index.py", "")
+    return str(
+        aws.client("lambda").create_function(
+            FunctionName=f"f-{uuid.uuid4().hex[:8]}",
+            Runtime="python3.12",
+            Role=aws.role_arn,
+            Handler=handler,
+            Code={"ZipFile": archive.getvalue()},
+            Timeout=30,
+        )["FunctionArn"]
+    )

@@ -6,13 +6,11 @@ every Task and program on a pooled thread of its own (``MAX_NESTED = 0``, the ol
 from __future__ import annotations
 
 import contextvars
-import io
 import json
 import sys
 import threading
 import time
 import uuid
-import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -21,11 +19,12 @@ from typing import Any
 import pytest
 
 import plugins.runtime.handler as plugin_handler
-from functions.local import LocalAWS, interp_paths, run_routine, slices
+from functions.local import LocalAWS, interp_paths, run_routine
 from functions.local.lambdas import Pin
 from functions.local.runner import ExecutionResult, start_routine
 from functions.local.workers import WORKERS
 from tests.conftest import link, routine
+from tests.functions.conftest import in_process_function
 from tests.functions.test_local_interp_paths import assert_same_run, links, scrubbed, without_fast_paths
 
 
@@ -453,19 +452,7 @@ def remember(event: Any, context: Any) -> Any:
 
 
 def function(aws: LocalAWS, handler: str) -> str:
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as zipped:
-        zipped.writestr("index.py", "")
-    return str(
-        aws.client("lambda").create_function(
-            FunctionName=f"f-{uuid.uuid4().hex[:8]}",
-            Runtime="python3.12",
-            Role=aws.role_arn,
-            Handler=f"{__name__}.{handler}",
-            Code={"ZipFile": archive.getvalue()},
-            Timeout=30,
-        )["FunctionArn"]
-    )
+    return in_process_function(aws, f"{__name__}.{handler}")
 
 
 def execute(
@@ -701,27 +688,6 @@ def test_the_machine_with_and_without_its_own_timeout_runs_the_same(
         assert here["status"] == "SUCCEEDED" and kinds[-1] == "ExecutionSucceeded"
         assert json.loads(here["output"]) == [[{"slept": 0}, {"slept": 0}]] * 2
     assert_same_execution(here, old)
-
-
-def test_turns_are_long_while_a_nested_loop_is_waited_for_then_as_they_were(
-    aws: LocalAWS, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    seen: list[float] = []
-    invoke = plugin_handler.invoke
-
-    def recorded(*args: Any, **kwargs: Any) -> Any:
-        seen.append(sys.getswitchinterval())
-        return invoke(*args, **kwargs)
-
-    monkeypatch.setattr(plugin_handler, "invoke", recorded)
-    before = sys.getswitchinterval()
-    result = run_routine(aws, three_loops(), {"grid": GRID}, timeout=60)
-    assert result.status == "SUCCEEDED"
-    assert len(seen) == 8 and seen == [pytest.approx(max(before, slices.SLICE_SECONDS))] * 8
-    assert sys.getswitchinterval() == before
-
-
-# -- nesting deeper than MAX_NESTED, and work that escapes ---------------------------------------
 
 
 def test_a_chain_nested_far_deeper_than_allowed_takes_a_new_thread_every_max_nested_levels(

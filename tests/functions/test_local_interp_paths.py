@@ -7,13 +7,11 @@ the same events and links where Map iterations or branches run concurrently."""
 from __future__ import annotations
 
 import datetime
-import io
 import json
 import re
 import threading
 import time
 import uuid
-import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +29,7 @@ from moto.stepfunctions.parser.asl.eval.event import event_manager
 
 from functions.local import LocalAWS, fastcopy, interp_paths, run_routine
 from functions.local.lambdas import Pin
+from tests.functions.conftest import in_process_function
 
 GOLDEN = Path(__file__).resolve().parent.parent / "statemachines" / "golden"
 RUNS = sorted(p.name.removesuffix(".run.json") for p in GOLDEN.glob("*.run.json"))
@@ -256,19 +255,7 @@ def slow(event: Any, context: Any) -> Any:
 
 
 def slow_function(aws: LocalAWS) -> str:
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as zipped:
-        zipped.writestr("index.py", "")
-    return str(
-        aws.client("lambda").create_function(
-            FunctionName=f"slow-{uuid.uuid4().hex[:8]}",
-            Runtime="python3.12",
-            Role=aws.role_arn,
-            Handler=f"{__name__}.slow",
-            Code={"ZipFile": archive.getvalue()},
-            Timeout=30,
-        )["FunctionArn"]
-    )
+    return in_process_function(aws, f"{__name__}.slow")
 
 
 def run_twice(
