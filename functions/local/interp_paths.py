@@ -155,7 +155,8 @@ def _endless(seconds: float | None) -> bool:
 
 def _run_here(work: Any) -> None:
     """Run ``work`` on this thread as :mod:`functions.local.workers` runs it on a thread of
-    its own, or hand it to one when this thread is already ``MAX_NESTED`` levels deep."""
+    its own, or hand it to one when this thread is already ``MAX_NESTED`` levels deep or
+    has fewer than ``MIN_ROOM`` frames left."""
     depth = getattr(_nested, "depth", 0)
     if depth >= MAX_NESTED or _short_of_room():
         WORKERS.run(work)
