@@ -621,7 +621,7 @@ def _patches() -> list[tuple[str, Any, str, Any]]:
     ]
 
 
-def _forget_aliases() -> None:
+def _forget() -> None:
     _underscored.cache_clear()
     with _lock:
         _empty_answers.clear()
@@ -630,7 +630,7 @@ def _forget_aliases() -> None:
         _wire_names.clear()
 
 
-_patch_set = PatchSet(_patches, forget=_forget_aliases)
+_patch_set = PatchSet(_patches, forget=_forget)
 _originals = _patch_set.originals
 install = _patch_set.install
 uninstall = _patch_set.uninstall
