@@ -2,35 +2,123 @@
 
 ARM64 (Graviton: ~20 % cheaper per GB-second) and Python 3.14, the newest Lambda Python
 runtime; the bundle's compiled dependencies (pydantic-core, wrapt) ship manylinux
-aarch64 wheels for it. All functions share one code asset: the project's packages plus
-their runtime dependencies from pyproject.toml, installed at synth time with ``pip
-install --platform`` (no Docker). Context ``routines:bundle=false`` skips the pip step (the
-synth tests do: they check the template, not the zip).
+aarch64 wheels for it.
+
+All functions share one code asset, built at synth time without Docker:
+
+1. ``uv export --locked`` turns uv.lock into hashed requirements for
+   ``[project].dependencies`` only (no extras, no dev group), at exactly the locked
+   versions: a deploy never resolves ranges on the day of ``cdk synth``. boto3 and
+   botocore are pruned, with what only they need (see :data:`RUNTIME_PROVIDED`).
+2. The export is universal (one lock for every Python and platform), and pip evaluates
+   markers against the interpreter that runs it, not against ``--python-version``: so
+   the markers are evaluated here for the Lambda's own environment
+   (:data:`LAMBDA_MARKERS`) and dropped from the lines pip gets.
+3. ``pip install --no-deps --require-hashes --only-binary=:all: --no-compile`` for
+   manylinux aarch64 CPython 3.14 installs exactly those files, each checked against the
+   lock's hash; nothing is resolved again. No bytecode compiled by the host's Python
+   ships: its ``cpython-3xx.pyc`` files are dead weight to 3.14, which ignores them and
+   compiles the sources at import.
+4. The project's packages are copied beside them, without ``__pycache__``.
+
+uv is the one pinned in this virtualenv (``python -m uv``), run in the repository root;
+without it, synthesis stops with a message saying how to install it.
+
+The asset hash is computed here (:func:`asset_hash`) from the requirements pip installs,
+the install options and the packages' files: a lock change alone redeploys, and an
+unchanged tree does not. Context ``routines:bundle=false`` skips steps 1-3 (the synth
+tests do: they check the template, not the zip); the asset is then the source alone,
+hashed by CDK.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
+import json
 import shutil
 import subprocess
 import sys
-import tomllib
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import jsii
-from aws_cdk import BundlingOptions, DockerImage, Duration, ILocalBundling, RemovalPolicy
+from aws_cdk import AssetHashType, BundlingOptions, DockerImage, Duration, ILocalBundling, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+from packaging.requirements import InvalidRequirement, Requirement
 
 from infra.nag import acknowledge, allow
 from infra.settings import Settings
 
 ARCHITECTURE = lambda_.Architecture.ARM_64
+PYTHON_VERSION = "3.14"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
-PIP_PLATFORM = ("--platform", "manylinux2014_aarch64", "--implementation", "cp", "--python-version", "3.14")
+PIP_PLATFORM = (
+    "--platform",
+    "manylinux2014_aarch64",
+    "--implementation",
+    "cp",
+    "--python-version",
+    PYTHON_VERSION,
+)
+# PEP 508 marker values of the Lambda runtime above (CPython 3.14 on Amazon Linux 2023,
+# aarch64), for the export's markers; the host's would pick another Python's pins.
+LAMBDA_MARKERS = {
+    "implementation_name": "cpython",
+    "implementation_version": f"{PYTHON_VERSION}.0",
+    "os_name": "posix",
+    "platform_machine": "aarch64",
+    "platform_python_implementation": "CPython",
+    "platform_release": "",
+    "platform_system": "Linux",
+    "platform_version": "",
+    "python_full_version": f"{PYTHON_VERSION}.0",
+    "python_version": PYTHON_VERSION,
+    "sys_platform": "linux",
+    "extra": "",
+}
+# Neither boto3 nor botocore is bundled: the Lambda runtime ships the two as a matched
+# pair, maintained by AWS. Before, aws-xray-sdk (powertools' tracer) pulled botocore, with
+# urllib3, python-dateutil and six, into the bundle, where that botocore shadowed the
+# runtime's own under the runtime's boto3: the half-bundled SDK that AWS's packaging
+# guide warns against. Both or neither; neither, because nothing here needs a newer SDK
+# than the runtime's: the functions call long-established APIs only (Step Functions
+# start/stop/describe execution and state machine CRUD, DynamoDB get/put/create_table,
+# S3, Secrets Manager, EventBridge rules and Scheduler schedules, SQS, SNS, SES), far
+# older than the python3.14 runtime (Python 3.14 itself came out in October 2025; our
+# floor, boto3>=1.34, is of late 2023). AWS publishes no fixed SDK version for the
+# runtime: it differs by Region and moves as AWS patches it, so a function that needs a
+# newer API than that must bundle both at locked versions (drop the prunes below).
+# ``--prune`` also drops what only they require (s3transfer, urllib3, python-dateutil,
+# six). jmespath stays: powertools imports it, and the runtime's botocore accepts any
+# jmespath below 2. Smaller bundle, faster cold start.
+RUNTIME_PROVIDED = ("boto3", "botocore")
+UV_EXPORT = (
+    "export",
+    "--locked",  # read uv.lock as it is, and stop if it no longer matches pyproject.toml
+    "--no-dev",
+    "--no-emit-project",
+    "--no-header",
+    "--no-annotate",
+    "--format",
+    "requirements.txt",
+    *(f"--prune={name}" for name in RUNTIME_PROVIDED),
+)
+PIP_INSTALL = (
+    "install",
+    "--quiet",
+    "--no-deps",  # the export is the whole closure; pip would judge dependencies' markers on the host
+    "--require-hashes",
+    "--only-binary=:all:",
+    "--no-compile",
+    *PIP_PLATFORM,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("statemachines", "plugins", "functions", "infra")  # never tests, docs, benchmarks
@@ -48,10 +136,90 @@ RETENTION = {
 }
 
 
-def runtime_requirements() -> list[str]:
-    """pyproject's dependencies, less boto3 (the Lambda runtime provides it)."""
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return [d for d in project["dependencies"] if not d.replace("_", "-").startswith("boto3")]
+def uv_command() -> list[str]:
+    """How to run the uv that the project pins (installed in the virtualenv beside this
+    Python), never whichever uv is first on PATH."""
+    if importlib.util.find_spec("uv") is not None:
+        return [sys.executable, "-m", "uv"]
+    beside = Path(sys.executable).parent / "uv"
+    if beside.is_file():
+        return [str(beside)]
+    raise RuntimeError(
+        f"uv is needed to export the locked Lambda dependencies from uv.lock, and {sys.executable} "
+        "has none: install it into this environment (pip install uv==0.13.9), or synthesize "
+        "with -c routines:bundle=false to skip the dependency bundle"
+    )
+
+
+def export_requirements(project: Path = ROOT) -> str:
+    """The locked runtime dependencies of ``project`` (its pyproject.toml and uv.lock), as
+    hashed requirements with universal markers, less the runtime-provided SDK."""
+    result = subprocess.run(
+        [*uv_command(), *UV_EXPORT], cwd=project, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"uv export failed in {project}:\n{result.stderr.strip()}")
+    return result.stdout
+
+
+def _logical_lines(text: str) -> Iterator[str]:
+    """A requirements file's entries: continuations joined, comments and blanks left out."""
+    pending = ""
+    for raw in text.splitlines():
+        line = "" if raw.lstrip().startswith("#") else raw.split(" #", 1)[0].strip()
+        if line.endswith("\\"):
+            pending += line[:-1].rstrip() + " "
+            continue
+        entry = (pending + line).strip()
+        pending = ""
+        if entry:
+            yield entry
+    if pending.strip():
+        yield pending.strip()
+
+
+def lambda_requirements(exported: str) -> str:
+    """The entries of ``exported`` whose markers hold on the Lambda runtime, without their
+    markers (pip would judge them on the host again) and with their hashes."""
+    kept = []
+    for entry in _logical_lines(exported):
+        spec, _, options = entry.partition(" --")
+        if entry.startswith("-") or not options.startswith("hash="):
+            raise ValueError(f"not a hashed requirement of a uv export: {entry!r}")
+        try:
+            requirement = Requirement(spec)
+        except InvalidRequirement as exc:
+            raise ValueError(f"not a requirement: {spec!r} ({exc})") from None
+        if requirement.marker is not None and not requirement.marker.evaluate(LAMBDA_MARKERS):
+            continue
+        requirement.marker = None
+        kept.append(f"{requirement} --{options}")
+    return "".join(f"{line}\n" for line in kept)
+
+
+def _source_files(root: Path) -> Iterator[Path]:
+    """What the bundle copies of the project: the packages' files, no ``__pycache__``."""
+    for package in PACKAGES:
+        for path in sorted((root / package).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.relative_to(root).parts:
+                yield path
+
+
+def asset_hash(requirements: str, root: Path = ROOT) -> str:
+    """The code asset's hash: the requirements pip installs (with their hashes), how it
+    installs them, and every file of the packages under ``root``, by path and content."""
+    digest = hashlib.sha256()
+
+    def field(data: bytes) -> None:  # length-prefixed, so no two inputs run together
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
+
+    field(json.dumps({"pip": PIP_INSTALL, "markers": LAMBDA_MARKERS}, sort_keys=True).encode())
+    field(requirements.encode())
+    for path in _source_files(root):
+        field(path.relative_to(root).as_posix().encode())
+        field(path.read_bytes())
+    return digest.hexdigest()
 
 
 def retention(settings: Settings) -> logs.RetentionDays:
@@ -62,12 +230,24 @@ def retention(settings: Settings) -> logs.RetentionDays:
 
 @jsii.implements(ILocalBundling)
 class _PipBundling:
+    """Installs ``requirements`` (from :func:`lambda_requirements`) for the Lambda's
+    platform, then copies the project's packages beside them."""
+
+    def __init__(self, requirements: str, root: Path = ROOT) -> None:
+        self.requirements = requirements
+        self.root = root
+
     def try_bundle(self, output_dir: str, *args: Any, **kwargs: Any) -> bool:
-        command = [sys.executable, "-m", "pip", "install", "--quiet", "--target", output_dir, *PIP_PLATFORM]
-        subprocess.run([*command, "--only-binary=:all:", *runtime_requirements()], check=True)
+        with tempfile.TemporaryDirectory(prefix="routines-requirements-") as scratch:
+            listing = Path(scratch) / "requirements.txt"
+            listing.write_text(self.requirements)
+            subprocess.run(
+                [sys.executable, "-m", "pip", *PIP_INSTALL, "--target", output_dir, "-r", str(listing)],
+                check=True,
+            )
         for package in PACKAGES:
             shutil.copytree(
-                ROOT / package, Path(output_dir) / package, ignore=shutil.ignore_patterns("__pycache__")
+                self.root / package, Path(output_dir) / package, ignore=shutil.ignore_patterns("__pycache__")
             )
         return True
 
@@ -75,12 +255,15 @@ class _PipBundling:
 def code_asset(settings: Settings) -> lambda_.Code:
     if not settings.bundle:
         return lambda_.Code.from_asset(str(ROOT), exclude=EXCLUDE)
+    requirements = lambda_requirements(export_requirements())
     return lambda_.Code.from_asset(
         str(ROOT),
         exclude=EXCLUDE,
+        asset_hash_type=AssetHashType.CUSTOM,
+        asset_hash=asset_hash(requirements, ROOT),
         bundling=BundlingOptions(
             image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.14"),  # unused: local first
-            local=_PipBundling(),
+            local=_PipBundling(requirements, ROOT),
         ),
     )
 

@@ -1,9 +1,10 @@
 """The local runtime: the whole product in-process, on moto's AWS."""
 
-from functions.local.imports import shared_models, shared_session, without_batch_package
+from functions.local.fastpaths import fast_paths
+from functions.local.fastpaths.imports import lean_imports
 
-shared_models()
-with shared_session(), without_batch_package():  # see imports.py
+with lean_imports():  # see fastpaths/imports.py
+    fast_paths()  # imports moto's interpreter, which the fast paths replace parts of
     from functions.local.environment import LocalAWS
     from functions.local.runner import ExecutionResult, run_routine
 

@@ -17,36 +17,33 @@ from typing import Any
 
 from moto.dynamodb.models import DynamoDBBackend
 
+from functions.local.fastpaths.guard import Patch, Seam
+
 WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
 READS = ("get_item", "query", "scan")
 
 _lock = threading.RLock()
-_originals: dict[str, Callable[..., Any]] = {}
-_users = 0  # nested local AWS instances share the patch
 
 
-def install() -> None:
-    global _users
-    _users += 1
-    if _originals:
-        return
-    for name in (*WRITES, *READS):
-        original = getattr(DynamoDBBackend, name)
-        _originals[name] = original
+def _locked(name: str) -> Callable[..., Any]:
+    def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with _lock:
+            return SEAM.originals[name](self, *args, **kwargs)
 
-        @functools.wraps(original)
-        def locked(self: Any, *args: Any, __original: Callable[..., Any] = original, **kwargs: Any) -> Any:
-            with _lock:
-                return __original(self, *args, **kwargs)
-
-        setattr(DynamoDBBackend, name, locked)
+    return functools.wraps(getattr(DynamoDBBackend, name))(locked)
 
 
-def uninstall() -> None:
-    global _users
-    _users = max(0, _users - 1)
-    if _users:
-        return
-    for name, original in _originals.items():
-        setattr(DynamoDBBackend, name, original)
-    _originals.clear()
+def _patches() -> list[Patch]:
+    return [(name, DynamoDBBackend, name, _locked(name)) for name in (*WRITES, *READS)]
+
+
+SEAM = Seam(
+    "atomic-dynamodb",
+    "one lock around every DynamoDB operation, as AWS makes each item's writes atomic",
+    _patches,
+    parameters=dict.fromkeys((*WRITES, *READS)),  # wrappers: any parameters pass through
+)
+install = SEAM.install
+uninstall = SEAM.uninstall
+
+__all__ = ["install", "uninstall"]

@@ -12,13 +12,13 @@ document that validated is compiled, or found here.
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from functions.local import fastcopy
 from plugins.sdk import PluginRegistry
 from statemachines.compiler import Compiled
 from statemachines.options import CompileOptions
@@ -59,7 +59,7 @@ def compiled(
             _compiled[key] = (registry, found)
             while len(_compiled) > MAX_ROUTINES:
                 _compiled.popitem(last=False)
-    return Compiled(found.definition, fastcopy.deepcopy(found.report))
+    return Compiled(found.definition, copy.deepcopy(found.report))
 
 
 def forget() -> None:

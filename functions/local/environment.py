@@ -22,7 +22,7 @@ import boto3
 from aws_lambda_powertools.utilities import parameters as powertools_parameters
 from moto import mock_aws
 
-from functions.local import accelerate, atomic, direct_dynamodb, map_runs
+from functions.local import atomic, fastpaths, map_runs
 from functions.local.lambdas import InProcessLambda
 from infra.lambdas import lambda_functions
 from infra.names import (
@@ -160,8 +160,7 @@ class LocalAWS:
             config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
         )
         self._mock.start()
-        accelerate.install()
-        direct_dynamodb.install()  # before any client is built: clients copy its handler
+        fastpaths.engage()  # before any client is built: clients copy direct-dynamodb's handler
         interpreter = logging.getLogger(INTERPRETER_LOGGER)
         self._saved_propagate = interpreter.propagate
         interpreter.propagate = False
@@ -191,8 +190,7 @@ class LocalAWS:
         map_runs.uninstall()
         atomic.uninstall()
         if self._mock is not None:
-            direct_dynamodb.uninstall()
-            accelerate.uninstall()
+            fastpaths.release()
             self._mock.stop()
             self._mock = None
             interpreter = logging.getLogger(INTERPRETER_LOGGER)

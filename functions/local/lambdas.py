@@ -30,6 +30,8 @@ from typing import Any
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
+from functions.local.fastpaths.guard import require
+
 Handler = Callable[[Any, Any], Any]
 
 
@@ -101,6 +103,9 @@ class _ThreadStdout(io.TextIOBase):
             self.real.flush()
 
 
+INVOKE_PARAMETERS = ("self", "function_name", "qualifier", "body", "headers", "response_headers")
+
+
 class InProcessLambda:
     """Installs the dispatcher on moto's Lambda backend; records every invocation."""
 
@@ -122,6 +127,8 @@ class InProcessLambda:
             self._pins.pop(execution_arn, None)
 
     def install(self) -> None:
+        # Stands in for moto's method, which moto's Lambda layer calls with these arguments.
+        require(LambdaSimpleBackend, "invoke", INVOKE_PARAMETERS)
         self._original = LambdaSimpleBackend.invoke
         dispatcher = self
 

@@ -27,7 +27,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration impo
 )
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
-from functions.local.patching import Patch, PatchSet
+from functions.local.fastpaths.guard import Patch, Seam
 
 CAUSE = "The specified tolerated failure threshold was exceeded"  # AWS's words
 
@@ -38,7 +38,7 @@ def exceeded(failed: int, total: int, count: int, percentage: float) -> bool:
 
 
 def _map_run(self: Any, env: Any, eval_input: Any) -> None:
-    _patch_set.originals["map_run"](self, env, eval_input)
+    SEAM.originals["map_run"](self, env, eval_input)
     items = eval_input.map_run_record.item_counter
     failed = items.failed.get() + items.timed_out.get()
     count = eval_input.tolerated_failure_count or 0
@@ -59,9 +59,14 @@ def _patches() -> list[Patch]:
     return [("map_run", distributed.DistributedIterationComponent, "_map_run", _map_run)]
 
 
-_patch_set = PatchSet(_patches)
-install = _patch_set.install
-uninstall = _patch_set.uninstall
+SEAM = Seam(
+    "failing-map-runs",
+    "a distributed Map fails past its tolerated failures, as on AWS",
+    _patches,
+    parameters={"map_run": ("self", "env", "eval_input")},
+)
+install = SEAM.install
+uninstall = SEAM.uninstall
 
 
 __all__ = ["CAUSE", "exceeded", "install", "uninstall"]

@@ -1,26 +1,28 @@
-"""Following one execution through moto's own record of it, instead of boto3 polls.
+"""Following one execution: its status, its history events as they come, its end.
 
-``describe_execution`` and ``get_execution_history`` through boto3 serialize the whole
-record on every call — a poll every few milliseconds made following a long execution
-quadratic. The runner instead waits for the execution's end (a wake-up from the
-interpreter, see :mod:`functions.local.accelerate`) and reads new history events
-straight from the interpreter's event list — the very list ``get_execution_history`` copies and serializes
-(tests/functions/test_local_speed_paths.py holds the two equal).
+On plain moto, through the Step Functions API (:class:`ApiObserver`, polling). With the
+``interpreter-programs`` fast path, through moto's own record of it
+(:class:`~functions.local.fastpaths.interpreter.InterpreterObserver`): ``describe_execution``
+and ``get_execution_history`` through boto3 serialize the whole record on every call — a
+poll every few milliseconds made following a long execution quadratic. Both give events
+as botocore parses them (:func:`plain`; tests/functions/test_local_speed_paths.py holds
+the two equal).
 """
 
 from __future__ import annotations
 
-import copy
 import re
 import threading
+import time
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from botocore.utils import get_tzinfo_options, parse_timestamp
-from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
-from functions.local import accelerate
+from functions.local import fastpaths
+from functions.trace import execution_history
 
+POLL_SECONDS = 0.02
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 # moto's event timestamps (iso_8601_datetime_with_milliseconds of a UTC time)
 MOTO_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
@@ -29,41 +31,44 @@ MAX_SECONDS = 4096  # UTC seconds whose local wall time is kept
 MILLISECONDS = [timedelta(milliseconds=n) for n in range(1000)]
 
 
-class Observer:
-    def __init__(self, execution_arn: str) -> None:
-        parts = execution_arn.split(":")
+class ApiObserver:
+    """An execution followed through the Step Functions API, as on plain moto: polls."""
+
+    def __init__(self, client: Any, execution_arn: str) -> None:
+        self.client = client
         self.arn = execution_arn
-        self.ended = accelerate.ended_event(execution_arn)  # before the first status read
-        backend = stepfunctions_parser_backends[parts[4]][parts[3]]
-        self.execution: Any = backend.describe_execution(execution_arn)
 
     def status(self) -> str:
-        status = self.execution.exec_status
-        return str(status.value) if status is not None else "RUNNING"
+        return str(self.client.describe_execution(executionArn=self.arn)["status"])
 
     def wait(self, seconds: float) -> bool:
         """True once the execution has ended (waits at most ``seconds``)."""
-        return self.status() in TERMINAL or self.ended.wait(seconds) or self.status() in TERMINAL
+        deadline = time.monotonic() + seconds
+        while self.status() not in TERMINAL:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(POLL_SECONDS, left))
+        return True
 
     def events_since(self, seen: int) -> list[dict[str, Any]]:
-        """History events after the first ``seen``, copied under the interpreter's lock
-        (deeply while it may still write to them)."""
-        worker = self.execution.exec_worker
-        env = worker.env if worker is not None else None
-        if env is None:
-            return []
-        manager = env.event_manager
-        with manager._mutex:
-            events = manager._history_event_list[seen:]
-            return events if self.status() in TERMINAL else copy.deepcopy(events)
+        return self.history()[seen:]
 
     def history(self) -> list[dict[str, Any]]:
-        """The whole history as ``get_execution_history`` returns it (event types as plain
-        strings), without serializing it through the API."""
-        return [plain(event) for event in self.events_since(0)]
+        return execution_history(self.client, self.arn)
 
     def close(self) -> None:
-        accelerate.forget(self.arn)
+        return None
+
+
+def observer(client: Any, execution_arn: str) -> Any:
+    """The interpreter's own record of the execution where the ``interpreter-programs``
+    fast path is engaged (it wakes the runner at the end); otherwise the API's."""
+    if fastpaths.engaged("interpreter-programs"):
+        from functions.local.fastpaths.interpreter import InterpreterObserver
+
+        return InterpreterObserver(execution_arn)
+    return ApiObserver(client, execution_arn)
 
 
 def plain(event: dict[str, Any]) -> dict[str, Any]:

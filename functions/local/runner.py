@@ -13,7 +13,7 @@ from functions.local import compile_cache
 from functions.local.environment import ACCOUNT, REGION, LocalAWS
 from functions.local.errors import clean_error
 from functions.local.lambdas import Pin
-from functions.local.observe import Observer
+from functions.local.observe import observer as observe
 from functions.local.slices import long_slices
 from functions.trace import execution_history, trace_execution
 from plugins.runtime.offload import execution_input
@@ -77,7 +77,7 @@ class RunningExecution:
         client = self.aws.client("stepfunctions")
         deadline = time.monotonic() + timeout if timeout else None
         stopped: float | None = None
-        observer = Observer(self.arn)
+        observer = observe(client, self.arn)
         aborted = False
         try:
             while True:

@@ -22,6 +22,7 @@ from typing import Any
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 from functions.local.environment import ACCOUNT, REGION, LocalAWS
+from functions.local.fastpaths.guard import require
 from functions.local.lambdas import LambdaContext
 from infra.names import RECORDER_HANDLER
 
@@ -94,6 +95,8 @@ class StatusEvents:
             self._delegate = StatusEvents._current
             return self
         StatusEvents._current = self
+        # A wrapper: whatever moto passes goes through, but the method must still be there.
+        require(StepFunctionsParserBackend, "start_execution", None)
         self._original = StepFunctionsParserBackend.start_execution
         watcher, original = self, self._original
 

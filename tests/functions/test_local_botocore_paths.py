@@ -1,6 +1,6 @@
 """botocore's client side with the local fast paths gives exactly what it gives without
-them: the same validation report, the same request bytes, the same parsed answer and the
-same User-Agent components, for values the shortcuts take and values they leave alone."""
+them: the same validation report, the same request bytes and the same parsed answer, for
+values the shortcuts take and values they leave alone."""
 
 from __future__ import annotations
 
@@ -9,15 +9,13 @@ from collections.abc import Callable
 from typing import Any
 
 import boto3
-import pytest
-from botocore import useragent
 from botocore.awsrequest import AWSResponse
 from botocore.endpoint import convert_to_response_dict
 from botocore.parsers import create_parser
-from botocore.serialize import create_serializer
+from botocore.serialize import JSONSerializer, create_serializer
 from botocore.validate import ParamValidator
 
-from functions.local import botocore_paths
+from functions.local.fastpaths import botocore_paths
 from tests.functions.conftest import DYNAMODB_ITEM as ITEM
 
 
@@ -128,54 +126,8 @@ def test_answers_parse_to_the_same_values() -> None:
     assert fast["Items"][1]["m"] == {"M": {"S": {"S": "v"}, "N": {"N": "2"}}}
 
 
-@pytest.mark.parametrize("allow_hash", [True, False])
-def test_user_agent_components_sanitize_the_same(allow_hash: bool) -> None:
-    raws = ["Boto3/1.0", "md/arch#x86_64", "a b\tc", "ünï", "", "ok!$%&'*+-.^_`|~,"]
-
-    def sanitized() -> list[str]:
-        # Twice each: the second answer comes from the memo.
-        return [useragent.sanitize_user_agent_string_component(raw, allow_hash) for raw in raws * 2]
-
-    fast, plain = both_ways(sanitized)
-    assert fast == plain
-    assert plain[1] == ("md-arch#x86_64" if allow_hash else "md-arch-x86_64")  # "/" is not allowed
-
-
-def test_user_agent_headers_are_the_same() -> None:
-    """The whole header of real requests (components with and without values, the feature
-    list with its size limit) and of single components, with and without the memos."""
-    from botocore.useragent import UserAgentComponent, UserAgentComponentSizeConfig
-
-    components = [
-        UserAgentComponent("md", "name", "value#1 x"),
-        UserAgentComponent("md", "name"),
-        UserAgentComponent("m", "a,b,c", size_config=UserAgentComponentSizeConfig(3, ",")),
-        UserAgentComponent("ua", "2.1", ""),
-    ]
-
-    def headers() -> list[Any]:
-        client = dynamodb()
-        seen: list[Any] = []
-        client.meta.events.register(
-            "before-send", lambda request, **_: seen.append(request.headers["User-Agent"])
-        )
-        client.meta.events.register(
-            "before-send", lambda request, **_: AWSResponse(request.url, 200, {}, _Raw(b"{}"))
-        )
-        client.list_tables()
-        client.list_tables()
-        return seen + [component.to_string() for component in components * 2]
-
-    fast, plain = both_ways(headers)
-    assert fast == plain
-    assert fast[0].startswith(b"Boto3/") and fast[-2] == "m/a"
-
-
 def test_uninstall_restores_botocore() -> None:
-    originals = (
-        ParamValidator._validate_structure,
-        useragent.sanitize_user_agent_string_component,
-    )
+    originals = (ParamValidator._validate_structure, JSONSerializer._serialize_type_structure)
     botocore_paths.install()
     botocore_paths.install()  # nested users: the inner one's uninstall keeps the patches
     try:
@@ -183,7 +135,7 @@ def test_uninstall_restores_botocore() -> None:
         assert ParamValidator._validate_structure is not originals[0]
     finally:
         botocore_paths.uninstall()
-    assert (ParamValidator._validate_structure, useragent.sanitize_user_agent_string_component) == originals
+    assert (ParamValidator._validate_structure, JSONSerializer._serialize_type_structure) == originals
 
 
 class _Raw:
@@ -194,54 +146,3 @@ class _Raw:
 
     def stream(self, **_: Any) -> Any:
         yield self._body
-
-
-def test_whole_user_agent_headers_are_kept_per_everything_they_read() -> None:
-    """Clients with different configs (an app id, which botocore sanitizes by keyword; a
-    retry mode; extras; a legacy override), with and without request features, and a
-    config changed after the first request: the same header as botocore builds."""
-    from botocore.config import Config
-    from botocore.context import start_as_current_context
-    from botocore.useragent import register_feature_id
-
-    configs = [
-        None,
-        Config(user_agent_appid="my app#1", retries={"mode": "adaptive"}, user_agent_extra="x/1"),
-        Config(user_agent="legacy/1.0"),
-        Config(endpoint_discovery_enabled=True, retries={"mode": "legacy"}),
-    ]
-
-    def headers() -> list[str]:
-        seen: list[str] = []
-        for config in configs:
-            creator = boto3.session.Session().client("sqs", region_name="eu-west-1", config=config)
-            agent = creator._user_agent_creator
-            seen.append(agent.to_string())
-            with start_as_current_context():
-                register_feature_id("WAITER")
-                seen.append(agent.to_string())
-                register_feature_id("PAGINATOR")
-                seen.append(agent.to_string())
-            seen.append(agent.to_string())
-            if agent._client_config is not None:
-                agent._client_config.user_agent_appid = "changed"
-                seen.append(agent.to_string())
-        return seen
-
-    botocore_paths.install()
-    try:
-        fast = headers()
-        kept = len(botocore_paths._agents)
-    finally:
-        botocore_paths.uninstall()
-    configs[1:] = [
-        Config(user_agent_appid="my app#1", retries={"mode": "adaptive"}, user_agent_extra="x/1"),
-        Config(user_agent="legacy/1.0"),
-        Config(endpoint_discovery_enabled=True, retries={"mode": "legacy"}),
-    ]
-    assert fast == headers()
-    assert kept >= 8  # kept per client, feature set and app id
-    # Five headers per client: plain, with one feature, two, plain again, app id changed.
-    assert "app/my-app#1" in fast[5] and "cfg/retry-mode#adaptive" in fast[5] and fast[5].endswith("x/1")
-    assert "app/changed" in fast[9] and fast[10].startswith("legacy/1.0")
-    assert fast[6] != fast[5] and fast[8] == fast[5]  # a feature shows, then is gone

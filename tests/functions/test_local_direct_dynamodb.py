@@ -12,7 +12,8 @@ from botocore.exceptions import ClientError, ParamValidationError
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 
-from functions.local import LocalAWS, direct_dynamodb
+from functions.local import LocalAWS
+from functions.local.fastpaths import direct_dynamodb
 from plugins.runtime.aws import node_logs_table
 from tests.functions.conftest import DYNAMODB_ITEM
 
@@ -191,11 +192,11 @@ def stubbed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_every_case_answers_as_moto_http_does(client: Any, stubbed: list[str]) -> None:
     for name, case in CASES:
         direct = outcome(lambda: case(client, "direct"))  # noqa: B023 - called at once
-        direct_dynamodb._users, saved = 0, direct_dynamodb._users
+        direct_dynamodb.FAST_PATH._users, saved = 0, direct_dynamodb.FAST_PATH._users
         try:
             http = outcome(lambda: case(client, "http"))  # noqa: B023
         finally:
-            direct_dynamodb._users = saved
+            direct_dynamodb.FAST_PATH._users = saved
         if isinstance(direct, dict) and isinstance(http, dict):
             for answer in (direct, http):  # the capacity names the table, which differs here
                 capacity = answer.get("ConsumedCapacity")
@@ -218,13 +219,13 @@ def test_the_direct_path_is_taken_for_its_operations_only(client: Any, stubbed: 
     metadata = client.get_item(TableName="direct", Key={"pk": {"S": "a"}, "sk": {"S": "1"}})[
         "ResponseMetadata"
     ]
-    direct_dynamodb._users, saved = 0, direct_dynamodb._users
+    direct_dynamodb.FAST_PATH._users, saved = 0, direct_dynamodb.FAST_PATH._users
     try:
         usual = client.get_item(TableName="direct", Key={"pk": {"S": "a"}, "sk": {"S": "1"}})[
             "ResponseMetadata"
         ]
     finally:
-        direct_dynamodb._users = saved
+        direct_dynamodb.FAST_PATH._users = saved
     assert metadata["RequestId"] and metadata["HTTPStatusCode"] == 200 and metadata["RetryAttempts"] == 0
     assert set(metadata["HTTPHeaders"]) == set(usual["HTTPHeaders"])
     stubbed.clear()

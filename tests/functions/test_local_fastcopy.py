@@ -12,7 +12,8 @@ from typing import Any
 
 from moto.stepfunctions.parser.asl.eval import program_state, states
 
-from functions.local import LocalAWS, fastcopy
+from functions.local import LocalAWS
+from functions.local.fastpaths import fastcopy
 
 
 class Colour(enum.Enum):

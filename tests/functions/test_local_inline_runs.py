@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 import plugins.runtime.handler as plugin_handler
-from functions.local import LocalAWS, interp_paths, run_routine
+from functions.local import LocalAWS, run_routine
+from functions.local.fastpaths import interp_paths
 from functions.local.lambdas import Pin
 from functions.local.runner import ExecutionResult, start_routine
 from functions.local.workers import WORKERS

@@ -13,7 +13,7 @@ from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.asl.utils.json_path import NoSuchJsonPathError, extract_json
 
 from functions.local import LocalAWS
-from functions.local.json_paths import DottedPath, simplified
+from functions.local.fastpaths.json_paths import DottedPath, simplified
 
 PLAIN = ["$", "$.a", "$.a.b", "$.a.b.c", "$.len", "$.a-b", "$.Execution.Id", "$.none", "$.zero.x"]
 OTHER = ["$.a[0]", "$.a[*]", "$.list[1].x", "$.list[0:1]", "$..b", "$.a.*", "$[*]", "$.a[?(@.b)]"]

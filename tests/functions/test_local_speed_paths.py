@@ -12,7 +12,8 @@ import pytest
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
-from functions.local import LocalAWS, accelerate, run_routine
+from functions.local import LocalAWS, run_routine
+from functions.local.fastpaths import interpreter as accelerate
 from functions.local.lambdas import Pin
 from functions.local.runner import start_routine
 

@@ -40,9 +40,9 @@ computations repeated on every call there:
   every read), its comparable value (every key comparison of a query's sort) and a copy
   (every item a query returns). For a string or number held as a ``str`` — what node
   logs are made of — the chain ends at the same answer every time: built from a one-key
-  dict, the type and value as given; size, the UTF-8 length of a string or the length of
-  a number's text; comparable value, the string itself or ``Decimal`` of the number's
-  text; a deep copy of any scalar (string, number, binary, boolean, null), a new
+  dict, the type and value as given; size, the UTF-8 length of a string or a number's
+  stored size (``number_size`` of its text); comparable value, the string itself or
+  ``Decimal`` of the number's text; a deep copy of any scalar (string, number, binary, boolean, null), a new
   ``DynamoType`` of the same type holding the same immutable value. Those are answered
   directly. An item's copy copies its attributes that way (moto's copy goes through
   ``copy.deepcopy``'s dispatch for each), its size is the same sum without a generator,
@@ -100,10 +100,10 @@ from moto.dynamodb.exceptions import ItemSizeTooLarge
 from moto.dynamodb.models import utilities as dynamodb_utilities
 from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.dynamodb.models.table import Table
-from moto.dynamodb.models.utilities import bytesize
+from moto.dynamodb.models.utilities import bytesize, number_size
 from moto.moto_api._internal.moto_random import MotoRandom
 
-from functions.local.patching import PatchSet
+from functions.local.fastpaths.guard import FastPath
 
 ITEM_SIZE_LIMIT = 405_000  # LimitedSizeDict.__setitem__'s (test_local_moto_paths probes it)
 
@@ -424,7 +424,7 @@ def _dynamo_size(value: DynamoType) -> int:
         if value.type == "S":
             return len(text.encode("utf-8"))  # bytesize
         if value.type == "N":
-            return len(text)  # len(str(value))
+            return number_size(text)  # number_size(str(value))
     return _originals["dynamo_size"](value)  # type: ignore[no-any-return]
 
 
@@ -630,7 +630,27 @@ def _forget() -> None:
         _wire_names.clear()
 
 
-_patch_set = PatchSet(_patches, forget=_forget)
-_originals = _patch_set.originals
-install = _patch_set.install
-uninstall = _patch_set.uninstall
+FAST_PATH = FastPath(
+    "moto-layer",
+    "moto's alias look-ups, request parsing and ids; its DynamoDB item model's sizes, copies, queries",
+    written_for=(
+        "moto.core.constants",
+        "moto.core.parse",
+        "moto.core.responses",
+        "moto.core.serialize",
+        "moto.core.utils",
+        "moto.dynamodb.exceptions",
+        "moto.dynamodb.models.dynamo_type",
+        "moto.dynamodb.models.table",
+        "moto.dynamodb.models.utilities",
+        "moto.dynamodb.responses",
+        "moto.moto_api._internal.moto_random",
+        "moto.settings",
+    ),
+    patches=_patches,
+    on_uninstall=_forget,
+)
+FAST_PATHS = (FAST_PATH,)
+_originals = FAST_PATH.originals
+install = FAST_PATH.install
+uninstall = FAST_PATH.uninstall

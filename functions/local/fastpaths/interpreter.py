@@ -22,20 +22,22 @@ Profiling a warm local run showed the time going to work that is identical on ev
 - every JSONPath (and ResultPath) the interpreter evaluates is parsed anew, by a freshly
   built jsonpath-ng parser (lexer and grammar tables included); a parsed path is an
   immutable expression, so each distinct path is parsed once (and a plain ``$.a.b`` path
-  is found without jsonpath-ng's machinery: see :mod:`functions.local.json_paths`).
-- the interpreter deep-copies JSON values at every step: see :mod:`functions.local.fastcopy`;
+  is found without jsonpath-ng's machinery: see :mod:`functions.local.fastpaths.json_paths`).
+- the interpreter deep-copies JSON values at every step: see :mod:`functions.local.fastpaths.fastcopy`;
   copies that protect nothing, per state and per Map iteration, are skipped: see
-  :mod:`functions.local.interp_paths`.
+  :mod:`functions.local.fastpaths.interp_paths`.
 - botocore validates, serializes and parses every DynamoDB attribute and rebuilds the
-  User-Agent for every call: see :mod:`functions.local.botocore_paths`.
+  User-Agent for every call: see :mod:`functions.local.fastpaths.botocore_paths`.
 - the runner learns that an execution ended from moto's own execution record (a wake-up,
   not a poll through boto3 every 20 ms).
 
-Installed for the lifetime of the outermost :class:`~functions.local.LocalAWS`.
+Installed for the lifetime of the outermost :class:`~functions.local.LocalAWS`, over the
+moto files it was written for (:mod:`functions.local.fastpaths.guard`).
 """
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import sys
@@ -53,12 +55,16 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
+from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
-from functions.local import botocore_paths, fastcopy, interp_paths, json_paths, moto_paths
-from functions.local.patching import PatchSet
+from functions.local.fastpaths import json_paths
+from functions.local.fastpaths.guard import FastPath, Patch
 
+TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 MAX_PROGRAMS = 64  # definitions whose program (and parse tree) is kept
-MAX_PAYLOAD = 6_000_000  # moto's Lambda response size check (sys.getsizeof of the payload)
+# Copied from moto's LambdaResponse.invoke (moto/awslambda/responses.py, in written_for):
+# its response size check (sys.getsizeof of the payload) and the error it answers with.
+MAX_PAYLOAD = 6_000_000
 TOO_LARGE = {
     "errorMessage": "Response payload size exceeded maximum allowed payload size (6291556 bytes).",
     "errorType": "Function.ResponseSizeTooLarge",
@@ -189,8 +195,48 @@ def forget(execution_arn: str) -> None:
         _ended.pop(execution_arn, None)
 
 
-def _patches() -> list[tuple[str, Any, str, Any]]:
-    """(key, owner, attribute, replacement) for each fast path."""
+class InterpreterObserver:
+    """An execution followed through the interpreter's own record of it."""
+
+    def __init__(self, execution_arn: str) -> None:
+        parts = execution_arn.split(":")
+        self.arn = execution_arn
+        self.ended = ended_event(execution_arn)  # before the first status read
+        backend = stepfunctions_parser_backends[parts[4]][parts[3]]
+        self.execution: Any = backend.describe_execution(execution_arn)
+
+    def status(self) -> str:
+        status = self.execution.exec_status
+        return str(status.value) if status is not None else "RUNNING"
+
+    def wait(self, seconds: float) -> bool:
+        """True once the execution has ended (waits at most ``seconds``)."""
+        return self.status() in TERMINAL or self.ended.wait(seconds) or self.status() in TERMINAL
+
+    def events_since(self, seen: int) -> list[dict[str, Any]]:
+        """History events after the first ``seen``, copied under the interpreter's lock
+        (deeply while it may still write to them)."""
+        worker = self.execution.exec_worker
+        env = worker.env if worker is not None else None
+        if env is None:
+            return []
+        manager = env.event_manager
+        with manager._mutex:
+            events = manager._history_event_list[seen:]
+            return events if self.status() in TERMINAL else copy.deepcopy(events)
+
+    def history(self) -> list[dict[str, Any]]:
+        """The whole history as ``get_execution_history`` returns it (event types as plain
+        strings), without serializing it through the API."""
+        from functions.local.observe import plain
+
+        return [plain(event) for event in self.events_since(0)]
+
+    def close(self) -> None:
+        forget(self.arn)
+
+
+def _patches() -> list[Patch]:
     return [
         ("parse", AmazonStateLanguageParser, "parse", staticmethod(_parse)),
         ("client_for", lambda_eval_utils, "boto_client_for", _client_for),
@@ -200,29 +246,39 @@ def _patches() -> list[tuple[str, Any, str, Any]]:
     ]
 
 
-_patch_set = PatchSet(_patches)
-_originals = _patch_set.originals
-
-
-def install() -> None:
-    _patch_set.install(before=_install_helpers)
-
-
-def uninstall() -> None:
-    _patch_set.uninstall(after=_uninstall_helpers)
-
-
-def _install_helpers() -> None:
-    moto_paths.install()
-    botocore_paths.install()
-    fastcopy.install()
-    interp_paths.install()
-
-
-def _uninstall_helpers() -> None:
-    interp_paths.uninstall()
-    fastcopy.uninstall()
-    botocore_paths.uninstall()
-    moto_paths.uninstall()
+def _forget() -> None:
     _clients.clear()  # they belong to this moto session
     _ended.clear()
+
+
+FAST_PATH = FastPath(
+    "interpreter-programs",
+    "parsing a definition on every start; a Lambda client per invoke; HTTP around the "
+    "interpreter's Lambda invokes; JSONPath parsing; polling for an execution's end",
+    written_for=(
+        "jsonpath_ng.ext.parser",
+        "jsonpath_ng.jsonpath",
+        "jsonpath_ng.parser",
+        "moto.awslambda.models",
+        "moto.awslambda.responses",
+        "moto.awslambda.utils",
+        "moto.core.models",
+        "moto.stepfunctions.parser.asl.component.common.path.result_path",
+        "moto.stepfunctions.parser.asl.component.component",
+        "moto.stepfunctions.parser.asl.component.eval_component",
+        "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils",
+        "moto.stepfunctions.parser.asl.eval.environment",
+        "moto.stepfunctions.parser.asl.eval.event.event_manager",
+        "moto.stepfunctions.parser.asl.parse.asl_parser",
+        "moto.stepfunctions.parser.asl.utils.boto_client",
+        "moto.stepfunctions.parser.asl.utils.json_path",
+        "moto.stepfunctions.parser.backend.execution",
+        "moto.stepfunctions.parser.models",
+    ),
+    patches=_patches,
+    on_uninstall=_forget,
+)
+FAST_PATHS = (FAST_PATH,)
+_originals = FAST_PATH.originals
+install = FAST_PATH.install
+uninstall = FAST_PATH.uninstall

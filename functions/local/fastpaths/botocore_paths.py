@@ -1,7 +1,7 @@
 """Fast paths through botocore's client side that change no request and no answer.
 
 A node log's ``PutItem`` and the trace's ``Query`` go through botocore as any call does
-(locally the bytes then go to moto in-process: :mod:`functions.local.direct_dynamodb`).
+(locally the bytes then go to moto in-process: :mod:`functions.local.fastpaths.direct_dynamodb`).
 Profiling a warm loop over 100 items showed botocore's own per-call work at about a sixth
 of the run, most of it repeated for values whose outcome is known in advance:
 
@@ -17,58 +17,32 @@ of the run, most of it repeated for values whose outcome is known in advance:
   entry, its ``str`` keys unchecked where any ``str`` is a valid key); anything else
   (another kind of value, a second key, a str subclass, an unknown member, an error to
   report) takes botocore's own walk.
-- the User-Agent header is rebuilt for every request, each of its ~15 components
-  sanitized character by character (twice); ``sanitize_user_agent_string_component`` and
-  a component's ``to_string`` are pure functions of their arguments and fields, so each
-  distinct component is sanitized and written once. The whole header is a function of
-  what ``UserAgentString.to_string`` reads: the creator's own fields (strings set when
-  the client is built), six settings of the client's config, and the features
-  registered for this request (joined in their set's order). It is kept per those
-  values, that order included.
 
-Applied while a local AWS runs (see :mod:`functions.local.accelerate`). On AWS the same
+(The User-Agent header, once rebuilt and sanitized for every request, was kept here too;
+botocore 1.44 keeps its request-independent parts itself.)
+
+Applied while a local AWS runs (see :mod:`functions.local.fastpaths`). On AWS the same
 calls take botocore's own paths, with the same results.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import Any
 
-from botocore import useragent
-from botocore.context import get_context
 from botocore.parsers import BaseJSONParser, BaseRestParser, ResponseParser
 from botocore.serialize import JSONSerializer
 from botocore.utils import is_json_value_header
 from botocore.validate import ParamValidator
 
-from functions.local.patching import PatchSet
+from functions.local.fastpaths.guard import FastPath
 
-MAX_ENTRIES = 10_000  # each cache is cleared when it reaches this (shapes, UA components)
+MAX_ENTRIES = 10_000  # the shape cache is cleared when it reaches this
 
 _lock = threading.Lock()
 # id(structure shape) -> (shape, {member name: wire name}, {wire name: member name}) of
 # its plain string members; the shape is held so that its id cannot be reused meanwhile.
 _members: dict[int, tuple[Any, dict[str, str], dict[str, str]]] = {}
-_sanitized: dict[tuple[str, bool], str] = {}
-_components: dict[tuple[str, str, str | None], str] = {}
-_agents: dict[tuple[Any, ...], str] = {}
-# What UserAgentString.to_string reads of its creator besides the client config and the
-# client features (both read below): strings (or None) set when the client is built.
-_AGENT_FIELDS = (
-    "_platform_name",
-    "_platform_version",
-    "_platform_machine",
-    "_python_version",
-    "_python_implementation",
-    "_execution_env",
-    "_crt_version",
-    "_session_user_agent_name",
-    "_session_user_agent_version",
-    "_session_user_agent_extra",
-)
-_MODIFY_COMPONENTS = useragent.modify_components
 
 
 def _plain_strings(shape: Any) -> tuple[dict[str, str], dict[str, str]]:
@@ -230,84 +204,6 @@ def _plain_parser(parser: Any) -> bool:
     return kind._parse_shape is base._parse_shape and (handle is None or handle is rest._handle_string)
 
 
-def _kept(cache: dict[Any, str], key: Any, compute: Callable[[], str]) -> str:
-    """``compute()``, kept in ``cache`` under ``key`` (a full cache is cleared first)."""
-    found = cache.get(key)
-    if found is None:
-        found = compute()
-        with _lock:
-            if len(cache) >= MAX_ENTRIES:
-                cache.clear()
-            cache[key] = found
-    return found
-
-
-def _sanitize(raw_str: Any, allow_hash: Any) -> Any:
-    # botocore passes both by keyword (raw_str=, allow_hash=): same names as its own.
-    if type(raw_str) is not str or type(allow_hash) is not bool:
-        return _originals["sanitize"](raw_str, allow_hash)
-    return _kept(_sanitized, (raw_str, allow_hash), lambda: _originals["sanitize"](raw_str, allow_hash))
-
-
-def _component_text(component: Any) -> Any:
-    """``UserAgentComponent.to_string``: a pure function of the component's fields, asked
-    twice per component per request; kept per (prefix, name, value) of plain strings. A
-    component with a size limit (its truncation may log) is built by botocore each time."""
-    if len(component) != 4:  # a botocore with other fields: its own method
-        return _originals["component_text"](component)
-    prefix, name, value, size_config = component
-    if size_config is not None or type(prefix) is not str or type(name) is not str:
-        return _originals["component_text"](component)
-    if value is not None and type(value) is not str:
-        return _originals["component_text"](component)
-    return _kept(_components, (prefix, name, value), lambda: _originals["component_text"](component))
-
-
-def _agent_key(agent: Any) -> tuple[Any, ...] | None:
-    """Everything ``to_string`` reads, or None where it is not plain data."""
-    fields = vars(agent)
-    if len(fields) != len(_AGENT_FIELDS) + 2:  # a botocore with other fields
-        return None
-    values = tuple(fields.get(name, agent) for name in _AGENT_FIELDS)
-    config = fields.get("_client_config", agent)
-    if config is None:
-        settings: tuple[Any, ...] = ()
-    else:
-        retries = getattr(config, "retries", None)
-        settings = (
-            hasattr(config, "_supplied_user_agent"),
-            getattr(config, "_supplied_user_agent", None),
-            getattr(config, "user_agent", None),
-            bool(retries),
-            retries.get("mode") if isinstance(retries, dict) else retries,
-            bool(getattr(config, "endpoint_discovery_enabled", None)),
-            getattr(config, "user_agent_appid", None),
-            getattr(config, "user_agent_extra", None),
-        )
-    context = get_context()
-    client_features = fields.get("_client_features", agent) or set()
-    if type(client_features) is not set:
-        return None
-    # The features joined in the order to_string's own union of the same sets gives.
-    features = tuple(client_features.union(set() if context is None else context.features))
-    key = (*values, *settings, features)
-    if not all(value is None or type(value) in (str, bool) for value in key[:-1]):
-        return None
-    if not all(type(feature) is str for feature in features):
-        return None
-    return key
-
-
-def _agent_text(agent: Any) -> Any:
-    """``UserAgentString.to_string``, kept per everything it reads."""
-    if type(agent) is not useragent.UserAgentString or useragent.modify_components is not _MODIFY_COMPONENTS:
-        return _originals["agent_text"](agent)
-    key = _agent_key(agent)
-    if key is None:
-        return _originals["agent_text"](agent)
-    return _kept(_agents, key, lambda: _originals["agent_text"](agent))
-
-
 def _patches() -> list[tuple[str, Any, str, Any]]:
     return [
         ("validate_structure", ParamValidator, "_validate_structure", _validate_structure),
@@ -316,24 +212,32 @@ def _patches() -> list[tuple[str, Any, str, Any]]:
         ("handle_structure", BaseJSONParser, "_handle_structure", _handle_structure),
         ("serialize_map", JSONSerializer, "_serialize_type_map", _serialize_map),
         ("handle_map", BaseJSONParser, "_handle_map", _handle_map),
-        ("sanitize", useragent, "sanitize_user_agent_string_component", _sanitize),
-        ("component_text", useragent.UserAgentComponent, "to_string", _component_text),
-        ("agent_text", useragent.UserAgentString, "to_string", _agent_text),
     ]
 
 
 def _forget() -> None:
     with _lock:
         _members.clear()
-        _sanitized.clear()
-        _components.clear()
-        _agents.clear()
 
 
-_patch_set = PatchSet(_patches, forget=_forget)
-_originals = _patch_set.originals
-install = _patch_set.install
-uninstall = _patch_set.uninstall
+FAST_PATH = FastPath(
+    "botocore-client",
+    "botocore's walks over DynamoDB attribute values (validation, serialization, parsing)",
+    written_for=(
+        "botocore.context",
+        "botocore.model",
+        "botocore.parsers",
+        "botocore.serialize",
+        "botocore.utils",
+        "botocore.validate",
+    ),
+    patches=_patches,
+    on_uninstall=_forget,
+)
+FAST_PATHS = (FAST_PATH,)
+_originals = FAST_PATH.originals
+install = FAST_PATH.install
+uninstall = FAST_PATH.uninstall
 
 
-__all__ = ["install", "uninstall"]
+__all__ = ["FAST_PATH", "FAST_PATHS", "install", "uninstall"]

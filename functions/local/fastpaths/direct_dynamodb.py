@@ -19,13 +19,12 @@ Installed for the lifetime of the outermost :class:`~functions.local.LocalAWS`, 
 default boto3 session (what ``boto3.client`` uses; clients copy their session's handlers
 when built, and ``LocalAWS`` builds its clients after installing). Calls it cannot take
 in the same way go the ordinary path: moto's IAM authorization or request recording
-switched on, another service or operation, a moto without these internals.
+switched on, another service or operation.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 from typing import Any, cast
 
 import boto3
@@ -34,58 +33,68 @@ from botocore.endpoint import convert_to_response_dict
 from botocore.parsers import ResponseParser, create_parser
 from moto import settings
 from moto.core.botocore_stubber import MockRawResponse
-from moto.core.utils import utcnow
+from moto.core.parse import PROTOCOL_PARSERS
+from moto.core.request import determine_request_protocol
+from moto.core.utils import get_service_model, utcnow
+from moto.dynamodb.responses import DynamoHandler
 from moto.iam.models import get_account_id_from
 from werkzeug.datastructures import Headers, MultiDict
 from werkzeug.http import http_date
 
-try:  # moto's parser-driven request layer (5.2): without it every call takes the usual path
-    from moto.core.parse import PROTOCOL_PARSERS
-    from moto.core.request import determine_request_protocol
-    from moto.core.utils import get_service_model
-    from moto.dynamodb.responses import DynamoHandler
-
-    SUPPORTED = bool(getattr(DynamoHandler(), "automated_parameter_parsing", False))
-except ImportError:  # pragma: no cover - depends on the installed moto
-    SUPPORTED = False
+from functions.local.fastpaths.guard import FastPath
 
 OPERATIONS = frozenset({"PutItem", "GetItem", "Query"})
 EVENT = "before-call.dynamodb"
 UNIQUE_ID = "routines-local-direct-dynamodb"
 
-_lock = threading.Lock()
-_users = 0
 _parsers: dict[str, ResponseParser] = {}
 _last_date: tuple[Any, str] | None = None  # (a whole second, its Date header)
 
 
-def install() -> None:
+def _register() -> None:
     """Route the hot DynamoDB operations of clients built from now on to moto directly."""
-    global _users
-    with _lock:
-        _users += 1
-        if _users == 1 and SUPPORTED:
-            session = boto3._get_default_session()._session
-            session.register(EVENT, cast(Any, _direct), unique_id=UNIQUE_ID)
+    session = boto3._get_default_session()._session
+    session.register(EVENT, cast(Any, _direct), unique_id=UNIQUE_ID)
 
 
-def uninstall() -> None:
-    global _users
-    with _lock:
-        _users = max(0, _users - 1)
-        if _users == 0 and boto3.DEFAULT_SESSION is not None:
-            boto3.DEFAULT_SESSION._session.unregister(EVENT, unique_id=UNIQUE_ID)
+def _unregister() -> None:
+    if boto3.DEFAULT_SESSION is not None:
+        boto3.DEFAULT_SESSION._session.unregister(EVENT, unique_id=UNIQUE_ID)
+
+
+FAST_PATH = FastPath(
+    "direct-dynamodb",
+    "signing, HTTP objects and URL dispatch around a node log's PutItem and a trace's Query",
+    written_for=(
+        "botocore.awsrequest",
+        "botocore.endpoint",
+        "botocore.parsers",
+        "moto.core.botocore_stubber",
+        "moto.core.parse",
+        "moto.core.request",
+        "moto.core.responses",
+        "moto.core.utils",
+        "moto.dynamodb.responses",
+        "moto.iam.models",
+        "moto.settings",
+    ),
+    on_install=_register,
+    on_uninstall=_unregister,
+)
+FAST_PATHS = (FAST_PATH,)
+install = FAST_PATH.install
+uninstall = FAST_PATH.uninstall
 
 
 def active() -> bool:
-    return _users > 0 and SUPPORTED
+    return FAST_PATH.installed
 
 
 def _direct(model: Any, params: dict[str, Any], request_signer: Any, **_: Any) -> Any:
     """botocore's ``before-call`` hook: ``(http_response, parsed)`` to answer the call
     here, or None to let botocore send it (clients built earlier keep this handler, so it
     also checks that a local AWS is still running)."""
-    if not _users or model.name not in OPERATIONS or not _plain_moto():
+    if not FAST_PATH.installed or model.name not in OPERATIONS or not _plain_moto():
         return None
     handler = _handler(model.name, params, request_signer)
     status, headers, body = handler.call_action()
@@ -108,6 +117,18 @@ def _plain_moto() -> bool:
     )
 
 
+class _JsonRequest:
+    """What moto's handler reads of its request on this path (to tell the protocol): the
+    headers and the content type. moto's own request is a werkzeug request built from the
+    HTTP one botocore would have sent."""
+
+    __slots__ = ("content_type", "headers")
+
+    def __init__(self, headers: Headers) -> None:
+        self.headers = headers
+        self.content_type = headers.get("Content-Type", "")
+
+
 def _handler(operation: str, params: dict[str, Any], request_signer: Any) -> Any:
     """moto's handler for this call, set up as its ``setup_class`` would set it up for
     a JSON request (the request body parsed by moto's parser for the operation)."""
@@ -115,15 +136,19 @@ def _handler(operation: str, params: dict[str, Any], request_signer: Any) -> Any
     for key, value in params["headers"].items():
         headers[key] = value.decode() if isinstance(value, bytes) else value
     body = params["body"]
-    handler = DynamoHandler()
+    handler: Any = DynamoHandler()
     handler.headers = headers
     handler.querystring = dict(headers.items())  # what setup_class keeps for a JSON body
     handler.method = params["method"]
     handler.uri = params["url"]
+    handler.uri_match = {}
     handler.region = request_signer.region_name
     handler.response_headers = {"server": "amazon.com", "date": _date()}
+    handler.normalized_request = _JsonRequest(headers)
+    # What moto's router finds for a JSON request: the operation its X-Amz-Target names.
+    handler._get_action = lambda: operation
     service_model = get_service_model(handler.boto3_service_name)
-    protocol = determine_request_protocol(service_model, headers.get("Content-Type", ""))
+    protocol = determine_request_protocol(service_model, handler.normalized_request)
     parser = PROTOCOL_PARSERS[protocol](
         service_model.operation_model(operation), map_type=handler.PROTOCOL_PARSER_MAP_TYPE
     )

@@ -13,7 +13,7 @@ jsonpath-ng looks a field up with ``value.get(name)`` and finds nothing where th
 has no ``get`` (a list, a string, a number, ``null``): so does this. Anything else (a
 value of another type, an ``auto_id_field`` set, data already wrapped in a context) goes
 to jsonpath-ng's own ``find``; so does every other path (indexes, slices, filters,
-wildcards). Used by :mod:`functions.local.accelerate`, which caches parsed paths.
+wildcards). Used by :mod:`functions.local.fastpaths.interpreter`, which caches parsed paths.
 """
 
 from __future__ import annotations

@@ -40,6 +40,8 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import st
 from moto.stepfunctions.parser.asl.eval import environment, program_state, states
 from moto.stepfunctions.parser.asl.eval.event import event_manager
 
+from functions.local.fastpaths.guard import FastPath, Patch
+
 ATOMS = frozenset({str, int, float, bool, type(None)})
 
 
@@ -129,11 +131,16 @@ _shim.__dict__.update({k: v for k, v in vars(copy).items() if not k.startswith("
 _shim.deepcopy = deepcopy  # type: ignore[attr-defined]
 
 
-def install() -> None:
-    for module in MODULES:
-        module.copy = _shim  # type: ignore[attr-defined]
+def _patches() -> list[Patch]:
+    return [(f"copy:{module.__name__}", module, "copy", _shim) for module in MODULES]
 
 
-def uninstall() -> None:
-    for module in MODULES:
-        module.copy = copy  # type: ignore[attr-defined]
+FAST_PATH = FastPath(
+    "interpreter-copies",
+    "copy.deepcopy's generic dispatch, for the JSON values the interpreter copies at every step",
+    written_for=(*(module.__name__ for module in MODULES), program_state.__name__),
+    patches=_patches,
+)
+FAST_PATHS = (FAST_PATH,)
+install = FAST_PATH.install
+uninstall = FAST_PATH.uninstall

@@ -44,7 +44,7 @@ nothing:
 
 - every state's StateEntered and StateExited events write its input (output) as JSON,
   read through ``States.get_input()``, which deep-copies it first; the JSON is written
-  from the value itself (``to_json_str`` only reads it) when ``get_input`` is moto's.
+  from the value itself (``to_json_str`` only reads it) when the states object is moto's.
 
 - every evaluation step of every component (~5,000 per Map over 100 items) asks
   ``env.is_running()``, sets ``env.next_field_name`` through two property setters, and
@@ -54,9 +54,9 @@ nothing:
   checks and errors as the setters), and calls the logging step only when DEBUG is on:
   it logs the same lines then, and does the same work either way.
 
-Each replacement is moto's own method with only those lines changed, installed only if
-the original's source is the one it was written from (moto ``>=5.1,<6``; written from
-5.2.5): a moto whose method differs keeps its own code. Elsewhere:
+Each replacement is moto's own method with only those lines changed, installed only over
+the moto files it was written from (see :mod:`functions.local.fastpaths.guard`): a moto
+whose files differ keeps its own code. Elsewhere:
 
 - every history event's timestamp is formatted with ``strftime`` under the event
   manager's lock; the same text is built with ``%`` formatting (years 1000 to 9999; any
@@ -67,78 +67,36 @@ from __future__ import annotations
 
 import contextvars
 import datetime
-import hashlib
-import inspect
 import logging
 import sys
 import threading
-from functools import cache
 from typing import Any
 
 from moto.core.utils import iso_8601_datetime_with_milliseconds
+from moto.stepfunctions.parser.api import (
+    HistoryEventExecutionDataDetails,
+    StateEnteredEventDetails,
+    StateExitedEventDetails,
+)
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEventException
+from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import EvalTimeoutError, TimeoutSeconds
+from moto.stepfunctions.parser.asl.component.eval_component import LOG, EvalComponent
+from moto.stepfunctions.parser.asl.component.program.program import Program
+from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor.inline_item_processor_worker import (  # noqa: E501
+    InlineItemProcessorWorker,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
+from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
+from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.event import event_manager
+from moto.stepfunctions.parser.asl.eval.program_state import ProgramRunning
+from moto.stepfunctions.parser.asl.eval.states import States
+from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 
-try:  # internals of moto's interpreter: without them, moto keeps its own code
-    from moto.stepfunctions.parser.api import (
-        HistoryEventExecutionDataDetails,
-        StateEnteredEventDetails,
-        StateExitedEventDetails,
-    )
-    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
-        FailureEventException,
-    )
-    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import (
-        EvalTimeoutError,
-        TimeoutSeconds,
-    )
-    from moto.stepfunctions.parser.asl.component.eval_component import LOG, EvalComponent
-    from moto.stepfunctions.parser.asl.component.program.program import Program
-    from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
-    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor.inline_item_processor_worker import (  # noqa: E501
-        InlineItemProcessorWorker,
-    )
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import (
-        StateTaskLambda,
-    )
-    from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
-    from moto.stepfunctions.parser.asl.eval.environment import Environment
-    from moto.stepfunctions.parser.asl.eval.program_state import ProgramRunning
-    from moto.stepfunctions.parser.asl.eval.states import States
-    from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
-except ImportError:  # pragma: no cover - moto 5.2.5 has them all
-    INTERNALS = False
-else:
-    INTERNALS = True
-
-from functions.local import fastcopy
-from functions.local.patching import Patch, PatchSet
+from functions.local.fastpaths import fastcopy
+from functions.local.fastpaths.guard import FastPath, Patch
 from functions.local.workers import WORKERS
-
-# sha256 (first 16 hex digits) of the source of each method replaced, as written from
-SOURCES = {
-    "evaluate_with_timeout": "c56deda08a42e98d",
-    "eval_input": "c8a62d1f4864ec80",
-    "program_eval": "6d701880064a8970",
-    "component_eval": "8573f4a8a03c562c",
-    "is_running": "547c6202e60b0854",
-    "environment_next_field": "f8f52205741238a3",
-    "running_next_field": "fabb2b34ca57abb0",
-    "entered_details": "1119da614d73ab3b",
-    "exited_details": "82ead97874bb6dfe",
-    "get_input": "d76b07a7ad724d4b",
-    "extract": "9ab6dac771c565c5",
-}
-
-
-@cache
-def same_source(key: str, function: Any) -> bool:
-    """Whether ``function`` is the moto code the replacement for ``key`` was written from."""
-    try:
-        source = inspect.getsource(function)
-    except (OSError, TypeError):
-        return False
-    return hashlib.sha256(source.encode()).hexdigest()[:16] == SOURCES[key]
-
 
 MAX_NESTED = 8  # work run on the waiting thread, nested (a stack this deep takes a thread)
 # Frames below the recursion limit that work run on the waiting thread must have left: on
@@ -286,7 +244,7 @@ def _evaluate_with_timeout(self: ExecutionState, env: Any) -> None:
 def _current_input(states: States) -> Any:
     """The state's input as ``states.get_input()`` gives it, for reading only: without the
     deep copy when get_input is moto's (a deep copy of exactly this value)."""
-    if type(states) is States and READS_INPUT:
+    if type(states) is States:
         return states._states_data["input"]
     return states.get_input()
 
@@ -341,7 +299,7 @@ def _program_eval(self: Program, env: Any) -> None:
 def _component_eval(self: EvalComponent, env: Environment) -> None:
     # moto 5.2.5's EvalComponent.eval; is_running(), the next_field_name setters (the
     # environment's, then its running program state's) and the debug line inlined.
-    inline = type(env) is Environment and INLINE_ENVIRONMENT
+    inline = type(env) is Environment
     if isinstance(env._program_state, ProgramRunning) if inline else env.is_running():
         if LOG.isEnabledFor(logging.DEBUG):
             self._log_evaluation_step("Computing")
@@ -366,10 +324,9 @@ def _component_eval(self: EvalComponent, env: Environment) -> None:
         self._log_evaluation_step("Pruning")
 
 
-def _replaced() -> list[Patch]:
-    if not INTERNALS:
-        return []
+def _patches() -> list[Patch]:
     return [
+        ("iso_8601", event_manager, "iso_8601_datetime_with_milliseconds", _iso_8601_ms),
         ("evaluate_with_timeout", ExecutionState, "_evaluate_with_timeout", _evaluate_with_timeout),
         ("eval_input", InlineItemProcessorWorker, "_eval_input", _eval_input),
         ("program_eval", Program, "eval", _program_eval),
@@ -379,31 +336,29 @@ def _replaced() -> list[Patch]:
     ]
 
 
-REPLACED = _replaced()
-# Decided once, on moto's own code (the patches replace it while installed).
-WRITTEN_FROM = {key: same_source(key, vars(owner).get(name)) for key, owner, name, _ in REPLACED}
-# Read, not replaced: what the event details read directly (else they ask get_input()).
-READS_INPUT = (
-    INTERNALS and same_source("get_input", States.get_input) and same_source("extract", States._extract)
+FAST_PATH = FastPath(
+    "interpreter-steps",
+    "copies and thread hand-overs per state and Map iteration; event details; evaluation steps",
+    written_for=(
+        "moto.core.utils",
+        "moto.stepfunctions.parser.api",
+        "moto.stepfunctions.parser.asl.component.common.error_name.failure_event",
+        "moto.stepfunctions.parser.asl.component.common.timeouts.timeout",
+        "moto.stepfunctions.parser.asl.component.eval_component",
+        "moto.stepfunctions.parser.asl.component.program.program",
+        "moto.stepfunctions.parser.asl.component.state.exec.execute_state",
+        "moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor."
+        "inline_item_processor_worker",
+        "moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda",
+        "moto.stepfunctions.parser.asl.component.state.state",
+        "moto.stepfunctions.parser.asl.eval.environment",
+        "moto.stepfunctions.parser.asl.eval.event.event_manager",
+        "moto.stepfunctions.parser.asl.eval.program_state",
+        "moto.stepfunctions.parser.asl.eval.states",
+        "moto.stepfunctions.parser.asl.utils.encoding",
+    ),
+    patches=_patches,
 )
-# Read, not replaced: what the eval step inlines (else it calls them).
-INLINE_ENVIRONMENT = INTERNALS and all(
-    (
-        same_source("is_running", Environment.is_running),
-        same_source("environment_next_field", vars(Environment)["next_field_name"].fset),
-        same_source("running_next_field", vars(ProgramRunning)["next_field_name"].fset),
-    )
-)
-
-
-def _patches() -> list[Patch]:
-    """The fast paths whose moto code is the one they were written from."""
-    patches: list[Patch] = []
-    if "iso_8601_datetime_with_milliseconds" in vars(event_manager):
-        patches.append(("iso_8601", event_manager, "iso_8601_datetime_with_milliseconds", _iso_8601_ms))
-    return patches + [patch for patch in REPLACED if WRITTEN_FROM[patch[0]]]
-
-
-_patch_set = PatchSet(_patches)
-install = _patch_set.install
-uninstall = _patch_set.uninstall
+FAST_PATHS = (FAST_PATH,)
+install = FAST_PATH.install
+uninstall = FAST_PATH.uninstall

@@ -14,11 +14,15 @@ service model (the largest there is, ~0.25 s each). While :func:`shared_session`
 active, ``get_available_regions`` on a session that reads the same data files is answered
 by one shared session, which loads each file once: the same files, so the same answer.
 
-moto reads botocore's service models (to parse requests and serialize answers) through a
-new botocore loader per model, which lists botocore's ~400 service directories anew
-and parses a JSON file boto3's clients have usually parsed already (~0.2 s of a cold
-run). :func:`shared_models` hands those reads to the default boto3 session's loader when
-it reads the same data paths: the same files, kept once.
+:func:`lean_imports` applies both while :mod:`functions.local` imports moto's
+interpreter, when the ``imports`` fast path may engage (its guard, and
+``ROUTINES_LOCAL_FAST``); otherwise moto is imported as it is.
+
+(Until moto 5.2.6 this module also handed moto's service-model reads to boto3's own
+loader. botocore edits a loaded model in place for its clients — S3's ``CreateBucket``
+loses its ``/{Bucket}`` URI — and moto 5.2.6 builds its URL rules from the model it
+reads, so sharing broke every S3 call. moto caches each model it reads once per process;
+it now reads its own.)
 """
 
 from __future__ import annotations
@@ -27,16 +31,14 @@ import importlib.util
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import boto3
 import boto3.session
 import botocore.session
-from botocore.loaders import Loader, create_loader
-from moto.core import utils as moto_utils
 
-BOTO3_DATA = str(Path(boto3.__file__).parent / "data")
+from functions.local.fastpaths import wanted
+from functions.local.fastpaths.guard import FastPath
 
 
 def _search_paths(session: Any) -> Any:
@@ -69,25 +71,6 @@ def shared_session() -> Iterator[None]:
         boto3.session.Session.get_available_regions = original  # type: ignore[method-assign]
 
 
-def shared_models() -> None:
-    """From now on moto loads service models through the default session's loader."""
-    if getattr(moto_utils._load_service_model, "shared", False):
-        return
-    original = moto_utils._load_service_model
-
-    def load_service_model(service_name: str, model_name: str) -> Any:
-        loader = boto3._get_default_session()._session.get_component("data_loader")
-        # boto3 adds its own data directory, which holds resource models only.
-        paths = [path for path in loader.search_paths if path != BOTO3_DATA]
-        if type(loader) is Loader and paths == create_loader().search_paths:
-            # api_version named as botocore's clients name it: the same cache entry
-            return loader.load_service_model(service_name, model_name, api_version=None)
-        return original(service_name, model_name)  # another data path: moto's own answer
-
-    load_service_model.shared = True  # type: ignore[attr-defined]
-    moto_utils._load_service_model = load_service_model
-
-
 @contextmanager
 def without_batch_package() -> Iterator[None]:
     if "moto.batch" in sys.modules:  # already imported for real: nothing to spare
@@ -104,3 +87,26 @@ def without_batch_package() -> Iterator[None]:
     finally:
         if sys.modules.get("moto.batch") is package:
             del sys.modules["moto.batch"]
+
+
+FAST_PATH = FastPath(
+    "imports",
+    "importing moto's Batch, EC2 and ECS models (and EC2's region lists) on every cold start",
+    written_for=(
+        "boto3.session",
+        "botocore.session",
+        "moto.batch.utils",
+        "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_batch",
+    ),
+)
+FAST_PATHS = (FAST_PATH,)
+
+
+@contextmanager
+def lean_imports() -> Iterator[None]:
+    """Both of the above, when the ``imports`` fast path may engage."""
+    if not wanted(FAST_PATH.name) or FAST_PATH.changed():
+        yield
+        return
+    with shared_session(), without_batch_package():
+        yield
