@@ -28,26 +28,26 @@ echo "== versions that differ from uv.lock ($resolution)"
 "$work/venv/bin/uv" pip freeze -q --exclude-editable 2>/dev/null | sort > "$work/now.txt"
 .venv/bin/uv export -q --frozen --all-extras --no-hashes --no-emit-project --no-header --no-annotate 2>/dev/null \
   | sed 's/ *;.*//' | grep '==' | sort > "$work/lock.txt" || true
-comm -13 "$work/lock.txt" "$work/now.txt" | sed 's/^/  /'
+comm -13 "$work/lock.txt" "$work/now.txt" | grep -v -E '^(pip|setuptools|wheel)==' | sed 's/^/  /'
 
 echo "== local fast paths on these releases"
 "$py" -m functions.local.fastpaths
 
 product=(tests/functions/test_local_runtime.py tests/functions/test_conformance.py
-         tests/functions/test_local_inline_runs.py tests/functions/test_routine_tests.py examples)
-fast=(tests/functions/test_local_moto_paths.py tests/functions/test_local_botocore_paths.py
+         tests/functions/test_routine_tests.py tests/statemachines/test_golden_runs.py examples)
+fast=(tests/functions/test_local_inline_runs.py tests/functions/test_local_moto_paths.py tests/functions/test_local_botocore_paths.py
       tests/functions/test_local_interp_paths.py tests/functions/test_local_direct_dynamodb.py
       tests/functions/test_local_fastcopy.py tests/functions/test_local_json_paths.py
       tests/functions/test_local_speed_paths.py)
 
 echo "== product tests, fast paths as their guards decide"
-"$py" -m pytest -q -p no:cacheprovider -n 2 "${product[@]}" 2>&1 | tail -5
+"$py" -m pytest -p no:cacheprovider -n 2 "${product[@]}" 2>&1 | grep -E "^(FAILED|ERROR)| passed| failed| error" | tail -20
 guarded=${PIPESTATUS[0]}
 echo "== product tests, ROUTINES_LOCAL_FAST=0"
-ROUTINES_LOCAL_FAST=0 "$py" -m pytest -q -p no:cacheprovider -n 2 "${product[@]}" 2>&1 | tail -5
+ROUTINES_LOCAL_FAST=0 "$py" -m pytest -p no:cacheprovider -n 2 "${product[@]}" 2>&1 | grep -E "^(FAILED|ERROR)| passed| failed| error" | tail -20
 plain=${PIPESTATUS[0]}
 echo "== the fast paths' own tests (each against the library code it replaces)"
-"$py" -m pytest -q -p no:cacheprovider -n 2 "${fast[@]}" 2>&1 | tail -8
+"$py" -m pytest -p no:cacheprovider -n 2 "${fast[@]}" 2>&1 | grep -E "^(FAILED|ERROR)| passed| failed| error" | tail -20
 
 echo "== summary: guarded exit $guarded, plain exit $plain"
 [ "$guarded" -eq 0 ] && [ "$plain" -eq 0 ]

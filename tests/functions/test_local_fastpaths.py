@@ -123,7 +123,7 @@ def test_someone_else_s_patch_is_left_alone(fresh_guard: None, monkeypatch: pyte
     monkeypatch.setattr(Table, "query", query)
     from functions.local.fastpaths import moto_paths
 
-    assert moto_paths.FAST_PATH.changed() == ["table_query (not the library's own code)"]
+    assert moto_paths.FAST_PATH.changed() == ["table_query is replaced by other code"]
 
 
 def test_routines_local_fast_0_runs_on_the_libraries_own_code(
@@ -217,3 +217,18 @@ def _version(library: str) -> str:
     from importlib.metadata import version
 
     return version(library)
+
+
+def test_the_registry_names_each_module_s_fast_paths() -> None:
+    all_fast_paths()
+    for module, names in fastpaths.MODULES.items():
+        loaded = sys.modules[f"functions.local.fastpaths.{module}"]
+        assert tuple(path.name for path in loaded.FAST_PATHS) == names
+
+
+def test_a_fast_path_whose_imports_fail_stays_off_by_its_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A release without an internal a fast path imports: the import fails, the rest engage."""
+    monkeypatch.setitem(sys.modules, "functions.local.fastpaths.moto_paths", None)  # import fails
+    found, broken = fastpaths.fast_paths()
+    assert list(broken) == ["moto-layer"] and broken["moto-layer"].startswith("cannot import")
+    assert "moto-layer" not in {path.name for path in found} and len(found) == len(fastpaths.MODULES) - 1

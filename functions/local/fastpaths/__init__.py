@@ -40,16 +40,18 @@ from functions.local.fastpaths.guard import FastPath
 
 ENV = "ROUTINES_LOCAL_FAST"
 OFF_WORDS = frozenset({"0", "false", "no", "off"})
-# Install order: the interpreter's programs last (they hand work to the others' code).
-MODULES = (
-    "imports",
-    "botocore_paths",
-    "moto_paths",
-    "fastcopy",
-    "interp_paths",
-    "interpreter",
-    "direct_dynamodb",
-)
+# Module → the fast paths it holds, in install order: the interpreter's programs last
+# (they hand work to the others' code). Named here too, to be reported when the module
+# itself cannot be imported.
+MODULES = {
+    "imports": ("imports",),
+    "botocore_paths": ("botocore-client",),
+    "moto_paths": ("moto-layer",),
+    "fastcopy": ("interpreter-copies",),
+    "interp_paths": ("interpreter-steps",),
+    "interpreter": ("interpreter-programs",),
+    "direct_dynamodb": ("direct-dynamodb",),
+}
 LIBRARIES = ("moto", "botocore", "boto3")
 
 
@@ -78,14 +80,14 @@ def wanted(name: str) -> bool:
 
 
 def fast_paths() -> tuple[list[FastPath], dict[str, str]]:
-    """Every fast path, and the modules that could not be imported (name → why)."""
+    """Every fast path, and those whose module could not be imported (name → why)."""
     found: list[FastPath] = []
     broken: dict[str, str] = {}
-    for module in MODULES:
+    for module, names in MODULES.items():
         try:
             loaded = importlib.import_module(f"{__name__}.{module}")
         except ImportError as error:  # an internal it imports is gone: it stays off
-            broken[module] = f"cannot import: {error}"
+            broken.update(dict.fromkeys(names, f"cannot import: {error}"))
             continue
         found.extend(loaded.FAST_PATHS)
     return found, broken
@@ -101,7 +103,7 @@ def _decide() -> list[FastPath]:
             continue
         changed = path.changed()
         if changed:
-            why = "written for other versions of " + ", ".join(changed)
+            why = ", ".join(changed)
             states[path.name] = State(path.name, path.summary, False, why)
         else:
             states[path.name] = State(path.name, path.summary, True, "")

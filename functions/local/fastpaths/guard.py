@@ -120,10 +120,10 @@ class FastPath:
         for module in self.written_for:
             seen = module_fingerprint(module)
             if seen is None:
-                found.append(f"{module} (not found)")
+                found.append(f"{module} not found")
             elif seen not in WRITTEN_FOR.get(module, {}):
-                found.append(module)
-        if found:
+                found.append(f"{module} differs")
+        if found or self.installed:  # installed: the replacements in place are ours
             return found
         files = {source_file(module) for module in self.written_for}
         try:
@@ -132,7 +132,7 @@ class FastPath:
             return [f"{self.name} ({type(error).__name__}: {error})"]
         for key, owner, attribute, _ in patches:
             if not _library_code(vars(owner).get(attribute), files):
-                found.append(f"{key} (not the library's own code)")
+                found.append(f"{key} is replaced by other code")
         return found
 
     @property
