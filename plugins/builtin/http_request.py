@@ -55,6 +55,7 @@ PLUGIN = PluginDefinition(
             required=True,
             max_length=8192,
             pattern=r"https?://\S+",
+            pattern_hint="an http:// or https:// URL without spaces",
             placeholder="https://api.example.com/orders",
         ),
         Parameter("headers", ParameterType.JSON, "Headers", json_type="object", json_schema=STRING_MAP),

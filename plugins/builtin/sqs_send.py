@@ -20,7 +20,7 @@ PLUGIN = PluginDefinition(
             ParameterType.JSON,
             "Attributes",
             json_type="object",
-            description="name → string value",
+            description="name → value: a number is sent as a Number attribute, anything else as a String",
         ),
     ),
     outputs=object_outputs("Sent", messageId=STRING),

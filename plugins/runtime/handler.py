@@ -18,6 +18,7 @@ from typing import Any
 import fastjsonschema
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities import parameters as powertools_parameters
+from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from plugins.runtime.aws import payload_key, secret_id
@@ -149,12 +150,25 @@ def _secrets(names: set[str]) -> dict[str, Any]:
         try:
             text = powertools_parameters.get_secret(secret_id(name), max_age=SECRET_MAX_AGE)
         except Exception as exc:  # powertools wraps every provider failure
-            raise UserError(f"secret '{name}' could not be read: {type(exc).__name__}") from None
+            raise UserError(_unreadable(name, exc)) from None
         try:
             found[name] = json.loads(text) if isinstance(text, str) and text[:1] in "{[" else text
         except ValueError:
             found[name] = text
     return found
+
+
+def _unreadable(name: str, error: BaseException) -> str:
+    """Why a secret could not be read, in words a user can act on. powertools raises its
+    own error from inside the handler of the provider's: the AWS error code is there."""
+    cause = error.__cause__ or error.__context__
+    code = cause.response.get("Error", {}).get("Code", "") if isinstance(cause, ClientError) else ""
+    if code == "ResourceNotFoundException":
+        return (
+            f"secret '{name}' does not exist: create it in Secrets Manager as '{secret_id(name)}' "
+            f'(locally: routines run --secret {name}=VALUE, or "secrets" in a routine test file)'
+        )
+    return f"secret '{name}' could not be read: {code or type(error).__name__}"
 
 
 _validators: dict[tuple[str, int], Callable[[Any], Any] | None] = {}

@@ -88,7 +88,8 @@ def _string(param: Parameter, value: Any, path: str) -> list[tuple[str, str]]:
     if param.max_length is not None and len(value) > param.max_length:
         return [(path, f"'{param.label}' must be at most {param.max_length} characters")]
     if param.pattern and not has_expression(value) and not re.fullmatch(param.pattern, value):
-        return [(path, f"'{param.label}' does not match {param.pattern}")]
+        wanted = param.pattern_hint or f"text matching the pattern {param.pattern}"
+        return [(path, f"'{param.label}' must be {wanted}, not {value[:60]!r}")]
     return []
 
 

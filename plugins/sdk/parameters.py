@@ -65,7 +65,8 @@ class Parameter:
     """One parameter of a plugin.
 
     ``minimum``/``maximum`` bound numbers; ``min_length``/``max_length``/``pattern`` bound
-    strings; ``json_type`` restricts a json value ("object", "array", ...); ``children``
+    strings (``pattern_hint`` says in words what the pattern asks for, for error messages);
+    ``json_type`` restricts a json value ("object", "array", ...); ``children``
     are the sub-parameters of a collection or fixedCollection; ``check`` adds a custom rule;
     ``extra_roots`` lets expressions in this value use more roots (filter's ``item``).
     """
@@ -84,6 +85,7 @@ class Parameter:
     min_length: int | None = None
     max_length: int | None = None
     pattern: str | None = None
+    pattern_hint: str = ""
     json_type: str | None = None
     json_schema: dict[str, Any] | None = None
     children: tuple[Parameter, ...] = ()

@@ -86,6 +86,32 @@ def test_sqs_send(aws: LocalAWS) -> None:
     assert result.nodes["send"]["output"]["messageId"] == messages[0]["MessageId"]
 
 
+def test_sqs_send_carries_the_message_attributes(aws: LocalAWS) -> None:
+    queue = aws.client("sqs").create_queue(QueueName="tagged")["QueueUrl"]
+    attributes = {"source": "shop", "priority": 2, "order": "{{ trigger.id }}", "flags": ["a"]}
+    node = {
+        "id": "send",
+        "plugin": "sqs-send",
+        "parameters": {"queueUrl": queue, "messageBody": "x", "messageAttributes": attributes},
+    }
+    assert one(node, {"id": "o-7"}, aws).status == "SUCCEEDED"
+    message = aws.client("sqs").receive_message(QueueUrl=queue, MessageAttributeNames=["All"])["Messages"][0]
+    assert message["MessageAttributes"] == {
+        "source": {"StringValue": "shop", "DataType": "String"},
+        "priority": {"StringValue": "2", "DataType": "Number"},
+        "order": {"StringValue": "o-7", "DataType": "String"},
+        "flags": {"StringValue": '["a"]', "DataType": "String"},
+    }
+
+
+def test_a_missing_secret_says_it_does_not_exist_and_how_to_create_it(aws: LocalAWS) -> None:
+    node = {"id": "a", "plugin": "transform", "parameters": {"fields": {"t": "{{ secrets.nope }}"}}}
+    result = one(node, aws=aws)
+    assert result.status == "FAILED" and result.error == "Routines.UserError"
+    message = result.nodes["a"]["error"]["message"]
+    assert "secret 'nope' does not exist" in message and "routines run --secret nope=VALUE" in message
+
+
 def test_sqs_send_to_a_missing_queue_is_a_user_error(aws: LocalAWS) -> None:
     # Built by an expression, so the local runtime does not create it (it creates the
     # queues a routine names literally).

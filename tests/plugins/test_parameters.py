@@ -134,3 +134,17 @@ def test_custom_check_runs_after_type_check() -> None:
     assert run((param,), {"v": 4}) == set()
     assert run((param,), {"v": 3}) == {("invalid_parameter", "nodes[n].parameters.v")}
     assert run((param,), {"v": "x"}) == {("invalid_parameter", "nodes[n].parameters.v")}  # no crash in check
+
+
+def test_a_value_off_its_pattern_is_described_in_words_not_as_a_regex() -> None:
+    from statemachines.validator import validate_document
+
+    document = {
+        "name": "t",
+        "trigger": {"type": "manual"},
+        "nodes": [{"id": "a", "plugin": "http-request", "parameters": {"url": "not a url"}}],
+        "connections": [],
+    }
+    [problem] = validate_document(document).errors
+    assert problem.path == "nodes[a].parameters.url"
+    assert problem.message == "'URL' must be an http:// or https:// URL without spaces, not 'not a url'"

@@ -26,6 +26,7 @@ PLUGIN = PluginDefinition(
             "Notify URL",
             max_length=8192,
             pattern=r"https?://\S+",
+            pattern_hint="an http:// or https:// URL without spaces",
             description="POSTed {executionId, nodeId, message, approvalUrl} when the node starts waiting",
         ),
     ),
