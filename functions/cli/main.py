@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -17,11 +18,13 @@ from functions.cli.target import TargetError, add_target_arguments, compile_opti
 from statemachines.problems import Problem, Report
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+USER_VARIABLE, DEFAULT_USER = "ROUTINES_USER", "local"
 SETTLE_LATER = ("run", "test")  # they settle once their local AWS is up
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="routines", description="Routines on AWS Step Functions")
+    parser.add_argument("--version", action="version", version=f"routines {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     validate = commands.add_parser("validate", help="check routine files; exit 1 if any is invalid")
@@ -90,7 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     executions = commands.add_parser("executions", help="a routine's recent executions, through the API")
     executions.add_argument("routine_id", metavar="ROUTINE_ID")
-    executions.add_argument("--status", help="only executions with this status (e.g. FAILED)")
+    executions.add_argument(
+        "--status", type=str.upper, help="only executions with this status (e.g. failed, FAILED)"
+    )
     executions.add_argument("--limit", type=int, default=20)
     executions.add_argument("--next-token", help="the page after the one that printed this token")
     _client_options(executions)
@@ -102,8 +107,31 @@ def _client_options(parser: argparse.ArgumentParser) -> None:
     from functions.cli.client import DEFAULT_API
 
     parser.add_argument("--api", default=DEFAULT_API, help=f"API base URL (default {DEFAULT_API})")
-    parser.add_argument("--user", default="local", help="caller id sent as X-User-Id (local server)")
+    parser.add_argument(
+        "--user",
+        default=os.environ.get(USER_VARIABLE) or DEFAULT_USER,
+        help=f"caller id sent as X-User-Id to the local server (default: ${USER_VARIABLE}, else "
+        f"'{DEFAULT_USER}'); routines belong to the user who pushed them",
+    )
     parser.add_argument("--json", action="store_true", help="print the API's JSON")
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("routines")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
+
+
+def _as_user(args: argparse.Namespace) -> None:
+    """Say on stderr whose routines a client command sees (they are per user)."""
+    if not args.json:
+        print(
+            f"routines: as user '{args.user}' at {args.api} (--user or ${USER_VARIABLE} to change)",
+            file=sys.stderr,
+        )
 
 
 def script() -> None:
@@ -261,6 +289,7 @@ def cmd_push(args: argparse.Namespace) -> int:
     if not ok:
         print(_human(args.file, report), file=sys.stderr)
         return EXIT_INVALID
+    _as_user(args)
     try:
         result = push(Client(args.api, args.user), document, args.routine_id)
     except ApiFailure as exc:
@@ -281,6 +310,7 @@ def cmd_executions(args: argparse.Namespace) -> int:
     query = {"limit": args.limit, **({"status": args.status} if args.status else {})}
     if args.next_token:
         query["nextToken"] = args.next_token
+    _as_user(args)
     try:
         page = Client(args.api, args.user).call(
             "GET", f"/routines/{args.routine_id}/executions?{urlencode(query)}"
