@@ -2,8 +2,10 @@
 
 Every route needs a Cognito ID token except ``POST /hooks/{routineId}`` (open, but the
 webhook function checks the HMAC signature) and the OpenAPI document and docs page.
-Stage throttling applies to every request; the usage plan adds a daily quota for callers
-that present an API key. API Gateway cannot lower its 10 MB body limit: the handlers
+Stage throttling applies to every request but the webhooks', which have their own
+method-level throttle (``webhookRateLimit``/``webhookBurstLimit``), so a noisy webhook
+sender cannot use up the API's; the usage plan adds a daily quota for callers that
+present an API key. API Gateway cannot lower its 10 MB body limit: the handlers
 refuse larger bodies than ``MAX_BODY_BYTES`` with 413.
 """
 
@@ -22,6 +24,7 @@ from infra.settings import Settings
 
 SECURED = ("routines", "executions", "plugins")
 PUBLIC_DOCS = ("openapi.json", "docs")
+HOOKS = ("hooks", "{routineId}")  # POST /hooks/{routineId}
 
 
 class Api(Construct):
@@ -65,6 +68,16 @@ class Api(Construct):
                 metrics_enabled=True,
                 throttling_rate_limit=settings.api_rate_limit,
                 throttling_burst_limit=settings.api_burst_limit,
+                method_options={
+                    # A method's settings replace the stage's for it: logging and metrics
+                    # are restated with the throttle.
+                    f"/{'/'.join(HOOKS)}/POST": apigw.MethodDeploymentOptions(
+                        throttling_rate_limit=settings.webhook_rate_limit,
+                        throttling_burst_limit=settings.webhook_burst_limit,
+                        logging_level=apigw.MethodLoggingLevel.ERROR,
+                        metrics_enabled=True,
+                    )
+                },
             ),
         )
         validator = self.rest_api.add_request_validator(
@@ -87,8 +100,8 @@ class Api(Construct):
             method = root.add_resource(path).add_method("GET", to_api, request_validator=validator)
             _public(method, "The OpenAPI document and its docs page describe the API to anyone")
         hook = (
-            root.add_resource("hooks")
-            .add_resource("{routineId}")
+            root.add_resource(HOOKS[0])
+            .add_resource(HOOKS[1])
             .add_method(
                 "POST",
                 apigw.LambdaIntegration(webhook.function, allow_test_invoke=False),

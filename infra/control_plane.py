@@ -12,6 +12,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from infra.execution import LOG_DELIVERY
 from infra.nag import acknowledge
 from infra.names import (
     API_HANDLER,
@@ -50,6 +51,10 @@ RULE_ADMIN = [
     "events:RemoveTargets",
     "events:ListTargetsByRule",
 ]
+TRIGGERS = (
+    "A trigger too large for the execution input is written under the execution's name: "
+    "only <payload prefix>*/trigger.json objects"
+)
 SYNC_ONLY = "Invoked synchronously by API Gateway: the caller gets the error, nothing to dead-letter"
 
 
@@ -79,9 +84,19 @@ class ControlPlane(Construct):
             storage.grant(api, spec, write=True)
         storage.grant(api, NODE_LOGS_TABLE)
         api.allow(["s3:GetObject"], [storage.payload_objects()], PAYLOADS)
+        # Manual, test and re-runs start executions: a large trigger is offloaded first.
+        api.allow(["s3:PutObject"], [storage.trigger_objects()], TRIGGERS)
         api.allow(["s3:GetObject", "s3:PutObject"], [storage.record_objects()], RECORDS)
         machine_arns = [arn(self, "states", f"stateMachine:{machines}")]
         api.allow(MACHINE_ADMIN, machine_arns, MACHINES)
+        # CreateStateMachine/UpdateStateMachine with a logging configuration: Step Functions
+        # sets up the CloudWatch Logs delivery with the caller's permissions (AWS documents
+        # these actions on Resource "*": the vended-log APIs accept no resource ARN).
+        api.allow(
+            LOG_DELIVERY,
+            ["*"],
+            "Activation creates logged state machines: CloudWatch Logs delivery APIs accept no resource ARN",
+        )
         api.allow(
             [
                 "states:DescribeExecution",
@@ -106,7 +121,9 @@ class ControlPlane(Construct):
         )
         api.allow(
             RULE_ADMIN,
-            [arn(self, "events", f"rule/*/{machines}")],
+            # A rule on the account's default bus is rule/<name>; on another bus,
+            # rule/<bus>/<name>.
+            [arn(self, "events", f"rule/{machines}"), arn(self, "events", f"rule/*/{machines}")],
             "Event triggers: one rule per routine, named under the stage prefix, on the bus it names",
         )
         secret_admin = ["CreateSecret", "PutSecretValue", "DeleteSecret", "DescribeSecret", "TagResource"]
@@ -136,6 +153,7 @@ class ControlPlane(Construct):
         storage.grant(hook, IDEMPOTENCY_TABLE, write=True)
         hook.allow(["secretsmanager:GetSecretValue"], [secrets], WEBHOOK_SECRETS)
         hook.allow(["s3:GetObject", "s3:PutObject"], [storage.record_objects()], RECORDS)
+        hook.allow(["s3:PutObject"], [storage.trigger_objects()], TRIGGERS)  # a large body
         hook.allow(["states:StartExecution"], machine_arns, MACHINES)
 
     def _function(

@@ -52,6 +52,11 @@ PAYLOAD_PREFIX = "payloads/"
 # Execution records too large for an item (functions/store/executions.py) live here; only
 # the control plane (API, webhook, recorder) reads and writes them.
 RECORDS_PREFIX = "executions/"
+# A trigger too large for the execution input is stored as
+# ``<PAYLOAD_PREFIX><execution name>/<TRIGGER_OBJECT>`` by whoever starts the execution
+# (plugins/runtime/offload.py ``trigger_input``): the API and webhook functions may write
+# only such objects.
+TRIGGER_OBJECT = "trigger.json"
 
 # Environment variables through which Lambdas learn the physical names.
 ENV_ROUTINES_TABLE = "ROUTINES_TABLE"

@@ -318,8 +318,9 @@ class ProductFunction(Construct):
         acknowledge(
             self.role,
             "AwsSolutions-IAM5[Resource::*]",
-            "Only for actions that accept no resource ARN: X-Ray trace upload (every function) and "
-            "Step Functions task-token callbacks (API function)",
+            "Only for actions that accept no resource ARN: X-Ray trace upload (every function), "
+            "Step Functions task-token callbacks and CloudWatch Logs delivery for logged state "
+            "machines (API function)",
         )
 
     def allow(self, actions: list[str], resources: list[str], why: str | None = None) -> None:

@@ -44,8 +44,11 @@ class Settings:
     stage: str = DEFAULT_STAGE
     # False: no pip install at synth (the template is the same; the zip lacks dependencies).
     bundle: bool = True
-    # Reserved concurrency per plugin function (None: unreserved), with per-plugin overrides.
-    plugin_concurrency: int | None = 20
+    # Reserved concurrency per plugin function, with per-plugin overrides. None (the
+    # default): unreserved, so a deploy fits any account's concurrency quota. Context
+    # pluginConcurrency turns it on; Lambda keeps 100 unreserved, so what is reserved
+    # plus 100 must fit the account's quota (11 functions at 20: 320).
+    plugin_concurrency: int | None = None
     plugin_concurrency_overrides: dict[str, int] = field(default_factory=dict)
     # Plugin name → ARNs (or ARN patterns) its AWS actions may target, replacing the default.
     allowed_resources: dict[str, list[str]] = field(default_factory=dict)
@@ -54,6 +57,10 @@ class Settings:
     api_rate_limit: int = 50
     api_burst_limit: int = 100
     api_quota_per_day: int = 100_000
+    # POST /hooks/{routineId}'s own throttle (every webhook routine of the stage shares
+    # it), so webhook senders cannot use up what authenticated callers get.
+    webhook_rate_limit: int = 10
+    webhook_burst_limit: int = 20
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     log_retention_days: int = 30
     payload_expiry_days: int = 30
@@ -91,6 +98,8 @@ class Settings:
                 ("apiRateLimit", 1),
                 ("apiBurstLimit", 1),
                 ("apiQuotaPerDay", 1),
+                ("webhookRateLimit", 1),
+                ("webhookBurstLimit", 1),
                 ("maxBodyBytes", 1),
                 ("logRetentionDays", 1),
                 ("payloadExpiryDays", 1),
@@ -107,6 +116,8 @@ class Settings:
             api_rate_limit=numbers.get("apiRateLimit", cls.api_rate_limit),
             api_burst_limit=numbers.get("apiBurstLimit", cls.api_burst_limit),
             api_quota_per_day=numbers.get("apiQuotaPerDay", cls.api_quota_per_day),
+            webhook_rate_limit=numbers.get("webhookRateLimit", cls.webhook_rate_limit),
+            webhook_burst_limit=numbers.get("webhookBurstLimit", cls.webhook_burst_limit),
             max_body_bytes=numbers.get("maxBodyBytes", cls.max_body_bytes),
             log_retention_days=numbers.get("logRetentionDays", cls.log_retention_days),
             payload_expiry_days=numbers.get("payloadExpiryDays", cls.payload_expiry_days),

@@ -19,6 +19,7 @@ from infra.names import (
     RECORDS_PREFIX,
     ROUTINES_TABLE,
     TABLES,
+    TRIGGER_OBJECT,
     TableSpec,
     table_name,
 )
@@ -69,6 +70,10 @@ class Storage(Construct):
     def record_objects(self) -> str:
         """ARN pattern of the execution-record bodies the control plane keeps in the bucket."""
         return self.payloads.arn_for_objects(f"{RECORDS_PREFIX}*")
+
+    def trigger_objects(self) -> str:
+        """ARN pattern of the offloaded triggers the start paths (API, webhook) write."""
+        return self.payloads.arn_for_objects(f"{PAYLOAD_PREFIX}*/{TRIGGER_OBJECT}")
 
     def payload_objects(self) -> str:
         """ARN pattern of the only objects the product reads and writes."""

@@ -1,6 +1,7 @@
 """A routine's trigger as AWS resources: cron → an EventBridge Scheduler schedule, event →
-an EventBridge rule on the routine's bus, webhook → a secret in Secrets Manager, manual →
-nothing. Each install updates what exists in place and registers its undo; ``remove``
+an EventBridge rule on the routine's bus (``default``: the account's default bus, where
+AWS services' events arrive), webhook → a secret in Secrets Manager, manual → nothing.
+Each install updates what exists in place and registers its undo; ``remove``
 deletes what an activation's recorded state names (and ignores what is already gone)."""
 
 from __future__ import annotations
@@ -139,9 +140,10 @@ def _event(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     events = client("events")
     name = settings.machine_name(routine_id)
+    # "default" is the account's default bus, as EventBridge names it: the only bus AWS
+    # services' events (aws.s3, aws.ec2, ...) reach. The stage's own bus is named like
+    # any other bus.
     bus = trigger.get("bus", "default")
-    if bus == "default":
-        bus = settings.default_bus
     try:
         old_rule: dict[str, Any] | None = events.describe_rule(Name=name, EventBusName=bus)
         old_targets = events.list_targets_by_rule(Rule=name, EventBusName=bus)["Targets"]

@@ -27,7 +27,7 @@ from typing import Any
 from infra.names import EVALUATOR
 from statemachines.asl import State, StateMachine
 from statemachines.emitter.exits import Exits
-from statemachines.emitter.scope import S3_GET_OBJECT, Scope
+from statemachines.emitter.scope import Scope, s3_get_object
 from statemachines.emitter.tasks import retriers
 from statemachines.graph import iter_bits
 from statemachines.layout import EXECUTION_PATH, TRIGGER_PATH, Status
@@ -62,7 +62,7 @@ class Bodies(Exits):
         inner["loop"] = {"item.$": "$$.Map.Item.Value", "index.$": index, "iteration.$": iteration}
         large: dict[str, Any] = {
             "ItemReader": {
-                "Resource": S3_GET_OBJECT,
+                "Resource": s3_get_object(self.options.partition),
                 "ReaderConfig": {"InputType": "JSON"},
                 "Parameters": {"Bucket.$": f"{address}.bucket", "Key.$": f"{address}.key"},
             },

@@ -9,7 +9,7 @@ from statemachines.asl import State
 from statemachines.choices import Const, DocPath
 from statemachines.emitter.bodies import Bodies
 from statemachines.emitter.exits import STOP_ERROR
-from statemachines.emitter.scope import S3_GET_OBJECT, Scope, Step, both, set_link
+from statemachines.emitter.scope import Scope, Step, both, s3_get_object, set_link
 from statemachines.emitter.tasks import retriers
 from statemachines.layout import PARTIAL
 from statemachines.topology import NodeInfo
@@ -94,7 +94,7 @@ class Loops(Bodies):
         address = self._doc_path(info.id)  # the evaluator's answer: {"bucket", "key"}
         large: dict[str, Any] = {
             "ItemReader": {
-                "Resource": S3_GET_OBJECT,
+                "Resource": s3_get_object(self.options.partition),
                 "ReaderConfig": {"InputType": "JSON"},
                 "Parameters": {"Bucket.$": f"{address}.bucket", "Key.$": f"{address}.key"},
             },

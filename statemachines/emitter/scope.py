@@ -14,7 +14,13 @@ EXIT_NULL = "\x00exit:null"  # end of a loop iteration whose result node did not
 SENTINELS = (EXIT, EXIT_NULL)
 MAX_MERGED_BRANCHES = 10  # States.JsonMerge calls nest one level per branch
 MAX_STATES = 20_000  # a guard against pathological duplication of shared joins
-S3_GET_OBJECT = "arn:aws:states:::s3:getObject"  # a distributed Map's ItemReader
+
+
+def s3_get_object(partition: str = "aws") -> str:
+    """A distributed Map's ItemReader: Step Functions' S3 GetObject integration in the
+    target's partition (``CompileOptions.partition``: ``aws``, ``aws-cn``, ``aws-us-gov``)."""
+    return f"arn:{partition}:states:::s3:getObject"
+
 
 Link = Callable[[str], None]
 
@@ -64,12 +70,12 @@ __all__ = [
     "EXIT_NULL",
     "MAX_MERGED_BRANCHES",
     "MAX_STATES",
-    "S3_GET_OBJECT",
     "SENTINELS",
     "Link",
     "Outcome",
     "Scope",
     "Step",
     "both",
+    "s3_get_object",
     "set_link",
 ]

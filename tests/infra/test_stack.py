@@ -116,13 +116,15 @@ def test_plugins_touch_only_payload_objects_their_secret_prefix_and_allowed_reso
     assert _actions_on(ses, "ses:SendEmail") == [], "no SES identity is allowed unless the deployer names one"
 
 
-def test_plugin_functions_reserve_concurrency(synth: Synth) -> None:
+def test_no_function_reserves_concurrency_unless_the_deployer_asks(synth: Synth) -> None:
+    # 11 plugin functions reserving 20 each need a 320 concurrency quota: new accounts
+    # have less, and `cdk deploy` failed there (context pluginConcurrency turns it on).
     reserved = {
-        n: p.get("ReservedConcurrentExecutions")
+        n: p["ReservedConcurrentExecutions"]
         for n, p in _functions(synth).items()
-        if n not in CONTROL_PLANE
+        if "ReservedConcurrentExecutions" in p
     }
-    assert set(reserved.values()) == {20}
+    assert reserved == {}
 
 
 def test_execution_role_invokes_only_product_functions_and_only_the_api_may_pass_it(synth: Synth) -> None:
@@ -169,14 +171,33 @@ def test_every_route_but_webhooks_and_docs_needs_a_cognito_token(synth: Synth) -
     assert {"ANY /routines", "ANY /routines/{proxy+}", "ANY /executions/{proxy+}", "ANY /plugins"} <= secured
 
 
+def _method_settings(synth: Synth) -> dict[tuple[str, str], dict[str, Any]]:
+    [stage] = synth.resources("AWS::ApiGateway::Stage").values()
+    return {(m["ResourcePath"], m["HttpMethod"]): m for m in stage["Properties"]["MethodSettings"]}
+
+
 def test_api_stage_throttles_logs_and_traces(synth: Synth) -> None:
     [stage] = synth.resources("AWS::ApiGateway::Stage").values()
     props = stage["Properties"]
     assert props["TracingEnabled"] is True and "DestinationArn" in props["AccessLogSetting"]
-    [settings] = props["MethodSettings"]
+    settings = _method_settings(synth)[("/*", "*")]
     assert settings["ThrottlingRateLimit"] == 50 and settings["ThrottlingBurstLimit"] == 100
     [plan] = synth.resources("AWS::ApiGateway::UsagePlan").values()
     assert plan["Properties"]["Quota"] == {"Limit": 100_000, "Period": "DAY"}
+
+
+def test_webhooks_have_their_own_method_throttle(synth: Synth) -> None:
+    # One noisy webhook sender must not use up what authenticated callers get.
+    settings = _method_settings(synth)
+    assert set(settings) == {("/*", "*"), ("/~1hooks~1{routineId}", "POST")}
+    hooks = settings[("/~1hooks~1{routineId}", "POST")]
+    assert (hooks["ThrottlingRateLimit"], hooks["ThrottlingBurstLimit"]) == (10, 20)
+    # A method's settings replace the stage's for it: logging and metrics stay on.
+    assert hooks["LoggingLevel"] == "ERROR" and hooks["MetricsEnabled"] is True
+    # The path names the webhook route the API has (not a path of its own making).
+    resources = synth.resources("AWS::ApiGateway::Resource")
+    parts = {r["Properties"]["PathPart"] for r in resources.values()}
+    assert {"hooks", "{routineId}"} <= parts
 
 
 def test_recorder_gets_only_this_stages_status_events_with_retries_and_a_watched_dlq(synth: Synth) -> None:
