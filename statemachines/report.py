@@ -89,9 +89,7 @@ def _transitions(
         counts["states"] += 1
         resource = str(state.get("Resource", ""))
         if state["Type"] == "Task" and (
-            LAMBDA_RESOURCE in resource
-            or resource.startswith(SUBSTITUTED)
-            or (resource.startswith("arn:") and ":states:::lambda" in resource)  # any partition
+            LAMBDA_RESOURCE in resource or resource.startswith(("arn:aws:states:::lambda", SUBSTITUTED))
         ):
             counts["lambdaTasks"] += 1
             counts["evaluatorTasks"] += resource == evaluator_arn
