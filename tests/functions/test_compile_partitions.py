@@ -48,3 +48,14 @@ def test_every_arn_of_a_compiled_routine_is_in_the_targets_partition(case: str, 
     if partition == "aws":  # the goldens (aws, moto's account) are unchanged
         golden = json.loads((GOLDEN / f"{case}.asl.json").read_text())
         assert json.loads(compile_routine(document).definition) == golden
+
+
+@pytest.mark.parametrize("partition", ["aws", "aws-cn", "aws-us-gov"])
+def test_the_report_counts_the_same_lambda_tasks_in_every_partition(partition: str) -> None:
+    document = json.loads((GOLDEN / "approval_timeout.routine.json").read_text())
+    options = CompileOptions(
+        routine_id="r1", region=TARGETS[partition], account="111122223333", partition=partition
+    )
+    report = compile_routine(document, options=options).report
+    aws = compile_routine(document, options=CompileOptions(routine_id="r1")).report
+    assert report["lambdaTasks"] == aws["lambdaTasks"] > 0
