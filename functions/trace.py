@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from plugins.runtime.context import error_message, normalize
+from plugins.runtime.context import normalize
 from plugins.runtime.context import resolve as resolve_value
 from plugins.runtime.nodelog import read_logs
 from statemachines.conditions import evaluate
@@ -25,6 +25,72 @@ from statemachines.layout import node_key
 from statemachines.topology import NodeInfo, Topology
 
 SUCCEEDED, FAILED, SKIPPED = "succeeded", "failed", "skipped"
+MAX_CAUSE_WRAPS = 5  # wrapped causes: a Lambda's report inside a branch's inside a Map's
+
+
+# What a user sees of an error: ``{"type", "message"}``, nothing more. Step Functions
+# reports a Lambda failure with the Lambda's whole error report as the Cause — a JSON
+# string with ``errorType``, ``errorMessage``, ``requestId`` and a ``stackTrace`` of the
+# machine's file paths — and a failed Map iteration or Parallel branch may wrap that
+# again. The user needs the type and the message; the trace stays in the node's log.
+# Shared by the local runner, the recorder Lambda and the API (functions.local.errors
+# re-exports them).
+
+
+def _parsed(text: str) -> Any:
+    if not text.lstrip().startswith("{"):
+        return None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+
+
+def clean_message(cause: Any, depth: int = 0) -> str:
+    """The human message inside a Cause (a JSON error report is unwrapped)."""
+    if not cause:
+        return ""
+    if not isinstance(cause, str):
+        return str(cause)
+    report = _parsed(cause)
+    if not isinstance(report, dict) or depth >= MAX_CAUSE_WRAPS:
+        return cause
+    for key in ("errorMessage", "Cause", "cause", "message"):
+        value = report.get(key)
+        if isinstance(value, str):
+            return clean_message(value, depth + 1)
+    return cause
+
+
+def clean_error(error: str | None, cause: str | None) -> dict[str, Any]:
+    """``{"type", "message"}`` of an execution error; the type named inside a Lambda
+    report wins over the generic one around it."""
+    report = _parsed(cause) if cause else None
+    kind = error
+    if isinstance(report, dict) and isinstance(report.get("errorType"), str) and not error:
+        kind = report["errorType"]
+    return {"type": kind, "message": clean_message(cause)}
+
+
+def shown_error(error: Any) -> dict[str, Any] | None:
+    """Any error of an execution or a node as a user sees it: ``{"type", "message"}``
+    with the human message (no Lambda report, no stack trace); None stays None."""
+    if error is None:
+        return None
+    if not isinstance(error, dict):
+        return {"type": None, "message": clean_message(error)}
+    return clean_error(error.get("type"), error.get("message"))
+
+
+def shown_execution(result: dict[str, Any]) -> dict[str, Any]:
+    """An execution (a record's JSON, or one described by Step Functions) with its error
+    and every node's error as a user sees them. Changes ``result`` in place."""
+    if "error" in result:
+        result["error"] = shown_error(result["error"])
+    for entry in (result.get("nodes") or {}).values():
+        if isinstance(entry, dict) and entry.get("error") is not None:
+            entry["error"] = shown_error(entry["error"])
+    return result
 
 
 def transitions(history: list[dict[str, Any]]) -> int:
@@ -136,8 +202,16 @@ def build_trace(
             fired[node_id] = {report.get("decided", {}).get(node_id, "out")}
             if info.plugin.name == "merge" and not topology.enclosing.get(node_id):
                 trace[node_id]["output"] = _merged(topology, node_id, trace)
+        _shown_errors(trace[node_id])
         _caught_output(info, trace[node_id])
     return trace
+
+
+def _shown_errors(entry: dict[str, Any]) -> None:
+    """Every error of a trace entry as a user sees it, before outputs are built on it."""
+    entry["error"] = shown_error(entry["error"])
+    if entry.get("errors"):
+        entry["errors"] = [shown_error(error) for error in entry["errors"]]
 
 
 def _caught_output(info: NodeInfo, entry: dict[str, Any]) -> None:
@@ -173,7 +247,7 @@ def _control_error(logs: list[dict[str, Any]], history: list[dict[str, Any]]) ->
     for event in reversed(history):
         details = event.get("executionFailedEventDetails")
         if details is not None:
-            return {"type": details.get("error"), "message": error_message(details.get("cause"))}
+            return clean_error(details.get("error"), details.get("cause"))
     return None
 
 

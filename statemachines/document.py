@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from statemachines import jsontext
 from statemachines.limits import (
     MAX_CONNECTIONS,
     MAX_DEPTH,
@@ -29,6 +30,11 @@ from statemachines.pydantic_errors import report_pydantic
 TOP_LEVEL = ("name", "description", "trigger", "variables", "nodes", "connections")
 VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _NODE_ID = re.compile(NODE_ID_PATTERN)
+
+TOO_DEEP = (
+    f"nests deeper than the {MAX_DEPTH} levels of JSON a routine may have "
+    "(each all/any of a condition takes two: the object and its list)"
+)
 
 
 @dataclass(slots=True)
@@ -47,6 +53,36 @@ class Parts:
     variables_known: bool = True
 
 
+def read_document(raw: bytes | str, report: Report) -> tuple[bool, Any]:
+    """(ok, document) from the bytes or text a user gave, read as strict JSON
+    (:mod:`statemachines.jsontext`); on failure the reasons are in ``report``, with the
+    validator's codes and paths. The CLI reads files with it; the API maps the same
+    refusals of a routine body to the same codes and paths."""
+    try:
+        text = raw if isinstance(raw, str) else jsontext.decode(raw)
+        return True, jsontext.loads(text)
+    except jsontext.JsonTextError as error:
+        report_json_error(error, report)
+        return False, None
+
+
+def report_json_error(error: jsontext.JsonTextError, report: Report) -> None:
+    """A routine document's strict-JSON refusals as validator problems: nesting is
+    ``limit_exceeded`` where :func:`check_json` would put it (its message too); the rest
+    ``invalid_document`` at the member concerned (``nodes[b].parameters`` for a repeated
+    ``parameters`` key in node ``b``)."""
+    deep = False
+    for issue in error.issues:
+        if issue.kind == jsontext.DEPTH:
+            if not deep:  # a limit is reported once
+                path = _too_deep_path(error.value) if error.parsed else ""
+                report.error(Code.LIMIT_EXCEEDED, path, TOO_DEEP)
+            deep = True
+        else:
+            path = _readable_path(error.value, issue.segments) if error.parsed else ""
+            report.error(Code.INVALID_DOCUMENT, path, issue.message)
+
+
 def check_json(document: Any, report: Report) -> bool:
     """Is this a JSON value of sane depth and size? Iterative: deep input cannot crash it.
 
@@ -56,12 +92,7 @@ def check_json(document: Any, report: Report) -> bool:
     while stack:
         value, depth = stack.pop()
         if depth > MAX_DEPTH:
-            report.error(
-                Code.LIMIT_EXCEEDED,
-                _too_deep_path(document),
-                f"nests deeper than the {MAX_DEPTH} levels of JSON a routine may have "
-                "(each all/any of a condition takes two: the object and its list)",
-            )
+            report.error(Code.LIMIT_EXCEEDED, _too_deep_path(document), TOO_DEEP)
             return False
         if isinstance(value, dict):
             if not all(isinstance(k, str) for k in value):
@@ -113,14 +144,22 @@ def _too_deep_path(document: Any) -> str:
             stack.extend((v, (*segments, k)) for k, v in value.items())
         elif isinstance(value, list):
             stack.extend((v, (*segments, i)) for i, v in enumerate(value))
+    if segments[:1] == ("nodes",) and len(segments) >= 2 and isinstance(segments[1], int):
+        return _readable_path(document, segments[:4])
+    return join_path("", *segments[:2])
+
+
+def _readable_path(document: Any, segments: tuple[str | int, ...]) -> str:
+    """The validator's path of a place in a document: a node by its id when it has a
+    usable one (``nodes[fetch].parameters``), else by its index (``nodes[1].id``)."""
     index = segments[1] if len(segments) >= 2 else None
-    if segments[:1] == ("nodes",) and isinstance(index, int):
-        raw = document["nodes"][index]
+    if segments[:1] == ("nodes",) and isinstance(index, int) and segments[2:3] != ("id",):
+        nodes = document.get("nodes") if isinstance(document, dict) else None
+        raw = nodes[index] if isinstance(nodes, list) and index < len(nodes) else None
         raw_id = raw.get("id") if isinstance(raw, dict) else None
         if isinstance(raw_id, str) and _NODE_ID.match(raw_id):
-            return node_path(raw_id, *segments[2:4])
-        return join_path("", *segments[:4])
-    return join_path("", *segments[:2])
+            return node_path(raw_id, *segments[2:])
+    return join_path("", *segments)
 
 
 def check_top_level(document: dict[str, Any], report: Report) -> None:

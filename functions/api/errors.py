@@ -1,6 +1,7 @@
 """Every error the API returns, mapped in one place.
 
-Shape: ``{"errors": [{"code", "path", "message"}]}``. 400 body that is not JSON, 401 no
+Shape: ``{"errors": [{"code", "path", "message"}]}``. 400 body that is not JSON (or JSON
+the strict parser refuses: repeated keys, too deep, numbers out of range), 401 no
 identity, 404 missing *or another owner's* resource (existence is never revealed), 409
 conflicting update, 413 body over the limit, 422 invalid routine or request (every
 problem, with paths), 500 ``internal`` with the request id — never a stack trace.
@@ -8,8 +9,9 @@ problem, with paths), 500 ``internal`` with the request id — never a stack tra
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -17,9 +19,16 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 
 from functions.activation import TriggerError
 from functions.store import ConflictError, InvalidListQuery, InvalidTokenError, NotFoundError
+from statemachines.document import report_json_error
 from statemachines.errors import InvalidRoutineError
+from statemachines.jsontext import ENCODING, SYNTAX, Issue, JsonTextError
+from statemachines.problems import Report, join_path
 
 logger = Logger(service="routines-api")
+
+# Routes whose body is a routine document (see routine_document_body): True when the
+# route answers with a verdict (POST /routines/validate), False when with a 422.
+_DOCUMENT_ROUTES: dict[Callable[..., Any], bool] = {}
 
 
 class ApiError(Exception):
@@ -70,7 +79,58 @@ def validation_problems(error: RequestValidationError) -> tuple[int, list[dict[s
     return HTTPStatus.UNPROCESSABLE_ENTITY, problems
 
 
+Route = TypeVar("Route", bound=Callable[..., Any])
+
+
+def routine_document_body(*, verdict: bool = False) -> Callable[[Route], Route]:
+    """Marks a route whose body is a routine document (put it under ``@router``). JSON
+    the strict parser refuses although it is JSON — nested too deep, a repeated key, a
+    number out of range — is then answered as the validator answers it, with the codes
+    and paths ``routines validate`` reports for the same bytes (``limit_exceeded``,
+    ``invalid_document`` at ``nodes[b].parameters``): a ``422``, or for a route that
+    answers with a verdict, ``200 {"valid": false, "errors", "warnings"}``."""
+
+    def mark(route: Route) -> Route:
+        _DOCUMENT_ROUTES[route] = verdict
+        return route
+
+    return mark
+
+
+def body_problems(error: JsonTextError) -> list[dict[str, str]]:
+    """``invalid_json`` problems of a refused body, at ``body…`` where each one is."""
+    return [
+        problem("invalid_json", _body_message(issue), join_path("body", *issue.segments))
+        for issue in error.issues
+    ]
+
+
+def _body_message(issue: Issue) -> str:
+    if issue.kind == SYNTAX:
+        return f"the body is not valid JSON: {issue.message.removeprefix('not valid JSON: ')}"
+    if issue.kind == ENCODING:
+        return f"the body is {issue.message}"
+    return issue.message
+
+
+def _refused_json(error: JsonTextError, route: Any) -> Response[Any]:
+    func = getattr(route, "func", None)
+    verdict = _DOCUMENT_ROUTES.get(func) if callable(func) else None
+    if verdict is None or error.not_json:
+        return error_response(HTTPStatus.BAD_REQUEST, body_problems(error))
+    report = Report()
+    report_json_error(error, report)
+    if verdict:
+        return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, report.to_json())
+    return error_response(HTTPStatus.UNPROCESSABLE_ENTITY, [p.to_json() for p in report.errors])
+
+
 def install(app: APIGatewayRestResolver) -> None:
+    @app.exception_handler(JsonTextError)  # type: ignore[untyped-decorator]
+    def refused_json(error: JsonTextError) -> Response[Any]:
+        # Raised while the body is parsed, after routing: the matched route is known.
+        return _refused_json(error, app.context.get("_route"))
+
     @app.exception_handler(ApiError)  # type: ignore[untyped-decorator]
     def api_error(error: ApiError) -> Response[Any]:
         return error_response(error.status, [problem(error.code, error.message, error.path)])

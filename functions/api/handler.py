@@ -4,6 +4,8 @@ the same ``lambda_handler`` with API Gateway proxy events built from HTTP reques
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import os
 from typing import Any
@@ -15,6 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.api import context, errors
 from functions.api.routes import actions, executions, hooks, plugins, routines
 from infra.names import DEFAULT_MAX_BODY_BYTES, ENV_MAX_BODY_BYTES
+from statemachines import jsontext
 
 logger = Logger(service="routines-api")
 
@@ -28,15 +31,10 @@ PUBLIC_PATHS = ("/openapi.json", "/docs")
 PUBLIC_PREFIXES: tuple[str, ...] = ("/hooks/",)
 
 
-def _reject_constant(name: str) -> Any:
-    raise json.JSONDecodeError(f"{name} is not valid JSON", name, 0)
-
-
-def _loads(text: str) -> Any:
-    return json.loads(text, parse_constant=_reject_constant)
-
-
-app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=_loads)
+# Every body a route reads goes through the one strict parser (statemachines.jsontext);
+# what it refuses is mapped in errors.py: 400 invalid_json, or for a routine document the
+# validator's 422 codes and paths, as `routines validate` reports the same bytes.
+app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=jsontext.loads)
 errors.install(app)
 for module in (routines, executions, plugins, hooks, actions):
     app.include_router(module.router)
@@ -84,8 +82,21 @@ def lambda_handler(event: dict[str, Any], lambda_context: LambdaContext) -> dict
 
 def _as_json(event: dict[str, Any]) -> None:
     """Every body of this API is JSON, whatever Content-Type says (``curl -d`` sends a
-    form type): read it as JSON, so a form body gets a JSON error, not a form parse."""
+    form type): read it as JSON, so a form body gets a JSON error, not a form parse. A
+    base64 body (API Gateway's binary media types, ``routines serve`` for bytes that are
+    not UTF-8) becomes text here, so that powertools never decodes it itself (its
+    UnicodeDecodeError was a 500): bytes that are not UTF-8 are kept as surrogate escapes,
+    which the parser refuses as ``invalid_json`` ("not UTF-8 text (byte N)") — on the
+    routes that read a body, like any other body that is not JSON."""
     for key in ("headers", "multiValueHeaders"):
         headers = event.get(key) or {}
         for name in [n for n in headers if n.lower() == "content-type"]:
             del headers[name]
+    body = event.get("body")
+    if event.get("isBase64Encoded") and isinstance(body, str):
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raw = body.encode()  # not base64 after all: read as it is (and refused as not JSON)
+        event["body"] = raw.decode("utf-8", "surrogateescape")
+        event["isBase64Encoded"] = False

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
+from statemachines.document import read_document
 from statemachines.limits import MAX_FILE_BYTES
 from statemachines.problems import Code, Report
 
@@ -25,28 +25,11 @@ def read_source(name: str) -> bytes:
         raise UnreadableFile(f"cannot read {name}: {exc.strerror or exc}") from None
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def parse_json(raw: bytes, report: Report) -> tuple[bool, Any]:
-    """(ok, document); on failure the reason is in ``report``."""
+    """(ok, document); on failure the reason is in ``report``. Strict JSON, read as the API
+    reads a routine body (:func:`statemachines.document.read_document`): repeated keys,
+    NaN, numbers Python cannot hold and nesting too deep are reported, not crashes."""
     if len(raw) > MAX_FILE_BYTES:
         report.error(Code.LIMIT_EXCEEDED, "", f"the file is larger than {MAX_FILE_BYTES:,} bytes")
         return False, None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        report.error(Code.INVALID_DOCUMENT, "", f"not UTF-8 text (byte {exc.start})")
-        return False, None
-    try:
-        return True, json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        report.error(
-            Code.INVALID_DOCUMENT, "", f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
-        )
-    except RecursionError:
-        report.error(Code.LIMIT_EXCEEDED, "", "the document nests too deeply")
-    except ValueError as exc:
-        report.error(Code.INVALID_DOCUMENT, "", str(exc))
-    return False, None
+    return read_document(raw, report)

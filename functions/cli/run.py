@@ -11,7 +11,8 @@ import sys
 import time
 from typing import Any
 
-from statemachines.problems import Report
+from statemachines import jsontext
+from statemachines.problems import Report, join_path
 
 ICONS = {"succeeded": "ok  ", "failed": "FAIL", "skipped": "skip"}
 MAX_INPUT_BYTES = 10 * 1024 * 1024  # over its budget slot the input goes to S3 (offload.execution_input)
@@ -29,9 +30,11 @@ def parse_input(text: str | None) -> Any:
             f"--input is larger than {MAX_INPUT_BYTES} bytes (the largest trigger a local run accepts)"
         )
     try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise InputError(f"--input is not valid JSON: {exc}") from None
+        return jsontext.loads(text)
+    except jsontext.JsonTextError as error:
+        issue = error.issues[0]
+        where = f" at {join_path('input', *issue.segments)}" if issue.segments else ""
+        raise InputError(f"--input{where}: {issue.message}") from None
 
 
 class Timeline:

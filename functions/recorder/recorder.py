@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from botocore.exceptions import ClientError
 
 from functions.store.executions import TERMINAL, ExecutionRecord, ExecutionStore, rank
-from functions.trace import trace_execution
+from functions.trace import clean_error, trace_execution
 from functions.triggers.start import RunMeta, execution_id
 from plugins.runtime.aws import client
 from statemachines.compiler import compile_validated
@@ -155,7 +155,9 @@ class Recorder:
     def _finish(self, record: ExecutionRecord, change: StatusChange, meta: RunMeta) -> None:
         record.stopped_at = (change.stop_ms or change.start_ms) / 1000
         if change.error or change.cause:
-            record.error = {"type": change.error or "Error", "message": change.cause or ""}
+            # {type, message} with the human message: never the Lambda's report and trace.
+            record.error = clean_error(change.error, change.cause)
+            record.error["type"] = record.error["type"] or "Error"
         else:
             record.error = DEFAULT_ERRORS.get(change.status)
         if change.status == "SUCCEEDED":

@@ -2,8 +2,10 @@
 
 Order of checks: body size (413) → an active webhook routine (404, the same answer as a
 routine that does not exist) → signature over the raw bytes (401; no execution) →
-Idempotency-Key (one execution per key per routine, the repeat answered with the first
-execution's id) → start → 202 ``{"executionId"}``.
+the body (a JSON body the strict parser refuses — nested too deep, a repeated key, a
+number out of range — is a 400 ``invalid_json``; no execution) → Idempotency-Key (one
+execution per key per routine, the repeat answered with the first execution's id) → start
+→ 202 ``{"executionId"}``.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from aws_lambda_powertools import Logger
 from functions.store import ExecutionStore, NotFoundError, RoutineStore
 from functions.triggers.start import RunMeta, start_execution
 from functions.webhook import idempotency, secrets
-from functions.webhook.request import IDEMPOTENCY_HEADER, BadRequest, HookRequest
+from functions.webhook.request import IDEMPOTENCY_HEADER, BadRequest, HookRequest, RefusedBody
 from functions.webhook.signature import HEADER, problem
 from infra.names import DEFAULT_MAX_BODY_BYTES, ENV_MAX_BODY_BYTES
 from plugins.runtime.aws import client
+from statemachines.problems import join_path
 
 logger = Logger(service="routines-webhook")
 
@@ -32,9 +35,15 @@ def max_body_bytes() -> int:
 
 
 class Refused(Exception):
-    def __init__(self, status: int, code: str, message: str, path: str = "") -> None:
+    def __init__(
+        self, status: int, code: str, message: str, path: str = "", more: list[dict[str, str]] | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.path = status, code, message, path
+        self.more = more or []  # further problems of the same answer
+
+    def problems(self) -> list[dict[str, str]]:
+        return [{"code": self.code, "path": self.path, "message": self.message}, *self.more]
 
 
 def response(status: int, body: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
@@ -52,11 +61,10 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         execution_id = handle(event, context)
     except Refused as refused:
-        problem_ = {"code": refused.code, "path": refused.path, "message": refused.message}
         headers = (
             {"WWW-Authenticate": 'HMAC-SHA256 header="X-Signature-256"'} if refused.status == 401 else {}
         )
-        return response(refused.status, {"errors": [problem_]}, headers)
+        return response(refused.status, {"errors": refused.problems()}, headers)
     return response(202, {"executionId": execution_id})
 
 
@@ -73,10 +81,11 @@ def handle(event: dict[str, Any], context: Any = None) -> str:
         raise Refused(400, "bad_request", str(error), "body") from None
     owner, arn, version = _active_webhook(request.routine_id)
     _check_signature(request)
+    trigger = _trigger_data(request)
     key = request.headers.get(IDEMPOTENCY_HEADER)
     meta = RunMeta(owner, request.routine_id, version, "webhook")
     if key is None:
-        return _start(arn, meta, request)
+        return _start(arn, meta, trigger)
     if not key or len(key) > MAX_KEY_CHARS or not key.isprintable():
         raise Refused(
             400,
@@ -86,7 +95,7 @@ def handle(event: dict[str, Any], context: Any = None) -> str:
         )
     try:
         return idempotency.once(
-            request.routine_id, key, request.body, lambda: _start(arn, meta, request), context
+            request.routine_id, key, request.body, lambda: _start(arn, meta, trigger), context
         )
     except idempotency.KeyReused:
         raise Refused(
@@ -127,7 +136,21 @@ def _check_signature(request: HookRequest) -> None:
         raise Refused(401, "invalid_signature", why, "headers.X-Signature-256")
 
 
-def _start(arn: str, meta: RunMeta, request: HookRequest) -> str:
+def _trigger_data(request: HookRequest) -> dict[str, Any]:
+    """What the routine sees; ``400 invalid_json`` for a JSON body the product refuses
+    (checked before any execution starts, and after the signature: a stranger's body
+    is not worth reading)."""
+    try:
+        return request.trigger_data()
+    except RefusedBody as refused:
+        first, *more = (
+            {"code": "invalid_json", "path": join_path("body", *issue.segments), "message": issue.message}
+            for issue in refused.error.issues
+        )
+        raise Refused(400, first["code"], first["message"], first["path"], more) from None
+
+
+def _start(arn: str, meta: RunMeta, trigger: dict[str, Any]) -> str:
     # Trigger data over the execution input's budget is offloaded by start_execution.
-    record = start_execution(client("stepfunctions"), ExecutionStore(), arn, meta, request.trigger_data())
+    record = start_execution(client("stepfunctions"), ExecutionStore(), arn, meta, trigger)
     return record.execution_id

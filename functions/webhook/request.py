@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from dataclasses import dataclass
 from typing import Any
+
+from statemachines import jsontext
 
 # Never passed on to the routine: they authenticate the call, they are not its data.
 HIDDEN_HEADERS = frozenset(
@@ -44,8 +45,9 @@ class HookRequest:
         return cls(str(routine_id), body, headers, query)
 
     def trigger_data(self) -> dict[str, Any]:
-        """A JSON body is parsed; other UTF-8 text is kept as text; bytes that are not
-        UTF-8 are passed as base64 (``bodyEncoding: "base64"``)."""
+        """A JSON body is parsed (strictly: :class:`RefusedBody` for JSON the product
+        refuses); other UTF-8 text is kept as text; bytes that are not UTF-8 are passed as
+        base64 (``bodyEncoding: "base64"``)."""
         data: dict[str, Any] = {
             "headers": {k: v for k, v in self.headers.items() if k not in HIDDEN_HEADERS},
             "query": self.query,
@@ -60,11 +62,20 @@ class HookRequest:
             data["body"] = text or None
             return data
         try:
-            data["body"] = json.loads(text, parse_constant=_not_json)
-        except ValueError:
-            data["body"] = text
+            data["body"] = jsontext.loads(text)
+        except jsontext.JsonTextError as error:
+            if not error.not_json:
+                # JSON, but JSON the product refuses (nested too deep, a repeated key, a
+                # number out of range): kept as text, a routine would read a string where
+                # its sender meant an object — and a deep one breaks whatever reads it.
+                raise RefusedBody(error) from None
+            data["body"] = text  # not JSON (NaN and Infinity included): kept as text
         return data
 
 
-def _not_json(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")  # NaN/Infinity: Step Functions would refuse them
+class RefusedBody(ValueError):
+    """A JSON body the strict parser refuses (:mod:`statemachines.jsontext`)."""
+
+    def __init__(self, error: jsontext.JsonTextError) -> None:
+        super().__init__(str(error))
+        self.error = error

@@ -196,6 +196,63 @@ def test_run_rejects_bad_input_without_a_traceback(bad: str, capsys: pytest.Capt
     assert "--input" in err and "Traceback" not in err
 
 
+REPEATED = (
+    b'{"name": "dup", "trigger": {"type": "manual"}, "nodes": [{"id": "a", "plugin": "transform",'
+    b' "parameters": {"fields": {"x": 1}}}, {"id": "b", "plugin": "transform",'
+    b' "parameters": {"fields": {"x": 1}}, "parameters": {"fields": {"y": 2}}}]}'
+)
+
+
+def test_validate_refuses_a_repeated_key_at_its_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "dup.json"
+    path.write_bytes(REPEATED)
+    code, out, _ = run(capsys, "validate", "--json", str(path))
+    assert code == 1
+    assert json.loads(out)["errors"] == [
+        {
+            "code": "invalid_document",
+            "path": "nodes[b].parameters",
+            "message": "duplicate key 'parameters': a key may appear only once in an object",
+        }
+    ]
+    path.write_bytes(
+        b'{"name": "a", "name": "b", "trigger": {"type": "manual"}, "nodes": [{"id": "a", "id": "b"}]}'
+    )
+    code, out, _ = run(capsys, "validate", "--json", str(path))
+    assert [(e["code"], e["path"]) for e in json.loads(out)["errors"]] == [
+        ("invalid_document", "name"),
+        ("invalid_document", "nodes[0].id"),
+    ]
+
+
+def test_run_refuses_a_repeated_key_before_running(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "dup.json"
+    path.write_bytes(REPEATED)
+    code, out, err = run(capsys, "run", str(path))
+    assert code == 1 and out == ""
+    assert "invalid_document" in err and "nodes[b].parameters" in err and "duplicate key 'parameters'" in err
+
+
+@pytest.mark.parametrize(
+    ("bad", "words"),
+    [
+        ('{"who": "a", "who": "b"}', "--input at input.who: duplicate key 'who'"),
+        ('{"n": ' + "9" * 5000 + "}", "--input at input.n: an integer of 5,000 digits"),
+        ("[" * 5000 + "]" * 5000, "--input: nests deeper than"),
+    ],
+)
+def test_run_refuses_input_the_parser_refuses(
+    bad: str, words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "run", "--input", bad, HELLO)
+    assert code == 2 and out == ""
+    assert words in err and "Traceback" not in err
+
+
 def test_run_invalid_routine_reports_errors(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "run", str(DATA / "invalid" / "unknown-node.json"))
     assert code == 1 and out == ""

@@ -17,6 +17,7 @@ from functions.api.models import Execution, ExecutionList, ExecutionSummary, Run
 from functions.api.responses import ERRORS
 from functions.api.routes.routines import RoutineId
 from functions.store import STATUSES
+from functions.trace import shown_execution
 
 router = Router()  # type: ignore[no-untyped-call]
 
@@ -65,7 +66,9 @@ def list_executions(
 ) -> ExecutionList:
     owner = context.owner(router.current_event)
     items, token = runs.list_executions(owner, routine_id, context.store(), status, limit, next_token)
-    return ExecutionList(items=[ExecutionSummary.model_validate(i) for i in items], next_token=token)
+    return ExecutionList(
+        items=[ExecutionSummary.model_validate(shown_execution(i)) for i in items], next_token=token
+    )
 
 
 @router.get(
@@ -77,4 +80,6 @@ def list_executions(
 def get_execution(execution_id: ExecutionId) -> Execution:
     owner = context.owner(router.current_event)
     result = runs.describe(context.store(), owner, execution_id, context.settings(router.lambda_context))
-    return Execution.model_validate(result)
+    # Records and live descriptions alike (and records written before errors were cleaned
+    # at the source): every error as {type, message}, never a Lambda report or trace.
+    return Execution.model_validate(shown_execution(result))

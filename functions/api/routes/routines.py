@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Pat
 
 from functions import activation
 from functions.api import context
-from functions.api.errors import ApiError
+from functions.api.errors import ApiError, routine_document_body
 from functions.api.models import (
     ActivateRequest,
     Activation,
@@ -83,6 +83,7 @@ def _if_match(value: str | None) -> int | None:
     },
     tags=["routines"],
 )
+@routine_document_body()
 def create_routine(document: Document) -> Response[Routine]:
     owner = context.owner(router.current_event)
     warnings = _validated(document)
@@ -95,6 +96,7 @@ def create_routine(document: Document) -> Response[Routine]:
 @router.post(
     "/routines/validate", summary="Validate a routine without saving it", responses=ERRORS, tags=["routines"]
 )
+@routine_document_body(verdict=True)
 def validate_routine(document: Document) -> ValidationResult:
     context.owner(router.current_event)
     report = validate_for_save(document)
@@ -121,6 +123,7 @@ def get_routine(routine_id: RoutineId, version: VersionQuery = None) -> Response
 
 
 @router.put("/routines/<routine_id>", summary="Save a new version", responses=ERRORS, tags=["routines"])
+@routine_document_body()
 def update_routine(
     routine_id: RoutineId,
     document: Document,
