@@ -25,6 +25,14 @@ from statemachines.layout import node_key
 from statemachines.topology import NodeInfo, Topology
 
 SUCCEEDED, FAILED, SKIPPED = "succeeded", "failed", "skipped"
+# While the execution runs: a node whose state is entered and not left is running (waiting,
+# for a wait or approval node); a node after it that may still run is pending.
+RUNNING, WAITING, PENDING = "running", "waiting", "pending"
+WAITING_PLUGINS = ("wait", "approval")
+EXECUTION_ENDED = ("ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut")
+# How a Lambda attempt ends, as Step Functions saw it (a node log may come later, or never:
+# a timed-out Lambda may still finish and log success after the state moved on).
+ATTEMPT_ENDS = ("LambdaFunctionSucceeded", "LambdaFunctionFailed", "LambdaFunctionTimedOut")
 MAX_CAUSE_WRAPS = 5  # wrapped causes: a Lambda's report inside a branch's inside a Map's
 
 
@@ -124,23 +132,30 @@ def trace_execution(
     report: dict[str, Any],
     context: dict[str, Any] | None = None,
     history: list[dict[str, Any]] | None = None,
+    *,
+    ended: bool | None = None,
 ) -> ExecutionTrace:
-    """The per-node trace of a finished execution, from its history and node logs."""
+    """The per-node trace of an execution, from its history and node logs (``ended``: see
+    :func:`build_trace`)."""
     events = history if history is not None else execution_history(stepfunctions, execution_arn)
-    nodes = build_trace(topology, report, events, read_logs(execution_arn), context)
+    nodes = build_trace(topology, report, events, read_logs(execution_arn), context, ended=ended)
     return ExecutionTrace(nodes, transitions(events), events)
 
 
 class _Observed:
     """What the history says about each node: states entered/exited, ports taken."""
 
-    def __init__(self, report: dict[str, Any], history: list[dict[str, Any]]) -> None:
+    def __init__(self, report: dict[str, Any], history: list[dict[str, Any]], ended: bool | None) -> None:
         state_nodes: dict[str, str] = report["stateNodes"]
         routes: dict[str, dict[str, list[str]]] = report.get("routes", {})
         self.entered: dict[str, list[datetime]] = defaultdict(list)
         self.exited: dict[str, list[tuple[datetime, Any]]] = defaultdict(list)
         self.ports: dict[str, set[str]] = defaultdict(set)
         self.ambiguous: set[str] = set()
+        self.ended = ended if ended is not None else any(e["type"] in EXECUTION_ENDED for e in history)
+        # node → error of its last Lambda attempt, when that attempt timed out
+        self.timed_out: dict[str, dict[str, Any]] = {}
+        self._attempts(state_nodes, history)
         following: dict[int, str] = {}
         for event in history:
             if "stateEnteredEventDetails" in event and "previousEventId" in event:
@@ -161,6 +176,39 @@ class _Observed:
                     if len(ports) > 1:
                         self.ambiguous.add(node)
 
+    def _attempts(self, state_nodes: dict[str, str], history: list[dict[str, Any]]) -> None:
+        """The nodes whose state's last Lambda attempt timed out, found by following
+        ``previousEventId`` back from each attempt's end to the state it ran in (branches
+        and iterations interleave). Per state: a retry that succeeded clears it, another
+        state of the node (its error shaping) does not."""
+        by_id = {event["id"]: event for event in history if "id" in event}
+        last: dict[str, dict[str, Any] | None] = {}
+        for event in history:
+            if event["type"] not in ATTEMPT_ENDS:
+                continue
+            state = _entered_state(event, by_id)
+            if event["type"] == "LambdaFunctionTimedOut":
+                details = event.get("lambdaFunctionTimedOutEventDetails") or {}
+                last[state] = clean_error(details.get("error") or "States.Timeout", details.get("cause"))
+            else:
+                last[state] = None
+        for state, error in last.items():
+            node = state_nodes.get(state)
+            if node is not None and error is not None:
+                self.timed_out[node] = error
+
+
+def _entered_state(event: dict[str, Any], by_id: dict[int, dict[str, Any]]) -> str:
+    """The name of the state an event happened in (empty: none found)."""
+    seen = 0
+    while event is not None and seen < 64:
+        details = event.get("stateEnteredEventDetails")
+        if details is not None:
+            return str(details["name"])
+        event = by_id.get(event.get("previousEventId", -1))  # type: ignore[assignment]
+        seen += 1
+    return ""
+
 
 def build_trace(
     topology: Topology,
@@ -168,10 +216,13 @@ def build_trace(
     history: list[dict[str, Any]],
     logs: list[dict[str, Any]],
     context: dict[str, Any] | None = None,
+    *,
+    ended: bool | None = None,
 ) -> dict[str, dict[str, Any]]:
     """``context``: ``{"trigger", "vars"}`` of the execution, to decide conditions whose
-    outcome the history cannot show."""
-    seen = _Observed(report, history)
+    outcome the history cannot show. ``ended``: whether the execution has ended (None:
+    as its history says; a caller that stopped it itself knows better)."""
+    seen = _Observed(report, history, ended)
     with_states = set(report["stateNodes"].values())
     by_node: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for log in logs:
@@ -180,9 +231,24 @@ def build_trace(
     fired: dict[str, set[str]] = {}
     for node_id in topology.order:
         info = topology.infos[node_id]
-        if info.is_task and by_node.get(node_id):
+        unfinished = not seen.ended and len(seen.exited[node_id]) < len(seen.entered[node_id])
+        if unfinished:  # still running: not failed, whatever its log or states say so far
+            status = WAITING if info.plugin.name in WAITING_PLUGINS else RUNNING
+            trace[node_id] = _entry(status)
+            fired[node_id] = set()
+        elif info.is_task and node_id in seen.timed_out and not topology.enclosing.get(node_id):
+            # Step Functions gave up on it: what the routine saw, whatever the Lambda logged later
+            trace[node_id] = {**_entry(FAILED), "error": seen.timed_out[node_id]}
+            trace[node_id]["durationMs"] = _from_states(
+                node_id, info, seen.entered[node_id], seen.exited[node_id]
+            )["durationMs"]
+            fired[node_id] = _task_ports(info, FAILED)
+        elif info.is_task and by_node.get(node_id):
             trace[node_id] = _from_logs(by_node[node_id])
             fired[node_id] = _task_ports(info, trace[node_id]["status"])
+        elif not seen.ended and _waits_on(topology, node_id, trace):
+            trace[node_id] = _entry(PENDING)
+            fired[node_id] = set()
         elif node_id in seen.entered:
             trace[node_id] = _from_states(node_id, info, seen.entered[node_id], seen.exited[node_id])
             if trace[node_id]["status"] == FAILED and trace[node_id]["error"] is None:
@@ -269,6 +335,14 @@ def _decide(info: NodeInfo, trace: dict[str, dict[str, Any]], context: dict[str,
         if evaluate(rule["condition"], resolve):
             return str(rule["port"])
     return "default"
+
+
+def _waits_on(topology: Topology, node_id: str, trace: dict[str, dict[str, Any]]) -> bool:
+    """Whether a node may still run: one of the nodes before it has not finished."""
+    return any(
+        trace[edge.source]["status"] in (RUNNING, WAITING, PENDING)
+        for edge in topology.graph.incoming[node_id]
+    )
 
 
 def _entry(status: str) -> dict[str, Any]:

@@ -112,7 +112,9 @@ class RunningExecution:
                 on_event(event)
             self._seen = len(history)
         context = {"trigger": self.trigger, "vars": self.variables}
-        trace = trace_execution(client, self.arn, self.topology, self.compiled.report, context, history)
+        trace = trace_execution(
+            client, self.arn, self.topology, self.compiled.report, context, history, ended=True
+        )
         output = json.loads(description["output"]) if description.get("output") else None
         return ExecutionResult(
             description["status"],
