@@ -56,6 +56,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="create a secret in the local Secrets Manager (repeatable; JSON text is read as JSON)",
     )
+    for flag, verb in (("--approve", "approve"), ("--reject", "reject")):
+        run.add_argument(
+            flag,
+            action="append",
+            default=[],
+            metavar="NODE",
+            help=f"{verb} this approval node each time it waits (repeatable)",
+        )
     run.set_defaults(handler=cmd_run)
 
     test = commands.add_parser("test", help="run routine test files (*.test.json) on the local runtime")
@@ -218,7 +226,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     try:
         secrets = parse_secrets(args.secret)
-        return run_file(args.file, document, args.input, args.json, args.timeout, secrets)
+        both = sorted(set(args.approve) & set(args.reject))
+        if both:
+            raise InputError(f"both --approve and --reject name {', '.join(both)}")
+        decisions = {**dict.fromkeys(args.approve, True), **dict.fromkeys(args.reject, False)}
+        return run_file(args.file, document, args.input, args.json, args.timeout, secrets, decisions)
     except (InputError, SecretError) as exc:
         print(f"routines: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -18,8 +18,15 @@ class ApprovalAnswers:
     """A thread that decides ``answers`` (node → (approve, data)) of one execution whenever
     their approval waits; stopped when the execution has ended."""
 
-    def __init__(self, aws: LocalAWS, execution_arn: str, answers: dict[str, tuple[bool, Any]]) -> None:
+    def __init__(
+        self,
+        aws: LocalAWS,
+        execution_arn: str,
+        answers: dict[str, tuple[bool, Any]],
+        by: str = DECIDED_BY,
+    ) -> None:
         self.aws = aws
+        self.by = by
         self.execution_arn = execution_arn
         self.answers = answers
         self.decided: dict[str, int] = dict.fromkeys(answers, 0)
@@ -43,7 +50,7 @@ class ApprovalAnswers:
                 if not item or "decidedAt" in item:
                     continue  # not reached yet, or decided (a loop reaches it again later)
                 try:
-                    decide(self.execution_arn, node_id, approve, data, DECIDED_BY)
+                    decide(self.execution_arn, node_id, approve, data, self.by)
                 except NotWaiting:
                     continue  # timed out meanwhile: the routine's timeout port decides
                 self.decided[node_id] += 1
