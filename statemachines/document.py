@@ -182,9 +182,10 @@ def check_top_level(document: dict[str, Any], report: Report) -> None:
 def parse_parts(document: dict[str, Any], report: Report) -> Parts:
     parts = Parts()
     parts.variables = _variables(document.get("variables", {}), parts, report)
-    if "nodes" not in document:
+    if "nodes" in document:
+        _nodes(document["nodes"], parts, report)
+    else:  # reported once, as required (check_top_level)
         parts.nodes_known = False
-    _nodes(document.get("nodes", []), parts, report)
     _connections(document.get("connections", []), parts, report)
     return parts
 

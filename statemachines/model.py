@@ -85,6 +85,20 @@ class ManualTrigger(DocumentModel):
 
 class WebhookTrigger(DocumentModel):
     type: Literal["webhook"]
+    # How far (either way) a signature's timestamp may be from the receiver's clock.
+    tolerance_seconds: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=86_400,
+            description="Seconds a signed request stays valid (its timestamp, either way): replay protection",
+        ),
+    ] = 300
+    # Also accept the old body-only "sha256=<hex>" signature (no timestamp: replayable).
+    legacy_signature: Annotated[
+        bool,
+        Field(description="Also accept 'sha256=<hex>' body-only signatures, which can be replayed"),
+    ] = False
 
 
 class CronTrigger(DocumentModel):

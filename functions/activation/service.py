@@ -69,7 +69,7 @@ def activate(
         trigger = record.document["trigger"]
         meta = RunMeta(owner, routine_id, chosen, trigger["type"]).to_json()
         state, shown = triggers.install(trigger, routine_id, arn, settings, rollback, webhook_base, meta)
-        if previous and previous != state:
+        if previous and not triggers.same_resources(previous, state):
             triggers.remove(previous)  # the edit changed the trigger's kind or bus
         activation = {"stateMachineArn": arn, "trigger": state, "activatedAt": now()}
         store.set_activation(owner, routine_id, chosen, activation)

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from functions.activation.rollback import Rollback
 from functions.activation.settings import Settings
 from functions.triggers import META_KEY
+from functions.webhook.signature import DEFAULT_TOLERANCE_SECONDS
 from plugins.runtime.aws import client
 from statemachines.cron import parse_cron
 from statemachines.errors import RoutinesError
@@ -49,8 +50,21 @@ def install(
     if kind == "event":
         return _event(trigger, routine_id, machine_arn, settings, rollback, meta)
     if kind == "webhook":
-        return _webhook(routine_id, settings, rollback, webhook_base)
+        return _webhook(trigger, routine_id, settings, rollback, webhook_base)
     return {"type": "manual"}, {}
+
+
+WEBHOOK_OPTIONS = ("toleranceSeconds", "legacySignature")  # settings, not resources
+
+
+def same_resources(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two trigger states name the same resources (a webhook whose signature
+    options changed keeps its secret: removing the old state would delete it)."""
+
+    def resources(state: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in state.items() if k not in WEBHOOK_OPTIONS}
+
+    return resources(a) == resources(b)
 
 
 def remove(state: dict[str, Any]) -> None:
@@ -193,19 +207,26 @@ def _event(
 
 
 def _webhook(
-    routine_id: str, settings: Settings, rollback: Rollback, webhook_base: str
+    trigger: dict[str, Any], routine_id: str, settings: Settings, rollback: Rollback, webhook_base: str
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     manager = client("secretsmanager")
     name = f"{settings.webhook_secret_prefix}{routine_id}"
     url = f"{webhook_base.rstrip('/')}/hooks/{routine_id}"
+    # The webhook Lambda reads the signature options from the activation it finds.
+    state = {
+        "type": "webhook",
+        "secretName": name,
+        "toleranceSeconds": int(trigger.get("toleranceSeconds") or DEFAULT_TOLERANCE_SECONDS),
+        "legacySignature": trigger.get("legacySignature") is True,
+    }
     try:
         manager.describe_secret(SecretId=name)
         # Re-activation keeps the secret senders already use; it was shown once.
-        return {"type": "webhook", "secretName": name}, {"webhook": {"url": url}}
+        return state, {"webhook": {"url": url}}
     except ClientError as exc:
         if exc.response["Error"]["Code"] not in GONE:
             raise
     secret = secrets.token_hex(32)
     manager.create_secret(Name=name, SecretString=secret, Tags=[{"Key": "routineId", "Value": routine_id}])
     rollback.add("create webhook secret", lambda: remove({"type": "webhook", "secretName": name}))
-    return {"type": "webhook", "secretName": name}, {"webhook": {"url": url, "secret": secret}}
+    return state, {"webhook": {"url": url, "secret": secret}}

@@ -1,7 +1,8 @@
 """The webhook Lambda (``infra.names.WEBHOOK_HANDLER``) behind ``POST /hooks/{routineId}``.
 
 Order of checks: body size (413) → an active webhook routine (404, the same answer as a
-routine that does not exist) → signature over the raw bytes (401; no execution) →
+routine that does not exist) → signature over a timestamp and the raw bytes, the timestamp
+within the routine's tolerance (401; no execution) →
 the body (a JSON body the strict parser refuses — nested too deep, a repeated key, a
 number out of range — is a 400 ``invalid_json``; no execution) → Idempotency-Key (one
 execution per key per routine, the repeat answered with the first execution's id) → start
@@ -20,7 +21,7 @@ from functions.store import ExecutionStore, NotFoundError, RoutineStore
 from functions.triggers.start import RunMeta, start_execution
 from functions.webhook import idempotency, secrets
 from functions.webhook.request import IDEMPOTENCY_HEADER, BadRequest, HookRequest, RefusedBody
-from functions.webhook.signature import HEADER, problem
+from functions.webhook.signature import DEFAULT_TOLERANCE_SECONDS, HEADER, Problem, problem
 from infra.names import DEFAULT_MAX_BODY_BYTES, ENV_MAX_BODY_BYTES
 from plugins.runtime.aws import client
 from statemachines.problems import join_path
@@ -79,8 +80,8 @@ def handle(event: dict[str, Any], context: Any = None) -> str:
         request = HookRequest.from_event(event)
     except BadRequest as error:
         raise Refused(400, "bad_request", str(error), "body") from None
-    owner, arn, version = _active_webhook(request.routine_id)
-    _check_signature(request)
+    owner, arn, version, options = _active_webhook(request.routine_id)
+    _check_signature(request, options)
     trigger = _trigger_data(request)
     key = request.headers.get(IDEMPOTENCY_HEADER)
     meta = RunMeta(owner, request.routine_id, version, "webhook")
@@ -110,8 +111,9 @@ def handle(event: dict[str, Any], context: Any = None) -> str:
         ) from None
 
 
-def _active_webhook(routine_id: str) -> tuple[str, str, int]:
-    """(owner, state machine ARN, active version) — or 404 for anything else."""
+def _active_webhook(routine_id: str) -> tuple[str, str, int, dict[str, Any]]:
+    """(owner, state machine ARN, active version, the webhook trigger's state as activation
+    recorded it) — or 404 for anything else."""
     gone = Refused(404, "not_found", f"no active webhook routine '{routine_id}'")
     store = RoutineStore()
     owner = store.owner_of(routine_id) if routine_id and "/" not in routine_id else None
@@ -124,16 +126,26 @@ def _active_webhook(routine_id: str) -> tuple[str, str, int]:
     activation = head.activation or {}
     if head.active_version is None or (activation.get("trigger") or {}).get("type") != "webhook":
         raise gone
-    return owner, str(activation["stateMachineArn"]), head.active_version
+    return owner, str(activation["stateMachineArn"]), head.active_version, dict(activation["trigger"])
 
 
-def _check_signature(request: HookRequest) -> None:
+def _check_signature(request: HookRequest, options: dict[str, Any]) -> None:
+    """401 unless signed with the routine's secret at a time within its tolerance (an
+    activation recorded before these options existed: 300 s, no body-only signature)."""
     header = request.headers.get(HEADER)
-    why = problem(header, request.body, secrets.accepted(request.routine_id))
-    if why == "signature does not match the body":  # maybe rotated meanwhile: read again
-        why = problem(header, request.body, secrets.accepted(request.routine_id, fresh=True))
+    tolerance = options.get("toleranceSeconds")
+    window = tolerance if isinstance(tolerance, int) else DEFAULT_TOLERANCE_SECONDS
+    legacy = options.get("legacySignature") is True
+
+    def check(fresh: bool) -> Problem | None:
+        accepted = secrets.accepted(request.routine_id, fresh=fresh)
+        return problem(header, request.body, accepted, tolerance=window, legacy=legacy)
+
+    why = check(fresh=False)
+    if why is not None and why.mismatch:  # maybe rotated meanwhile: read again
+        why = check(fresh=True)
     if why is not None:
-        raise Refused(401, "invalid_signature", why, "headers.X-Signature-256")
+        raise Refused(401, why.code, why.message, "headers.X-Signature-256")
 
 
 def _trigger_data(request: HookRequest) -> dict[str, Any]:

@@ -2,8 +2,9 @@
 
 Per invocation: validate the event → load the secrets its expressions name → build the
 expression context → resolve parameters → run the plugin → check the output against its
-port schema → offload a large output to S3 → write the node log → return the output, or
-raise a typed error whose name ``Retry``/``Catch`` match on.
+port schema → replace every secret value in the output by ``[secret]`` → offload a large
+output to S3 → write the node log → return the output, or raise a typed error (its
+message scrubbed of secrets too) whose name ``Retry``/``Catch`` match on.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ class RunContext:
         return resolve(value, {**self.expressions, **extra_roots})
 
     def secret(self, name: str) -> Any:
-        """A secret from Secrets Manager (cached; the runtime redacts it from node logs)."""
+        """A secret from Secrets Manager (cached). The runtime redacts its value from the
+        node's output, error and log: use it, do not return it."""
         value = _secrets({name})[name]
         self.expressions["secrets"][name] = value
         return value
@@ -95,6 +97,11 @@ def invoke(
         output = execute(resolved, run)
         if check_output:
             _check_output(plugin, output)
+        # Checked as the plugin made it, then scrubbed before it leaves the Lambda: the
+        # execution history, the node log, the records and every later node see "[secret]"
+        # where a secret's value was (a value written into an output is a leak; the node
+        # that needs a secret reads it itself, with {{ secrets.name }}).
+        output = redact_secrets(output, secrets)
         execution = invocation.execution.id.rsplit(":", 1)[-1]
         key = payload_key(f"{execution}/{invocation.node}/{log.request_id}.json")
         result = offload_if_large(output, key, invocation.inline_bytes, invocation.keep)
@@ -109,8 +116,7 @@ def invoke(
         raise error from exc
     finally:
         log.finished = time.time()
-        log.input = redact_secrets(log.input, secrets)
-        log.output = redact_secrets(log.output, secrets)
+        log.input = redact_secrets(log.input, secrets)  # the output was redacted already
         _record(plugin, log)
 
 
@@ -207,6 +213,7 @@ def _failed(log: NodeLog, error: PluginError, secrets: dict[str, Any]) -> None:
     # secret values first (a URL built from a secret, say).
     error.message = redact_secrets(error.message, secrets)
     error.args = (error.message,)
+    error.details = redact_secrets(error.details, secrets)
     log.status = "failed"
     log.error_type = type(error).__name__
     log.error_message = error.message

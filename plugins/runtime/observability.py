@@ -6,6 +6,7 @@ so the local runtime can capture each invocation's logs as CloudWatch would.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -42,27 +43,78 @@ tracer: _NoTracer = Tracer(service="routines") if _tracing() else _NoTracer()  #
 METRICS_NAMESPACE = "Routines"
 
 
+REDACTED = "[secret]"
+MIN_SECRET_CHARS = 4  # shorter texts (a port, "yes") are not redacted: they would mask half the output
+
+
 def redact_secrets(value: Any, secrets: dict[str, Any]) -> Any:
-    """``value`` with every secret text replaced (for logs built from resolved input)."""
-    texts = [s for s in _secret_texts(secrets) if len(s) >= 4]
-    if not texts:
-        return value
-    if isinstance(value, str):
-        for text in texts:
-            value = value.replace(text, "[secret]")
-        return value
-    if isinstance(value, dict):
-        return {k: redact_secrets(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact_secrets(v, secrets) for v in value]
-    return value
+    """``value`` with every secret text replaced by ``[secret]``: the whole value of each
+    secret (a JSON secret also as JSON text) and each of its string leaves, in strings and
+    in object keys, at any depth. Texts under :data:`MIN_SECRET_CHARS` characters are left
+    alone. A value without secrets is returned as is (not copied)."""
+    texts = secret_texts(secrets)
+    return redact_texts(value, texts) if texts else value
 
 
-def _secret_texts(value: Any) -> list[str]:
+def secret_texts(secrets: dict[str, Any]) -> list[str]:
+    """What :func:`redact_secrets` replaces, longest first (a leaf inside a longer text
+    must not break the longer one's match)."""
+    found: set[str] = set()
+    for value in secrets.values():
+        if isinstance(value, dict | list):
+            found.add(json.dumps(value))
+            found.add(json.dumps(value, separators=(",", ":")))
+            found.add(json.dumps(value, ensure_ascii=False))
+        found.update(_leaves(value))
+    return sorted((t for t in found if len(t) >= MIN_SECRET_CHARS), key=len, reverse=True)
+
+
+def redact_texts(value: Any, texts: list[str]) -> Any:
+    """``value`` with each of ``texts`` replaced in every string and key (iterative: a
+    deep value cannot overflow the stack)."""
+
+    def scrub(text: str) -> str:
+        for secret in texts:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
     if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [t for v in value.values() for t in _secret_texts(v)]
-    if isinstance(value, list):
-        return [t for v in value for t in _secret_texts(v)]
-    return [str(value)] if value is not None else []
+        return scrub(value)
+    if not isinstance(value, dict | list):
+        return value
+    root: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any]] = [(value, root, 0)]
+    while stack:
+        item, parent, key = stack.pop()
+        if isinstance(item, dict):
+            copy: Any = {}
+            parent[key] = copy
+            for k, v in item.items():
+                name = scrub(k) if isinstance(k, str) else k
+                copy[name] = None
+                stack.append((v, copy, name))
+        elif isinstance(item, list):
+            copy = [None] * len(item)
+            parent[key] = copy
+            stack.extend((v, copy, i) for i, v in enumerate(item))
+        elif isinstance(item, str):
+            parent[key] = scrub(item)
+        else:
+            parent[key] = item
+    return root[0]
+
+
+def _leaves(value: Any) -> list[str]:
+    """Every string in a secret's value (numbers and booleans are not text to hide)."""
+    found: list[str] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            found.append(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found

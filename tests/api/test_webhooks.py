@@ -1,11 +1,13 @@
-"""POST /hooks/{routineId}: signature over the raw bytes, 404 for anything but an active
-webhook routine, 413, Idempotency-Key (also concurrent), trigger data, secret rotation."""
+"""POST /hooks/{routineId}: signature over a timestamp and the raw bytes (replay window,
+the body-only scheme only when opted in), 404 for anything but an active webhook routine,
+413, Idempotency-Key (also concurrent), trigger data, secret rotation."""
 
 from __future__ import annotations
 
 import base64
 import json
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -15,14 +17,14 @@ from functions.local.lambdas import LambdaContext
 from functions.store import ExecutionStore
 from functions.webhook import handler as webhook
 from functions.webhook import secrets as webhook_secrets
-from functions.webhook import sign
+from functions.webhook import sign, sign_legacy
 from tests.api.conftest import Api, proxy_event
 
 
-def webhook_routine() -> dict[str, Any]:
+def webhook_routine(**options: Any) -> dict[str, Any]:
     return {
         "name": "hook",
-        "trigger": {"type": "webhook"},
+        "trigger": {"type": "webhook", **options},
         "nodes": [
             {"id": "echo", "plugin": "transform", "parameters": {"fields": {"got": "{{ trigger.body }}"}}}
         ],
@@ -32,9 +34,9 @@ def webhook_routine() -> dict[str, Any]:
 class Hook:
     """An activated webhook routine and a way to call it."""
 
-    def __init__(self, api: Api, aws: LocalAWS) -> None:
+    def __init__(self, api: Api, aws: LocalAWS, **options: Any) -> None:
         self.api, self.aws = api, aws
-        self.id = api.ok("POST", "/routines", webhook_routine())["id"]
+        self.id = api.ok("POST", "/routines", webhook_routine(**options))["id"]
         shown = api.ok("POST", f"/routines/{self.id}/activate")
         self.secret: str = shown["webhook"]["secret"]
         self.arn: str = shown["stateMachineArn"]
@@ -99,11 +101,15 @@ def test_a_signed_call_starts_one_execution_with_the_trigger_data(hook: Hook) ->
     [
         (None, "missing X-Signature-256"),
         ("", "missing X-Signature-256"),
-        ("sha1=" + "0" * 40, "must be 'sha256='"),
-        ("sha256=zz", "must be 'sha256='"),
-        (sign("not-the-secret", b'{"orderId": 7}'), "does not match"),
-        ("SHA256=" + "a" * 64, "must be"),
-        ("sha256=" + "a" * 63, "must be"),
+        ("sha1=" + "0" * 40, "must be 't=<unix seconds>,v1=<64 hex digits>'"),
+        ("t=1,v1=zz", "must be 't="),
+        (sign("not-the-secret", b'{"orderId": 7}', 1700000000), "does not match"),
+        ("T=1,V1=" + "a" * 64, "must be"),
+        ("t=1700000000,v1=" + "a" * 63, "must be"),
+        ("v1=" + "a" * 64, "must be"),
+        ("t=12x,v1=" + "a" * 64, "must be"),
+        ("t=1,t=2,v1=" + "a" * 64, "must be"),
+        ("sha256=" + "a" * 64, "not accepted by this routine"),
     ],
 )
 def test_missing_or_wrong_signatures_are_401_and_start_nothing(
@@ -215,3 +221,92 @@ def test_a_rotated_secret_works_and_the_old_one_during_the_grace_period(
     assert hook.call(secret=hook.secret)[0] == 401
     assert hook.call(secret=rotated["secret"])[0] == 202
     assert api("POST", f"/routines/{hook.id}/webhook/rotate", user="mallory")[0] == 404
+
+
+BODY = b'{"orderId": 7}'
+
+
+def refusal(hook: Hook, signature: str) -> tuple[int, dict[str, str]]:
+    status, body = hook.call(body=BODY, signature=signature)
+    return status, body["errors"][0] if status != 202 else {}
+
+
+def test_a_freshly_timestamped_signature_is_accepted(hook: Hook) -> None:
+    now = int(time.time())
+    assert hook.call(body=BODY, signature=sign(hook.secret, BODY, now))[0] == 202
+    assert hook.call(body=BODY, signature=sign(hook.secret, BODY, now - 290))[0] == 202  # inside 300 s
+    assert hook.call(body=BODY, signature=sign(hook.secret, BODY, now + 290))[0] == 202  # a fast clock
+    assert len(hook.executions()) == 3
+
+
+def test_an_old_timestamp_is_refused_as_stale(hook: Hook) -> None:
+    status, problem = refusal(hook, sign(hook.secret, BODY, int(time.time()) - 301))
+    assert status == 401 and problem["code"] == "stale_signature"
+    assert "s old, more than the 300 s tolerated" in problem["message"]
+    assert problem["path"] == "headers.X-Signature-256"
+    assert hook.executions() == []
+
+
+def test_a_timestamp_beyond_the_tolerance_in_the_future_is_refused(hook: Hook) -> None:
+    status, problem = refusal(hook, sign(hook.secret, BODY, int(time.time()) + 400))
+    assert status == 401 and problem["code"] == "stale_signature"
+    assert "in the future" in problem["message"]
+    assert hook.executions() == []
+
+
+def test_a_stale_timestamp_with_a_wrong_signature_is_a_bad_signature(hook: Hook) -> None:
+    status, problem = refusal(hook, sign("not-the-secret", BODY, int(time.time()) - 3600))
+    assert status == 401 and problem["code"] == "invalid_signature" and "does not match" in problem["message"]
+
+
+def test_a_changed_timestamp_breaks_the_signature(hook: Hook) -> None:
+    old = int(time.time()) - 3600
+    header = sign(hook.secret, BODY, old).replace(f"t={old}", f"t={int(time.time())}")
+    status, problem = refusal(hook, header)
+    assert status == 401 and problem["code"] == "invalid_signature"
+
+
+def test_the_same_request_replayed_after_the_window_is_refused(
+    hook: Hook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    header = sign(hook.secret, BODY)
+    assert hook.call(body=BODY, signature=header)[0] == 202
+    later = time.time() + 301
+    monkeypatch.setattr(time, "time", lambda: later)
+    status, problem = refusal(hook, header)
+    assert status == 401 and problem["code"] == "stale_signature"
+    assert len(hook.executions()) == 1
+
+
+def test_the_tolerance_is_set_per_routine(api: Api, aws: LocalAWS) -> None:
+    strict = Hook(api, aws, toleranceSeconds=5)
+    assert strict.call(body=BODY, signature=sign(strict.secret, BODY, int(time.time()) - 2))[0] == 202
+    status, problem = refusal(strict, sign(strict.secret, BODY, int(time.time()) - 30))
+    assert status == 401 and "more than the 5 s tolerated" in problem["message"]
+    status, body, _ = api("POST", "/routines", webhook_routine(toleranceSeconds=0))
+    assert status == 422, body
+
+
+def test_the_body_only_signature_is_refused_unless_the_routine_opts_in(
+    hook: Hook, api: Api, aws: LocalAWS
+) -> None:
+    status, problem = refusal(hook, sign_legacy(hook.secret, BODY))
+    assert status == 401 and problem["code"] == "legacy_signature_refused"
+    assert '"legacySignature": true' in problem["message"]
+    assert hook.executions() == []
+    legacy = Hook(api, aws, legacySignature=True)
+    assert legacy.call(body=BODY, signature=sign_legacy(legacy.secret, BODY))[0] == 202
+    assert legacy.call(body=BODY, signature=sign(legacy.secret, BODY))[0] == 202  # the new scheme too
+    status, problem = refusal(legacy, sign_legacy("not-the-secret", BODY))
+    assert status == 401 and problem["code"] == "invalid_signature"
+    assert len(legacy.executions()) == 2
+
+
+def test_changing_the_signature_options_keeps_the_webhook_secret(hook: Hook, api: Api) -> None:
+    api.ok("PUT", f"/routines/{hook.id}", webhook_routine(legacySignature=True, toleranceSeconds=60))
+    shown = api.ok("POST", f"/routines/{hook.id}/activate")
+    assert shown["webhook"].get("secret") is None  # kept, not re-created
+    webhook_secrets.forget()
+    assert hook.call(body=BODY, signature=sign_legacy(hook.secret, BODY))[0] == 202
+    status, problem = refusal(hook, sign(hook.secret, BODY, int(time.time()) - 120))
+    assert status == 401 and "more than the 60 s tolerated" in problem["message"]

@@ -409,3 +409,12 @@ def test_reading_a_disabled_node_warns_that_it_reads_null() -> None:
     assert report.valid
     assert problems(report, "warnings") == {("reference_to_disabled_node", "nodes[b].parameters.fields.x")}
     assert "disabled" in report.warnings[0].message
+
+
+def test_a_missing_nodes_field_is_reported_once() -> None:
+    report = validate_document({"name": "x", "trigger": {"type": "manual"}})
+    assert [(p.code, p.path, p.message) for p in report.errors] == [
+        ("invalid_document", "nodes", "'nodes' is required")
+    ]
+    empty = validate_document({"name": "x", "trigger": {"type": "manual"}, "nodes": []})
+    assert [p.message for p in empty.errors] == ["a routine needs at least one node"]
