@@ -34,7 +34,7 @@ def check_trigger(value: Any, report: Report) -> Any:
         report.error(Code.INVALID_DOCUMENT, "trigger", "'trigger' must be an object with a 'type'")
         return None
     kind = value.get("type")
-    if kind not in TRIGGER_MODELS:
+    if not isinstance(kind, str) or kind not in TRIGGER_MODELS:
         report.error(
             Code.INVALID_TRIGGER,
             "trigger.type",

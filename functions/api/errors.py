@@ -55,7 +55,10 @@ def problem(code: str, message: str, path: str = "") -> dict[str, str]:
 
 
 def _location(loc: tuple[Any, ...]) -> str:
-    """('body', 'nodes', 0, 'id') → 'body.nodes[0].id'; ('query', 'limit') → 'query.limit'."""
+    """('body', 'nodes', 0, 'id') → 'body.nodes[0].id'; ('query', 'limit') → 'query.limit';
+    ('header', 'if-match') → 'header.If-Match' (the resolver lower-cases header names)."""
+    if len(loc) == 2 and loc[0] == "header" and isinstance(loc[1], str):
+        loc = (loc[0], "-".join(word.capitalize() for word in loc[1].split("-")))
     out = ""
     for part in loc:
         if isinstance(part, int):
@@ -173,6 +176,19 @@ def install(app: APIGatewayRestResolver) -> None:
 
     @app.not_found
     def no_route(error: Exception) -> Response[Any]:
+        # A path the API serves, with another method: 405 and the methods it takes.
+        allowed = allowed_methods(app, app.current_event.path)
+        if allowed:
+            method = app.current_event.http_method.upper()
+            return error_response(
+                HTTPStatus.METHOD_NOT_ALLOWED,
+                [
+                    problem(
+                        "method_not_allowed", f"{method} is not allowed here; allowed: {', '.join(allowed)}"
+                    )
+                ],
+                {"Allow": ", ".join(allowed)},
+            )
         return error_response(HTTPStatus.NOT_FOUND, [problem("not_found", "no such endpoint")])
 
     @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
@@ -184,6 +200,17 @@ def install(app: APIGatewayRestResolver) -> None:
             "requestId": request_id,
         }
         return Response(status_code=500, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+def allowed_methods(app: APIGatewayRestResolver, path: str) -> list[str]:
+    """The methods of the routes that match ``path``: of its static routes when it has some
+    (``/routines/validate`` is not a routine id, although ``/routines/<routine_id>``
+    matches it)."""
+    for routes in (app._static_routes, app._dynamic_routes):
+        methods = sorted({route.method for route in routes if route.rule.match(path)})
+        if methods:
+            return methods
+    return []
 
 
 def _has_context(app: APIGatewayRestResolver) -> bool:

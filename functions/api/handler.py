@@ -8,13 +8,19 @@ import base64
 import binascii
 import json
 import os
+import re
+from functools import cache
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi import swagger_ui as swagger_ui_module
+from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.api import context, errors
+from functions.api import context, errors, openapi
 from functions.api.routes import actions, executions, hooks, plugins, routines
 from infra.names import DEFAULT_MAX_BODY_BYTES, ENV_MAX_BODY_BYTES
 from statemachines import jsontext
@@ -38,14 +44,31 @@ app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=json
 errors.install(app)
 for module in (routines, executions, plugins, hooks, actions):
     app.include_router(module.router)
-app.enable_swagger(path="/docs", title=TITLE, version=VERSION)
+
+
+def _document() -> dict[str, Any]:
+    return openapi.build(app, app.current_event.raw_event, TITLE, VERSION)
 
 
 @app.get("/openapi.json", include_in_schema=False)
 def openapi_document() -> Response[str]:
-    return Response(
-        200, content_types.APPLICATION_JSON, app.get_openapi_json_schema(title=TITLE, version=VERSION)
+    return Response(200, content_types.APPLICATION_JSON, json.dumps(_document(), indent=2))
+
+
+@app.get("/docs", include_in_schema=False)
+def swagger_ui() -> Response[str]:
+    """Swagger UI on the same document as /openapi.json (its security scheme included,
+    so that "Try it out" sends the caller's identity)."""
+    spec = json.dumps(_document(), indent=2).replace("</", "<\\/")
+    html = generate_swagger_html(
+        spec, _asset("swagger-ui-bundle.min.js"), _asset("swagger-ui.min.css"), "", None
     )
+    return Response(200, "text/html", html)
+
+
+@cache
+def _asset(name: str) -> str:
+    return (Path(swagger_ui_module.__file__).parent / name).read_text(encoding="utf-8")
 
 
 def _public(path: str) -> bool:
@@ -77,7 +100,19 @@ def lambda_handler(event: dict[str, Any], lambda_context: LambdaContext) -> dict
         )
     if not _public(event.get("path") or ""):
         _as_json(event)
+    _decode_path(event)
     return app.resolve(event, lambda_context)
+
+
+_ESCAPED_SLASH = re.compile("%2F", re.IGNORECASE)
+
+
+def _decode_path(event: dict[str, Any]) -> None:
+    """Path parameters as they were meant (``/executions/a%3Ab`` is execution ``a:b``), as
+    API Gateway decodes them; an escaped ``/`` stays escaped: it does not split a segment."""
+    path = event.get("path")
+    if isinstance(path, str) and "%" in path:
+        event["path"] = "%2F".join(unquote(part) for part in _ESCAPED_SLASH.split(path))
 
 
 def _as_json(event: dict[str, Any]) -> None:

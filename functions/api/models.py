@@ -40,6 +40,8 @@ class RoutineSummary(ApiModel):
 
 
 class Routine(RoutineSummary):
+    version: int = Field(description="the version of `document` (the one asked for, default the latest)")
+    current_version: int = Field(description="the latest saved version")
     document: dict[str, Any] = Field(description="the routine document of `version`")
     warnings: list[Problem] = Field(default_factory=list)
 
@@ -133,3 +135,35 @@ class Execution(ExecutionSummary):
 class ExecutionList(ApiModel):
     items: list[ExecutionSummary]
     next_token: str | None = None
+
+
+class PluginParameter(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    type: str
+
+
+class Plugin(BaseModel):
+    """A catalogue entry (:func:`plugins.sdk.definition_to_json`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    version: int
+    versions: list[int]
+    display_name: str = Field(alias="displayName")
+    description: str
+    category: str
+    kind: str
+    parameters: list[PluginParameter]
+
+
+class RotatedWebhook(ApiModel):
+    url: str
+    secret: str = Field(description="the new secret, shown once")
+    previous_secret_valid_until: str = Field(description="the previous secret works until then (UTC)")
+
+
+class Rotated(ApiModel):
+    webhook: RotatedWebhook

@@ -62,9 +62,10 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         execution_id = handle(event, context)
     except Refused as refused:
-        headers = (
-            {"WWW-Authenticate": 'HMAC-SHA256 header="X-Signature-256"'} if refused.status == 401 else {}
-        )
+        headers = {
+            401: {"WWW-Authenticate": 'HMAC-SHA256 header="X-Signature-256"'},
+            405: {"Allow": "POST"},
+        }.get(refused.status, {})
         return response(refused.status, {"errors": refused.problems()}, headers)
     return response(202, {"executionId": execution_id})
 

@@ -43,6 +43,7 @@ def test_openapi_document_lists_every_endpoint_without_identity(api: Api) -> Non
         ("POST", "/executions/{execution_id}/rerun"),
         ("GET", "/plugins"),
         ("GET", "/plugins/{name}"),
+        ("POST", "/hooks/{routineId}"),  # the webhook Lambda, on the same API
     }
     error = document["paths"]["/routines"]["post"]["responses"]["422"]
     assert error["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorBody"}

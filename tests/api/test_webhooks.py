@@ -310,3 +310,12 @@ def test_changing_the_signature_options_keeps_the_webhook_secret(hook: Hook, api
     assert hook.call(body=BODY, signature=sign_legacy(hook.secret, BODY))[0] == 202
     status, problem = refusal(hook, sign(hook.secret, BODY, int(time.time()) - 120))
     assert status == 401 and "more than the 60 s tolerated" in problem["message"]
+
+
+def test_a_method_other_than_post_is_405_with_allow(hook: Hook) -> None:
+    event = proxy_event("GET", f"/hooks/{hook.id}", user=None, headers={}, query=None, raw="")
+    context = LambdaContext("routines-webhook", "arn:aws:lambda:us-east-1:123456789012:function:w", 512, 30)
+    result = webhook.lambda_handler(event, context)
+    assert result["statusCode"] == 405 and result["headers"]["Allow"] == "POST"
+    assert json.loads(result["body"])["errors"][0]["code"] == "method_not_allowed"
+    assert hook.executions() == []

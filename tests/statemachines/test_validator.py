@@ -418,3 +418,11 @@ def test_a_missing_nodes_field_is_reported_once() -> None:
     ]
     empty = validate_document({"name": "x", "trigger": {"type": "manual"}, "nodes": []})
     assert [p.message for p in empty.errors] == ["a routine needs at least one node"]
+
+
+@pytest.mark.parametrize("kind", [{}, [], 3, None])
+def test_a_trigger_type_that_is_not_a_string_is_invalid_not_a_crash(kind: Any) -> None:
+    report = validate_document(
+        {"name": "x", "trigger": {"type": kind}, "nodes": [{"id": "a", "plugin": "merge"}]}
+    )
+    assert ("invalid_trigger", "trigger.type") in {(p.code, p.path) for p in report.errors}

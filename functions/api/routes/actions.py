@@ -16,7 +16,7 @@ from functions.activation.service import compile_record, tags
 from functions.api import context
 from functions.api.errors import ApiError
 from functions.api.models import ApiModel
-from functions.api.responses import ERRORS
+from functions.api.responses import ok
 from functions.api.routes.executions import ExecutionId
 from functions.store import ExecutionRecord, ExecutionStore, NotFoundError, approvals
 from functions.triggers.start import RunMeta, start_execution
@@ -54,10 +54,7 @@ def _record(owner: str, execution_id: str) -> ExecutionRecord:
 @router.post(
     "/executions/<execution_id>/approvals/<node_id>",
     summary="Approve or reject a paused approval node (409 when nothing waits there)",
-    responses={
-        200: {"description": "decided", "content": {"application/json": {"model": Decided}}},
-        **ERRORS,
-    },
+    responses=ok(Decided, "decided"),
     tags=["executions"],
 )
 def decide(execution_id: ExecutionId, node_id: NodeId, request: Annotated[Decision, Body()]) -> Decided:
@@ -77,7 +74,7 @@ def decide(execution_id: ExecutionId, node_id: NodeId, request: Annotated[Decisi
 @router.post(
     "/executions/<execution_id>/rerun",
     summary="Run a failed execution again: same routine version, same trigger data",
-    responses={202: {"description": "started", "content": {"application/json": {"model": Rerun}}}, **ERRORS},
+    responses=ok(Rerun, "started", 202),
     tags=["executions"],
 )
 def rerun(execution_id: ExecutionId) -> Response[Rerun]:

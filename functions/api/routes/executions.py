@@ -14,7 +14,7 @@ from functions.activation import runs
 from functions.api import context
 from functions.api.errors import ApiError
 from functions.api.models import Execution, ExecutionList, ExecutionSummary, RunRequest, RunStarted
-from functions.api.responses import ERRORS
+from functions.api.responses import ok
 from functions.api.routes.routines import RoutineId
 from functions.store import STATUSES
 from functions.trace import shown_execution
@@ -28,10 +28,7 @@ ExecutionId = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[A-Za
 @router.post(
     "/routines/<routine_id>/executions",
     summary="Start a manual run (test: the latest saved version, without activating)",
-    responses={
-        202: {"description": "started", "content": {"application/json": {"model": RunStarted}}},
-        **ERRORS,
-    },
+    responses=ok(RunStarted, "started", 202),
     tags=["executions"],
 )
 def start_execution(
@@ -55,7 +52,7 @@ def start_execution(
 @router.get(
     "/routines/<routine_id>/executions",
     summary="A routine's executions, newest first",
-    responses=ERRORS,
+    responses=ok(ExecutionList, "a page of execution records"),
     tags=["executions"],
 )
 def list_executions(
@@ -74,7 +71,7 @@ def list_executions(
 @router.get(
     "/executions/<execution_id>",
     summary="Status, times, error, output and per-node trace of an execution",
-    responses=ERRORS,
+    responses=ok(Execution, "the execution"),
     tags=["executions"],
 )
 def get_execution(execution_id: ExecutionId) -> Execution:

@@ -11,7 +11,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from botocore.exceptions import ClientError
 
 from functions.api import context
-from functions.api.responses import ERRORS
+from functions.api.models import Rotated
+from functions.api.responses import ok
 from functions.api.routes.routines import RoutineId
 from functions.store import NotFoundError
 from functions.webhook import secrets
@@ -22,7 +23,7 @@ router = Router()  # type: ignore[no-untyped-call]
 @router.post(
     "/routines/<routine_id>/webhook/rotate",
     summary="Rotate a webhook secret (shown once; the old one stays valid for a grace period)",
-    responses=ERRORS,
+    responses=ok(Rotated, "the new secret, shown once"),
     tags=["webhooks"],
 )
 def rotate_secret(routine_id: RoutineId) -> dict[str, Any]:

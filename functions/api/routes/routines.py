@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from pydantic import Strict
 
 from functions import activation
 from functions.api import context
@@ -21,7 +23,7 @@ from functions.api.models import (
     RoutineSummary,
     ValidationResult,
 )
-from functions.api.responses import ERRORS
+from functions.api.responses import ERRORS, ETAG, ok
 from functions.store import RoutineRecord
 from statemachines.compiler import validate_for_save
 from statemachines.errors import InvalidRoutineError
@@ -29,7 +31,17 @@ from statemachines.errors import InvalidRoutineError
 router = Router()  # type: ignore[no-untyped-call]
 
 RoutineId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-Document = Annotated[dict[str, Any], Body(description="a routine document (DESIGN §2)")]
+# Strict: a JSON object, not whatever pydantic can make one of (a list of pairs).
+Document = Annotated[dict[str, Any], Strict(), Body(description="a routine document (DESIGN §2)")]
+
+
+def _object_body() -> None:
+    """422 unless the body is a JSON object: the resolver reads a one-element list as its
+    element (``[{...}]`` would be saved as ``{...}``)."""
+    if not isinstance(router.current_event.json_body, dict):
+        raise ApiError(422, "invalid_request", "Input should be a JSON object (a routine document)", "body")
+
+
 VersionQuery = Annotated[int | None, Query(ge=1, le=10**9, description="default: the latest version")]
 
 
@@ -45,9 +57,19 @@ def _summary(record: RoutineRecord) -> dict[str, Any]:
     }
 
 
-def _routine(record: RoutineRecord, warnings: list[dict[str, str]] | None = None) -> Routine:
+def _routine(
+    record: RoutineRecord, version: int | None = None, warnings: list[dict[str, str]] | None = None
+) -> Routine:
+    """The routine with the document of ``version`` (default the current one): ``version``
+    is the document's own, ``currentVersion`` the latest saved."""
+    summary = {**_summary(record), "version": version or record.current_version}
     return Routine.model_validate(
-        {**_summary(record), "document": record.document, "warnings": warnings or []}
+        {
+            **summary,
+            "currentVersion": record.current_version,
+            "document": record.document,
+            "warnings": warnings or [],
+        }
     )
 
 
@@ -59,51 +81,65 @@ def _validated(document: dict[str, Any]) -> list[dict[str, str]]:
     return [w.to_json() for w in report.warnings]
 
 
-def _etag(record: RoutineRecord) -> dict[str, str]:
-    return {"ETag": f'"{record.current_version}"'}
+def _etag(version: int) -> dict[str, str]:
+    return {"ETag": f'"{version}"'}
+
+
+# A version as an entity tag ("3", W/"3", or bare 3), or * (any version).
+IF_MATCH = r'^(\*|(W/)?"[0-9]{1,10}"|[0-9]{1,10})$'
+_IF_MATCH = re.compile(IF_MATCH)
 
 
 def _if_match(value: str | None) -> int | None:
-    if value is None or value.strip() == "*":
+    text = None if value is None else value.strip()
+    if text is None or text == "*":
         return None
-    text = value.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
+    if not _IF_MATCH.match(text):  # also checked by the resolver, from the same pattern
         raise ApiError(
             422, "invalid_request", 'If-Match must be a version number, e.g. "3"', "header.If-Match"
         )
-    return int(text)
+    return int(text.removeprefix("W/").strip('"'))
 
 
 @router.post(
     "/routines",
     summary="Save a new routine",
     responses={
-        201: {"description": "saved as version 1", "content": {"application/json": {"model": Routine}}},
-        **ERRORS,
+        **ok(Routine, "saved as version 1", 201, headers=ETAG),
     },
     tags=["routines"],
 )
 @routine_document_body()
 def create_routine(document: Document) -> Response[Routine]:
     owner = context.owner(router.current_event)
+    _object_body()
     warnings = _validated(document)
     record = context.store().create(owner, document)
     return Response(
-        HTTPStatus.CREATED, content_types.APPLICATION_JSON, _routine(record, warnings), headers=_etag(record)
+        HTTPStatus.CREATED,
+        content_types.APPLICATION_JSON,
+        _routine(record, warnings=warnings),
+        headers=_etag(record.current_version),
     )
 
 
 @router.post(
-    "/routines/validate", summary="Validate a routine without saving it", responses=ERRORS, tags=["routines"]
+    "/routines/validate",
+    summary="Validate a routine without saving it",
+    responses=ok(ValidationResult, "the verdict: valid or not, every problem and warning"),
+    tags=["routines"],
 )
 @routine_document_body(verdict=True)
 def validate_routine(document: Document) -> ValidationResult:
     context.owner(router.current_event)
+    _object_body()
     report = validate_for_save(document)
     return ValidationResult.model_validate(report.to_json())
 
 
-@router.get("/routines", summary="List routines", responses=ERRORS, tags=["routines"])
+@router.get(
+    "/routines", summary="List routines", responses=ok(RoutineList, "a page of routines"), tags=["routines"]
+)
 def list_routines(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     next_token: Annotated[str | None, Query(alias="nextToken", max_length=2048)] = None,
@@ -114,28 +150,53 @@ def list_routines(
 
 
 @router.get(
-    "/routines/<routine_id>", summary="Read a routine (a version)", responses=ERRORS, tags=["routines"]
+    "/routines/<routine_id>",
+    summary="Read a routine (a version)",
+    responses=ok(Routine, "the routine with the document of the version asked for", headers=ETAG),
+    tags=["routines"],
 )
 def get_routine(routine_id: RoutineId, version: VersionQuery = None) -> Response[Routine]:
     owner = context.owner(router.current_event)
     record = context.store().get(owner, routine_id, version)
-    return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, _routine(record), headers=_etag(record))
+    shown = version or record.current_version
+    # The ETag names the version whose document is returned, as the body's "version" does.
+    # For an older version it is a stale one: a client that edits that document and saves
+    # it with If-Match: <this ETag> gets a 409, never an overwrite of the versions since.
+    return Response(
+        HTTPStatus.OK, content_types.APPLICATION_JSON, _routine(record, shown), headers=_etag(shown)
+    )
 
 
-@router.put("/routines/<routine_id>", summary="Save a new version", responses=ERRORS, tags=["routines"])
+@router.put(
+    "/routines/<routine_id>",
+    summary="Save a new version",
+    responses=ok(Routine, "saved as a new version", headers=ETAG),
+    tags=["routines"],
+)
 @routine_document_body()
 def update_routine(
     routine_id: RoutineId,
     document: Document,
-    if_match: Annotated[str | None, Header(alias="If-Match", description="the version you edited")] = None,
+    if_match: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            pattern=IF_MATCH,
+            description='the version you edited, as its ETag (`"3"`); `*` or none: save over any version',
+        ),
+    ] = None,
 ) -> Response[Routine]:
     owner = context.owner(router.current_event)
+    _object_body()
     expected = _if_match(if_match)
     context.store().head(owner, routine_id)  # 404 before 422: the routine must be there
     warnings = _validated(document)
     record = context.store().update(owner, routine_id, document, expected)
     return Response(
-        HTTPStatus.OK, content_types.APPLICATION_JSON, _routine(record, warnings), headers=_etag(record)
+        HTTPStatus.OK,
+        content_types.APPLICATION_JSON,
+        _routine(record, warnings=warnings),
+        headers=_etag(record.current_version),
     )
 
 
@@ -154,7 +215,7 @@ def delete_routine(routine_id: RoutineId) -> Response[None]:
 @router.get(
     "/routines/<routine_id>/definition",
     summary="The compiled state machine and its compile report",
-    responses=ERRORS,
+    responses=ok(Definition, "the Amazon States Language definition and its compile report"),
     tags=["routines"],
 )
 def get_definition(routine_id: RoutineId, version: VersionQuery = None) -> Definition:
@@ -172,7 +233,7 @@ def get_definition(routine_id: RoutineId, version: VersionQuery = None) -> Defin
 @router.post(
     "/routines/<routine_id>/activate",
     summary="Deploy a version: state machine, then trigger",
-    responses=ERRORS,
+    responses=ok(Activation, "active: the state machine, the trigger (next runs, webhook URL and secret)"),
     tags=["routines"],
 )
 def activate_routine(
@@ -193,7 +254,7 @@ def activate_routine(
 @router.post(
     "/routines/<routine_id>/deactivate",
     summary="Remove the trigger (the state machine stays for its executions)",
-    responses=ERRORS,
+    responses=ok(Activation, "inactive"),
     tags=["routines"],
 )
 def deactivate_routine(routine_id: RoutineId) -> Activation:
