@@ -33,7 +33,9 @@ def _error(status: int, code: str, message: str, path: str = "") -> dict[str, An
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     path = str(event.get("path") or "").rstrip("/")
     if event.get("httpMethod") != "POST":
-        return _error(405, "method_not_allowed", "local endpoints take POST")
+        refused = _error(405, "method_not_allowed", "local endpoints take POST")
+        refused["headers"] = {**refused.get("headers", {}), "Allow": "POST"}
+        return refused
     parts = path.split("/")
     if len(parts) == 5 and parts[1:3] == ["local", "routines"] and parts[4] == "fire":
         return _fire(event, parts[3])

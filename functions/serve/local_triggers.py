@@ -6,10 +6,13 @@ scheduler in place of EventBridge Scheduler, and the development-only ``/local/`
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from functions.local.status_events import StatusEvents
 from functions.serve.local_api import lambda_handler as local_handler
+from functions.serve.state import Durable
+from functions.store import ExecutionRecord
 from functions.triggers.cron import CronScheduler
 from functions.webhook.handler import lambda_handler as webhook_handler
 from infra.names import ENV_API_BASE_URL
@@ -18,13 +21,29 @@ if TYPE_CHECKING:
     from functions.serve.server import Server
 
 
+class JournaledCron(CronScheduler):
+    """The cron scheduler; with ``--state-dir``, the RUNNING record of each execution it
+    starts (outside any request) is journaled before a request can see it, as the
+    recorder's records are."""
+
+    def tick(self, now: datetime | None = None) -> list[ExecutionRecord]:
+        durable = Durable.current
+        if durable is None:
+            return super().tick(now)
+        with durable.guard:
+            fired = super().tick(now)
+            for record in fired:
+                durable.journal(record.execution_id)
+        return fired
+
+
 class LocalTriggers:
     def __init__(self, server: Server) -> None:
         server.dispatcher.add("/hooks/", webhook_handler, "routines-webhook")
         server.dispatcher.add("/local/", local_handler, "routines-local")
         self.events = StatusEvents(server.aws)
         self.events.__enter__()
-        self.cron = CronScheduler()
+        self.cron = JournaledCron()
         self.cron.start()
         # Approval links the approval notifier sends point at this server.
         self._saved_base = os.environ.get(ENV_API_BASE_URL)
