@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -272,6 +272,35 @@ def iter_strings(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple
             stack.extend(((*here, i), v) for i, v in reversed(list(enumerate(item))))
 
 
+def map_strings(value: Any, text: Callable[[str], Any], key: Callable[[str], str] | None = None) -> Any:
+    """A copy of a JSON value with ``text`` applied to every string (and ``key`` to every
+    object key), without recursion: a deep value cannot overflow the stack."""
+    if isinstance(value, str):
+        return text(value)
+    if not isinstance(value, dict | list):
+        return value
+    root: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any]] = [(value, root, 0)]
+    while stack:
+        item, parent, slot = stack.pop()
+        if isinstance(item, dict):
+            copy: Any = {}
+            parent[slot] = copy
+            for k, v in item.items():  # keys placed now, in their order; values filled later
+                name = key(k) if key is not None and isinstance(k, str) else k
+                copy[name] = None
+                stack.append((v, copy, name))
+        elif isinstance(item, list):
+            copy = [None] * len(item)
+            parent[slot] = copy
+            stack.extend((v, copy, i) for i, v in enumerate(item))
+        elif isinstance(item, str):
+            parent[slot] = text(item)
+        else:
+            parent[slot] = item
+    return root[0]
+
+
 __all__ = [
     "EXECUTION_FIELDS",
     "LOOP_FIELDS",
@@ -283,6 +312,7 @@ __all__ = [
     "first_or_none",
     "has_expression",
     "iter_strings",
+    "map_strings",
     "parse_expression",
     "parse_template",
 ]

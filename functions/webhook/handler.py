@@ -21,7 +21,7 @@ from functions.store import ExecutionStore, NotFoundError, RoutineStore
 from functions.triggers.start import RunMeta, start_execution
 from functions.webhook import idempotency, secrets
 from functions.webhook.request import IDEMPOTENCY_HEADER, BadRequest, HookRequest, RefusedBody
-from functions.webhook.signature import DEFAULT_TOLERANCE_SECONDS, HEADER, Problem, problem
+from functions.webhook.signature import DEFAULT_TOLERANCE_SECONDS, HEADER, SignatureRefusal, problem
 from infra.names import DEFAULT_MAX_BODY_BYTES, ENV_MAX_BODY_BYTES
 from plugins.runtime.aws import client
 from statemachines.problems import join_path
@@ -138,7 +138,7 @@ def _check_signature(request: HookRequest, options: dict[str, Any]) -> None:
     window = tolerance if isinstance(tolerance, int) else DEFAULT_TOLERANCE_SECONDS
     legacy = options.get("legacySignature") is True
 
-    def check(fresh: bool) -> Problem | None:
+    def check(fresh: bool) -> SignatureRefusal | None:
         accepted = secrets.accepted(request.routine_id, fresh=fresh)
         return problem(header, request.body, accepted, tolerance=window, legacy=legacy)
 

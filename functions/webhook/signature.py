@@ -26,7 +26,7 @@ FORMAT = "'t=<unix seconds>,v1=<64 hex digits>'"
 _HEX = re.compile(r"^[0-9a-fA-F]{64}$")
 _SECONDS = re.compile(r"^[0-9]{1,12}$")
 
-# Problem codes (the 401's ``code``).
+# Refusal codes (the 401's ``code``).
 MISSING = "missing_signature"
 MALFORMED = "invalid_signature"
 MISMATCH = "invalid_signature"
@@ -35,7 +35,7 @@ LEGACY_REFUSED = "legacy_signature_refused"
 
 
 @dataclass(frozen=True, slots=True)
-class Problem:
+class SignatureRefusal:
     code: str
     message: str
     mismatch: bool = False  # the header is well formed but no secret signs this request
@@ -60,7 +60,7 @@ def problem(
     tolerance: int = DEFAULT_TOLERANCE_SECONDS,
     legacy: bool = False,
     now: float | None = None,
-) -> Problem | None:
+) -> SignatureRefusal | None:
     """None when ``header`` signs ``body`` with one of ``secrets`` (and, in the timestamped
     scheme, its timestamp is within ``tolerance`` seconds of ``now``), else why not. Every
     secret is compared (constant time each), so timing tells nothing about which matched.
@@ -68,35 +68,37 @@ def problem(
     was genuinely signed."""
     header = (header or "").strip()
     if not header:
-        return Problem(MISSING, f"missing {DISPLAY} header: sign requests as {FORMAT}")
+        return SignatureRefusal(MISSING, f"missing {DISPLAY} header: sign requests as {FORMAT}")
     if header.startswith(LEGACY_PREFIX):
         if not legacy:
-            return Problem(
+            return SignatureRefusal(
                 LEGACY_REFUSED,
                 f"the body-only '{LEGACY_PREFIX}' signature is not accepted by this routine: sign "
                 f'requests as {FORMAT} (or set "legacySignature": true on its webhook trigger)',
             )
         given = header[len(LEGACY_PREFIX) :]
         if not _HEX.match(given):
-            return Problem(MALFORMED, f"{DISPLAY} must be '{LEGACY_PREFIX}' followed by 64 hex digits")
+            return SignatureRefusal(
+                MALFORMED, f"{DISPLAY} must be '{LEGACY_PREFIX}' followed by 64 hex digits"
+            )
         if not _matches(secrets, body, [given]):
-            return Problem(MISMATCH, "signature does not match the body", mismatch=True)
+            return SignatureRefusal(MISMATCH, "signature does not match the body", mismatch=True)
         return None
     parsed = _parse(header)
     if parsed is None:
-        return Problem(MALFORMED, f"{DISPLAY} must be {FORMAT}")
+        return SignatureRefusal(MALFORMED, f"{DISPLAY} must be {FORMAT}")
     t, signatures = parsed
     if not _matches(secrets, f"{t}.".encode() + body, signatures):
-        return Problem(MISMATCH, "signature does not match the timestamp and body", mismatch=True)
+        return SignatureRefusal(MISMATCH, "signature does not match the timestamp and body", mismatch=True)
     age = (time.time() if now is None else now) - t
     if age > tolerance:
-        return Problem(
+        return SignatureRefusal(
             STALE,
             f"the signature's timestamp is {int(age)} s old, more than the {tolerance} s tolerated: "
             "sign each request when it is sent (a replayed request is refused)",
         )
     if -age > tolerance:
-        return Problem(
+        return SignatureRefusal(
             STALE,
             f"the signature's timestamp is {int(-age)} s in the future, more than the {tolerance} s "
             "tolerated: check the sender's clock",

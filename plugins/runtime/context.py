@@ -14,7 +14,7 @@ from typing import Any
 
 from plugins.runtime.event import Invocation
 from plugins.runtime.offload import load
-from statemachines.expressions import Template, iter_strings, parse_template
+from statemachines.expressions import Template, iter_strings, map_strings, parse_template
 
 REDACTED = "[secret]"
 
@@ -91,24 +91,4 @@ def secret_names(value: Any) -> set[str]:
 def resolve(value: Any, context: dict[str, Any]) -> Any:
     """Render every template inside a JSON value: one whole expression yields the raw
     value, mixed text yields a string. Iterative, so deep values cannot overflow."""
-    if isinstance(value, str):
-        return parse_template(value).render(context) if "{{" in value else value
-    if not isinstance(value, dict | list):
-        return value
-    root: list[Any] = [None]
-    stack: list[tuple[Any, Any, Any]] = [(value, root, 0)]
-    while stack:
-        item, parent, key = stack.pop()
-        if isinstance(item, dict):
-            copy: Any = dict.fromkeys(item)  # keys in their original order
-            parent[key] = copy
-            stack.extend((v, copy, k) for k, v in item.items())
-        elif isinstance(item, list):
-            copy = [None] * len(item)
-            parent[key] = copy
-            stack.extend((v, copy, i) for i, v in enumerate(item))
-        elif isinstance(item, str) and "{{" in item:
-            parent[key] = parse_template(item).render(context)
-        else:
-            parent[key] = item
-    return root[0]
+    return map_strings(value, lambda text: parse_template(text).render(context) if "{{" in text else text)

@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Tracer
 
+from statemachines.expressions import iter_strings, map_strings
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -65,7 +67,7 @@ def secret_texts(secrets: dict[str, Any]) -> list[str]:
             found.add(json.dumps(value))
             found.add(json.dumps(value, separators=(",", ":")))
             found.add(json.dumps(value, ensure_ascii=False))
-        found.update(_leaves(value))
+        found.update(text for _, text in iter_strings(value))  # numbers are not text to hide
     return sorted((t for t in found if len(t) >= MIN_SECRET_CHARS), key=len, reverse=True)
 
 
@@ -79,42 +81,4 @@ def redact_texts(value: Any, texts: list[str]) -> Any:
                 text = text.replace(secret, REDACTED)
         return text
 
-    if isinstance(value, str):
-        return scrub(value)
-    if not isinstance(value, dict | list):
-        return value
-    root: list[Any] = [None]
-    stack: list[tuple[Any, Any, Any]] = [(value, root, 0)]
-    while stack:
-        item, parent, key = stack.pop()
-        if isinstance(item, dict):
-            copy: Any = {}
-            parent[key] = copy
-            for k, v in item.items():
-                name = scrub(k) if isinstance(k, str) else k
-                copy[name] = None
-                stack.append((v, copy, name))
-        elif isinstance(item, list):
-            copy = [None] * len(item)
-            parent[key] = copy
-            stack.extend((v, copy, i) for i, v in enumerate(item))
-        elif isinstance(item, str):
-            parent[key] = scrub(item)
-        else:
-            parent[key] = item
-    return root[0]
-
-
-def _leaves(value: Any) -> list[str]:
-    """Every string in a secret's value (numbers and booleans are not text to hide)."""
-    found: list[str] = []
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            found.append(item)
-        elif isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return found
+    return map_strings(value, scrub, scrub)
