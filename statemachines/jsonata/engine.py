@@ -13,7 +13,7 @@ import hashlib
 import json
 import random
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -51,7 +51,13 @@ class _Undefined:
 
 UNDEFINED: Any = _Undefined()
 
-HASH_ALGORITHMS = {"MD5": "md5", "SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512"}
+HASH_ALGORITHMS = {
+    "MD5": "md5",
+    "SHA-1": "sha1",
+    "SHA-256": "sha256",
+    "SHA-384": "sha384",
+    "SHA-512": "sha512",
+}
 
 
 def _partition(array: Any, size: Any) -> list[Any]:
@@ -107,8 +113,14 @@ def _no_eval(*_: Any) -> Any:
     raise JsonataError("$eval is not available in Step Functions; use $parse for JSON text")
 
 
-_FUNCTIONS = {"partition": _partition, "range": _range, "hash": _hash, "uuid": _uuid, "parse": _parse}
-_OVERRIDES = {"random": _random, "eval": _no_eval}
+_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "partition": _partition,
+    "range": _range,
+    "hash": _hash,
+    "uuid": _uuid,
+    "parse": _parse,
+}
+_OVERRIDES: dict[str, Callable[..., Any]] = {"random": _random, "eval": _no_eval}
 
 
 class Compiled:
