@@ -1,8 +1,12 @@
 """How every product Lambda is built and run — chosen once, here.
 
-ARM64 (Graviton: ~20 % cheaper per GB-second) and Python 3.14, the newest Lambda Python
-runtime; the bundle's compiled dependencies (pydantic-core, wrapt) ship manylinux
-aarch64 wheels for it.
+ARM64 (Graviton: ~20 % cheaper per GB-second) and Python 3.13, not 3.14 (the newest Lambda
+Python runtime): every plugin Lambda evaluates JSONata with jsonatapy (Rust), whose wheels
+go up to cp313 only (``cp313-cp313-manylinux_2_28_aarch64``; none for cp314, and the bundle
+installs no sdist). Its manylinux_2_28 tag needs glibc 2.28 or newer: the python3.13
+runtime runs on Amazon Linux 2023 (glibc 2.34). The other compiled dependencies
+(pydantic-core, wrapt) ship manylinux aarch64 wheels for 3.13 as well. Move to 3.14 when
+jsonatapy publishes cp314 aarch64 wheels.
 
 All functions share one code asset, built at synth time without Docker:
 
@@ -15,10 +19,11 @@ All functions share one code asset, built at synth time without Docker:
    the markers are evaluated here for the Lambda's own environment
    (:data:`LAMBDA_MARKERS`) and dropped from the lines pip gets.
 3. ``pip install --no-deps --require-hashes --only-binary=:all: --no-compile`` for
-   manylinux aarch64 CPython 3.14 installs exactly those files, each checked against the
-   lock's hash; nothing is resolved again. No bytecode compiled by the host's Python
-   ships: its ``cpython-3xx.pyc`` files are dead weight to 3.14, which ignores them and
-   compiles the sources at import.
+   manylinux aarch64 CPython 3.13 (every manylinux tag that glibc 2.34 runs, from
+   manylinux2014 to manylinux_2_34: :data:`PIP_PLATFORM`) installs exactly those files,
+   each checked against the lock's hash; nothing is resolved again. No bytecode compiled
+   by the host's Python ships: its ``cpython-3xx.pyc`` files are dead weight to 3.13 (but
+   for a host on the very same 3.13), which ignores them and compiles the sources at import.
 4. The project's packages are copied beside them, without ``__pycache__``.
 
 uv is the one pinned in this virtualenv (``python -m uv``), run in the repository root;
@@ -57,17 +62,28 @@ from infra.nag import acknowledge, allow
 from infra.settings import Settings
 
 ARCHITECTURE = lambda_.Architecture.ARM_64
-PYTHON_VERSION = "3.14"
-RUNTIME = lambda_.Runtime.PYTHON_3_14
-PIP_PLATFORM = (
-    "--platform",
+# 3.13, not 3.14: jsonatapy has no cp314 wheels (see the module's docstring).
+PYTHON_VERSION = "3.13"
+RUNTIME = lambda_.Runtime.PYTHON_3_13
+# glibc of the python3.13 runtime (Amazon Linux 2023): wheels tagged up to manylinux_2_34 run.
+LAMBDA_GLIBC = (2, 34)
+# Every manylinux tag the runtime accepts, newest first: pip takes an explicit
+# ``--platform`` literally (it widens manylinux2014 and manylinux2010 to their older
+# aliases only, never ``manylinux_2_28`` to 2_17 or the reverse), so each is named.
+# manylinux2014 is manylinux_2_17's legacy alias; jsonatapy's aarch64 wheel is tagged
+# manylinux_2_28 only, pydantic-core's and wrapt's carry the 2_17 / 2014 tags.
+MANYLINUX_TAGS = (
+    *(f"manylinux_2_{minor}_aarch64" for minor in range(LAMBDA_GLIBC[1], 16, -1)),
     "manylinux2014_aarch64",
+)
+PIP_PLATFORM = (
+    *(option for tag in MANYLINUX_TAGS for option in ("--platform", tag)),
     "--implementation",
     "cp",
     "--python-version",
     PYTHON_VERSION,
 )
-# PEP 508 marker values of the Lambda runtime above (CPython 3.14 on Amazon Linux 2023,
+# PEP 508 marker values of the Lambda runtime above (CPython 3.13 on Amazon Linux 2023,
 # aarch64), for the export's markers; the host's would pick another Python's pins.
 LAMBDA_MARKERS = {
     "implementation_name": "cpython",
@@ -91,7 +107,7 @@ LAMBDA_MARKERS = {
 # than the runtime's: the functions call long-established APIs only (Step Functions
 # start/stop/describe execution and state machine CRUD, DynamoDB get/put/create_table,
 # S3, Secrets Manager, EventBridge rules and Scheduler schedules, SQS, SNS, SES), far
-# older than the python3.14 runtime (Python 3.14 itself came out in October 2025; our
+# older than the python3.13 runtime (Python 3.13 itself came out in October 2024; our
 # floor, boto3>=1.34, is of late 2023). AWS publishes no fixed SDK version for the
 # runtime: it differs by Region and moves as AWS patches it, so a function that needs a
 # newer API than that must bundle both at locked versions (drop the prunes below).
@@ -262,7 +278,8 @@ def code_asset(settings: Settings) -> lambda_.Code:
         asset_hash_type=AssetHashType.CUSTOM,
         asset_hash=asset_hash(requirements, ROOT),
         bundling=BundlingOptions(
-            image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.14"),  # unused: local first
+            # unused: the local bundling below runs first, and succeeds or raises
+            image=DockerImage.from_registry(f"public.ecr.aws/sam/build-python{PYTHON_VERSION}"),
             local=_PipBundling(requirements, ROOT),
         ),
     )
@@ -322,6 +339,14 @@ class ProductFunction(Construct):
             "Step Functions task-token callbacks and CloudWatch Logs delivery for logged state "
             "machines (API function)",
         )
+        for rule in ("AwsSolutions-L1", "Serverless-LambdaLatestVersion"):  # the same finding, twice
+            acknowledge(
+                self.function,
+                rule,
+                f"python{PYTHON_VERSION}, not the newest Lambda Python runtime: jsonatapy (the JSONata "
+                "evaluator of every plugin function) publishes no cp314 wheels, and the bundle installs "
+                "wheels only (infra/runtime.py)",
+            )
 
     def allow(self, actions: list[str], resources: list[str], why: str | None = None) -> None:
         allow(self.role, actions, resources, why)

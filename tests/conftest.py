@@ -10,6 +10,7 @@ import pytest
 
 from statemachines.problems import Report
 from statemachines.validator import validate_document
+from tests.asl_validator import Validate, ValidatorUnavailable, ensure_installed, validate_definitions
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.json") if not p.name.endswith(".test.json"))
@@ -56,3 +57,17 @@ def load(path: Path) -> Any:
 @pytest.fixture
 def example() -> dict[str, Any]:
     return load(ROOT / "examples" / "webhook-order-handling.json")
+
+
+@pytest.fixture(scope="session")
+def asl_validator() -> Validate:
+    """``validate_definitions`` of tests/asl_validator.py: AWS's ASL validator over a batch
+    of definitions. Installs tools/asl from its lock when needed; fails (never skips) when
+    node or npm is missing."""
+    try:
+        ensure_installed()
+    except ValidatorUnavailable as exc:
+        unavailable = str(exc)
+    else:
+        return validate_definitions
+    pytest.fail(f"asl_validator: {unavailable}", pytrace=False)

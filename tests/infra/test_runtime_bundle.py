@@ -214,14 +214,32 @@ def test_without_the_pinned_uv_synthesis_says_how_to_get_it(
 
 
 def test_the_target_python_is_the_runtime_python() -> None:
+    assert runtime.PYTHON_VERSION == "3.13"  # jsonatapy has no cp314 wheels: see infra/runtime.py
     assert runtime.RUNTIME.name == f"python{runtime.PYTHON_VERSION}"
     assert runtime.LAMBDA_MARKERS["python_version"] == runtime.PYTHON_VERSION
-    platform = dict(zip(runtime.PIP_PLATFORM[::2], runtime.PIP_PLATFORM[1::2], strict=True))
-    assert platform["--python-version"] == runtime.PYTHON_VERSION
-    assert platform["--platform"].endswith("_aarch64") and runtime.ARCHITECTURE.name == "arm64"
+    assert runtime.LAMBDA_MARKERS["python_full_version"] == f"{runtime.PYTHON_VERSION}.0"
+    options = list(zip(runtime.PIP_PLATFORM[::2], runtime.PIP_PLATFORM[1::2], strict=True))
+    assert dict(options)["--python-version"] == runtime.PYTHON_VERSION
+    assert dict(options)["--implementation"] == "cp"
+    platforms = [value for option, value in options if option == "--platform"]
+    assert all(p.endswith("_aarch64") for p in platforms) and runtime.ARCHITECTURE.name == "arm64"
+    # Amazon Linux 2023's glibc 2.34 runs every manylinux tag from 2014 (2_17) to 2_34;
+    # jsonatapy's aarch64 wheel is tagged manylinux_2_28 only.
+    assert {"manylinux2014_aarch64", "manylinux_2_17_aarch64", "manylinux_2_28_aarch64"} <= set(platforms)
+    assert platforms[0] == "manylinux_2_34_aarch64" and "manylinux_2_35_aarch64" not in platforms
 
 
-def test_the_bundle_is_the_lock_for_python_3_14_on_arm64(tmp_path: Path) -> None:
+def test_jsonatapy_is_locked_with_a_wheel_for_the_lambda() -> None:
+    [entry] = [
+        p for p in tomllib.loads((ROOT / "uv.lock").read_text())["package"] if p["name"] == "jsonatapy"
+    ]
+    wheels = {Path(w["url"]).name for w in entry["wheels"]}
+    tag = f"cp{runtime.PYTHON_VERSION.replace('.', '')}"
+    assert f"jsonatapy-{entry['version']}-{tag}-{tag}-manylinux_2_28_aarch64.whl" in wheels, wheels
+    assert "jsonatapy" in _pins(runtime.lambda_requirements(runtime.export_requirements()))
+
+
+def test_the_bundle_is_the_lock_for_python_3_13_on_arm64(tmp_path: Path) -> None:
     requirements = runtime.lambda_requirements(runtime.export_requirements())
     out = tmp_path / "asset"
     out.mkdir()
@@ -232,7 +250,12 @@ def test_the_bundle_is_the_lock_for_python_3_14_on_arm64(tmp_path: Path) -> None
     assert not list(out.rglob("*.pyc")) and not list(out.rglob("__pycache__"))
     assert not SDK & set(installed) and not (out / "botocore").exists() and not (out / "boto3").exists()
     extensions = [p.name for p in out.rglob("*.so")]
-    assert extensions and all(".cpython-314-aarch64-linux-gnu." in n for n in extensions), extensions
+    assert extensions and all(".cpython-313-aarch64-linux-gnu." in n for n in extensions), extensions
     assert any(n.startswith("_pydantic_core.") for n in extensions)
+    # jsonatapy's Rust extension, from its cp313 manylinux_2_28 aarch64 wheel.
+    [jsonatapy] = out.glob("jsonatapy-*.dist-info")
+    assert "Tag: cp313-cp313-manylinux_2_28_aarch64" in (jsonatapy / "WHEEL").read_text().splitlines()
+    compiled = [p.relative_to(out).as_posix() for p in (out / "jsonatapy").rglob("*.so")]
+    assert compiled and all(".cpython-313-aarch64-linux-gnu.so" in n for n in compiled), compiled
     for package in runtime.PACKAGES:
         assert (out / package / "__init__.py").is_file()
