@@ -80,6 +80,16 @@ def clean_error(error: str | None, cause: str | None) -> dict[str, Any]:
     return {"type": kind, "message": clean_message(cause)}
 
 
+def timed_out_error(timeout_seconds: Any) -> dict[str, Any]:
+    """The error of an execution that ended TIMED_OUT: it ran past the routine's
+    ``timeoutSeconds`` (the machine's TimeoutSeconds; Step Functions gives no message)."""
+    if isinstance(timeout_seconds, int) and not isinstance(timeout_seconds, bool):
+        message = f"the routine ran longer than its timeoutSeconds ({timeout_seconds} s)"
+    else:
+        message = "the execution exceeded its time limit"
+    return {"type": "States.Timeout", "message": message}
+
+
 def shown_error(error: Any) -> dict[str, Any] | None:
     """Any error of an execution or a node as a user sees it: ``{"type", "message"}``
     with the human message (no Lambda report, no stack trace); None stays None."""

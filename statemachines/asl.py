@@ -82,6 +82,7 @@ class StateMachine:
     start_at: str
     states: dict[str, State]
     comment: str = ""
+    timeout_seconds: int | None = None  # the top level only: the whole execution's limit
 
     def check(self, where: str = "") -> None:
         """Unique, short names; every Next exists; every state reachable; every path ends."""
@@ -120,6 +121,8 @@ class StateMachine:
         if self.comment:
             out["Comment"] = self.comment
         out["StartAt"] = self.start_at
+        if self.timeout_seconds is not None:
+            out["TimeoutSeconds"] = self.timeout_seconds
         out["States"] = {name: state.to_json() for name, state in self.states.items()}
         return out
 

@@ -81,6 +81,7 @@ def compile_validated(validation: Validation, options: CompileOptions) -> Compil
     routine = validation.routine
     emitter, machine = emit(validation.topology, routine.variables, options)
     machine.comment = f"Routine '{routine.name}' ({options.routine_id}), compiled by routines"
+    machine.timeout_seconds = routine.timeout_seconds
     definition = render(machine)
     # The validator's series-parallel warning is a guess; the emitter knows what it did.
     warnings = [w for w in validation.report.warnings if w.code != Warn.NOT_SERIES_PARALLEL.value]

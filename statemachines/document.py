@@ -23,11 +23,11 @@ from statemachines.limits import (
     MAX_NODES,
     MAX_VARIABLES,
 )
-from statemachines.model import NODE_ID_PATTERN, Connection, Node
+from statemachines.model import MAX_ROUTINE_TIMEOUT_SECONDS, NODE_ID_PATTERN, Connection, Node
 from statemachines.problems import Code, Report, connection_path, join_path, node_path
 from statemachines.pydantic_errors import report_pydantic
 
-TOP_LEVEL = ("name", "description", "trigger", "variables", "nodes", "connections")
+TOP_LEVEL = ("name", "description", "trigger", "variables", "nodes", "connections", "timeoutSeconds")
 VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _NODE_ID = re.compile(NODE_ID_PATTERN)
 
@@ -176,6 +176,19 @@ def check_top_level(document: dict[str, Any], report: Report) -> None:
     if description is not None and (not isinstance(description, str) or len(description) > 4096):
         report.error(
             Code.INVALID_DOCUMENT, "description", "'description' must be a string of at most 4096 characters"
+        )
+    timeout = document.get("timeoutSeconds")
+    valid_timeout = (
+        isinstance(timeout, int)
+        and not isinstance(timeout, bool)
+        and 1 <= timeout <= MAX_ROUTINE_TIMEOUT_SECONDS
+    )
+    if "timeoutSeconds" in document and not valid_timeout:
+        report.error(
+            Code.INVALID_DOCUMENT,
+            "timeoutSeconds",
+            f"'timeoutSeconds' must be a whole number of seconds from 1 to {MAX_ROUTINE_TIMEOUT_SECONDS:,} "
+            f"(a Standard execution's year); got {json.dumps(timeout)[:40]}",
         )
 
 

@@ -17,6 +17,8 @@ PORT_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
 
 NodeId = Annotated[str, Field(pattern=NODE_ID_PATTERN)]
 PortName = Annotated[str, Field(pattern=PORT_NAME_PATTERN)]
+# A Standard execution runs at most a year.
+MAX_ROUTINE_TIMEOUT_SECONDS = 31_536_000
 PortTypeName = Literal["main", "condition", "error", "loop"]
 OnError = Literal["fail", "continue", "route"]
 
@@ -129,6 +131,19 @@ class Routine(DocumentModel):
     variables: dict[str, Any] = Field(default_factory=dict)
     nodes: list[Node]
     connections: list[Connection] = Field(default_factory=list)
+    # The whole execution (the machine's TimeoutSeconds): it then ends TIMED_OUT.
+    timeout_seconds: (
+        Annotated[
+            int,
+            Field(
+                ge=1,
+                le=MAX_ROUTINE_TIMEOUT_SECONDS,
+                description="Seconds the whole execution may run; past them it ends TIMED_OUT "
+                "(at most 31,536,000: a Standard execution's year)",
+            ),
+        ]
+        | None
+    ) = None
 
     def node(self, node_id: str) -> Node:
         for node in self.nodes:

@@ -122,6 +122,10 @@ class ExecutionSummary(ApiModel):
     error: ExecutionError | None = None
     rerun_of: str | None = None
     reruns: list[str] = Field(default_factory=list)
+    stopped_by: str | None = Field(
+        default=None, description="who stopped it through the API (`POST /executions/{id}/stop`)"
+    )
+    stop_reason: str | None = Field(default=None, description="the reason given to the stop, if any")
 
 
 class Execution(ExecutionSummary):

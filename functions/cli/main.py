@@ -108,6 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     executions.add_argument("--next-token", help="the page after the one that printed this token")
     _client_options(executions)
     executions.set_defaults(handler=cmd_executions)
+
+    from functions.cli.stop import add_stop_command
+
+    add_stop_command(commands, _client_options)
     return parser
 
 

@@ -18,8 +18,15 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from functions.store.executions import TERMINAL, ExecutionRecord, ExecutionStore, rank
-from functions.trace import clean_error, trace_execution
+from functions.store.executions import (
+    TERMINAL,
+    ExecutionRecord,
+    ExecutionStore,
+    rank,
+    stop_error,
+    stopped_status,
+)
+from functions.trace import clean_error, timed_out_error, trace_execution
 from functions.triggers.start import RunMeta, execution_id
 from plugins.runtime.aws import client
 from statemachines.compiler import compile_validated
@@ -30,9 +37,9 @@ from statemachines.validator import analyse
 DETAIL_TYPE = "Step Functions Execution Status Change"
 SOURCE = "aws.states"
 STATUSES = ("RUNNING", *TERMINAL)
-# What a user is told when Step Functions gives no error of its own.
+# What a user is told when Step Functions gives no error of its own (a TIMED_OUT one is
+# told the routine's timeoutSeconds: functions.trace.timed_out_error).
 DEFAULT_ERRORS = {
-    "TIMED_OUT": {"type": "States.Timeout", "message": "the execution exceeded its time limit"},
     "ABORTED": {"type": "States.Aborted", "message": "the execution was stopped"},
 }
 
@@ -144,17 +151,31 @@ class Recorder:
             redrive_count=change.redrive_count,
         )
         if change.status in TERMINAL:
-            self._finish(record, change, meta)
+            self._finish(record, change, meta, existing)
         written = self.store.record(record)
         return {
             "result": "recorded" if written else "duplicate",
             "executionId": change.name,
-            "status": change.status,
+            "status": record.status,
         }
 
-    def _finish(self, record: ExecutionRecord, change: StatusChange, meta: RunMeta) -> None:
+    def _finish(
+        self, record: ExecutionRecord, change: StatusChange, meta: RunMeta, existing: ExecutionRecord | None
+    ) -> None:
         record.stopped_at = (change.stop_ms or change.start_ms) / 1000
-        if change.error or change.cause:
+        document = self._document(meta)
+        # A stop through the API notes who and why on the record before it calls
+        # StopExecution, so this event, whenever it arrives, finds them: the terminal write
+        # stays here, in one place, and the store keeps the stop fields it does not know.
+        stopper = existing.stopped_by if existing is not None else None
+        if stopper is not None and stopped_status(change.status, change.error) == "ABORTED":
+            assert existing is not None
+            record.status = "ABORTED"
+            record.error = stop_error(stopper, existing.stop_reason)
+        elif change.status == "TIMED_OUT":
+            timeout = document.get("timeoutSeconds") if isinstance(document, dict) else None
+            record.error = timed_out_error(timeout)
+        elif change.error or change.cause:
             # {type, message} with the human message: never the Lambda's report and trace.
             record.error = clean_error(change.error, change.cause)
             record.error["type"] = record.error["type"] or "Error"
@@ -165,19 +186,26 @@ class Recorder:
                 change.output if change.output is not None else self._describe(change, "output")
             )
         try:
-            traced = self._trace(change, meta, record.trigger)
+            traced = self._trace(change, meta, record.trigger, document)
         except Exception:  # the terminal status matters more than the trace
             log.exception("no trace for %s", change.execution_arn)
             traced = None
         if traced is not None:
             record.nodes, record.transitions = traced
 
-    def _trace(self, change: StatusChange, meta: RunMeta, trigger: Any) -> tuple[dict[str, Any], int] | None:
-        document = (
-            self.routines.routine_document(meta.owner_id, meta.routine_id, meta.version)
-            if self.routines is not None
-            else None
-        )
+    def _document(self, meta: RunMeta) -> Any | None:
+        """The routine document the execution ran (None: unknown, or unreadable now)."""
+        if self.routines is None:
+            return None
+        try:
+            return self.routines.routine_document(meta.owner_id, meta.routine_id, meta.version)
+        except Exception:  # the terminal status matters more than what the document adds
+            log.exception("no routine document for %s", meta.routine_id)
+            return None
+
+    def _trace(
+        self, change: StatusChange, meta: RunMeta, trigger: Any, document: Any
+    ) -> tuple[dict[str, Any], int] | None:
         if document is None:
             return None
         topology, report, variables = _compiled(meta.routine_id, meta.version, json.dumps(document))

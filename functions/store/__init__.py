@@ -5,16 +5,20 @@ DynamoDB for them."""
 from functions.store.errors import ConflictError, InvalidTokenError, NotFoundError
 from functions.store.executions import (
     STATUSES,
+    STOPPED_ERROR,
     TERMINAL,
     ExecutionPage,
     ExecutionRecord,
     ExecutionStore,
     InvalidListQuery,
+    stop_error,
+    stopped_status,
 )
 from functions.store.routines import RoutineRecord, RoutineStore
 
 __all__ = [
     "STATUSES",
+    "STOPPED_ERROR",
     "TERMINAL",
     "ConflictError",
     "ExecutionPage",
@@ -25,4 +29,6 @@ __all__ = [
     "NotFoundError",
     "RoutineRecord",
     "RoutineStore",
+    "stop_error",
+    "stopped_status",
 ]

@@ -4,6 +4,7 @@ the execution with SendTaskSuccess. One code path for the API and for routine te
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
 
@@ -15,6 +16,9 @@ GONE_TOKEN = ("TaskTimedOut", "TaskDoesNotExist", "InvalidToken")
 # The decision becomes the node's output inside the state document, which the payload
 # budget cannot size (it arrives from outside): its data is bounded like a trigger's slot.
 MAX_DATA_BYTES = 16 * 1024
+STOPPED = "stopped"
+
+log = logging.getLogger(__name__)
 
 
 class NotWaiting(Exception):
@@ -57,4 +61,52 @@ def decide(execution_arn: str, node_id: str, approve: bool, data: Any, by: str) 
     return output
 
 
-__all__ = ["GONE_TOKEN", "MAX_DATA_BYTES", "DataTooLarge", "NotWaiting", "decide"]
+def close(execution_arn: str, by: str, error: str, cause: str) -> list[str]:
+    """Close every approval still waiting in a stopped execution: each is marked decided
+    (``decision: "stopped"``), so a later decision is :class:`NotWaiting` (409), and its
+    task is failed with ``error``. On AWS the token died with the execution (the failure is
+    refused, and ignored); moto keeps waiting on a token after StopExecution, and this is
+    what ends it there. The ids of the nodes closed."""
+    dynamodb = client("dynamodb")
+    closed: list[str] = []
+    query: dict[str, Any] = {
+        "TableName": approvals_table(),
+        "KeyConditionExpression": "executionId = :e",
+        "ExpressionAttributeValues": {":e": {"S": execution_arn}},
+        "ConsistentRead": True,
+    }
+    while True:
+        page = dynamodb.query(**query)
+        for item in page.get("Items", []):
+            if "decidedAt" in item or "taskToken" not in item:
+                continue
+            try:
+                dynamodb.update_item(
+                    TableName=approvals_table(),
+                    Key={"executionId": item["executionId"], "nodeId": item["nodeId"]},
+                    UpdateExpression="SET decidedAt = :t, decision = :d, decidedBy = :b",
+                    ConditionExpression="attribute_exists(taskToken) AND attribute_not_exists(decidedAt)",
+                    ExpressionAttributeValues={
+                        ":t": {"N": str(time.time())},
+                        ":d": {"S": STOPPED},
+                        ":b": {"S": by},
+                    },
+                )
+            except ClientError as failure:
+                if failure.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                    continue  # decided meanwhile
+                raise
+            closed.append(item["nodeId"]["S"])
+            try:
+                client("stepfunctions").send_task_failure(
+                    taskToken=item["taskToken"]["S"], error=error, cause=cause[:32768]
+                )
+            except ClientError as failure:
+                if failure.response["Error"]["Code"] not in GONE_TOKEN:
+                    log.warning("could not fail the approval task of %s: %s", item["nodeId"]["S"], failure)
+        if not page.get("LastEvaluatedKey"):
+            return closed
+        query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+__all__ = ["GONE_TOKEN", "MAX_DATA_BYTES", "STOPPED", "DataTooLarge", "NotWaiting", "close", "decide"]

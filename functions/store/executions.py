@@ -39,6 +39,21 @@ DEFAULT_PAGE = 20
 INLINE_BODY_BYTES = 300_000
 BODY_FIELDS = ("trigger", "output", "nodes")
 MAX_WRITE_ATTEMPTS = 5
+# The error an execution stopped through the API ends with (StopExecution's ``error``).
+STOPPED_ERROR = "Routines.Stopped"
+MAX_STOP_REASON = 1000
+
+
+def stopped_status(status: str, error: str | None) -> str:
+    """The status of an execution whose stop was requested through the API: ABORTED also
+    when it FAILED with the stop's own error — moto does not abort an execution waiting on
+    a task token, and the stop fails the waiting approval task with that error instead."""
+    return "ABORTED" if status == "FAILED" and error == STOPPED_ERROR else status
+
+
+def stop_error(by: str, reason: str | None) -> dict[str, Any]:
+    """What a user is told about an execution stopped through the API."""
+    return {"type": STOPPED_ERROR, "message": f"stopped by {by}" + (f": {reason}" if reason else "")}
 
 
 class InvalidListQuery(RoutinesError):
@@ -81,6 +96,9 @@ class ExecutionRecord:
     rerun_of: str | None = None
     redrive_count: int = 0
     reruns: list[str] = field(default_factory=list)
+    # Set by a stop through the API (before StopExecution is called), kept by every later write.
+    stopped_by: str | None = None
+    stop_reason: str | None = None
 
     @property
     def terminal(self) -> bool:
@@ -106,6 +124,8 @@ class ExecutionRecord:
             "error": self.error,
             "rerunOf": self.rerun_of,
             "reruns": list(self.reruns),
+            "stoppedBy": self.stopped_by,
+            "stopReason": self.stop_reason,
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -199,6 +219,8 @@ class ExecutionStore:
             "error": json.dumps(record.error) if record.error is not None else None,
             "transitions": record.transitions,
             "rerunOf": record.rerun_of,
+            "stoppedBy": record.stopped_by,
+            "stopReason": record.stop_reason,
         }
         values.update({k: v for k, v in optional.items() if v is not None})
         item.update({k: typed(v) for k, v in values.items()})
@@ -244,6 +266,59 @@ class ExecutionStore:
                 ":one": {"N": "1"},
             },
         )
+
+    def request_stop(self, execution_id: str, by: str, reason: str | None) -> bool:
+        """Note on a RUNNING record who stops it and why, before StopExecution is called, so
+        that the recorder's terminal write (which keeps fields it does not know) finds them
+        whenever its event arrives. False when the record is not RUNNING or a stop was
+        already requested."""
+        names = {"#status": "status", "#rev": "revision"}
+        values: dict[str, Any] = {
+            ":running": {"S": RUNNING},
+            ":by": {"S": by},
+            ":at": {"N": str(time.time())},
+            ":zero": {"N": "0"},
+            ":one": {"N": "1"},
+        }
+        update = "SET stoppedBy = :by, stopRequestedAt = :at, #rev = if_not_exists(#rev, :zero) + :one"
+        if reason:
+            update += ", stopReason = :reason"
+            values[":reason"] = {"S": reason}
+        try:
+            client("dynamodb").update_item(
+                TableName=self.table,
+                Key={"executionId": {"S": execution_id}},
+                UpdateExpression=update,
+                ConditionExpression="#status = :running AND attribute_not_exists(stoppedBy)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def withdraw_stop(self, execution_id: str) -> None:
+        """Forget a stop request that did not stop the execution (it had ended on its own,
+        or StopExecution failed), unless the record already says ABORTED."""
+        try:
+            client("dynamodb").update_item(
+                TableName=self.table,
+                Key={"executionId": {"S": execution_id}},
+                UpdateExpression="REMOVE stoppedBy, stopReason, stopRequestedAt "
+                "SET #rev = if_not_exists(#rev, :zero) + :one",
+                ConditionExpression="attribute_exists(executionId) AND #status <> :aborted",
+                ExpressionAttributeNames={"#status": "status", "#rev": "revision"},
+                ExpressionAttributeValues={
+                    ":aborted": {"S": "ABORTED"},
+                    ":zero": {"N": "0"},
+                    ":one": {"N": "1"},
+                },
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
     # -- reads --------------------------------------------------------------------------
 
@@ -325,6 +400,8 @@ class ExecutionStore:
             rerun_of=values.get("rerunOf"),
             redrive_count=int(values.get("redriveCount", 0)),
             reruns=list(values.get("reruns", [])),
+            stopped_by=values.get("stoppedBy"),
+            stop_reason=values.get("stopReason"),
         )
 
 

@@ -41,6 +41,7 @@ def test_openapi_document_lists_every_endpoint_without_identity(api: Api) -> Non
         ("POST", "/routines/{routine_id}/webhook/rotate"),
         ("POST", "/executions/{execution_id}/approvals/{node_id}"),
         ("POST", "/executions/{execution_id}/rerun"),
+        ("POST", "/executions/{execution_id}/stop"),
         ("GET", "/plugins"),
         ("GET", "/plugins/{name}"),
         ("POST", "/hooks/{routineId}"),  # the webhook Lambda, on the same API

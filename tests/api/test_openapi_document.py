@@ -133,7 +133,7 @@ def test_every_operation_needs_its_identity(api: Api) -> None:
         status, body, _ = api(method, concrete, {} if method in ("POST", "PUT") else None, user=None)
         assert status == 401 and body["errors"][0]["code"] == "unauthorized", (method, path, status)
         checked += 1
-    assert checked == 17
+    assert checked == 18
 
 
 def test_webhooks_and_local_routes_are_documented() -> None:

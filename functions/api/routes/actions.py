@@ -1,13 +1,16 @@
-"""Acting on an execution: decide a paused approval node, re-run a failed execution."""
+"""Acting on an execution: decide a paused approval node, re-run a failed execution, stop a
+running one."""
 
 from __future__ import annotations
 
+import time
 from http import HTTPStatus
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from botocore.exceptions import ClientError
 from pydantic import Field
 
 from functions.activation import machines
@@ -18,7 +21,15 @@ from functions.api.errors import ApiError
 from functions.api.models import ApiModel
 from functions.api.responses import ok
 from functions.api.routes.executions import ExecutionId
-from functions.store import ExecutionRecord, ExecutionStore, NotFoundError, approvals
+from functions.store import (
+    STOPPED_ERROR,
+    ExecutionRecord,
+    ExecutionStore,
+    NotFoundError,
+    approvals,
+    stopped_status,
+)
+from functions.store.executions import MAX_STOP_REASON
 from functions.triggers.start import RunMeta, start_execution
 from plugins.runtime.aws import client
 
@@ -26,6 +37,9 @@ router = Router()  # type: ignore[no-untyped-call]
 
 NodeId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")]
 RERUNNABLE = ("FAILED", "TIMED_OUT", "ABORTED")
+# StopExecution is synchronous on AWS; moto stops an execution in its own thread, soon after.
+STOP_SETTLE_SECONDS = 1.0
+STOP_POLL_SECONDS = 0.05
 
 
 class Decision(ApiModel):
@@ -42,6 +56,21 @@ class Decided(ApiModel):
 class Rerun(ApiModel):
     execution_id: str
     rerun_of: str
+
+
+class StopRequest(ApiModel):
+    reason: Annotated[str, Field(max_length=MAX_STOP_REASON)] | None = Field(
+        default=None,
+        description="why: the cause of the stop, shown as the record's `stopReason` and in its error",
+    )
+
+
+class Stopped(ApiModel):
+    execution_id: str
+    status: str = Field(
+        description="Step Functions' status of the execution after the stop: ABORTED (RUNNING for a "
+        "moment under `routines serve`); the record says ABORTED once the recorder has the event"
+    )
 
 
 def _record(owner: str, execution_id: str) -> ExecutionRecord:
@@ -98,6 +127,59 @@ def rerun(execution_id: ExecutionId) -> Response[Rerun]:
         content_types.APPLICATION_JSON,
         Rerun(execution_id=started.execution_id, rerun_of=execution_id),
     )
+
+
+@router.post(
+    "/executions/<execution_id>/stop",
+    summary="Stop a running execution: it ends ABORTED, its record says who stopped it and why",
+    responses=ok(Stopped, "stopped", 202),
+    tags=["executions"],
+)
+def stop(
+    execution_id: ExecutionId, request: Annotated[StopRequest | None, Body()] = None
+) -> Response[Stopped]:
+    owner = context.owner(router.current_event)
+    record = _record(owner, execution_id)
+    if record.terminal:
+        raise ApiError(409, "not_running", f"the execution already ended: {record.status}")
+    reason = request.reason if request is not None else None
+    arn = record.execution_arn or context.settings(router.lambda_context).execution_arn(execution_id)
+    store = ExecutionStore()
+    # Who and why go on the record first: the recorder, which writes the terminal record
+    # whenever the ABORTED event arrives, finds them there.
+    if not store.request_stop(execution_id, owner, reason):
+        current = store.get(owner, execution_id)
+        if current is not None and current.terminal:
+            raise ApiError(409, "not_running", f"the execution already ended: {current.status}")
+        raise ApiError(409, "not_running", "the execution is already being stopped")
+    cause = reason or f"stopped by {owner}"
+    sfn = client("stepfunctions")
+    try:
+        sfn.stop_execution(executionArn=arn, error=STOPPED_ERROR, cause=cause)
+    except ClientError as error:
+        store.withdraw_stop(execution_id)  # not stopped: a retry may ask again
+        if error.response["Error"]["Code"] in ("ExecutionDoesNotExist", "InvalidArn"):
+            raise NotFoundError(f"no execution '{execution_id}'") from None
+        raise
+    # A pending approval is closed: deciding it later is a 409, never a dead token's 500.
+    approvals.close(arn, owner, STOPPED_ERROR, cause)
+    status = _status_after_stop(sfn, arn)
+    if status not in ("RUNNING", "ABORTED"):  # it ended on its own meanwhile
+        store.withdraw_stop(execution_id)
+        raise ApiError(409, "not_running", f"the execution already ended: {status}")
+    return Response(
+        HTTPStatus.ACCEPTED, content_types.APPLICATION_JSON, Stopped(execution_id=execution_id, status=status)
+    )
+
+
+def _status_after_stop(sfn: Any, arn: str) -> str:
+    deadline = time.monotonic() + STOP_SETTLE_SECONDS
+    while True:
+        described = sfn.describe_execution(executionArn=arn)
+        status = stopped_status(str(described["status"]), described.get("error"))
+        if status != "RUNNING" or time.monotonic() >= deadline:
+            return status
+        time.sleep(STOP_POLL_SECONDS)
 
 
 def _machine_for(owner: str, routine_id: str, version: int) -> str:

@@ -1,0 +1,55 @@
+"""``routines stop EXECUTION_ID [--reason TEXT]``: stop a running execution through the API
+(``POST /executions/{id}/stop``). It ends ABORTED; its record says who stopped it and why.
+
+Exit codes as every client command: 0 stopped, 1 the API refused it (not running any more:
+409; unknown or another user's execution: 404), 2 usage errors and an API that cannot be
+reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from urllib.parse import quote
+
+MAX_REASON = 1000  # as the API (functions.store.executions.MAX_STOP_REASON)
+
+
+def add_stop_command(
+    commands: argparse._SubParsersAction,  # type: ignore[type-arg]
+    client_options: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    stop = commands.add_parser("stop", help="stop a running execution through the API")
+    stop.add_argument("execution_id", metavar="EXECUTION_ID")
+    stop.add_argument(
+        "--reason", metavar="TEXT", help=f"why (shown in the record; at most {MAX_REASON} chars)"
+    )
+    client_options(stop)
+    stop.set_defaults(handler=cmd_stop)
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    from functions.cli.client import ApiFailure, Client
+    from functions.cli.main import EXIT_INVALID, EXIT_OK, EXIT_USAGE, _as_user
+
+    if args.reason is not None and len(args.reason) > MAX_REASON:
+        print(
+            f"routines: --reason is {len(args.reason):,} characters; at most {MAX_REASON:,}", file=sys.stderr
+        )
+        return EXIT_USAGE
+    _as_user(args)
+    body = {"reason": args.reason} if args.reason is not None else {}
+    try:
+        result = Client(args.api, args.user).call(
+            "POST", f"/executions/{quote(args.execution_id, safe=':')}/stop", body
+        )
+    except ApiFailure as exc:
+        print(f"routines: {exc}", file=sys.stderr)
+        return EXIT_USAGE if exc.status in (0, 400, 401) else EXIT_INVALID
+    if args.json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+    else:
+        print(f"{result['executionId']}  {result['status']}")
+    return EXIT_OK
