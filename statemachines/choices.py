@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from statemachines.conditions import evaluate
+from statemachines.expressions import has_expression, parse_template
 
 MAX_IN_LIST = 32  # 'in' against a longer literal list goes to the evaluator
 _GLOB = re.compile(r"[*?\[\]\\]")
@@ -67,6 +68,8 @@ def _combine(operator: str, parts: list[Rule]) -> Rule:
 
 
 def _leaf(leaf: dict[str, Any], resolve: Resolver) -> Rule:
+    if "expression" in leaf or not all(_plain_path(leaf[k]) for k in ("left", "right") if k in leaf):
+        return None  # a JSONata expression beyond one plain path: the evaluator Lambda decides
     op = leaf["op"]
     left = resolve(leaf["left"])
     right = resolve(leaf["right"]) if "right" in leaf else Const(None)
@@ -166,6 +169,14 @@ def _is(path: str, test: str) -> dict[str, Any]:
 def _typed(path: str, test: str) -> tuple[dict[str, Any], dict[str, Any]]:
     # IsPresent first: a type test or comparison on a missing path is a runtime error.
     return _present(path), _is(path, test)
+
+
+def _plain_path(operand: Any) -> bool:
+    """A literal, or a template that is exactly one plain path (``{{ nodes.a.b[0] }}``)."""
+    if not isinstance(operand, str) or not has_expression(operand):
+        return True
+    single = parse_template(operand).whole
+    return single is not None and single.path is not None
 
 
 def _and(*rules: dict[str, Any]) -> dict[str, Any]:

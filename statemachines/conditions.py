@@ -1,7 +1,8 @@
 """Conditions of ``if``, ``switch`` and ``filter``: their grammar, checks and meaning.
 
 Grammar: ``{"all": [...]}``, ``{"any": [...]}``, ``{"not": {...}}`` and leaves
-``{"left", "op", "right"}``. Evaluation here is the reference semantics: the compiler maps
+``{"left", "op", "right"}`` or ``{"expression": "{{ … }}"}`` (any JSONata expression,
+true when it yields ``true``). Evaluation here is the reference semantics: the compiler maps
 what it can onto native Choice rules with the same meaning, and the condition evaluator
 Lambda and the filter plugin call :func:`evaluate` directly.
 """
@@ -12,7 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from statemachines.expressions import has_expression
+from statemachines.expressions import ExpressionSyntaxError, has_expression, parse_template
 from statemachines.problems import join_path
 
 UNARY_OPS = frozenset({"exists", "isEmpty"})
@@ -32,7 +33,7 @@ def check_condition(value: Any, path: str) -> list[Finding]:
     at the condition's path) bounds it, and any depth that fits compiles — Choice rules
     nest freely, and what they cannot express goes to the evaluator."""
     if not isinstance(value, dict):
-        return [(path, "a condition must be an object: {all|any|not} or {left, op, right}")]
+        return [(path, "a condition must be an object: {all|any|not}, {left, op, right} or {expression}")]
     groups = [k for k in GROUPS if k in value]
     if groups:
         if len(value) != 1:
@@ -54,6 +55,8 @@ def _check_group(key: str, body: Any, path: str) -> list[Finding]:
 
 
 def _check_leaf(leaf: dict[str, Any], path: str) -> list[Finding]:
+    if "expression" in leaf:
+        return _check_expression_leaf(leaf, path)
     unknown = sorted(set(leaf) - {"left", "op", "right"})
     if unknown:
         return [(join_path(path, unknown[0]), f"unknown key '{unknown[0]}' in a condition")]
@@ -69,6 +72,24 @@ def _check_leaf(leaf: dict[str, Any], path: str) -> list[Finding]:
     if "right" not in leaf:
         return [(join_path(path, "right"), f"'{op}' needs 'right'")]
     return _check_right(op, leaf["right"], join_path(path, "right"))
+
+
+def _check_expression_leaf(leaf: dict[str, Any], path: str) -> list[Finding]:
+    """``{"expression": "{{ … }}"}``: one whole JSONata expression, true when it yields true."""
+    extra = sorted(set(leaf) - {"expression"})
+    if extra:
+        return [(join_path(path, extra[0]), "an expression condition has only 'expression'")]
+    text = leaf["expression"]
+    here = join_path(path, "expression")
+    if not isinstance(text, str) or not has_expression(text):
+        return [(here, "'expression' must be one {{ … }} expression, e.g. \"{{ nodes.a.total > 100 }}\"")]
+    try:
+        whole = parse_template(text).whole
+    except ExpressionSyntaxError:
+        return []  # reported as invalid_expression by the reference checks
+    if whole is None:
+        return [(here, "'expression' must be exactly one {{ … }}, with no text around it")]
+    return []
 
 
 def _check_right(op: str, right: Any, path: str) -> list[Finding]:
@@ -116,6 +137,8 @@ def evaluate(condition: dict[str, Any], resolve: Resolve) -> bool:
         return any(evaluate(c, resolve) for c in condition["any"])
     if "not" in condition:
         return not evaluate(condition["not"], resolve)
+    if "expression" in condition:
+        return resolve(condition["expression"]) is True  # JSONata's true, nothing truthy
     op = condition["op"]
     left = resolve(condition["left"])
     if op in UNARY_OPS:

@@ -1,43 +1,106 @@
 """``{{ ... }}`` expressions: parsing, the references they make, and evaluation.
 
-An expression is a JSONPath (jsonpath-ng) whose first segment is a root: ``trigger``,
-``nodes``, ``vars``, ``loop``, ``execution``, ``secrets`` or, inside filter conditions,
-``item``. A string that is exactly one expression yields the raw value; any other string
-containing expressions yields interpolated text. The same parser serves the save-time
-validator, the compiler's liveness analysis and the plugin runtime.
+Each ``{{ }}`` holds a JSONata expression (the language of Step Functions' JSONata mode)
+reading from the roots ``trigger``, ``nodes``, ``vars``, ``loop``, ``execution``,
+``secrets`` and, inside filter conditions, ``item`` (see
+:mod:`statemachines.jsonata.references`). Expressions in the older JSONPath dialect are
+translated to JSONata (:mod:`statemachines.jsonata.jsonpath`) and flagged. A string that is
+exactly one expression yields the raw value (undefined → ``null``); any other string
+yields text. The same parser serves the save-time validator, the compiler (which puts
+:meth:`Template.native` into ``{% %}``) and the plugin runtime (:meth:`Template.render`,
+which evaluates that same text).
 """
 
 from __future__ import annotations
 
-import json
-import re
-import threading
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
-from jsonpath_ng import jsonpath
-from jsonpath_ng.jsonpath import Child, Fields, Index, Root, This
-from jsonpath_ng.parser import JsonPathParser
-
+from statemachines.jsonata.engine import UNDEFINED, JsonataError, compile_expression
+from statemachines.jsonata.jsonpath import JsonPathError, looks_like_jsonpath, to_jsonata
+from statemachines.jsonata.lexer import LexError, Token, field_text, template_end, tokenize
+from statemachines.jsonata.references import Reference, ReferenceError_, analyze
+from statemachines.jsonata.translate import RootText, concatenate, translate, whole
 from statemachines.limits import MAX_EXPRESSION_LENGTH
 
 ROOTS = ("trigger", "nodes", "vars", "loop", "execution", "secrets", "item")
 EXECUTION_FIELDS = ("id", "routineId", "startedAt")
 LOOP_FIELDS = ("item", "index")
 
-_TEMPLATE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
-# jsonpath_ng.parse() builds a new lexer and LALR parser per call, which dominates the cost
-# of validating large routines; keep one parser per thread instead (ply parsers hold state).
-_parsers = threading.local()
-
-
-def _jsonpath_parse(source: str) -> Any:
-    parser = getattr(_parsers, "parser", None)
-    if parser is None:
-        parser = _parsers.parser = JsonPathParser()
-    return parser.parse(source)
+# JSONata 2.0's function library, and the six Step Functions adds ($eval it removes).
+JSONATA_FUNCTIONS = frozenset(
+    {
+        "string",
+        "length",
+        "substring",
+        "substringBefore",
+        "substringAfter",
+        "uppercase",
+        "lowercase",
+        "trim",
+        "pad",
+        "contains",
+        "split",
+        "join",
+        "match",
+        "replace",
+        "base64encode",
+        "base64decode",
+        "encodeUrlComponent",
+        "encodeUrl",
+        "decodeUrlComponent",
+        "decodeUrl",
+        "formatNumber",
+        "formatBase",
+        "formatInteger",
+        "parseInteger",
+        "number",
+        "abs",
+        "floor",
+        "ceil",
+        "round",
+        "power",
+        "sqrt",
+        "random",
+        "boolean",
+        "not",
+        "exists",
+        "count",
+        "append",
+        "sort",
+        "reverse",
+        "shuffle",
+        "distinct",
+        "zip",
+        "keys",
+        "lookup",
+        "spread",
+        "merge",
+        "sift",
+        "each",
+        "error",
+        "assert",
+        "type",
+        "sum",
+        "max",
+        "min",
+        "average",
+        "now",
+        "millis",
+        "fromMillis",
+        "toMillis",
+        "map",
+        "filter",
+        "single",
+        "reduce",
+        "",
+    }
+)
+STEP_FUNCTIONS_FUNCTIONS = frozenset({"partition", "range", "hash", "random", "uuid", "parse"})
+BINDING = "__routine"  # the variable render() binds the context to (users may not bind __*)
+Dialect = Literal["jsonata", "jsonpath"]
 
 
 class ExpressionSyntaxError(ValueError):
@@ -48,63 +111,43 @@ class ExpressionTooLong(ExpressionSyntaxError):
     """An expression over the product limit (reported as ``limit_exceeded``)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Reference:
-    """What one expression reads: its root, the name under the root, and the full path.
-
-    ``nodes.fetch.body.id`` → root ``nodes``, name ``fetch``, steps ``("body", "id")``.
-    ``steps`` stops at the first segment that is not a plain field or index.
-    """
-
-    source: str
-    root: str
-    name: str | None
-    steps: tuple[str | int, ...]
-    plain: bool = True  # steps spell out the whole path (no wildcard, slice or filter)
+class ExpressionError(ValueError):
+    """An expression that failed while evaluating (``'a' + 1``, ``$number('x')``)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Expression:
+    """One ``{{ }}``: its text, what it reads, and its JSONata form.
+
+    ``jsonata`` is ``source`` itself, or its translation when ``dialect`` is ``jsonpath``;
+    ``references`` (offsets into ``jsonata``) are every root path it reads;
+    ``unknown_variables`` are the ``$names`` it uses without binding them that are not
+    functions (values come from roots)."""
+
     source: str
-    reference: Reference
-    path: Any  # the parsed jsonpath, relative to the root
-    # The path's steps when it is plain fields and indices (``nodes.a.items[0].sku``):
-    # found by walking them, as jsonpath-ng would find them (see ``_walk``).
-    walk: tuple[str | int, ...] | None = None
+    references: tuple[Reference, ...]
+    jsonata: str
+    dialect: Dialect = "jsonata"
+    unknown_variables: tuple[str, ...] = ()
+    tokens: tuple[Token, ...] = field(default=(), repr=False, compare=False)
 
-    def find(self, context: Mapping[str, Any]) -> list[Any]:
-        """All values the path selects in ``context`` (empty when absent)."""
-        root_value = context.get(self.reference.root)
-        if self.path is None:
-            return [] if root_value is None and self.reference.root not in context else [root_value]
-        if root_value is None:
-            return []
-        if self.walk is not None and jsonpath.auto_id_field is None:
-            return _walk(root_value, self.walk)
-        return [match.value for match in self.path.find(root_value)]
+    @property
+    def reference(self) -> Reference | None:
+        """The reference, when the expression makes exactly one."""
+        return self.references[0] if len(self.references) == 1 else None
 
+    @property
+    def path(self) -> Reference | None:
+        """The reference when the whole expression is one plain path from a root
+        (``nodes.fetch.body.items[0].id``, ``$$.vars.limit``): fields and indices only."""
+        ref = self.reference
+        if ref is not None and ref.plain and ref.start == 0 and len(ref.source) == len(self.jsonata):
+            return ref
+        return None
 
-def _walk(value: Any, steps: tuple[str | int, ...]) -> list[Any]:
-    """jsonpath-ng's ``Fields``/``Index`` chain, step by step: a field is ``value.get``
-    (no match when absent, or when the value has no ``get``); an index matches a list or
-    tuple it lies within, counting from the end when negative."""
-    for step in steps:
-        if type(step) is int:
-            if not isinstance(value, list | tuple) or not -len(value) <= step < len(value):
-                return []
-            value = value[step]
-        else:
-            try:
-                found = value.get(step, _ABSENT)
-            except (TypeError, AttributeError):
-                return []
-            if found is _ABSENT:
-                return []
-            value = found
-    return [value]
-
-
-_ABSENT = object()
+    def translate(self, root_text: RootText) -> str:
+        """The JSONata text with each reference's head replaced by ``root_text(ref)``."""
+        return translate(self.jsonata, root_text, self.references, self.tokens)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,14 +166,119 @@ class Template:
         parts = [p for p in self.parts if not (isinstance(p, str) and not p.strip())]
         return parts[0] if len(parts) == 1 and isinstance(parts[0], Expression) else None
 
+    def native(self, root_text: RootText) -> str:
+        """ONE JSONata expression giving the template's value: what the compiler puts in
+        ``{% %}``, and what :meth:`render` evaluates."""
+        single = self.whole
+        if single is not None:
+            return whole(single.translate(root_text))
+        return concatenate([p if isinstance(p, str) else (p.translate(root_text),) for p in self.parts])
+
     def render(self, context: Mapping[str, Any]) -> Any:
-        whole = self.whole
-        if whole is not None:
-            return first_or_none(whole.find(context))
-        out: list[str] = []
-        for part in self.parts:
-            out.append(part if isinstance(part, str) else _as_text(first_or_none(part.find(context))))
-        return "".join(out)
+        """The value in ``context`` (``{"trigger", "nodes", "vars", …}``): a whole expression
+        yields its value (``null`` for no match), mixed text a string.
+
+        Plain paths (fields and indices through objects, as most are) are walked in Python:
+        the same value JSONata gives, with numbers exactly as they are (JSONata's are
+        doubles: 12345678901234567 would come back 12345678901234568)."""
+        single = self.whole
+        if single is not None:
+            found = _walk(single, context)
+            if found is not _FALLBACK:
+                return found
+        else:
+            text = _render_text(self.parts, context)
+            if text is not None:
+                return text
+        return self._evaluate(context)
+
+    def _evaluate(self, context: Mapping[str, Any]) -> Any:
+        source = self.native(_bound)
+        try:
+            value = compile_expression(source).evaluate(None, {BINDING: _slice(self.expressions, context)})
+        except JsonataError as exc:
+            shown = " ".join(f"{{{{ {e.source} }}}}" for e in self.expressions)
+            raise ExpressionError(f"{shown}: {exc.message}") from None
+        return None if value is UNDEFINED else value
+
+
+def _bound(ref: Reference) -> str:
+    head = f"${BINDING}.{ref.root}"
+    return head if ref.name is None else f"{head}.{field_text(ref.name)}"
+
+
+def _slice(expressions: tuple[Expression, ...], context: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of ``context`` the expressions read (bindings are converted per call)."""
+    out: dict[str, Any] = {}
+    names: dict[str, set[str] | None] = {}
+    for expression in expressions:
+        for ref in expression.references:
+            if ref.root not in ROOTS:
+                continue
+            known = names.get(ref.root, set())
+            if ref.name is None or known is None:
+                names[ref.root] = None
+            else:
+                known.add(ref.name)
+                names[ref.root] = known
+    for root, wanted in names.items():
+        value = context.get(root)
+        if wanted is not None and isinstance(value, Mapping):
+            value = {k: value[k] for k in wanted if k in value}
+        out[root] = value
+    return out
+
+
+_FALLBACK = object()
+_ABSENT = object()
+
+
+def _walk(expression: Expression, context: Mapping[str, Any]) -> Any:
+    """A plain path walked as JSONata walks it, or ``_FALLBACK`` where JSONata would do
+    more than look up (a field of a list maps over it; an index of a non-list)."""
+    ref = expression.path
+    if ref is None:
+        return _FALLBACK
+    value = context.get(ref.root)
+    for step in ref.steps:
+        if value is None:
+            return None
+        if type(step) is int:
+            if not isinstance(value, list | tuple):
+                return _FALLBACK
+            if not -len(value) <= step < len(value):
+                return None
+            value = value[step]
+        else:
+            if isinstance(value, list | tuple):
+                return _FALLBACK
+            if not isinstance(value, Mapping):
+                return None
+            value = value.get(step, None)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)  # JSONata has one number type: 1.0 is 1
+    return value
+
+
+def _render_text(parts: tuple[str | Expression, ...], context: Mapping[str, Any]) -> str | None:
+    """Mixed text from walked values, when each is text JSONata writes the same way."""
+    out: list[str] = []
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+            continue
+        value = _walk(part, context)
+        if value is None:
+            out.append("")
+        elif isinstance(value, str):
+            out.append(value)
+        elif isinstance(value, bool):
+            out.append("true" if value else "false")
+        elif isinstance(value, int):
+            out.append(str(value))
+        else:
+            return None  # _FALLBACK, floats, objects, lists: $string writes them
+    return "".join(out)
 
 
 def has_expression(text: str) -> bool:
@@ -154,23 +302,22 @@ def _cached_template(text: str) -> Template:
 def _parse_template(text: str) -> Template:
     parts: list[str | Expression] = []
     pos = 0
-    for match in _TEMPLATE.finditer(text):
-        literal = text[pos : match.start()]
-        _reject_unclosed(literal)
-        if literal:
-            parts.append(literal)
-        parts.append(parse_expression(match.group(1)))
-        pos = match.end()
-    tail = text[pos:]
-    _reject_unclosed(tail)
-    if tail:
-        parts.append(tail)
+    while (opening := text.find("{{", pos)) >= 0:
+        if opening > pos:
+            parts.append(text[pos:opening])
+        try:
+            close = template_end(text, opening + 2)
+        except LexError as exc:
+            close = text.find("}}", opening + 2)
+            if close < 0:
+                raise ExpressionSyntaxError("'{{' is never closed by '}}'") from None
+            if exc.message.startswith("'{{'"):
+                raise ExpressionSyntaxError(exc.message) from None
+        parts.append(parse_expression(text[opening + 2 : close]))
+        pos = close + 2
+    if pos < len(text):
+        parts.append(text[pos:])
     return Template(tuple(parts))
-
-
-def _reject_unclosed(literal: str) -> None:
-    if "{{" in literal:
-        raise ExpressionSyntaxError("'{{' is never closed by '}}'")
 
 
 def parse_expression(source: str) -> Expression:
@@ -185,78 +332,64 @@ def _parse_expression(source: str) -> Expression:
         raise ExpressionTooLong(
             f"the expression is {len(source):,} characters; expressions are at most {MAX_EXPRESSION_LENGTH:,}"
         )
+    dialect: Dialect = "jsonata"
+    text = source
+    problem: str | None = None
     try:
-        parsed = _jsonpath_parse(source)
-    except Exception as exc:  # jsonpath-ng raises bare Exceptions from its lexer and parser
-        raise ExpressionSyntaxError(f"'{source}' is not a valid path: {exc}") from None
-    chain = _flatten(parsed)
-    if chain and isinstance(chain[0], Root):
-        chain = chain[1:]
-    if not chain or not _is_single_field(chain[0]):
-        raise ExpressionSyntaxError(
-            f"'{source}' must start with one of: {', '.join(r for r in ROOTS if r != 'item')}"
-        )
-    root = chain[0].fields[0]
-    steps = _plain_steps(chain[1:])
-    name = steps[0] if steps and isinstance(steps[0], str) else None
-    plain = len(steps) == len(chain) - 1
-    reference = Reference(source=source, root=root, name=name, steps=steps, plain=plain)
-    wildcards = any(getattr(segment, "_deprecated_wildcard_use", False) for segment in chain[1:])
-    walk = steps if plain and steps and not wildcards else None
-    return Expression(source=source, reference=reference, path=_rebuild(chain[1:]), walk=walk)
+        tokens = tokenize(source)
+    except LexError as exc:
+        tokens, problem = [], f"'{source}' is not a valid expression: {exc}"
+    if problem is None and looks_like_jsonpath(tokens):
+        text, dialect = _from_jsonpath(source, tokens), "jsonpath"
+    else:
+        try:
+            compile_expression(source)
+        except JsonataError as exc:
+            problem = f"'{source}' is not a valid expression: {exc.message}"
+        if problem is not None:
+            try:  # JSONPath without a JSONPath-only sign (a union of fields, say)
+                text, dialect = _from_jsonpath(source, tokens), "jsonpath"
+            except ExpressionSyntaxError:
+                raise ExpressionSyntaxError(problem) from None
+    if dialect == "jsonpath":
+        tokens = tokenize(text)
+    try:
+        analysis = analyze(text, tokens)
+    except ReferenceError_ as exc:
+        raise ExpressionSyntaxError(f"'{source}': {exc.message}") from None
+    for name in analysis.bound:
+        if name.startswith("__") or name == "states":
+            raise ExpressionSyntaxError(f"'{source}': ${name} is a reserved name; choose another")
+    unknown: list[str] = []
+    for name, _ in analysis.free_variables:
+        if name == "eval":
+            raise ExpressionSyntaxError(f"'{source}': $eval is not available in Step Functions; use $parse")
+        if name not in JSONATA_FUNCTIONS and name not in STEP_FUNCTIONS_FUNCTIONS and name not in unknown:
+            unknown.append(name)
+    return Expression(
+        source=source,
+        references=analysis.references,
+        jsonata=text,
+        dialect=dialect,
+        unknown_variables=tuple(unknown),
+        tokens=tuple(tokens),
+    )
 
 
-def _flatten(node: Any) -> list[Any]:
-    """Left-deep ``Child`` chains → list of segments, iteratively (no recursion limit)."""
-    out: list[Any] = []
-    while isinstance(node, Child):
-        out.append(node.right)
-        node = node.left
-    out.append(node)
-    out.reverse()
-    return out
-
-
-def _is_single_field(segment: Any) -> bool:
-    return isinstance(segment, Fields) and len(segment.fields) == 1
-
-
-def _plain_steps(chain: list[Any]) -> tuple[str | int, ...]:
-    steps: list[str | int] = []
-    for segment in chain:
-        if _is_single_field(segment):
-            steps.append(segment.fields[0])
-        elif isinstance(segment, Index) and len(segment.indices) == 1:
-            steps.append(segment.indices[0])
-        else:
-            break
-    return tuple(steps)
-
-
-def _rebuild(chain: list[Any]) -> Any:
-    if not chain:
-        return None
-    path: Any = chain[0]
-    for segment in chain[1:]:
-        path = Child(path, segment)
-    return path if not isinstance(path, This) else None
+def _from_jsonpath(source: str, tokens: list[Token]) -> str:
+    try:
+        text = to_jsonata(source, tokens)
+        compile_expression(text)
+    except (JsonPathError, JsonataError) as exc:
+        raise ExpressionSyntaxError(f"'{source}' is not a valid expression: {exc}") from None
+    return text
 
 
 def first_or_none(values: list[Any]) -> Any:
-    """One match is the value; none is ``null``; several (a wildcard) are the list."""
+    """One match is the value; none is ``null``; several are the list."""
     if not values:
         return None
     return values[0] if len(values) == 1 else values
-
-
-def _as_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def iter_strings(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], str]]:
@@ -306,7 +439,9 @@ __all__ = [
     "LOOP_FIELDS",
     "ROOTS",
     "Expression",
+    "ExpressionError",
     "ExpressionSyntaxError",
+    "ExpressionTooLong",
     "Reference",
     "Template",
     "first_or_none",

@@ -23,8 +23,8 @@ def reads(info: NodeInfo) -> Reads:
     nodes: set[str] = set()
     roots: set[str] = set()
     for _, expression, _ in node_expressions(info):
-        ref = expression.reference
-        roots.add(ref.root)
-        if ref.root == "nodes" and ref.name:
-            nodes.add(ref.name)
+        for ref in expression.references:
+            roots.add(ref.root)
+            if ref.root == "nodes" and ref.name:
+                nodes.add(ref.name)
     return Reads(frozenset(nodes), frozenset(roots))

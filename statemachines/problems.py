@@ -47,6 +47,7 @@ class Warn(StrEnum):
     EMPTY_LOOP_BODY = "empty_loop_body"
     DUPLICATE_CONNECTION = "duplicate_connection"
     NATIVE_CONDITION_UNAVAILABLE = "condition_needs_evaluator"
+    JSONPATH_EXPRESSION = "jsonpath_expression"
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from statemachines.expressions import (
     Expression,
     ExpressionSyntaxError,
     ExpressionTooLong,
+    Reference,
     iter_strings,
     parse_template,
 )
@@ -69,12 +70,26 @@ class ReferenceChecker:
     def check_node(self, info: NodeInfo) -> None:
         """Report bad syntax and references that cannot be read from this node."""
         for path, expr, extra in node_expressions(info, self.report):
-            problem = self._problem(info, expr, extra, path)
-            if problem:
-                self.report.error(Code.UNKNOWN_REFERENCE, path, problem)
+            if expr.dialect == "jsonpath":
+                self.report.warn(
+                    Warn.JSONPATH_EXPRESSION,
+                    path,
+                    f"'{expr.source}' is JSONPath; in JSONata it reads {{{{ {expr.jsonata} }}}} "
+                    "(routines migrate rewrites a file)",
+                )
+            for name in expr.unknown_variables:
+                self.report.error(
+                    Code.UNKNOWN_REFERENCE,
+                    path,
+                    f"'{expr.source}': ${name} is not a function and is not bound in the expression; "
+                    f"values come from roots: use vars.{name} / nodes.{name}",
+                )
+            for ref in expr.references:
+                problem = self._problem(info, ref, extra, path)
+                if problem:
+                    self.report.error(Code.UNKNOWN_REFERENCE, path, problem)
 
-    def _problem(self, info: NodeInfo, expr: Expression, extra: tuple[str, ...], path: str) -> str | None:
-        ref = expr.reference
+    def _problem(self, info: NodeInfo, ref: Reference, extra: tuple[str, ...], path: str) -> str | None:
         if ref.root not in ROOTS or (ref.root == "item" and "item" not in extra):
             where = " ('item' exists only inside a filter condition)" if ref.root == "item" else ""
             roots = ", ".join(r for r in ROOTS if r != "item" or "item" in extra)

@@ -99,6 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
     _client_options(push)
     push.set_defaults(handler=cmd_push)
 
+    migrate = commands.add_parser("migrate", help="rewrite JSONPath expressions of a routine file as JSONata")
+    migrate.add_argument("file", metavar="FILE", help="routine JSON file ('-' = stdin)")
+    migrate.add_argument(
+        "--write", action="store_true", help="rewrite the file in place instead of printing it"
+    )
+    migrate.set_defaults(handler=cmd_migrate)
+
     executions = commands.add_parser("executions", help="a routine's recent executions, through the API")
     executions.add_argument("routine_id", metavar="ROUTINE_ID")
     executions.add_argument(
@@ -316,6 +323,12 @@ def cmd_push(args: argparse.Namespace) -> int:
     else:
         print_push(result)
     return EXIT_OK
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from functions.cli.migrate import cmd_migrate as migrate
+
+    return migrate(args)
 
 
 def cmd_executions(args: argparse.Namespace) -> int:

@@ -12,9 +12,10 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from plugins.runtime.errors import UserError
 from plugins.runtime.event import Invocation
 from plugins.runtime.offload import load
-from statemachines.expressions import Template, iter_strings, map_strings, parse_template
+from statemachines.expressions import ExpressionError, Template, iter_strings, map_strings, parse_template
 
 REDACTED = "[secret]"
 
@@ -82,13 +83,20 @@ def secret_names(value: Any) -> set[str]:
     names = set()
     for template in templates(value):
         for expression in template.expressions:
-            ref = expression.reference
-            if ref.root == "secrets" and ref.name:
-                names.add(ref.name)
+            for ref in expression.references:
+                if ref.root == "secrets" and ref.name:
+                    names.add(ref.name)
     return names
 
 
 def resolve(value: Any, context: dict[str, Any]) -> Any:
     """Render every template inside a JSON value: one whole expression yields the raw
     value, mixed text yields a string. Iterative, so deep values cannot overflow."""
-    return map_strings(value, lambda text: parse_template(text).render(context) if "{{" in text else text)
+    return map_strings(value, lambda text: _render(text, context) if "{{" in text else text)
+
+
+def _render(text: str, context: dict[str, Any]) -> Any:
+    try:
+        return parse_template(text).render(context)
+    except ExpressionError as exc:  # a type error and the like: the user's to fix
+        raise UserError(f"expression failed: {exc}") from None

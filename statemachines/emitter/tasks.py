@@ -15,7 +15,7 @@ from statemachines.choices import Const, DocPath, Operand
 from statemachines.emitter.base import EmitterBase
 from statemachines.emitter.scope import Outcome, Scope, Step, both, set_link
 from statemachines.errors import CompileError
-from statemachines.expressions import first_or_none, has_expression, parse_template
+from statemachines.expressions import has_expression, parse_template
 from statemachines.layout import (
     EXECUTION_PATH,
     LOOP_PATH,
@@ -213,12 +213,12 @@ class Tasks(EmitterBase):
         """A condition operand or parameter as a constant, a document path, or None."""
         if not isinstance(value, str) or not has_expression(value):
             return Const(value)
-        whole = parse_template(value).whole
-        if whole is None or not whole.reference.plain:
-            return None
-        ref = whole.reference
+        template = parse_template(value)
+        ref = template.whole.path if template.whole is not None else None
+        if ref is None:
+            return None  # not one plain path (a function, an operator…): the evaluator decides
         if ref.root == "vars":
-            return Const(first_or_none(whole.find({"vars": self.variables})))
+            return Const(template.render({"vars": self.variables}))
         if ref.root in ("trigger", "loop"):
             path = steps_path(TRIGGER_PATH if ref.root == "trigger" else LOOP_PATH, ref.steps)
             if path and ref.root == "trigger" and ref.steps:

@@ -1,96 +1,155 @@
+"""``{{ }}`` holds JSONata: values, text, missing paths, and the parser's verdicts."""
+
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from hypothesis import example, given, settings
-from hypothesis import strategies as st
 
 from statemachines.expressions import (
     MAX_CACHED_TEMPLATE,
+    ExpressionError,
     ExpressionSyntaxError,
     parse_expression,
     parse_template,
 )
 
-CONTEXT = {
-    "trigger": {"body": {"orderId": 7, "tags": ["a", "b"]}},
-    "nodes": {"fetch": {"body": {"items": [{"id": "x"}, {"id": "y"}], "total": 120.5}}},
-    "vars": {"threshold": 100},
+CONTEXT: dict[str, Any] = {
+    "trigger": {"body": {"orderId": 7, "tags": ["a", "b"], "name": "ada"}},
+    "nodes": {
+        "fetch": {"body": {"items": [{"id": "x", "price": 3}, {"id": "y", "price": 12}], "total": 120.5}},
+        "one": {"items": [{"id": "only"}]},
+        "big": {"id": 12345678901234567},
+        "text": {"s": 'quote " backslash \\ é 😀'},
+    },
+    "vars": {"threshold": 100, "min": 5},
 }
 
 
+def render(text: str, context: dict[str, Any] = CONTEXT) -> Any:
+    return parse_template(text).render(context)
+
+
 def test_whole_expression_yields_the_raw_value() -> None:
-    assert parse_template("{{ nodes.fetch.body.total }}").render(CONTEXT) == 120.5
-    assert parse_template("  {{ trigger.body.tags }} ").render(CONTEXT) == ["a", "b"]
-    assert parse_template("{{ nodes.fetch.body.items[0] }}").render(CONTEXT) == {"id": "x"}
+    assert render("{{ nodes.fetch.body.total }}") == 120.5
+    assert render("  {{ trigger.body.tags }} ") == ["a", "b"]
+    assert render("{{ nodes.fetch.body.items[0] }}") == {"id": "x", "price": 3}
 
 
 def test_mixed_text_interpolates() -> None:
-    text = parse_template("order {{ trigger.body.orderId }} > {{ vars.threshold }}: {{ trigger.body.tags }}")
-    assert text.render(CONTEXT) == 'order 7 > 100: ["a","b"]'
+    text = "order {{ trigger.body.orderId }} > {{ vars.threshold }}: {{ trigger.body.tags }}"
+    assert render(text) == 'order 7 > 100: ["a","b"]'
+    assert render("total {{ nodes.fetch.body.total * 2 }} / {{ nodes.fetch.body.items[0] }}") == (
+        'total 241 / {"id":"x","price":3}'
+    )
 
 
-def test_missing_values_are_null_or_empty_text() -> None:
-    assert parse_template("{{ nodes.ghost.body }}").render(CONTEXT) is None
-    assert parse_template("x{{ nodes.fetch.nope }}y").render(CONTEXT) == "xy"
+def test_missing_values_are_null_or_empty_text_never_undefined() -> None:
+    assert render("{{ nodes.ghost.body }}") is None
+    assert render("{{ nodes.fetch.body.items[price > 1000] }}") is None
+    assert render("x{{ nodes.fetch.nope }}y{{ nodes.ghost }}z") == "xyz"
+    assert render("{{ $uppercase(nodes.ghost.name) }}") is None
+    assert render("n={{ null }}") == "n="
 
 
-def test_wildcards_yield_lists_and_dollar_prefix_is_allowed() -> None:
-    assert parse_template("{{ nodes.fetch.body.items[*].id }}").render(CONTEXT) == ["x", "y"]
-    assert parse_template("{{ $.vars.threshold }}").render(CONTEXT) == 100
+def test_functions_operators_and_conditionals() -> None:
+    assert render("{{ $uppercase(trigger.body.name) }}") == "ADA"
+    assert render("{{ $sum(nodes.fetch.body.items.price) }}") == 15
+    assert render("{{ $count(nodes.fetch.body.items) }}") == 2
+    assert render("{{ nodes.fetch.body.items[0].price * 1.1 }}") == pytest.approx(3.3)
+    assert render("{{ trigger.body.name & '-' & trigger.body.orderId }}") == "ada-7"
+    assert render("{{ nodes.fetch.body.total > vars.threshold ? 'big' : 'small' }}") == "big"
+    assert render("{{ $partition([1,2,3], 2) }}") == [[1, 2], [3]]
 
 
-def test_references_name_root_and_first_segment() -> None:
-    ref = parse_template("{{ nodes.fetch.body.items[0].id }}").expressions[0].reference
-    assert (ref.root, ref.name, ref.steps) == ("nodes", "fetch", ("fetch", "body", "items", 0, "id"))
-    assert parse_template("{{ vars }}").expressions[0].reference.name is None
+def test_predicates_are_relative_and_reach_roots_through_double_dollar() -> None:
+    assert render("{{ nodes.fetch.body.items[price > 10].id }}") == "y"
+    assert render("{{ nodes.fetch.body.items[price > $$.vars.min].id }}") == "y"
+    assert render("{{ $$.vars.threshold }}") == 100
+    assert render("{{ $.vars.threshold }}") == 100
+
+
+def test_singleton_rule_and_forced_arrays() -> None:
+    assert render("{{ nodes.one.items.id }}") == "only"
+    assert render("{{ nodes.one.items.id[] }}") == ["only"]
+    assert render("{{ nodes.fetch.body.items.id }}") == ["x", "y"]
+    assert render("{{ nodes.one.items }}") == [{"id": "only"}]  # an array in the data stays one
+
+
+def test_long_numbers_pass_through_plain_paths_exactly() -> None:
+    # Plain paths are walked in Python: the number is the one in the data. Anything JSONata
+    # computes uses doubles, as on AWS: 12345678901234567 becomes 12345678901234568.
+    assert render("{{ nodes.big.id }}") == 12345678901234567
+    assert render("id {{ nodes.big.id }}") == "id 12345678901234567"
+    assert render("{{ nodes.big.id + 0 }}") == 12345678901234568
+
+
+def test_quotes_backslashes_and_unicode_in_literals_and_data() -> None:
+    assert render("{{ nodes.text.s }}") == 'quote " backslash \\ é 😀'
+    assert render('{{ "it\'s \\"q\\" \\\\ \\u00e9" }}') == 'it\'s "q" \\ é'
+    assert render("{{ nodes.text.s & '!' }}") == 'quote " backslash \\ é 😀!'
+    assert render("[{{ nodes.text.s }}]") == '[quote " backslash \\ é 😀]'
+
+
+def test_objects_in_expressions_may_hold_closing_braces() -> None:
+    assert render('{{ {"a": {"b": vars.min}} }}') == {"a": {"b": 5}}
+    assert render("x {{ {'k': '}}'} }} y") == 'x {"k":"}}"} y'
+
+
+def test_jsonpath_dialect_is_translated_and_keeps_its_meaning() -> None:
+    expression = parse_expression("nodes.fetch.body.items[*].id")
+    assert expression.dialect == "jsonpath" and expression.jsonata == "nodes.fetch.body.items.id"
+    assert render("{{ nodes.fetch.body.items[*].id }}") == ["x", "y"]
+    assert render("{{ nodes.fetch.body.items[?(@.price > 10)].id }}") == "y"
+    assert parse_expression("nodes.fetch.body.items[0].id").dialect == "jsonata"
+    assert parse_expression("[1..5]").dialect == "jsonata"
+
+
+def test_references_name_root_first_segment_and_every_path() -> None:
+    ref = parse_expression("nodes.fetch.body.items[0].id").references[0]
+    assert (ref.root, ref.name, ref.steps, ref.plain) == (
+        "nodes",
+        "fetch",
+        ("fetch", "body", "items", 0, "id"),
+        True,
+    )
+    assert parse_expression("vars").references[0].name is None
+    both = parse_expression("nodes.a.x + nodes.b.y")
+    assert [(r.root, r.name) for r in both.references] == [("nodes", "a"), ("nodes", "b")]
+    assert both.path is None and parse_expression("nodes.a.x").path is not None
 
 
 @pytest.mark.parametrize(
-    "bad", ["{{ }}", "{{ a b }}", "x {{ y", "{{ [0] }}", "{{ nodes..x }}", "{{ " + "a." * 600 + "b }}"]
+    "bad",
+    [
+        "{{ }}",
+        "{{ a b }}",
+        "x {{ y",
+        "{{ nodes..x[ }}",
+        "{{ $ }}",
+        "{{ $$ }}",
+        "{{ $[0] }}",
+        "{{ $eval('1') }}",
+        "{{ ($__routine := 1; nodes.a) }}",
+        "{{ 'open }}",
+        "{{ " + "a." * 600 + "b }}",
+    ],
 )
 def test_bad_expressions_raise_syntax_errors(bad: str) -> None:
     with pytest.raises(ExpressionSyntaxError):
         parse_template(bad)
 
 
-# JSON values with the shapes paths meet: maps, lists, tuples (what a caller may hand in),
-# scalars and strings (no fields), None.
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-3, 3) | st.text(max_size=3),
-    lambda inner: (
-        st.lists(inner, max_size=3)
-        | st.lists(inner, max_size=3).map(tuple)
-        | st.dictionaries(st.sampled_from(["a", "b", "0", "x y"]), inner, max_size=3)
-    ),
-    max_leaves=12,
-)
-plain_steps = st.lists(st.sampled_from(["a", "b", "0", "x y"]) | st.integers(-3, 3), min_size=1, max_size=4)
+def test_unknown_variables_are_recorded_not_bound_ones() -> None:
+    assert parse_expression("$x + 1").unknown_variables == ("x",)
+    assert parse_expression("($x := 1; $x + 1)").unknown_variables == ()
+    assert parse_expression("$map(nodes.a.l, function($v, $i) { $v + $i })").unknown_variables == ()
+    assert parse_expression("$string(1) & $uuid()").unknown_variables == ()
 
 
-def path_text(steps: list[str | int]) -> str:
-    return "nodes" + "".join(f"[{s}]" if isinstance(s, int) else f'."{s}"' for s in steps)
-
-
-@settings(max_examples=300, deadline=None)
-@given(value=json_values, steps=plain_steps)
-@example(value=[1, 2, 3], steps=[-3])  # the first item, counted from the end
-@example(value=(1, [2]), steps=[1, -1])
-@example(value={"a": None}, steps=["a"])  # a field holding null is found
-@example(value={"a": "text"}, steps=["a", 0])  # strings have no indices here
-def test_plain_paths_find_what_jsonpath_finds(value: Any, steps: list[str | int]) -> None:
-    """A plain path is walked step by step; the walk finds exactly what jsonpath-ng finds."""
-    expression = parse_expression(path_text(steps))
-    assert expression.walk == tuple(steps)
-    found = [match.value for match in expression.path.find(value)] if value is not None else []
-    assert expression.find({"nodes": value}) == found
-
-
-def test_only_plain_paths_are_walked() -> None:
-    for source in ("nodes.a.*", "nodes.a[*]", "nodes.a[0:2]", "nodes.a[0,1]", "nodes"):
-        assert parse_expression(source).walk is None, source
-    assert parse_expression("nodes.a[-1].b").walk == ("a", -1, "b")
+def test_evaluation_errors_are_expression_errors() -> None:
+    with pytest.raises(ExpressionError):
+        render("{{ trigger.body.name + 1 }}")
 
 
 def test_templates_are_parsed_once_and_long_texts_each_time() -> None:
