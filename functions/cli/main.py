@@ -10,7 +10,8 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from functions.cli import startup
 from functions.cli.loading import UnreadableFile, parse_json, read_source
@@ -334,21 +335,30 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_executions(args: argparse.Namespace) -> int:
     from urllib.parse import urlencode
 
-    from functions.cli.client import ApiFailure, Client, print_executions
+    from functions.cli.client import print_executions
 
     query = {"limit": args.limit, **({"status": args.status} if args.status else {})}
     if args.next_token:
         query["nextToken"] = args.next_token
+    path = f"/routines/{args.routine_id}/executions?{urlencode(query)}"
+    return client_call(args, "GET", path, None, print_executions)
+
+
+def client_call(
+    args: argparse.Namespace, method: str, path: str, body: Any, show: Callable[[Any], None]
+) -> int:
+    """One API call of a client command: its answer shown (as JSON with --json), exit 0; or
+    the API's refusal on stderr, exit 2 for usage errors and an unreachable API, else 1."""
+    from functions.cli.client import ApiFailure, Client
+
     _as_user(args)
     try:
-        page = Client(args.api, args.user).call(
-            "GET", f"/routines/{args.routine_id}/executions?{urlencode(query)}"
-        )
+        answer = Client(args.api, args.user).call(method, path, body)
     except ApiFailure as exc:
         print(f"routines: {exc}", file=sys.stderr)
         return EXIT_USAGE if exc.status in (0, 400, 401) else EXIT_INVALID
     if args.json:
-        print(json.dumps(page, indent=2, ensure_ascii=False))
+        print(json.dumps(answer, indent=2, ensure_ascii=False))
     else:
-        print_executions(page)
+        show(answer)
     return EXIT_OK

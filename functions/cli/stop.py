@@ -9,7 +9,6 @@ reached.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from urllib.parse import quote
@@ -31,25 +30,15 @@ def add_stop_command(
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
-    from functions.cli.client import ApiFailure, Client
-    from functions.cli.main import EXIT_INVALID, EXIT_OK, EXIT_USAGE, _as_user
+    from functions.cli.main import EXIT_USAGE, client_call
 
     if args.reason is not None and len(args.reason) > MAX_REASON:
         print(
             f"routines: --reason is {len(args.reason):,} characters; at most {MAX_REASON:,}", file=sys.stderr
         )
         return EXIT_USAGE
-    _as_user(args)
     body = {"reason": args.reason} if args.reason is not None else {}
-    try:
-        result = Client(args.api, args.user).call(
-            "POST", f"/executions/{quote(args.execution_id, safe=':')}/stop", body
-        )
-    except ApiFailure as exc:
-        print(f"routines: {exc}", file=sys.stderr)
-        return EXIT_USAGE if exc.status in (0, 400, 401) else EXIT_INVALID
-    if args.json:
-        print(json.dumps(result, indent=2, ensure_ascii=False))
-    else:
-        print(f"{result['executionId']}  {result['status']}")
-    return EXIT_OK
+    path = f"/executions/{quote(args.execution_id, safe=':')}/stop"
+    return client_call(
+        args, "POST", path, body, lambda answer: print(f"{answer['executionId']}  {answer['status']}")
+    )

@@ -25,6 +25,7 @@ from typing import Any
 
 from statemachines.conditions import evaluate
 from statemachines.expressions import has_expression
+from statemachines.jsonata.lexer import quote_string
 
 # The JSONata text of an operand: a template's expression (yielding a value, or nothing
 # for a missing path) — the caller translates roots; literals are handled here.
@@ -164,13 +165,7 @@ def literal(value: Any) -> str:
     """A JSON value as JSONata text, strings in single quotes (Step Functions writes
     expressions inside JSON strings, where double quotes would need escaping)."""
     if isinstance(value, str):
-        # JSON's escapes, which JSONata shares, except that a quote is written as \u0027:
-        # jsonata-js knows no \' escape.
-        return (
-            "'"
-            + json.dumps(value, ensure_ascii=False)[1:-1].replace('\\"', '"').replace("'", "\\u0027")
-            + "'"
-        )
+        return quote_string(value)
     if isinstance(value, list):
         return "[" + ", ".join(literal(v) for v in value) + "]"
     if isinstance(value, dict):
