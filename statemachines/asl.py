@@ -1,8 +1,10 @@
 """Typed ASL building blocks: one small class per state type, an allow-list of fields per
 type, and a final check of the whole machine before anything is emitted.
 
-Only ASL that behaves the same on AWS and on moto's interpreter is produced here
-(JSONPath query language; no JSONata, no redrive-only features).
+Only ASL that behaves the same on AWS and on moto's interpreter is produced here (no
+redrive-only features). A machine is JSONPath (the 2023 model) or, with
+``query_language="JSONata"``, JSONata with workflow variables; each type allows the fields
+of both, and AWS's validator (tests/asl_validator.py) checks that a machine keeps to one.
 """
 
 from __future__ import annotations
@@ -46,6 +48,18 @@ _ALLOWED: dict[str, frozenset[str]] = {
     "Succeed": _IO,
     "Fail": frozenset({"Comment", "Error", "Cause", "ErrorPath", "CausePath"}),
 }
+# JSONata mode's fields (Arguments, Output, Assign; Items for Map; Condition lives in Choice rules).
+_JSONATA: dict[str, frozenset[str]] = {
+    "Task": frozenset({"Arguments", "Output", "Assign"}),
+    "Choice": frozenset({"Output", "Assign"}),
+    "Parallel": frozenset({"Arguments", "Output", "Assign"}),
+    "Map": frozenset({"Items", "Output", "Assign"}),
+    "Wait": frozenset({"Output", "Assign"}),
+    "Pass": frozenset({"Output", "Assign"}),
+    "Succeed": frozenset({"Output"}),
+    "Fail": frozenset(),
+}
+_ALLOWED = {kind: fields | _JSONATA[kind] for kind, fields in _ALLOWED.items()}
 TERMINAL = frozenset({"Succeed", "Fail"})
 
 
@@ -83,6 +97,7 @@ class StateMachine:
     states: dict[str, State]
     comment: str = ""
     timeout_seconds: int | None = None  # the top level only: the whole execution's limit
+    query_language: str | None = None  # the top level only: "JSONata" (None: JSONPath)
 
     def check(self, where: str = "") -> None:
         """Unique, short names; every Next exists; every state reachable; every path ends."""
@@ -120,6 +135,8 @@ class StateMachine:
         out: dict[str, Any] = {}
         if self.comment:
             out["Comment"] = self.comment
+        if self.query_language is not None:
+            out["QueryLanguage"] = self.query_language
         out["StartAt"] = self.start_at
         if self.timeout_seconds is not None:
             out["TimeoutSeconds"] = self.timeout_seconds

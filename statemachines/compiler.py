@@ -15,6 +15,8 @@ from plugins.sdk import PluginRegistry
 from statemachines.asl import StateMachine, render
 from statemachines.emitter import Emitter
 from statemachines.errors import CompileError, InvalidRoutineError
+from statemachines.machine import build_machine
+from statemachines.machine import routes as build_routes
 from statemachines.options import CompileOptions
 from statemachines.problems import Code, Report, Warn
 from statemachines.report import build_report
@@ -79,20 +81,30 @@ def compile_validated(validation: Validation, options: CompileOptions) -> Compil
     if validation.routine is None or validation.topology is None:
         raise InvalidRoutineError(validation.report.errors)
     routine = validation.routine
-    emitter, machine = emit(validation.topology, routine.variables, options)
+    if options.query_language == "JSONata":
+        build, machine = build_machine(validation.topology, routine.variables, options)
+        state_nodes, emitted, routes, decided = build.state_nodes, build.warnings, build_routes(build), {}
+    else:
+        emitter, machine = emit(validation.topology, routine.variables, options)
+        state_nodes, emitted, routes, decided = (
+            emitter.state_nodes,
+            emitter.warnings,
+            emitter.routes,
+            emitter.decided,
+        )
     machine.comment = f"Routine '{routine.name}' ({options.routine_id}), compiled by routines"
     machine.timeout_seconds = routine.timeout_seconds
     definition = render(machine)
     # The validator's series-parallel warning is a guess; the emitter knows what it did.
     warnings = [w for w in validation.report.warnings if w.code != Warn.NOT_SERIES_PARALLEL.value]
-    warnings += list(emitter.warnings.values())
+    warnings += list(emitted.values())
     report = build_report(
         json.loads(definition),
         len(definition.encode()),
-        emitter.state_nodes,
+        state_nodes,
         warnings,
         options.function_arn(EVALUATOR),
-        emitter.routes,
-        emitter.decided,
+        routes,
+        decided,
     )
     return Compiled(definition, report)

@@ -21,6 +21,8 @@ class CompileOptions:
     # True: ``${FunctionArn_<plugin>}`` placeholders instead of ARNs, for the deployment to
     # fill in (CloudFormation's DefinitionSubstitutions).
     substitutions: bool = False
+    # "JSONata": the JSONata compiler (statemachines.machine), while it is being completed.
+    query_language: str = "JSONPath"
 
     def function_arn(self, plugin: str) -> str:
         if self.substitutions:

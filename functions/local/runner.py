@@ -155,6 +155,7 @@ def start_routine(
     routine_id: str = "local",
     *,
     pins: dict[str, Pin] | None = None,
+    query_language: str = "JSONPath",
 ) -> RunningExecution:
     """Validate, compile, deploy and start. ``pins``: nodes whose Lambda is not run during
     this execution, answering with the pinned output or error instead."""
@@ -163,7 +164,9 @@ def start_routine(
         raise InvalidRoutineError(validation.report.errors)
     if pins:
         check_pins(validation.topology, pins)
-    options = CompileOptions(routine_id=routine_id, region=REGION, account=ACCOUNT)
+    options = CompileOptions(
+        routine_id=routine_id, region=REGION, account=ACCOUNT, query_language=query_language
+    )
     compiled = compile_cache.compiled(
         document, aws.registry, options, lambda: compile_validated(validation, options)
     )
@@ -194,5 +197,8 @@ def run_routine(
     on_event: EventCallback | None = None,
     timeout: float | None = None,
     pins: dict[str, Pin] | None = None,
+    query_language: str = "JSONPath",
 ) -> ExecutionResult:
-    return start_routine(aws, document, trigger, pins=pins).wait(on_event, timeout)
+    return start_routine(aws, document, trigger, pins=pins, query_language=query_language).wait(
+        on_event, timeout
+    )

@@ -77,7 +77,7 @@ def _why(result: dict[str, Any]) -> str:
     return f" ({error.get('type')}: {error.get('message')})" if isinstance(error, dict) else ""
 
 
-def run_case(aws: LocalAWS, tests: LoadedTests, case: Case) -> CaseResult:
+def run_case(aws: LocalAWS, tests: LoadedTests, case: Case, query_language: str = "JSONPath") -> CaseResult:
     outcome = CaseResult(tests.path, case.name)
     started = time.perf_counter()
     try:
@@ -86,7 +86,9 @@ def run_case(aws: LocalAWS, tests: LoadedTests, case: Case) -> CaseResult:
         unknown = _not_approvals(tests.routine, case)
         if unknown:
             raise PinError(f"approvals: '{unknown}' is not an approval node of the routine")
-        execution = start_routine(aws, tests.routine, case.input, pins=case.pins())
+        execution = start_routine(
+            aws, tests.routine, case.input, pins=case.pins(), query_language=query_language
+        )
         with ApprovalAnswers(aws, execution.arn, case.answers()):
             result = execution.wait(None, case.timeout_seconds).to_json()
     except InvalidRoutineError as exc:
@@ -110,7 +112,9 @@ def _not_approvals(routine: Any, case: Case) -> str | None:
     return next((node for node in sorted(case.approvals) if plugins.get(node) != "approval"), None)
 
 
-def run_file(aws: LocalAWS, path: Path, only: str | None = None) -> Iterator[CaseResult]:
+def run_file(
+    aws: LocalAWS, path: Path, only: str | None = None, query_language: str = "JSONPath"
+) -> Iterator[CaseResult]:
     """Every case of one test file (``only``: whose name contains it), in order; a broken
     file is one failed result."""
     try:
@@ -120,7 +124,7 @@ def run_file(aws: LocalAWS, path: Path, only: str | None = None) -> Iterator[Cas
         return
     for case in tests.spec.cases:
         if only is None or only in case.name:
-            yield run_case(aws, tests, case)
+            yield run_case(aws, tests, case, query_language)
 
 
 def describe(outcome: CaseResult) -> str:

@@ -41,6 +41,10 @@ class Invocation(BaseModel):
     offset: int | None = Field(None, ge=0)  # ... by the chunk's offset
     collect: str | None = Field(None, max_length=1024)  # the prefix of all chunks' results
     keep: list[list[str | int]] = Field(default_factory=list)  # paths native states read
+    # Set by JSONata machines, which evaluate parameters in the Task's Arguments: only these
+    # parameters are left for the Lambda (they read secrets, or roots only it has). None:
+    # a JSONPath machine, every parameter is a template to resolve here.
+    deferred: list[str] | None = Field(None, max_length=256)
 
     @model_validator(mode="before")
     @classmethod

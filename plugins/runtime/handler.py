@@ -91,7 +91,7 @@ def invoke(
     try:
         secrets.update(_secrets(secret_names(invocation.parameters)))
         expressions = build_context(invocation, secrets)
-        resolved = resolve_parameters(plugin, invocation.parameters, expressions)
+        resolved = resolve_parameters(plugin, invocation.parameters, expressions, invocation.deferred)
         run = RunContext(invocation, expressions, _remaining(context))
         log.input = resolved
         output = execute(resolved, run)
@@ -139,14 +139,21 @@ def _remaining(context: Any) -> Callable[[], int]:
 
 
 def resolve_parameters(
-    plugin: PluginDefinition, values: dict[str, Any], context: dict[str, Any]
+    plugin: PluginDefinition,
+    values: dict[str, Any],
+    context: dict[str, Any],
+    deferred: list[str] | None = None,
 ) -> dict[str, Any]:
     """Defaults applied; every parameter resolved except those whose expressions need
-    extra roots."""
+    extra roots. ``deferred`` (a JSONata machine): the others arrived resolved, values that
+    are data now — never read for ``{{`` again, which would let data inject expressions."""
     out = {p.name: p.default for p in plugin.parameters if p.default is not None and p.name not in values}
     for name, value in values.items():
         definition = plugin.parameter(name)
-        out[name] = value if definition is not None and definition.extra_roots else resolve(value, context)
+        keep = (definition is not None and definition.extra_roots) or (
+            deferred is not None and name not in deferred
+        )
+        out[name] = value if keep else resolve(value, context)
     return out
 
 

@@ -1,0 +1,254 @@
+"""One function per construct, registered by node kind: what each node becomes in a
+JSONata machine.
+
+- a plugin: a Task whose ``Arguments`` are its parameters evaluated by Step Functions,
+  ``Assign`` of its result to its variable, the transient-Lambda and the node's own
+  ``Retry``, and by ``onError`` a ``Catch`` assigning ``{"error": {"type", "message"}}``;
+- ``if``/``switch``: one Choice, each rule one JSONata ``Condition``;
+- ``merge`` and disabled nodes: no state;
+- ``wait``: a Wait; ``stop``: Succeed with the result, or Fail;
+- several ready nodes whose regions are disjoint until they meet: one Parallel whose
+  branches hand back the outputs read after it (``Output``), assigned by the Parallel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from plugins.sdk import PortType
+from statemachines.asl import State
+from statemachines.emitter.tasks import retriers
+from statemachines.errors import CompileError
+from statemachines.expressions import parse_template
+from statemachines.graph import Edge
+from statemachines.jsonata.conditions import condition_jsonata
+from statemachines.layout import Status
+from statemachines.machine.values import arguments, error_record, native
+from statemachines.machine.walk import Build, Outcome, Scope, Step, both, set_link
+from statemachines.problems import node_path
+from statemachines.topology import NodeInfo
+from statemachines.walk import Sim, complete
+
+Construct = Callable[[Build, Scope, Sim, NodeInfo], Step]
+
+
+def node_step(build: Build, scope: Scope, sim: Sim, node_id: str) -> Step:
+    info = build.infos[node_id]
+    if info.node.disabled:
+        return passed(build, sim, node_id, frozenset({info.pass_through_port}))
+    construct = task if info.is_task else CONSTRUCTS.get(info.plugin.name)
+    if construct is None:
+        raise CompileError(
+            f"'{info.plugin.name}' nodes do not compile to JSONata machines yet", path=node_path(node_id)
+        )
+    return construct(build, scope, sim, info)
+
+
+def passed(build: Build, sim: Sim, node_id: str, ports: frozenset[str]) -> Step:
+    complete(build.graph, sim, node_id, Status.OK, ports)
+    return Step(None, [Outcome(sim, None)])
+
+
+def task(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
+    fields: dict[str, Any] = {
+        "Resource": build.plan.options.function_arn(info.plugin.name),
+        "Arguments": arguments(info, build.plan, build.root_text),
+    }
+    name = build.name(info.id, info.id)
+    if build.assigns(scope, info.id):
+        fields["Assign"] = {build.plan.variable[info.id]: "{% $states.result %}"}
+        scope.ends[name] = {info.id: "$states.result"}
+    if info.node.timeout_seconds:
+        fields["TimeoutSeconds"] = info.node.timeout_seconds
+    fields["Retry"] = retriers(info.node, lambda_task=True)
+    build.add(scope, name, State("Task", fields), info.id)
+    ok_ports = frozenset(
+        p.name for p in info.plugin.output_ports(info.parameters) if p.type is not PortType.ERROR
+    )
+    mode = info.node.on_error
+    if mode == "fail":
+        complete(build.graph, sim, info.id, Status.OK, ok_ports)
+        return Step(name, [Outcome(sim, set_link(fields, "Next"))])
+    catch: dict[str, Any] = {"ErrorEquals": ["States.ALL"]}
+    if info.id in build.plan.needed:
+        catch["Assign"] = {build.plan.variable[info.id]: error_record()}
+    fields["Catch"] = [catch]
+    if mode == "continue":
+        complete(build.graph, sim, info.id, Status.ANY, ok_ports)
+        return Step(name, [Outcome(sim, both(set_link(fields, "Next"), set_link(catch, "Next")))])
+    failed = sim.copy()
+    complete(build.graph, sim, info.id, Status.OK, ok_ports)
+    complete(build.graph, failed, info.id, Status.ERROR, frozenset({"error"}))
+    return Step(name, [Outcome(sim, set_link(fields, "Next")), Outcome(failed, set_link(catch, "Next"))])
+
+
+def branch(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
+    if info.plugin.name == "if":
+        rules, default = [("true", info.parameters["condition"])], "false"
+    else:
+        rules = [(r["port"], r["condition"]) for r in info.parameters.get("rules", [])]
+        default = "default"
+
+    def operand(text: str) -> str:
+        return parse_template(text).native(build.root_text)
+
+    choices: list[dict[str, Any]] = []
+    ports: list[str] = []
+    for port, condition in rules:
+        text = condition_jsonata(condition, operand)
+        if text is None:
+            raise CompileError(
+                "'matches' conditions do not compile to JSONata machines yet", path=node_path(info.id)
+            )
+        choices.append({"Condition": "{% " + text + " %}", "Next": ""})
+        ports.append(port)
+    fields: dict[str, Any] = {"Choices": choices, "Default": ""}
+    name = build.add(scope, build.name(info.id, info.id), State("Choice", fields), info.id)
+    build.choices.append((name, fields, list(zip(choices, ports, strict=True)), default))
+    links: dict[str, list[Any]] = {}
+    for rule, port in zip(choices, ports, strict=True):
+        links.setdefault(port, []).append(set_link(rule, "Next"))
+    links.setdefault(default, []).append(set_link(fields, "Default"))
+    outcomes = []
+    for port, port_links in links.items():
+        taken = sim.copy()
+        complete(build.graph, taken, info.id, Status.OK, frozenset({port}))
+        outcomes.append(Outcome(taken, both(*port_links)))
+    return Step(name, outcomes)
+
+
+def wait(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
+    seconds = info.parameters.get("seconds")
+    key, value = ("Seconds", seconds) if seconds is not None else ("Timestamp", info.parameters.get("until"))
+    fields: dict[str, Any] = {key: native(value, build.root_text) if isinstance(value, str) else value}
+    name = build.add(scope, build.name(info.id, info.id), State("Wait", fields), info.id)
+    complete(build.graph, sim, info.id, Status.OK, frozenset({"out"}))
+    return Step(name, [Outcome(sim, set_link(fields, "Next"))])
+
+
+def stop(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
+    if scope.kind != "top":
+        raise CompileError(
+            "a stop inside parallel branches does not compile to JSONata machines yet",
+            path=node_path(info.id),
+        )
+    name = build.name(info.id, info.id)
+    if info.parameters.get("status", "succeed") == "fail":
+        fields = {
+            "Error": _text(build, info.parameters.get("error") or "Routines.Stopped"),
+            "Cause": _text(build, info.parameters.get("cause") or f"stopped by '{info.id}'"),
+        }
+        build.add(scope, name, State("Fail", fields), info.id)
+    else:
+        build.add(scope, name, State("Succeed", {"Output": build.output(scope, {})}), info.id)
+    complete(build.graph, sim, info.id, Status.OK, frozenset())
+    return Step(name, [])
+
+
+def _text(build: Build, value: str) -> str:
+    return native(value, build.root_text) if "{{" in value else value
+
+
+CONSTRUCTS: dict[str, Construct] = {
+    "if": branch,
+    "switch": branch,
+    "merge": lambda build, scope, sim, info: passed(build, sim, info.id, frozenset({"out"})),
+    "wait": wait,
+    "stop": stop,
+}
+
+
+# --- Parallel -------------------------------------------------------------------------
+
+
+def parallel_step(build: Build, scope: Scope, sim: Sim, ready: list[str]) -> Step | None:
+    """Several ready nodes → one Parallel, when each one's region (what only it leads to)
+    is disjoint from the others' until they meet, and what runs after the meeting does not
+    depend on which of their nodes ran. Otherwise None: they run one after another."""
+    graph = build.graph
+    reach = [build.plan.below[r] & sim.pending for r in ready]
+    own = []
+    for i, bits in enumerate(reach):
+        others = 0
+        for j, other in enumerate(reach):
+            if j != i:
+                others |= other
+        own.append(bits & ~others)
+    every_own = 0
+    for bits in own:
+        every_own |= bits
+    certain = 0
+    for root, bits in zip(ready, own, strict=True):
+        certain |= _certain(build, sim, root, bits)
+    definite = _joins_activated(build, sim, every_own, certain)
+    if definite is None:
+        return None
+    branches: list[dict[str, Any]] = []
+    assign: dict[str, str] = {}
+    for index, (root, bits) in enumerate(zip(ready, own, strict=True)):
+        inner = Scope("branch")
+        waiting = {n: sim.waiting[n] for n in graph.members(bits)}
+        activated = (sim.activated & bits) | graph.bit(root)
+        begin = build.go(inner, Sim(bits, activated, waiting, {root}, {}))
+        branches.append(build.finish(inner, begin).to_json())
+        for node in dict.fromkeys(inner.assigned):
+            variable = build.plan.variable[node]
+            assign[variable] = f"{{% $states.result[{index}].{variable} %}}"
+    for node in graph.members(every_own):
+        for edge in graph.outgoing[node]:
+            target = edge.target
+            if sim.pending & graph.bit(target) and not every_own & graph.bit(target):
+                sim.waiting[target] -= 1
+                if sim.waiting[target] == 0:
+                    sim.ready.add(target)
+    sim.pending &= ~every_own
+    sim.activated = (sim.activated | definite) & sim.pending
+    sim.ready -= set(ready)
+    fields: dict[str, Any] = {"Branches": branches}
+    if assign:
+        fields["Assign"] = assign
+    name = build.add(scope, build.name("parallel: " + ", ".join(ready)), State("Parallel", fields), None)
+    scope.assigned.extend(n for n in build.plan.variable if build.plan.variable[n] in assign)
+    scope.ends[name] = {
+        n: assign[build.plan.variable[n]].removeprefix("{% ").removesuffix(" %}")
+        for n in build.plan.variable
+        if build.plan.variable[n] in assign
+    }
+    return Step(name, [Outcome(sim, set_link(fields, "Next"))])
+
+
+def _certain(build: Build, sim: Sim, root: str, members: int) -> int:
+    """Nodes of a branch that surely run once its first node runs."""
+    graph = build.graph
+    certain = graph.bit(root)
+    for node in sorted(graph.members(members), key=build.plan.position.__getitem__):
+        bit = graph.bit(node)
+        if sim.activated & bit or any(_fires(certain, e, graph.bit(e.source)) for e in graph.incoming[node]):
+            certain |= bit
+    return certain
+
+
+def _fires(certain: int, edge: Edge, source_bit: int) -> bool:
+    return bool(certain & source_bit) and edge.fires_always and edge.can_fire
+
+
+def _joins_activated(build: Build, sim: Sim, every_own: int, certain: int) -> int | None:
+    """Which nodes after the branches surely run; None if that depends on the branches."""
+    graph = build.graph
+    definite = maybe = 0
+    for source in graph.members(every_own):
+        for edge in graph.outgoing[source]:
+            bit = graph.bit(edge.target)
+            if not sim.pending & bit or every_own & bit:
+                continue
+            if _fires(certain, edge, graph.bit(source)):
+                definite |= bit
+            elif edge.can_fire:
+                maybe |= bit
+    if maybe & ~(definite | sim.activated):
+        return None
+    return definite
+
+
+__all__ = ["CONSTRUCTS", "node_step", "parallel_step"]

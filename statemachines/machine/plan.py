@@ -1,0 +1,96 @@
+"""The analysis a JSONata machine is built from: a pure function of the routine.
+
+A node's output lives in a workflow variable named after the node (``$fetch``); a few ids
+would shadow a JSONata function (``$count``, ``$string``…) or Step Functions' ``$states``,
+or the block-local names the compiler's own expressions use, and get ``node_<id>``. A
+``merge`` has no variable: reading it builds the object of the outputs of its branches that
+ran. Every variable someone reads may be unassigned on some path (its node skipped), so it
+is set to ``null`` when its scope starts: an expression then reads ``null`` for a node that
+did not run, as DESIGN §3 says, with no knowledge of which path ran — which is what lets
+exclusive branches meet again in one shared state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from statemachines.expressions import JSONATA_FUNCTIONS
+from statemachines.graph import Graph
+from statemachines.liveness import reads
+from statemachines.options import CompileOptions
+from statemachines.topology import Topology
+
+# Names our own generated expressions bind locally (statemachines.jsonata.translate and
+# .conditions): a node variable of the same name would be shadowed inside them.
+LOCAL_NAMES = frozenset({"states", "v", "l", "r", "x"})
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    topology: Topology
+    routine_variables: dict[str, Any]
+    options: CompileOptions
+    variable: dict[str, str]  # node → the workflow variable holding its output (stored nodes)
+    sources: dict[str, tuple[str, ...]]  # merge → the nodes it joins (aliases)
+    reads: dict[str, frozenset[str]]  # node → the nodes whose outputs its expressions read
+    leaves: tuple[str, ...]  # the nodes the execution's result is made of
+    needed: frozenset[str]  # stored nodes whose output someone reads (or the result holds)
+    below: dict[str, int]  # node → bitset of itself and every node after it
+    position: dict[str, int]  # node → its place in the topological order
+
+    @property
+    def graph(self) -> Graph:
+        return self.topology.graph
+
+
+def variable_name(node_id: str) -> str:
+    return f"node_{node_id}" if node_id in JSONATA_FUNCTIONS or node_id in LOCAL_NAMES else node_id
+
+
+def make_plan(topology: Topology, routine_variables: dict[str, Any], options: CompileOptions) -> Plan:
+    graph = topology.graph
+    infos = topology.infos
+    stored = [n for n, i in infos.items() if not i.node.disabled and (i.is_task or i.plugin.name == "loop")]
+    sources = {
+        n: tuple(dict.fromkeys(e.source for e in graph.incoming[n]))
+        for n, i in infos.items()
+        if i.plugin.name == "merge" and not i.node.disabled
+    }
+    node_reads = {n: reads(info).nodes for n, info in infos.items()}
+    leaves = tuple(
+        n
+        for n in topology.order
+        if (n in stored or n in sources)
+        and not topology.enclosing.get(n)
+        and all(e.port_type in ("error", "loop") for e in graph.outgoing[n])
+    )
+    needed: set[str] = set()
+    stack = [n for r in node_reads.values() for n in r] + list(leaves)
+    while stack:
+        node = stack.pop()
+        if node in needed:
+            continue
+        needed.add(node)
+        stack.extend(sources.get(node, ()))
+    below: dict[str, int] = {}
+    for node in reversed(topology.order):
+        bits = graph.bit(node)
+        for edge in graph.outgoing[node]:
+            bits |= below[edge.target]
+        below[node] = bits
+    return Plan(
+        topology=topology,
+        routine_variables=routine_variables,
+        options=options,
+        variable={n: variable_name(n) for n in stored},
+        sources=sources,
+        reads=node_reads,
+        leaves=leaves,
+        needed=frozenset(n for n in needed if n in stored),
+        below=below,
+        position={n: i for i, n in enumerate(topology.order)},
+    )
+
+
+__all__ = ["LOCAL_NAMES", "Plan", "make_plan", "variable_name"]

@@ -1,0 +1,150 @@
+"""Values in a JSONata machine: what each root of an expression becomes, node parameters
+as a Task's ``Arguments``, and the records states assign.
+
+Roots (DESIGN §2) map to what every state can read without a variable of its own: the
+trigger is the execution's input (``$states.context.Execution.Input.trigger``, the same in
+Parallel branches and Map iterations), the execution's fields are the context's, the
+routine's ``vars`` are constants of the document (written in place), a node is its variable.
+Parameters that read ``secrets`` — or a root only the plugin knows (filter's ``item``) — are
+not evaluated in the machine: the Lambda gets them as written, with the node outputs they
+read, and evaluates the same JSONata text (``deferred``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from statemachines.expressions import iter_strings, map_strings, parse_template
+from statemachines.jsonata.conditions import literal
+from statemachines.jsonata.lexer import field_text
+from statemachines.jsonata.references import Reference
+from statemachines.machine.plan import Plan
+from statemachines.topology import NodeInfo
+
+INPUT = "$states.context.Execution.Input"
+EXECUTION = {
+    "id": "$states.context.Execution.Id",
+    "startedAt": "$states.context.Execution.StartTime",
+}
+LAMBDA_ROOTS = frozenset({"secrets", "item"})  # resolved by the plugin Lambda
+
+
+class RootText:
+    """``root_text`` for :meth:`Template.native`: the JSONata each root reference becomes."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+
+    def __call__(self, ref: Reference) -> str:
+        if ref.root == "nodes":
+            return self.node(ref.name) if ref.name else self.nodes()
+        if ref.root == "trigger":
+            return f"{INPUT}.trigger" + (f".{field_text(ref.name)}" if ref.name else "")
+        if ref.root == "vars":
+            variables = self.plan.routine_variables
+            return literal(variables.get(ref.name) if ref.name else variables)
+        if ref.root == "execution":
+            fields = {**EXECUTION, "routineId": literal(self.plan.options.routine_id)}
+            if ref.name:
+                return fields[ref.name]
+            return "{" + ", ".join(f"{literal(k)}: {v}" for k, v in fields.items()) + "}"
+        raise ValueError(f"'{ref.source}' is not evaluated in the state machine")
+
+    def node(self, node_id: str) -> str:
+        """A node's output: its variable, or, for a merge, the object of its branches that
+        ran (``{}`` when none did)."""
+        if node_id in self.plan.variable:
+            return f"${self.plan.variable[node_id]}"
+        sources = self.plan.sources.get(node_id)
+        if sources is None:
+            return "null"  # a node without output: if, switch, wait, stop, a disabled node
+        entries = ", ".join(f"{literal(s)}: {self.node(s)}" for s in sources)
+        return f"($m := $sift({{{entries}}}, function($v) {{ $v != null }}); $exists($m) ? $m : {{}})"
+
+    def nodes(self) -> str:
+        names = [n for n in self.plan.topology.order if n in self.plan.variable]
+        return "{" + ", ".join(f"{literal(n)}: {self.node(n)}" for n in names) + "}"
+
+
+def native(text: str, root_text: RootText) -> Any:
+    """A string parameter as a state machine field: ``{% … %}`` for a template; a literal
+    that happens to look like JSONata is quoted, so Step Functions reads it as text."""
+    if "{{" in text:
+        return "{% " + parse_template(text).native(root_text) + " %}"
+    if text.startswith("{%") and text.endswith("%}"):
+        return "{% " + literal(text) + " %}"
+    return text
+
+
+def deferred_roots(value: Any) -> set[str]:
+    """The roots of every expression inside ``value``."""
+    roots: set[str] = set()
+    for _, text in iter_strings(value):
+        if "{{" in text:
+            for expression in parse_template(text).expressions:
+                roots.update(ref.root for ref in expression.references)
+    return roots
+
+
+def arguments(info: NodeInfo, plan: Plan, root_text: RootText) -> dict[str, Any]:
+    """The Task's ``Arguments``: the plugin's event (plugins.runtime.event.Invocation)."""
+    parameters: dict[str, Any] = {}
+    deferred: list[str] = []
+    lambda_reads: set[str] = set()
+    for name, value in info.parameters.items():
+        definition = info.plugin.parameter(name)
+        roots = deferred_roots(value)
+        if (definition is not None and definition.extra_roots) or roots & LAMBDA_ROOTS:
+            parameters[name] = value if not isinstance(value, str) else native_literal(value)
+            deferred.append(name)
+            lambda_reads |= roots
+        else:
+            parameters[name] = map_strings(value, lambda text: native(text, root_text))
+    args: dict[str, Any] = {
+        "node": info.id,
+        "parameters": parameters,
+        "execution": {
+            "id": "{% " + EXECUTION["id"] + " %}",
+            "routineId": plan.options.routine_id,
+            "startedAt": "{% " + EXECUTION["startedAt"] + " %}",
+        },
+        "attempt": "{% $states.context.State.RetryCount %}",
+        "deferred": deferred,
+    }
+    if deferred:
+        _context_for_lambda(args, info, plan, root_text, lambda_reads)
+    return args
+
+
+def native_literal(text: str) -> str:
+    """A literal string kept as written for the Lambda (never read as JSONata)."""
+    if text.startswith("{%") and text.endswith("%}"):
+        return "{% " + literal(text) + " %}"
+    return text
+
+
+def _context_for_lambda(
+    args: dict[str, Any], info: NodeInfo, plan: Plan, root_text: RootText, roots: set[str]
+) -> None:
+    """What the Lambda's own evaluation of deferred parameters reads: the node outputs,
+    the trigger and the variables (plugins.runtime.context.build_context)."""
+    nodes = {n: "{% " + root_text.node(n) + " %}" for n in sorted(plan.reads[info.id])}
+    if nodes:
+        args["nodes"] = nodes
+    if "trigger" in roots:
+        args["trigger"] = "{% " + INPUT + ".trigger %}"
+    if "vars" in roots:
+        args["vars"] = map_strings(plan.routine_variables, native_literal)
+
+
+def error_record() -> str:
+    """``{"error": {"type", "message"}}`` from a Catch's ``$states.errorOutput``: a Lambda
+    error's Cause is its JSON report, whose ``errorMessage`` is the message."""
+    return (
+        "{% ($c := $states.errorOutput.Cause; "
+        "{'error': {'type': $states.errorOutput.Error, 'message': $exists($c) ? "
+        "($contains($c, '\"errorMessage\"') ? $parse($c).errorMessage : $c) : ''}}) %}"
+    )
+
+
+__all__ = ["RootText", "arguments", "deferred_roots", "error_record", "native"]

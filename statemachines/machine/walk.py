@@ -1,0 +1,214 @@
+"""The emit state and the walk: follows the static simulation of :mod:`statemachines.walk`,
+hands each ready node to its construct (:mod:`statemachines.machine.constructs`), and ends
+each scope.
+
+Two points of the walk continue as the same states when the same nodes are still to come
+with the same activations. Facts about finished nodes do not matter here — a node that did
+not run reads ``null`` from its variable at run time — so exclusive branches always meet
+again in one state (no copies of what follows a merge).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from statemachines.asl import State, StateMachine
+from statemachines.jsonata.conditions import literal
+from statemachines.layout import Status
+from statemachines.machine.plan import Plan
+from statemachines.machine.values import RootText
+from statemachines.naming import Namer
+from statemachines.walk import Sim, complete
+
+EXIT = "\x00exit"
+Link = Callable[[str], None]
+
+
+@dataclass(slots=True)
+class Outcome:
+    sim: Sim
+    link: Link | None  # sets the Next of whatever leads on; None: the node emitted no state
+
+
+@dataclass(slots=True)
+class Step:
+    entry: str | None  # the node's first state (None when it compiles to no state)
+    outcomes: list[Outcome]
+
+
+@dataclass(slots=True)
+class Scope:
+    """One state graph under construction: the top level or a Parallel branch."""
+
+    kind: str  # "top" | "branch"
+    states: dict[str, State] = field(default_factory=dict)
+    memo: dict[Any, str] = field(default_factory=dict)
+    assigned: list[str] = field(default_factory=list)  # nodes whose variables this scope assigns
+    ends: dict[str, dict[str, Any]] = field(default_factory=dict)  # state → what its Output replaces
+
+
+def set_link(fields: dict[str, Any], key: str) -> Link:
+    def link(target: str) -> None:
+        fields[key] = target
+
+    return link
+
+
+def both(*links: Link) -> Link:
+    def link(target: str) -> None:
+        for each in links:
+            each(target)
+
+    return link
+
+
+class Build:
+    """The emit state of one compilation: names, states by scope, the report's maps."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.graph = plan.graph
+        self.infos = plan.topology.infos
+        self.root_text = RootText(plan)
+        self.namer = Namer(self.graph.nodes)
+        self.state_nodes: dict[str, str] = {}
+        self.choices: list[tuple[str, dict[str, Any], list[tuple[dict[str, Any], str]], str]] = []
+        self.warnings: dict[str, Any] = {}
+        self.branch_nodes: set[str] = set()  # nodes emitted inside Parallel branches
+
+    # --- states -----------------------------------------------------------------------
+
+    def add(self, scope: Scope, name: str, state: State, node_id: str | None) -> str:
+        scope.states[name] = state
+        if node_id is not None:
+            self.state_nodes[name] = node_id
+        return name
+
+    def name(self, base: str, owner: str | None = None) -> str:
+        return self.namer.take(base, owner)
+
+    def assigns(self, scope: Scope, node_id: str) -> bool:
+        """Whether a node's output is kept (someone reads it); notes it in the scope."""
+        if node_id not in self.plan.needed:
+            return False
+        scope.assigned.append(node_id)
+        if scope.kind == "branch":
+            self.branch_nodes.add(node_id)
+        return True
+
+    # --- the walk ---------------------------------------------------------------------
+
+    def go(self, scope: Scope, sim: Sim) -> str:
+        """Emit the states that run from this point of the simulation; return the first.
+        Forks are walked from a work list, not by recursion."""
+        first: list[str] = []
+        work: list[tuple[Sim, Link]] = [(sim, first.append)]
+        while work:
+            sim, link = work.pop()
+            for outcome in reversed(self._walk(scope, sim, link)):
+                assert outcome.link is not None
+                work.append((outcome.sim, outcome.link))
+        return first[0]
+
+    def _walk(self, scope: Scope, sim: Sim, link: Link) -> list[Outcome]:
+        from statemachines.machine.constructs import node_step, parallel_step
+
+        while True:
+            self._skip_inactive(sim)
+            key = (sim.pending, sim.activated & sim.pending)
+            target = scope.memo.get(key)
+            if target is None and not sim.ready:
+                target = EXIT
+            if target is not None:
+                link(target)
+                return []
+            ready = sorted(sim.ready, key=self.plan.position.__getitem__)
+            step = parallel_step(self, scope, sim, ready) if len(ready) > 1 else None
+            if step is None:
+                step = node_step(self, scope, sim, ready[0])
+            if step.entry is not None:
+                scope.memo[key] = step.entry
+                link(step.entry)
+            if len(step.outcomes) != 1:
+                return step.outcomes
+            sim = step.outcomes[0].sim
+            link = step.outcomes[0].link or link
+
+    def _skip_inactive(self, sim: Sim) -> None:
+        while True:
+            dead = [n for n in sim.ready if not sim.activated & self.graph.bit(n)]
+            if not dead:
+                return
+            for node in dead:
+                complete(self.graph, sim, node, Status.DEAD, frozenset())
+
+    # --- ends of scopes ---------------------------------------------------------------
+
+    def finish(self, scope: Scope, begin: str) -> StateMachine:
+        """Resolve the scope's exits (End with the scope's Output where the state can end,
+        else a shared Succeed), and set every variable read later to null at the start."""
+        terminal: list[str] = []
+
+        def end_state() -> str:
+            if not terminal:
+                name = self.name("Done" if scope.kind == "top" else f"{begin} done")
+                self.add(scope, name, State("Succeed", {"Output": self.output(scope, {})}), None)
+                terminal.append(name)
+            return terminal[0]
+
+        for name, state in list(scope.states.items()):
+            fields = state.fields
+            if fields.get("Next") == EXIT:
+                if state.type == "Choice":
+                    fields["Next"] = end_state()
+                else:
+                    del fields["Next"]
+                    fields["End"] = True
+                    fields["Output"] = self.output(scope, scope.ends.get(name, {}))
+            for rule in fields.get("Choices", []):
+                if rule["Next"] == EXIT:
+                    rule["Next"] = end_state()
+            if fields.get("Default") == EXIT:
+                fields["Default"] = end_state()
+            for catch in fields.get("Catch", []):
+                if catch["Next"] == EXIT:
+                    catch["Next"] = end_state()
+        if begin == EXIT:
+            begin = end_state()
+        self._initialise(scope, begin)
+        return StateMachine(begin, scope.states)
+
+    def output(self, scope: Scope, replace: dict[str, str]) -> str:
+        """The scope's value: the execution's result (the leaves that ran), or what a
+        branch hands back (the outputs it assigned that are read later). ``replace``: the
+        text of a node whose variable this very state assigns (Output sees the old value)."""
+        nodes = list(self.plan.leaves) if scope.kind == "top" else list(dict.fromkeys(scope.assigned))
+        entries = ", ".join(f"{literal(n)}: {replace.get(n) or self.root_text.node(n)}" for n in nodes)
+        if scope.kind == "branch":
+            return "{% {" + entries + "} %}"
+        return "{% ($r := $sift({" + entries + "}, function($v) { $v != null }); $exists($r) ? $r : {}) %}"
+
+    def _initialise(self, scope: Scope, begin: str) -> None:
+        """Null for every variable of this scope that is read later, in the first state's
+        Assign (every way out of it): a node that does not run then reads null."""
+        start = scope.states[begin]
+        own = self.state_nodes.get(begin)
+        nulls = {
+            self.plan.variable[n]: None
+            for n in dict.fromkeys(scope.assigned)
+            if n != own and (scope.kind == "branch" or n not in self.branch_nodes)
+        }
+        if not nulls or start.type in ("Succeed", "Fail"):
+            return
+        holders = [start.fields] if start.type != "Choice" else []
+        holders += start.fields.get("Choices", [])
+        if start.type == "Choice":
+            holders.append(start.fields)  # the Default's way out
+        holders += start.fields.get("Catch", [])
+        for holder in holders:
+            holder["Assign"] = {**nulls, **holder.get("Assign", {})}
+
+
+__all__ = ["EXIT", "Build", "Outcome", "Scope", "Step", "both", "set_link"]
