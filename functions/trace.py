@@ -431,7 +431,13 @@ def _from_states(
     output = None
     if exited and exited[-1][1]:
         document = json.loads(exited[-1][1])
-        if isinstance(document, dict) and node_key(node_id) not in document:
+        if info.plugin.name == "loop" and (
+            isinstance(document, list) or (isinstance(document, dict) and set(document) == {"error"})
+        ):
+            # A JSONata machine's Map hands on its results (or, failed, the error record):
+            # there is no state document to find the node's output in.
+            output = normalize(document)
+        elif isinstance(document, dict) and node_key(node_id) not in document:
             # The last state of an execution builds its result ({<id>: output}) in place.
             output = normalize(document.get(node_id))
         elif isinstance(document, dict):

@@ -64,7 +64,7 @@ from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
 
 from functions.local.fastpaths.guard import Patch, Seam, refuse
 from statemachines.jsonata.engine import UNDEFINED, JsonataError
-from statemachines.jsonata.engine import compile_expression as _compiled  # one per thread
+from statemachines.jsonata.engine import compile_expression as _compiled
 
 # AWS's bounds on workflow variables (docs.aws.amazon.com/step-functions/latest/dg/
 # workflow-variables.html, "Variable size limits"), in bytes of the value's JSON text.

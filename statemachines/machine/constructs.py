@@ -28,7 +28,7 @@ from statemachines.machine.values import arguments, error_record, native
 from statemachines.machine.walk import Build, Outcome, Scope, Step, both, set_link
 from statemachines.problems import node_path
 from statemachines.topology import NodeInfo
-from statemachines.walk import Sim, complete
+from statemachines.walk import Sim, complete, start
 
 Construct = Callable[[Build, Scope, Sim, NodeInfo], Step]
 
@@ -53,7 +53,7 @@ def passed(build: Build, sim: Sim, node_id: str, ports: frozenset[str]) -> Step:
 def task(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
     fields: dict[str, Any] = {
         "Resource": build.plan.options.function_arn(info.plugin.name),
-        "Arguments": arguments(info, build.plan, build.root_text),
+        "Arguments": arguments(info, build.plan, build.root_text, scope.passes_input),
     }
     name = build.name(info.id, info.id)
     if build.assigns(scope, info.id):
@@ -66,21 +66,30 @@ def task(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
     ok_ports = frozenset(
         p.name for p in info.plugin.output_ports(info.parameters) if p.type is not PortType.ERROR
     )
+    return Step(name, error_outcomes(build, sim, info, fields, ok_ports))
+
+
+def error_outcomes(
+    build: Build, sim: Sim, info: NodeInfo, fields: dict[str, Any], ok_ports: frozenset[str]
+) -> list[Outcome]:
+    """The ways on from a state that may fail, by the node's onError: fail (no Catch),
+    continue (the error record is the output; on as if it succeeded) or route (the error
+    port)."""
     mode = info.node.on_error
     if mode == "fail":
         complete(build.graph, sim, info.id, Status.OK, ok_ports)
-        return Step(name, [Outcome(sim, set_link(fields, "Next"))])
+        return [Outcome(sim, set_link(fields, "Next"))]
     catch: dict[str, Any] = {"ErrorEquals": ["States.ALL"]}
     if info.id in build.plan.needed:
         catch["Assign"] = {build.plan.variable[info.id]: error_record()}
     fields["Catch"] = [catch]
     if mode == "continue":
         complete(build.graph, sim, info.id, Status.ANY, ok_ports)
-        return Step(name, [Outcome(sim, both(set_link(fields, "Next"), set_link(catch, "Next")))])
+        return [Outcome(sim, both(set_link(fields, "Next"), set_link(catch, "Next")))]
     failed = sim.copy()
     complete(build.graph, sim, info.id, Status.OK, ok_ports)
     complete(build.graph, failed, info.id, Status.ERROR, frozenset({"error"}))
-    return Step(name, [Outcome(sim, set_link(fields, "Next")), Outcome(failed, set_link(catch, "Next"))])
+    return [Outcome(sim, set_link(fields, "Next")), Outcome(failed, set_link(catch, "Next"))]
 
 
 def branch(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
@@ -150,12 +159,84 @@ def _text(build: Build, value: str) -> str:
     return native(value, build.root_text) if "{{" in value else value
 
 
+TYPE_NAMES = "{'string': 'a string', 'number': 'a number', 'boolean': 'a boolean', 'object': 'an object'}"
+
+
+def loop(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
+    """A Map over the items, behind a Choice that the items are a list (a Map over
+    anything else fails with States.Runtime, which no Catch takes): not a list fails the
+    node with Routines.UserError — a Fail, or by onError the error record."""
+    if info.parameters.get("mode") == "distributed":
+        raise CompileError(
+            "distributed loops do not compile to JSONata machines yet", path=node_path(info.id)
+        )
+    items = parse_template(info.parameters["items"]).native(build.root_text)
+    inner = Scope("map", result=build.plan.results.get(info.id), passes_input=True)
+    body = build.plan.topology.loop_bodies[info.id]
+    members = activated = 0
+    for node in body:
+        members |= build.graph.bit(node)
+    for edge in build.plan.topology.body_edges(info.id):
+        activated |= build.graph.bit(edge.target)
+    begin = build.go(inner, start(build.graph, members, activated, {}))
+    processor = build.finish(inner, begin).to_json()
+    index = "$string($states.context.Map.Item.Index)"
+    iteration = f"$states.input.iteration & '.' & {index}" if scope.passes_input else index
+    fields: dict[str, Any] = {
+        "Items": "{% " + items + " %}",
+        "ItemSelector": {
+            "item": "{% $states.context.Map.Item.Value %}",
+            "index": "{% $states.context.Map.Item.Index %}",
+            "iteration": "{% " + iteration + " %}",
+        },
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, **processor},
+        "MaxConcurrency": info.parameters.get("maxConcurrency", 10),
+    }
+    map_name = build.name(info.id, info.id)
+    if build.assigns(scope, info.id):
+        fields["Assign"] = {build.plan.variable[info.id]: "{% $states.result %}"}
+        scope.ends[map_name] = {info.id: "$states.result"}
+    build.add(scope, map_name, State("Map", fields), info.id)
+    kind = f"($t := $type({items}); $exists($t) ? $t : 'null')"
+    named = f"($t := {kind}; $t = 'null' ? 'null' : $lookup({TYPE_NAMES}, $t))"
+    message = f"'loop items must be a list; got ' & {named}"
+    guard_name = build.name(f"{info.id} (items)", info.id)
+    guard: dict[str, Any] = {
+        "Choices": [{"Condition": "{% $type(" + items + ") = 'array' %}", "Next": map_name}],
+        "Default": "",
+    }
+    build.add(scope, guard_name, State("Choice", guard), info.id)
+    ok_ports = frozenset({"done"})
+    if info.node.on_error == "fail":
+        failure = build.name(f"{info.id} (not a list)", info.id)
+        build.add(
+            scope,
+            failure,
+            State("Fail", {"Error": "Routines.UserError", "Cause": "{% " + message + " %}"}),
+            info.id,
+        )
+        guard["Default"] = failure
+        return Step(guard_name, error_outcomes(build, sim, info, fields, ok_ports))
+    record = build.name(f"{info.id} (not a list)", info.id)
+    error = "{% {'error': {'type': 'Routines.UserError', 'message': " + message + "}} %}"
+    pass_fields: dict[str, Any] = {"Output": error}  # the trace reads the node's error here
+    if info.id in build.plan.needed:
+        pass_fields["Assign"] = {build.plan.variable[info.id]: error}
+    build.add(scope, record, State("Pass", pass_fields), info.id)
+    guard["Default"] = record
+    outcomes = error_outcomes(build, sim, info, fields, ok_ports)
+    last = outcomes[-1]
+    outcomes[-1] = Outcome(last.sim, both(last.link, set_link(pass_fields, "Next")) if last.link else None)
+    return Step(guard_name, outcomes)
+
+
 CONSTRUCTS: dict[str, Construct] = {
     "if": branch,
     "switch": branch,
     "merge": lambda build, scope, sim, info: passed(build, sim, info.id, frozenset({"out"})),
     "wait": wait,
     "stop": stop,
+    "loop": loop,
 }
 
 
@@ -187,7 +268,7 @@ def parallel_step(build: Build, scope: Scope, sim: Sim, ready: list[str]) -> Ste
     branches: list[dict[str, Any]] = []
     assign: dict[str, str] = {}
     for index, (root, bits) in enumerate(zip(ready, own, strict=True)):
-        inner = Scope("branch")
+        inner = Scope("branch", passes_input=scope.passes_input)
         waiting = {n: sim.waiting[n] for n in graph.members(bits)}
         activated = (sim.activated & bits) | graph.bit(root)
         begin = build.go(inner, Sim(bits, activated, waiting, {root}, {}))

@@ -35,6 +35,7 @@ class Plan:
     sources: dict[str, tuple[str, ...]]  # merge → the nodes it joins (aliases)
     reads: dict[str, frozenset[str]]  # node → the nodes whose outputs its expressions read
     leaves: tuple[str, ...]  # the nodes the execution's result is made of
+    results: dict[str, str]  # loop → the node whose output is an iteration's result
     needed: frozenset[str]  # stored nodes whose output someone reads (or the result holds)
     below: dict[str, int]  # node → bitset of itself and every node after it
     position: dict[str, int]  # node → its place in the topological order
@@ -65,8 +66,19 @@ def make_plan(topology: Topology, routine_variables: dict[str, Any], options: Co
         and not topology.enclosing.get(n)
         and all(e.port_type in ("error", "loop") for e in graph.outgoing[n])
     )
+    results = {}
+    for loop_id, body in topology.loop_bodies.items():
+        # The body's last node (of the body itself, not of a loop nested in it) with no
+        # connection out of it but a nested loop's body port.
+        sinks = [
+            n
+            for n in body
+            if topology.enclosing[n][-1] == loop_id and all(e.port_type == "loop" for e in graph.outgoing[n])
+        ]
+        if sinks:
+            results[loop_id] = max(sinks, key=topology.order.index)
     needed: set[str] = set()
-    stack = [n for r in node_reads.values() for n in r] + list(leaves)
+    stack = [n for r in node_reads.values() for n in r] + list(leaves) + list(results.values())
     while stack:
         node = stack.pop()
         if node in needed:
@@ -87,6 +99,7 @@ def make_plan(topology: Topology, routine_variables: dict[str, Any], options: Co
         sources=sources,
         reads=node_reads,
         leaves=leaves,
+        results=results,
         needed=frozenset(n for n in needed if n in stored),
         below=below,
         position={n: i for i, n in enumerate(topology.order)},

@@ -43,6 +43,9 @@ class RootText:
         if ref.root == "vars":
             variables = self.plan.routine_variables
             return literal(variables.get(ref.name) if ref.name else variables)
+        if ref.root == "loop":
+            # The iteration's input, which every state of the iteration hands on.
+            return "$states.input" + (f".{field_text(ref.name)}" if ref.name else "")
         if ref.root == "execution":
             fields = {**EXECUTION, "routineId": literal(self.plan.options.routine_id)}
             if ref.name:
@@ -86,7 +89,7 @@ def deferred_roots(value: Any) -> set[str]:
     return roots
 
 
-def arguments(info: NodeInfo, plan: Plan, root_text: RootText) -> dict[str, Any]:
+def arguments(info: NodeInfo, plan: Plan, root_text: RootText, in_loop: bool = False) -> dict[str, Any]:
     """The Task's ``Arguments``: the plugin's event (plugins.runtime.event.Invocation)."""
     parameters: dict[str, Any] = {}
     deferred: list[str] = []
@@ -111,6 +114,8 @@ def arguments(info: NodeInfo, plan: Plan, root_text: RootText) -> dict[str, Any]
         "attempt": "{% $states.context.State.RetryCount %}",
         "deferred": deferred,
     }
+    if in_loop:  # node logs of different iterations differ by it ("2.0": nested loops)
+        args["iteration"] = "{% $states.input.iteration %}"
     if deferred:
         _context_for_lambda(args, info, plan, root_text, lambda_reads)
     return args
@@ -135,6 +140,8 @@ def _context_for_lambda(
         args["trigger"] = "{% " + INPUT + ".trigger %}"
     if "vars" in roots:
         args["vars"] = map_strings(plan.routine_variables, native_literal)
+    if "loop" in roots:
+        args["loop"] = "{% $states.input %}"
 
 
 def error_record() -> str:

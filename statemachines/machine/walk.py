@@ -40,9 +40,13 @@ class Step:
 
 @dataclass(slots=True)
 class Scope:
-    """One state graph under construction: the top level or a Parallel branch."""
+    """One state graph under construction: the top level, a Parallel branch, an iteration."""
 
-    kind: str  # "top" | "branch"
+    kind: str  # "top" | "branch" | "map" (a loop's iteration)
+    result: str | None = None  # map: the node whose output is the iteration's result
+    # Inside a loop's iteration every state hands its input on: the iteration's
+    # {item, index, iteration}, which loop.* reads as $states.input.
+    passes_input: bool = False
     states: dict[str, State] = field(default_factory=dict)
     memo: dict[Any, str] = field(default_factory=dict)
     assigned: list[str] = field(default_factory=list)  # nodes whose variables this scope assigns
@@ -94,7 +98,7 @@ class Build:
         if node_id not in self.plan.needed:
             return False
         scope.assigned.append(node_id)
-        if scope.kind == "branch":
+        if scope.kind != "top":
             self.branch_nodes.add(node_id)
         return True
 
@@ -177,6 +181,10 @@ class Build:
                     catch["Next"] = end_state()
         if begin == EXIT:
             begin = end_state()
+        if scope.passes_input:
+            for state in scope.states.values():
+                if state.type in ("Task", "Parallel", "Map", "Wait", "Pass") and "Output" not in state.fields:
+                    state.fields["Output"] = "{% $states.input %}"
         self._initialise(scope, begin)
         return StateMachine(begin, scope.states)
 
@@ -184,6 +192,9 @@ class Build:
         """The scope's value: the execution's result (the leaves that ran), or what a
         branch hands back (the outputs it assigned that are read later). ``replace``: the
         text of a node whose variable this very state assigns (Output sees the old value)."""
+        if scope.kind == "map":
+            result = scope.result
+            return "{% " + (replace.get(result) or self.root_text.node(result) if result else "null") + " %}"
         nodes = list(self.plan.leaves) if scope.kind == "top" else list(dict.fromkeys(scope.assigned))
         entries = ", ".join(f"{literal(n)}: {replace.get(n) or self.root_text.node(n)}" for n in nodes)
         if scope.kind == "branch":
@@ -198,7 +209,7 @@ class Build:
         nulls = {
             self.plan.variable[n]: None
             for n in dict.fromkeys(scope.assigned)
-            if n != own and (scope.kind == "branch" or n not in self.branch_nodes)
+            if n != own and (scope.kind != "top" or n not in self.branch_nodes)
         }
         if not nulls or start.type in ("Succeed", "Fail"):
             return
