@@ -260,7 +260,13 @@ def build_trace(
             trace[node_id] = _entry(PENDING)
             fired[node_id] = set()
         elif node_id in seen.entered:
-            trace[node_id] = _from_states(node_id, info, seen.entered[node_id], seen.exited[node_id])
+            trace[node_id] = _from_states(
+                node_id,
+                info,
+                seen.entered[node_id],
+                seen.exited[node_id],
+                report.get("queryLanguage") == "JSONata",
+            )
             if trace[node_id]["status"] == FAILED and trace[node_id]["error"] is None:
                 trace[node_id]["error"] = _control_error(by_node.get(node_id, []), history)
             ports = seen.ports[node_id]
@@ -423,7 +429,11 @@ def _log_error(log: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _from_states(
-    node_id: str, info: NodeInfo, entered: list[datetime], exited: list[tuple[datetime, Any]]
+    node_id: str,
+    info: NodeInfo,
+    entered: list[datetime],
+    exited: list[tuple[datetime, Any]],
+    jsonata: bool = False,
 ) -> dict[str, Any]:
     duration = 0.0
     if entered and exited:
@@ -431,11 +441,9 @@ def _from_states(
     output = None
     if exited and exited[-1][1]:
         document = json.loads(exited[-1][1])
-        if info.plugin.name == "loop" and (
-            isinstance(document, list) or (isinstance(document, dict) and set(document) == {"error"})
-        ):
-            # A JSONata machine's Map hands on its results (or, failed, the error record):
-            # there is no state document to find the node's output in.
+        if jsonata:
+            # A JSONata machine has no state document: a node's last state hands on its
+            # output (a Map its results, an approval's Choice the decision, an error record).
             output = normalize(document)
         elif isinstance(document, dict) and node_key(node_id) not in document:
             # The last state of an execution builds its result ({<id>: output}) in place.

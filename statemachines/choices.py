@@ -108,6 +108,10 @@ def _path_vs_path(op: str, left: str, right: str) -> Rule:
 
 
 def _path_vs_const(op: str, path: str, value: Any) -> Rule:
+    if isinstance(value, str) and value.startswith("$"):
+        # Since workflow variables, a JSONPath state reads "$name…" as a variable: a
+        # literal that starts with '$' cannot be written in a rule.
+        return None
     if op == "eq":
         return _equals(path, value)
     if op == "ne":
@@ -145,7 +149,7 @@ def _equals(path: str, value: Any) -> Rule:
     if _is_number(value):
         return _and(*_typed(path, "IsNumeric"), {"Variable": path, "NumericEquals": value})
     if isinstance(value, str):
-        return string_equals(path, value)
+        return None if value.startswith("$") else string_equals(path, value)
     return None  # objects and lists
 
 

@@ -31,6 +31,7 @@ def build_report(
     for state, node in state_nodes.items():
         nodes.setdefault(node, []).append(state)
     return {
+        "queryLanguage": definition.get("QueryLanguage", "JSONPath"),
         "states": counts["states"],
         "lambdaTasks": counts["lambdaTasks"],
         "evaluatorTasks": counts["evaluatorTasks"],

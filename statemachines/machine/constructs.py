@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from infra.names import APPROVAL_NOTIFIER
 from plugins.sdk import PortType
 from statemachines.asl import State
 from statemachines.emitter.tasks import retriers
@@ -230,6 +231,48 @@ def loop(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
     return Step(guard_name, outcomes)
 
 
+def approval(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
+    """A Task that waits for its token (the notifier Lambda stores it; the API's approve or
+    reject sends it back with the decision), then a Choice on the decision."""
+    payload = arguments(info, build.plan, build.root_text, scope.passes_input)
+    payload["taskToken"] = "{% $states.context.Task.Token %}"
+    variable = build.plan.variable[info.id]
+    build.assigns(scope, info.id)
+    fields: dict[str, Any] = {
+        "Resource": build.plan.options.wait_for_token,
+        "Arguments": {"FunctionName": build.plan.options.function_arn(APPROVAL_NOTIFIER), "Payload": payload},
+        "Assign": {variable: "{% $states.result %}"},
+    }
+    timeout = info.parameters.get("timeoutSeconds")
+    if timeout:
+        fields["TimeoutSeconds"] = timeout
+    fields["Retry"] = retriers(None, lambda_task=True)
+    catches: list[tuple[str, dict[str, Any]]] = []
+    if timeout:
+        catches.append(("timeout", {"ErrorEquals": ["States.Timeout"], "Assign": {variable: error_record()}}))
+    if info.node.on_error == "route":
+        catches.append(("error", {"ErrorEquals": ["States.ALL"], "Assign": {variable: error_record()}}))
+    if catches:
+        fields["Catch"] = [c for _, c in catches]
+    name = build.add(scope, build.name(info.id, info.id), State("Task", fields), info.id)
+    approved = {"Condition": "{% $" + variable + ".decision = 'approved' %}", "Next": ""}
+    decision: dict[str, Any] = {"Choices": [approved], "Default": ""}
+    decision_name = build.add(scope, build.name(f"{info.id} (decision)"), State("Choice", decision), info.id)
+    build.choices.append((decision_name, decision, [(approved, "approved")], "rejected"))
+    fields["Next"] = decision_name
+    outcomes = []
+    ways = [
+        ("approved", set_link(approved, "Next"), Status.OK),
+        ("rejected", set_link(decision, "Default"), Status.OK),
+    ]
+    ways += [(port, set_link(catch, "Next"), Status.ERROR) for port, catch in catches]
+    for port, link, status in ways:
+        branch_sim = sim.copy()
+        complete(build.graph, branch_sim, info.id, status, frozenset({port}))
+        outcomes.append(Outcome(branch_sim, link))
+    return Step(name, outcomes)
+
+
 CONSTRUCTS: dict[str, Construct] = {
     "if": branch,
     "switch": branch,
@@ -237,6 +280,7 @@ CONSTRUCTS: dict[str, Construct] = {
     "wait": wait,
     "stop": stop,
     "loop": loop,
+    "approval": approval,
 }
 
 

@@ -52,7 +52,11 @@ def variable_name(node_id: str) -> str:
 def make_plan(topology: Topology, routine_variables: dict[str, Any], options: CompileOptions) -> Plan:
     graph = topology.graph
     infos = topology.infos
-    stored = [n for n, i in infos.items() if not i.node.disabled and (i.is_task or i.plugin.name == "loop")]
+    stored = [
+        n
+        for n, i in infos.items()
+        if not i.node.disabled and (i.is_task or i.plugin.name in ("loop", "approval"))
+    ]
     sources = {
         n: tuple(dict.fromkeys(e.source for e in graph.incoming[n]))
         for n, i in infos.items()
@@ -78,7 +82,9 @@ def make_plan(topology: Topology, routine_variables: dict[str, Any], options: Co
         if sinks:
             results[loop_id] = max(sinks, key=topology.order.index)
     needed: set[str] = set()
-    stack = [n for r in node_reads.values() for n in r] + list(leaves) + list(results.values())
+    # An approval's Choice reads its decision from its variable.
+    approvals = [n for n in stored if infos[n].plugin.name == "approval"]
+    stack = [n for r in node_reads.values() for n in r] + list(leaves) + list(results.values()) + approvals
     while stack:
         node = stack.pop()
         if node in needed:

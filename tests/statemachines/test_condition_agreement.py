@@ -208,3 +208,16 @@ def _ops(condition: dict[str, Any]) -> list[str]:
 def test_in_uses_json_equality(left: Any, right: Any, expected: bool) -> None:
     assert evaluate({"left": left, "op": "in", "right": right}, lambda v: v) is expected
     assert evaluate({"left": [left], "op": "eq", "right": [right[0]]}, lambda v: v) is expected
+
+
+def test_a_literal_starting_with_a_dollar_goes_to_the_evaluator() -> None:
+    # A JSONPath state reads "$name" in a rule as a workflow variable, not as text.
+    from statemachines.choices import Const, DocPath, choice_rule
+
+    def operand(value: Any) -> Any:
+        return DocPath("$.trigger.v") if isinstance(value, str) and "{{" in value else Const(value)
+
+    for op in ("eq", "ne", "gt", "startsWith", "in"):
+        right: Any = ["$x"] if op == "in" else "$x"
+        assert choice_rule({"left": "{{ trigger.v }}", "op": op, "right": right}, operand) is None, op
+    assert choice_rule({"left": "{{ trigger.v }}", "op": "eq", "right": "x$"}, operand) is not None
