@@ -3,9 +3,11 @@ names and handler strings of the local runtime (both read :mod:`infra.lambdas`).
 
 Least privilege: each function may write node logs, read and write payloads under the
 payload prefix, and read secrets under the stage's plugin-secret prefix (never webhook
-secrets). A plugin's declared AWS actions are allowed only on the resources the deployer
-allows (context ``allowedResources``: plugin → ARNs), by default on names under the
-stage's resource prefix (``routines-<stage>-user-*``) — never on ``*``.
+secrets) — except the ``code`` plugin's, which reads no secret at all (:data:`NO_SECRETS`)
+and has the memory its child process may use on top of its own (:data:`MEMORY_MB`). A
+plugin's declared AWS actions are allowed only on the resources the deployer allows
+(context ``allowedResources``: plugin → ARNs), by default on names under the stage's
+resource prefix (``routines-<stage>-user-*``) — never on ``*``.
 """
 
 from __future__ import annotations
@@ -34,6 +36,12 @@ from plugins.sdk import default_registry
 PAYLOADS = "Payload objects have per-execution keys: access is limited to the payload prefix"
 RECORDS = "Large execution records have per-execution keys: access is limited to the records prefix"
 SECRETS = "Users name their secrets; plugins may read only those under the stage's plugin-secret prefix"
+# Plugins whose functions get no Secrets Manager access: the code node runs user code
+# (docs/plugins.md, "The code node"), and its parameters may not name secrets.
+NO_SECRETS = frozenset({"code"})
+# Memory of a function other than the default: the code node's child process may take
+# up to 3008 MB (its memoryMB maximum, plugins/builtin/code.py) beside the runtime's own.
+MEMORY_MB = {"code": 3008 + 512}
 ALLOWED = (
     "Routines name their queues, topics, tables and buses at run time: only names under the "
     "stage's resource prefix, or the ARNs the deployer allowed"
@@ -77,11 +85,13 @@ class PluginFunctions(Construct):
                 settings=settings,
                 environment=environment,
                 timeout=Duration.minutes(15),
+                memory_mb=MEMORY_MB.get(name, 512),
                 reserved_concurrency=settings.concurrency_of(name),
             )
             function.allow(["dynamodb:PutItem"], [storage.node_logs.table_arn])
             function.allow(["s3:GetObject", "s3:PutObject"], [storage.payload_objects()], PAYLOADS)
-            function.allow(["secretsmanager:GetSecretValue"], [secrets], SECRETS)
+            if name not in NO_SECRETS:
+                function.allow(["secretsmanager:GetSecretValue"], [secrets], SECRETS)
             plugin = registry.find(name)
             allowed = self._allowed(name, plugin.aws_actions) if plugin and plugin.aws_actions else []
             if allowed:

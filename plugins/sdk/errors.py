@@ -15,7 +15,13 @@ HTTP_SERVER_ERROR = "Routines.HttpServerError"  # 5xx, 408, 429: the far side ma
 OPERATIONAL_ERROR = "Routines.OperationalError"  # timeouts, throttling, connection errors
 UNEXPECTED_ERROR = "Routines.UnexpectedError"  # a bug in a plugin
 
-NOT_RETRYABLE = (USER_ERROR, HTTP_CLIENT_ERROR)
+CODE_ERROR = "Routines.CodeError"  # a code node's code raised, or returned something not JSON
+CODE_TIMEOUT = "Routines.CodeTimeout"  # it ran past its timeoutSeconds and was killed
+CODE_MEMORY = "Routines.CodeMemory"  # it ran out of its memoryMB
+
+# A code node's code is deterministic (no network module is allowed): running it again
+# raises the same error and fills the same memory. A timeout may depend on the load.
+NOT_RETRYABLE = (USER_ERROR, HTTP_CLIENT_ERROR, CODE_ERROR, CODE_MEMORY)
 
 # AWS's recommended retry for transient Lambda service errors, on every Lambda task.
 LAMBDA_TRANSIENT = (

@@ -36,6 +36,7 @@ DESIGN_NODES = {
     "wait",
     "approval",
     "stop",
+    "code",
 }
 
 
@@ -56,6 +57,7 @@ def test_design_parameters_are_declared() -> None:
         "wait": {"seconds", "until"},
         "approval": {"message", "timeoutSeconds"},
         "stop": {"status", "error", "cause"},
+        "code": {"code", "input", "timeoutSeconds", "memoryMB"},
     }
     for name, params in expected.items():
         declared = {p.name for p in registry.get(name).parameters}
