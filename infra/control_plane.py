@@ -155,6 +155,12 @@ class ControlPlane(Construct):
         hook.allow(["s3:GetObject", "s3:PutObject"], [storage.record_objects()], RECORDS)
         hook.allow(["s3:PutObject"], [storage.trigger_objects()], TRIGGERS)  # a large body
         hook.allow(["states:StartExecution"], machine_arns, MACHINES)
+        # respond: "result" — wait for the execution, and find the stop node it failed at.
+        hook.allow(
+            ["states:DescribeExecution", "states:GetExecutionHistory"],
+            [arn(self, "states", f"execution:{machines}")],
+            MACHINES,
+        )
 
     def _function(
         self,

@@ -4,7 +4,9 @@ state machines (matched by name prefix) → ``functions/recorder`` → execution
 Delivery is at least once with retries (EventBridge target retry policy, then Lambda's
 asynchronous retries); what still fails lands in a dead-letter queue, whose depth is
 alarmed (see monitoring). Failed, timed-out and aborted executions are also copied to a
-queue of their own, which operators can read and the failed-executions alarm counts.
+queue of their own, which operators can read and the failed-executions alarm counts; the
+recorder starts their routine's ``errorRoutine`` (StartExecution on the stage's routine
+state machines).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.control_plane import TRIGGERS
 from infra.nag import acknowledge
 from infra.names import (
     EXECUTIONS_TABLE,
@@ -89,6 +92,14 @@ class Recorder(Construct):
             [arn(self, "states", f"execution:{state_machine_prefix(settings.stage)}*")],
             "Executions of any routine state machine of the stage (named under its prefix)",
         )
+        # Error routines: a failed execution starts its routine's errorRoutine (once), whose
+        # trigger data may be over its inline slot and offloaded first.
+        self.function.allow(
+            ["states:StartExecution"],
+            [arn(self, "states", f"stateMachine:{state_machine_prefix(settings.stage)}*")],
+            "Error routines are routine state machines, created at activation under the stage prefix",
+        )
+        self.function.allow(["s3:PutObject"], [storage.trigger_objects()], TRIGGERS)
         machines = arn(self, "states", f"stateMachine:{state_machine_prefix(settings.stage)}")
         pattern = {"stateMachineArn": events.Match.prefix(machines)}
         self.rule = events.Rule(

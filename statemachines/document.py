@@ -23,13 +23,29 @@ from statemachines.limits import (
     MAX_NODES,
     MAX_VARIABLES,
 )
-from statemachines.model import MAX_ROUTINE_TIMEOUT_SECONDS, NODE_ID_PATTERN, Connection, Node
+from statemachines.model import (
+    MAX_ROUTINE_TIMEOUT_SECONDS,
+    NODE_ID_PATTERN,
+    ROUTINE_ID_PATTERN,
+    Connection,
+    Node,
+)
 from statemachines.problems import Code, Report, connection_path, join_path, node_path
 from statemachines.pydantic_errors import report_pydantic
 
-TOP_LEVEL = ("name", "description", "trigger", "variables", "nodes", "connections", "timeoutSeconds")
+TOP_LEVEL = (
+    "name",
+    "description",
+    "trigger",
+    "variables",
+    "nodes",
+    "connections",
+    "timeoutSeconds",
+    "errorRoutine",
+)
 VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _NODE_ID = re.compile(NODE_ID_PATTERN)
+_ROUTINE_ID = re.compile(ROUTINE_ID_PATTERN)
 
 TOO_DEEP = (
     f"nests deeper than the {MAX_DEPTH} levels of JSON a routine may have "
@@ -189,6 +205,31 @@ def check_top_level(document: dict[str, Any], report: Report) -> None:
             "timeoutSeconds",
             f"'timeoutSeconds' must be a whole number of seconds from 1 to {MAX_ROUTINE_TIMEOUT_SECONDS:,} "
             f"(a Standard execution's year); got {json.dumps(timeout)[:40]}",
+        )
+    _check_error_routine(document, report)
+
+
+def _check_error_routine(document: dict[str, Any], report: Report) -> None:
+    """``errorRoutine``: a routine id. Whether it names an active error routine of the same
+    owner is checked at activation (it may be saved before that routine exists)."""
+    if "errorRoutine" not in document:
+        return
+    target = document["errorRoutine"]
+    if not isinstance(target, str) or not _ROUTINE_ID.match(target):
+        report.error(
+            Code.INVALID_DOCUMENT,
+            "errorRoutine",
+            "'errorRoutine' must be a routine id (1 to 64 letters, digits, '_' or '-'); "
+            f"got {json.dumps(target)[:40]}",
+        )
+        return
+    trigger = document.get("trigger")
+    if isinstance(trigger, dict) and trigger.get("type") == "error":
+        report.error(
+            Code.INVALID_DOCUMENT,
+            "errorRoutine",
+            "an error routine cannot name an errorRoutine of its own: its failures are recorded, "
+            "never passed on (no chains)",
         )
 
 

@@ -19,6 +19,11 @@ NodeId = Annotated[str, Field(pattern=NODE_ID_PATTERN)]
 PortName = Annotated[str, Field(pattern=PORT_NAME_PATTERN)]
 # A Standard execution runs at most a year.
 MAX_ROUTINE_TIMEOUT_SECONDS = 31_536_000
+# A routine id as the API issues and takes it (``/routines/{id}``).
+ROUTINE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+# How long a webhook caller may wait for the result: API Gateway ends a request at 29 s.
+MAX_RESPOND_TIMEOUT_SECONDS = 25
+DEFAULT_RESPOND_TIMEOUT_SECONDS = 10
 PortTypeName = Literal["main", "condition", "error", "loop"]
 OnError = Literal["fail", "continue", "route"]
 
@@ -101,6 +106,23 @@ class WebhookTrigger(DocumentModel):
         bool,
         Field(description="Also accept 'sha256=<hex>' body-only signatures, which can be replayed"),
     ] = False
+    # "accepted": 202 {executionId} at once; "result": the caller waits for the execution's end.
+    respond: Annotated[
+        Literal["accepted", "result"],
+        Field(
+            description="'accepted' (default): answer 202 {executionId} at once; 'result': wait up to "
+            "respondTimeoutSeconds for the execution to end and answer with its result or error",
+        ),
+    ] = "accepted"
+    respond_timeout_seconds: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=MAX_RESPOND_TIMEOUT_SECONDS,
+            description="With respond: 'result', seconds the caller waits (1 to 25); "
+            "past them: 202 {executionId}",
+        ),
+    ] = DEFAULT_RESPOND_TIMEOUT_SECONDS
 
 
 class CronTrigger(DocumentModel):
@@ -115,12 +137,22 @@ class EventTrigger(DocumentModel):
     bus: Annotated[str, Field(min_length=1, max_length=1600)] = "default"
 
 
-Trigger = Annotated[ManualTrigger | WebhookTrigger | CronTrigger | EventTrigger, Field(discriminator="type")]
+class ErrorTrigger(DocumentModel):
+    """Receives the failures of the routines that name this one as their ``errorRoutine``
+    (never started by a webhook, a schedule or an event; manual runs test it)."""
+
+    type: Literal["error"]
+
+
+Trigger = Annotated[
+    ManualTrigger | WebhookTrigger | CronTrigger | EventTrigger | ErrorTrigger, Field(discriminator="type")
+]
 TRIGGER_MODELS: dict[str, type[DocumentModel]] = {
     "manual": ManualTrigger,
     "webhook": WebhookTrigger,
     "cron": CronTrigger,
     "event": EventTrigger,
+    "error": ErrorTrigger,
 }
 
 
@@ -140,6 +172,19 @@ class Routine(DocumentModel):
                 le=MAX_ROUTINE_TIMEOUT_SECONDS,
                 description="Seconds the whole execution may run; past them it ends TIMED_OUT "
                 "(at most 31,536,000: a Standard execution's year)",
+            ),
+        ]
+        | None
+    ) = None
+    # A routine with an error trigger, started once when an execution ends FAILED,
+    # TIMED_OUT or ABORTED (checked at activation: same owner, active, error trigger).
+    error_routine: (
+        Annotated[
+            str,
+            Field(
+                pattern=ROUTINE_ID_PATTERN,
+                description="The id of a routine with an error trigger, started once with the failure "
+                "when an execution ends FAILED, TIMED_OUT or ABORTED",
             ),
         ]
         | None

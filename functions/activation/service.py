@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from functions.activation import machines, triggers
+from functions.activation import error_routine, machines, triggers
 from functions.activation.rollback import Rollback
 from functions.activation.settings import Settings
 from functions.store import RoutineRecord, RoutineStore
@@ -61,6 +61,7 @@ def activate(
     chosen = version or record.current_version
     compiled = compile_record(record, settings, registry)
     assert record.document is not None
+    error_routine.check(store, owner, routine_id, record.document)
     previous = (record.activation or {}).get("trigger")
     with Rollback() as rollback:
         arn = machines.deploy(

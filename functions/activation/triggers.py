@@ -21,6 +21,7 @@ from functions.webhook.signature import DEFAULT_TOLERANCE_SECONDS
 from plugins.runtime.aws import client
 from statemachines.cron import parse_cron
 from statemachines.errors import RoutinesError
+from statemachines.model import DEFAULT_RESPOND_TIMEOUT_SECONDS
 
 NEXT_RUNS = 5
 GONE = ("ResourceNotFoundException",)
@@ -51,10 +52,13 @@ def install(
         return _event(trigger, routine_id, machine_arn, settings, rollback, meta)
     if kind == "webhook":
         return _webhook(trigger, routine_id, settings, rollback, webhook_base)
+    if kind == "error":
+        return {"type": "error"}, {}  # started by the recorder when a routine naming it fails
     return {"type": "manual"}, {}
 
 
-WEBHOOK_OPTIONS = ("toleranceSeconds", "legacySignature")  # settings, not resources
+# Settings, not resources.
+WEBHOOK_OPTIONS = ("toleranceSeconds", "legacySignature", "respond", "respondTimeoutSeconds")
 
 
 def same_resources(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -218,6 +222,8 @@ def _webhook(
         "secretName": name,
         "toleranceSeconds": int(trigger.get("toleranceSeconds") or DEFAULT_TOLERANCE_SECONDS),
         "legacySignature": trigger.get("legacySignature") is True,
+        "respond": "result" if trigger.get("respond") == "result" else "accepted",
+        "respondTimeoutSeconds": int(trigger.get("respondTimeoutSeconds") or DEFAULT_RESPOND_TIMEOUT_SECONDS),
     }
     try:
         manager.describe_secret(SecretId=name)

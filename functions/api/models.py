@@ -115,7 +115,9 @@ class ExecutionSummary(ApiModel):
     routine_id: str
     version: int | None = None
     status: str
-    trigger_type: str | None = Field(default=None, description="manual, test, webhook, cron, event, rerun")
+    trigger_type: str | None = Field(
+        default=None, description="manual, test, webhook, cron, event, rerun, error"
+    )
     started_at: str | None = None
     stopped_at: str | None = None
     duration_ms: float | None = None
@@ -128,12 +130,25 @@ class ExecutionSummary(ApiModel):
     stop_reason: str | None = Field(default=None, description="the reason given to the stop, if any")
 
 
+class ErrorRoutineRun(ApiModel):
+    """What became of a failed execution's ``errorRoutine``."""
+
+    routine_id: str
+    execution_id: str | None = Field(
+        default=None, description="the error routine's execution (started once per failed execution)"
+    )
+    note: str | None = Field(default=None, description="why the error routine was not started, if it was not")
+
+
 class Execution(ExecutionSummary):
     execution_arn: str | None = None
     trigger: Any = Field(default=None, description="the trigger data the routine saw as `trigger`")
     output: Any = None
     nodes: dict[str, dict[str, Any]] | None = Field(default=None, description="per-node trace")
     transitions: int | None = Field(default=None, description="state transitions billed")
+    error_routine: ErrorRoutineRun | None = Field(
+        default=None, description="the routine's errorRoutine, when this execution failed and names one"
+    )
 
 
 class ExecutionList(ApiModel):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from functions.recorder.error_routines import StoredErrorRoutines
 from functions.recorder.recorder import Recorder, RoutineSource
 from functions.store import ExecutionStore, NotFoundError, RoutineStore
 
@@ -30,4 +31,4 @@ def use_routine_source(source: RoutineSource | None) -> None:
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return Recorder(ExecutionStore(), _routines).handle(event)
+    return Recorder(ExecutionStore(), _routines, StoredErrorRoutines()).handle(event)

@@ -5,7 +5,8 @@ events) becomes a conditional write that never regresses the record, so re-deliv
 out-of-order events are no-ops. A terminal event writes status, stop time, error, output
 and the per-node trace (from the history and node logs, with the trace code the local
 runner uses). Whatever goes wrong while tracing, the terminal status is still written:
-no execution that ended stays RUNNING.
+no execution that ended stays RUNNING. An execution that ended FAILED, TIMED_OUT or
+ABORTED starts its routine's ``errorRoutine`` once (:mod:`functions.recorder.error_routines`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
+from functions.recorder.error_routines import ErrorRoutines, pass_on
 from functions.store.executions import (
     TERMINAL,
     ExecutionRecord,
@@ -105,9 +107,16 @@ def _included(detail: dict[str, Any], key: str) -> str | None:
 
 
 class Recorder:
-    def __init__(self, store: ExecutionStore, routines: RoutineSource | None = None) -> None:
+    def __init__(
+        self,
+        store: ExecutionStore,
+        routines: RoutineSource | None = None,
+        error_routines: ErrorRoutines | None = None,
+    ) -> None:
         self.store = store
         self.routines = routines
+        # None: failed executions start no error routine (tests of the recorder alone).
+        self.error_routines = error_routines
 
     def handle(self, event: Any) -> dict[str, Any]:
         change = StatusChange.parse(event)
@@ -151,7 +160,11 @@ class Recorder:
             redrive_count=change.redrive_count,
         )
         if change.status in TERMINAL:
-            self._finish(record, change, meta, existing)
+            document = self._finish(record, change, meta, existing)
+            if self.error_routines is not None:
+                # Before the terminal write, so that one write holds the outcome; a failed
+                # write is retried by EventBridge, and the second start is refused.
+                record.error_routine = pass_on(self.error_routines, self.store, record, meta, document)
         written = self.store.record(record)
         return {
             "result": "recorded" if written else "duplicate",
@@ -161,7 +174,8 @@ class Recorder:
 
     def _finish(
         self, record: ExecutionRecord, change: StatusChange, meta: RunMeta, existing: ExecutionRecord | None
-    ) -> None:
+    ) -> Any | None:
+        """Complete a terminal record; the routine document the execution ran (or None)."""
         record.stopped_at = (change.stop_ms or change.start_ms) / 1000
         document = self._document(meta)
         # A stop through the API notes who and why on the record before it calls
@@ -192,6 +206,7 @@ class Recorder:
             traced = None
         if traced is not None:
             record.nodes, record.transitions = traced
+        return document
 
     def _document(self, meta: RunMeta) -> Any | None:
         """The routine document the execution ran (None: unknown, or unreadable now)."""

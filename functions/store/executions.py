@@ -99,6 +99,8 @@ class ExecutionRecord:
     # Set by a stop through the API (before StopExecution is called), kept by every later write.
     stopped_by: str | None = None
     stop_reason: str | None = None
+    # A failed execution's error routine: {routineId, executionId, note} (the recorder's).
+    error_routine: dict[str, Any] | None = None
 
     @property
     def terminal(self) -> bool:
@@ -137,6 +139,7 @@ class ExecutionRecord:
             "output": self.output,
             "nodes": self.nodes,
             "transitions": self.transitions,
+            "errorRoutine": self.error_routine,
         }
 
 
@@ -221,6 +224,7 @@ class ExecutionStore:
             "rerunOf": record.rerun_of,
             "stoppedBy": record.stopped_by,
             "stopReason": record.stop_reason,
+            "errorRoutine": json.dumps(record.error_routine) if record.error_routine is not None else None,
         }
         values.update({k: v for k, v in optional.items() if v is not None})
         item.update({k: typed(v) for k, v in values.items()})
@@ -402,6 +406,7 @@ class ExecutionStore:
             reruns=list(values.get("reruns", [])),
             stopped_by=values.get("stoppedBy"),
             stop_reason=values.get("stopReason"),
+            error_routine=json.loads(values["errorRoutine"]) if values.get("errorRoutine") else None,
         )
 
 

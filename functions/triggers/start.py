@@ -19,7 +19,7 @@ from functions.store.executions import RUNNING, ExecutionRecord, ExecutionStore
 from plugins.runtime.offload import trigger_input
 
 META_KEY = "meta"
-TRIGGER_TYPES = ("manual", "test", "webhook", "cron", "event", "rerun")
+TRIGGER_TYPES = ("manual", "test", "webhook", "cron", "event", "rerun", "error")
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,20 +6,24 @@ within the routine's tolerance (401; no execution) →
 the body (a JSON body the strict parser refuses — nested too deep, a repeated key, a
 number out of range — is a 400 ``invalid_json``; no execution) → Idempotency-Key (one
 execution per key per routine, the repeat answered with the first execution's id) → start
-→ 202 ``{"executionId"}``.
+→ 202 ``{"executionId"}`` — or, for a trigger with ``respond: "result"``, the execution's
+result once it ends within ``respondTimeoutSeconds`` (:mod:`functions.webhook.respond`; a
+repeated Idempotency-Key waits for the same execution).
 """
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError
 
 from functions.store import ExecutionStore, NotFoundError, RoutineStore
 from functions.triggers.start import RunMeta, start_execution
-from functions.webhook import idempotency, secrets
+from functions.webhook import idempotency, respond, secrets
 from functions.webhook.request import IDEMPOTENCY_HEADER, BadRequest, HookRequest, RefusedBody
 from functions.webhook.signature import DEFAULT_TOLERANCE_SECONDS, HEADER, SignatureRefusal, problem
 from infra.names import DEFAULT_MAX_BODY_BYTES, ENV_MAX_BODY_BYTES
@@ -57,20 +61,40 @@ def response(status: int, body: Any, headers: dict[str, str] | None = None) -> d
     }
 
 
+@dataclass(frozen=True, slots=True)
+class Started:
+    """The execution a call started (or, for a repeated Idempotency-Key, had started)."""
+
+    execution_id: str
+    state_machine_arn: str
+    meta: RunMeta
+    options: dict[str, Any]  # the webhook trigger's options, as activation recorded them
+
+
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
-        execution_id = handle(event, context)
+        started = handle(event, context)
     except Refused as refused:
         headers = {
             401: {"WWW-Authenticate": 'HMAC-SHA256 header="X-Signature-256"'},
             405: {"Allow": "POST"},
         }.get(refused.status, {})
         return response(refused.status, {"errors": refused.problems()}, headers)
-    return response(202, {"executionId": execution_id})
+    wait = respond.respond_timeout(started.options)
+    if wait is None:
+        return response(202, {"executionId": started.execution_id})
+    try:
+        answer = respond.await_result(
+            started.state_machine_arn, started.execution_id, started.meta, wait, context
+        )
+    except ClientError:  # the execution started; its result cannot be read now
+        logger.exception("cannot read the result of %s", started.execution_id)
+        return response(202, {"executionId": started.execution_id})
+    return response(answer.status, answer.body, answer.headers)
 
 
-def handle(event: dict[str, Any], context: Any = None) -> str:
+def handle(event: dict[str, Any], context: Any = None) -> Started:
     if str(event.get("httpMethod") or "POST").upper() != "POST":
         raise Refused(405, "method_not_allowed", "webhooks take POST")
     body = event.get("body") or ""
@@ -87,7 +111,7 @@ def handle(event: dict[str, Any], context: Any = None) -> str:
     key = request.headers.get(IDEMPOTENCY_HEADER)
     meta = RunMeta(owner, request.routine_id, version, "webhook")
     if key is None:
-        return _start(arn, meta, trigger)
+        return Started(_start(arn, meta, trigger), arn, meta, options)
     if not key or len(key) > MAX_KEY_CHARS or not key.isprintable():
         raise Refused(
             400,
@@ -96,7 +120,7 @@ def handle(event: dict[str, Any], context: Any = None) -> str:
             "headers.Idempotency-Key",
         )
     try:
-        return idempotency.once(
+        execution_id = idempotency.once(
             request.routine_id, key, request.body, lambda: _start(arn, meta, trigger), context
         )
     except idempotency.KeyReused:
@@ -110,6 +134,19 @@ def handle(event: dict[str, Any], context: Any = None) -> str:
         raise Refused(
             409, "in_progress", "a request with this Idempotency-Key is still being handled; retry"
         ) from None
+    # A repeat is answered about the first call's execution (of the version it started).
+    if respond.respond_timeout(options) is not None:
+        meta = _meta_of(execution_id, meta)
+    return Started(execution_id, arn, meta, options)
+
+
+def _meta_of(execution_id: str, meta: RunMeta) -> RunMeta:
+    """The run meta of an execution a repeated key names: its record's version, which an
+    activation since may have changed (the result is read from the version that ran)."""
+    record = ExecutionStore().find(execution_id)
+    if record is None or record.version is None or record.version == meta.version:
+        return meta
+    return RunMeta(meta.owner_id, meta.routine_id, record.version, meta.trigger_type)
 
 
 def _active_webhook(routine_id: str) -> tuple[str, str, int, dict[str, Any]]:
