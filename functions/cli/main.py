@@ -23,6 +23,13 @@ USER_VARIABLE, DEFAULT_USER = "ROUTINES_USER", "local"
 SETTLE_LATER = ("run", "test")  # they settle once their local AWS is up
 
 
+JSONATA_HELP = (
+    "preview: compile to a JSONata machine with workflow variables (statemachines/machine), "
+    "the engine that will replace today's; loops, approvals, if/switch, parallel branches work, "
+    "distributed loops and stops inside branches do not yet"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="routines", description="Routines on AWS Step Functions")
     parser.add_argument("--version", action="version", version=f"routines {_version()}")
@@ -37,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     compile_.add_argument("file", metavar="FILE", help="routine JSON file ('-' = stdin)")
     compile_.add_argument("--report", action="store_true", help="print the compile report instead")
     compile_.add_argument("--routine-id", default="local", help="routine id baked into the definition")
+    compile_.add_argument("--jsonata", action="store_true", help=JSONATA_HELP)
     add_target_arguments(compile_)
     compile_.set_defaults(handler=cmd_compile)
 
@@ -65,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="NODE",
             help=f"{verb} this approval node each time it waits (repeatable)",
         )
+    run.add_argument("--jsonata", action="store_true", help=JSONATA_HELP)
     run.set_defaults(handler=cmd_run)
 
     test = commands.add_parser("test", help="run routine test files (*.test.json) on the local runtime")
@@ -242,7 +251,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         if both:
             raise InputError(f"both --approve and --reject name {', '.join(both)}")
         decisions = {**dict.fromkeys(args.approve, True), **dict.fromkeys(args.reject, False)}
-        return run_file(args.file, document, args.input, args.json, args.timeout, secrets, decisions)
+        return run_file(
+            args.file, document, args.input, args.json, args.timeout, secrets, decisions, jsonata=args.jsonata
+        )
     except (InputError, SecretError) as exc:
         print(f"routines: {exc}", file=sys.stderr)
         return EXIT_USAGE

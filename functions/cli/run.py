@@ -124,6 +124,8 @@ def run_file(
     timeout: float | None = None,
     secrets: dict[str, str] | None = None,
     decisions: dict[str, bool] | None = None,
+    *,
+    jsonata: bool = False,
 ) -> int:
     from functions.cli import startup
     from functions.local import LocalAWS
@@ -137,7 +139,9 @@ def run_file(
         for secret, value in (secrets or {}).items():
             aws.put_secret(secret, value)
         try:
-            execution = start_routine(aws, document, trigger)
+            execution = start_routine(
+                aws, document, trigger, query_language="JSONata" if jsonata else "JSONPath"
+            )
         except InvalidRoutineError as exc:
             report = Report(errors=list(exc.problems))
             for problem in report.errors:

@@ -61,7 +61,12 @@ def compile_options(args: argparse.Namespace) -> CompileOptions:
     if args.substitutions and conflicting:
         flags = ", ".join(f"--{flag}" for flag in conflicting)
         raise TargetError(f"--substitutions leaves every function ARN to the deployment; drop {flags}")
-    return CompileOptions(routine_id=args.routine_id, substitutions=args.substitutions, **given)
+    return CompileOptions(
+        routine_id=args.routine_id,
+        substitutions=args.substitutions,
+        query_language="JSONata" if getattr(args, "jsonata", False) else "JSONPath",
+        **given,
+    )
 
 
 def placeholders(definition: str) -> dict[str, str]:

@@ -139,6 +139,23 @@ def test_compile_report(capsys: pytest.CaptureFixture[str]) -> None:
     assert report["stateNodes"]["anyone (route)"] == "anyone"
 
 
+def test_compile_jsonata_prints_the_jsonata_machine(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "compile", "--jsonata", "--report", HELLO)
+    report = json.loads(out)
+    assert code == 0
+    assert report["queryLanguage"] == "JSONata"
+    assert report["lambdaTasks"] == 3 and report["evaluatorTasks"] == 0
+    assert report["transitions"] == {"min": 4, "max": 4}
+
+
+def test_run_jsonata_runs_the_jsonata_machine(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "run", "--jsonata", "--json", HELLO)
+    result = json.loads(out.strip().splitlines()[-1])
+    assert code == 0
+    assert result["output"]["greet"]["message"] == "Hello, Ada!"
+    assert result["transitions"] == 4 and result["nodes"]["nobody"]["status"] == "skipped"
+
+
 def test_compile_invalid_routine_exits_one(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "compile", str(DATA / "invalid" / "cycle.json"))
     assert code == 1 and out == "" and "cycle" in err
