@@ -16,15 +16,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from infra.names import APPROVAL_NOTIFIER
+from infra.names import APPROVAL_NOTIFIER, EVALUATOR
 from plugins.sdk import PortType
 from statemachines.asl import State
 from statemachines.emitter.tasks import retriers
 from statemachines.errors import CompileError
 from statemachines.expressions import parse_template
 from statemachines.graph import Edge
-from statemachines.jsonata.conditions import condition_jsonata
+from statemachines.jsonata.conditions import condition_jsonata, literal
 from statemachines.layout import Status
+from statemachines.machine.plan import variable_name
 from statemachines.machine.values import arguments, error_record, native
 from statemachines.machine.walk import Build, Outcome, Scope, Step, both, set_link
 from statemachines.problems import node_path
@@ -103,18 +104,36 @@ def branch(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
     def operand(text: str) -> str:
         return parse_template(text).native(build.root_text)
 
+    texts = [condition_jsonata(condition, operand) for _, condition in rules]
+    entry = None
+    if any(text is None for text in texts):
+        # 'matches': Python's, Rust's (jsonatapy) and JavaScript's (AWS) regular expressions
+        # differ, so the evaluator Lambda decides, on operands Step Functions evaluated;
+        # the Choice routes on its answer, kept in the node's variable.
+        variable = build.plan.variable.get(info.id) or variable_name(info.id)
+        evaluated: dict[str, Any] = {
+            "Resource": build.plan.options.function_arn(EVALUATOR),
+            "Arguments": {
+                **arguments(info, build.plan, build.root_text, scope.passes_input),
+                "plugin": info.plugin.name,
+            },
+            "Assign": {variable: "{% $states.result.port %}"},
+            "Retry": retriers(info.node, lambda_task=True),
+        }
+        entry = build.add(scope, build.name(info.id, info.id), State("Task", evaluated), info.id)
+        texts = [f"${variable} = {literal(port)}" for port, _ in rules]
     choices: list[dict[str, Any]] = []
     ports: list[str] = []
-    for port, condition in rules:
-        text = condition_jsonata(condition, operand)
-        if text is None:
-            raise CompileError(
-                "'matches' conditions do not compile to JSONata machines yet", path=node_path(info.id)
-            )
-        choices.append({"Condition": "{% " + text + " %}", "Next": ""})
+    for (port, _), text in zip(rules, texts, strict=True):
+        choices.append({"Condition": "{% " + str(text) + " %}", "Next": ""})
         ports.append(port)
     fields: dict[str, Any] = {"Choices": choices, "Default": ""}
-    name = build.add(scope, build.name(info.id, info.id), State("Choice", fields), info.id)
+    base = info.id if entry is None else f"{info.id} (route)"
+    name = build.add(
+        scope, build.name(base, info.id if entry is None else None), State("Choice", fields), info.id
+    )
+    if entry is not None:
+        scope.states[entry].fields["Next"] = name
     build.choices.append((name, fields, list(zip(choices, ports, strict=True)), default))
     links: dict[str, list[Any]] = {}
     for rule, port in zip(choices, ports, strict=True):
@@ -125,7 +144,7 @@ def branch(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
         taken = sim.copy()
         complete(build.graph, taken, info.id, Status.OK, frozenset({port}))
         outcomes.append(Outcome(taken, both(*port_links)))
-    return Step(name, outcomes)
+    return Step(entry or name, outcomes)
 
 
 def wait(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
@@ -137,23 +156,66 @@ def wait(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
     return Step(name, [Outcome(sim, set_link(fields, "Next"))])
 
 
+STOP_ERROR = "Routines.Stop."  # + the stop node's id: raised in branches and iterations
+
+
 def stop(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
-    if scope.kind != "top":
-        raise CompileError(
-            "a stop inside parallel branches does not compile to JSONata machines yet",
-            path=node_path(info.id),
-        )
+    """At the top level a Succeed with the result, or a Fail. Inside a Parallel branch or a
+    loop's iteration it raises ``Routines.Stop.<id>``, which the top-level Parallel or Map
+    around it catches and turns into that end (Step Functions cancels the rest)."""
     name = build.name(info.id, info.id)
-    if info.parameters.get("status", "succeed") == "fail":
-        fields = {
-            "Error": _text(build, info.parameters.get("error") or "Routines.Stopped"),
-            "Cause": _text(build, info.parameters.get("cause") or f"stopped by '{info.id}'"),
-        }
+    if scope.kind != "top":
+        fields = {"Error": STOP_ERROR + info.id, "Cause": f"stop '{info.id}' ends the execution"}
         build.add(scope, name, State("Fail", fields), info.id)
+    elif info.parameters.get("status", "succeed") == "fail":
+        build.add(scope, name, _failure(info), info.id)
     else:
         build.add(scope, name, State("Succeed", {"Output": build.output(scope, {})}), info.id)
     complete(build.graph, sim, info.id, Status.OK, frozenset())
     return Step(name, [])
+
+
+def _failure(info: NodeInfo) -> State:
+    fields = {"Error": info.parameters.get("error") or "RoutineStopped"}
+    if info.parameters.get("cause"):
+        fields["Cause"] = info.parameters["cause"]
+    return State("Fail", fields)
+
+
+def stops_within(build: Build, members: list[str] | set[str]) -> list[str]:
+    """The stop nodes among ``members`` and inside the bodies of loops among them."""
+    found: set[str] = set()
+    for node in members:
+        found.add(node)
+        found |= build.plan.topology.loop_bodies.get(node, set())
+    stops = (n for n in found if build.infos[n].plugin.name == "stop" and not build.infos[n].node.disabled)
+    return sorted(stops, key=build.plan.position.__getitem__)
+
+
+def stop_catches(build: Build, scope: Scope, stops: list[str], catches_all: bool) -> list[dict[str, Any]]:
+    """Catch entries of a Parallel or Map holding ``stops``: at the top level the end each
+    stop asks for; further in, where the state catches everything (onError), a re-raise so
+    the stop still reaches the top."""
+    if not stops or (scope.kind != "top" and not catches_all):
+        return []
+    out: list[dict[str, Any]] = []
+    succeeding = [s for s in stops if build.infos[s].parameters.get("status", "succeed") != "fail"]
+    for node in stops:
+        if node in succeeding and scope.kind == "top":
+            continue
+        info = build.infos[node]
+        if scope.kind == "top":
+            state = _failure(info)
+        else:
+            state = State("Fail", {"Error": STOP_ERROR + node, "Cause": f"stop '{node}' ends the execution"})
+        target = build.add(scope, build.name(f"{node} (stop)"), state, node)
+        out.append({"ErrorEquals": [STOP_ERROR + node], "Next": target})
+    if succeeding and scope.kind == "top":
+        done = build.add(
+            scope, build.name("stopped"), State("Succeed", {"Output": build.output(scope, {})}), None
+        )
+        out.append({"ErrorEquals": [STOP_ERROR + s for s in succeeding], "Next": done})
+    return out
 
 
 def _text(build: Build, value: str) -> str:
@@ -198,6 +260,9 @@ def loop(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
         fields["Assign"] = {build.plan.variable[info.id]: "{% $states.result %}"}
         scope.ends[map_name] = {info.id: "$states.result"}
     build.add(scope, map_name, State("Map", fields), info.id)
+    stop_catch = stop_catches(
+        build, scope, stops_within(build, body), catches_all=info.node.on_error != "fail"
+    )
     kind = f"($t := $type({items}); $exists($t) ? $t : 'null')"
     named = f"($t := {kind}; $t = 'null' ? 'null' : $lookup({TYPE_NAMES}, $t))"
     message = f"'loop items must be a list; got ' & {named}"
@@ -217,7 +282,9 @@ def loop(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
             info.id,
         )
         guard["Default"] = failure
-        return Step(guard_name, error_outcomes(build, sim, info, fields, ok_ports))
+        return Step(
+            guard_name, _with_stops(error_outcomes(build, sim, info, fields, ok_ports), fields, stop_catch)
+        )
     record = build.name(f"{info.id} (not a list)", info.id)
     error = "{% {'error': {'type': 'Routines.UserError', 'message': " + message + "}} %}"
     pass_fields: dict[str, Any] = {"Output": error}  # the trace reads the node's error here
@@ -225,7 +292,7 @@ def loop(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
         pass_fields["Assign"] = {build.plan.variable[info.id]: error}
     build.add(scope, record, State("Pass", pass_fields), info.id)
     guard["Default"] = record
-    outcomes = error_outcomes(build, sim, info, fields, ok_ports)
+    outcomes = _with_stops(error_outcomes(build, sim, info, fields, ok_ports), fields, stop_catch)
     last = outcomes[-1]
     outcomes[-1] = Outcome(last.sim, both(last.link, set_link(pass_fields, "Next")) if last.link else None)
     return Step(guard_name, outcomes)
@@ -271,6 +338,15 @@ def approval(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
         complete(build.graph, branch_sim, info.id, status, frozenset({port}))
         outcomes.append(Outcome(branch_sim, link))
     return Step(name, outcomes)
+
+
+def _with_stops(
+    outcomes: list[Outcome], fields: dict[str, Any], catches: list[dict[str, Any]]
+) -> list[Outcome]:
+    """The stops' catches first: an onError catch of everything must not take them."""
+    if catches:
+        fields["Catch"] = [*catches, *fields.get("Catch", [])]
+    return outcomes
 
 
 CONSTRUCTS: dict[str, Construct] = {
@@ -333,6 +409,9 @@ def parallel_step(build: Build, scope: Scope, sim: Sim, ready: list[str]) -> Ste
     fields: dict[str, Any] = {"Branches": branches}
     if assign:
         fields["Assign"] = assign
+    catches = stop_catches(build, scope, stops_within(build, graph.members(every_own)), catches_all=False)
+    if catches:
+        fields["Catch"] = catches
     name = build.add(scope, build.name("parallel: " + ", ".join(ready)), State("Parallel", fields), None)
     scope.assigned.extend(n for n in build.plan.variable if build.plan.variable[n] in assign)
     scope.ends[name] = {

@@ -147,3 +147,104 @@ def test_a_resolved_value_is_data_and_never_read_for_expressions_again() -> None
     sent = {"fields": {"echo": "{{ trigger.secret }}"}}  # a value a user's data held
     assert resolve_parameters(plugin, sent, context, deferred=[]) == sent
     assert resolve_parameters(plugin, sent, context) == {"fields": {"echo": "leaked"}}
+
+
+def _stop_in_a_branch(status: str) -> dict[str, Any]:
+    return {
+        "name": "a stop in a branch",
+        "trigger": {"type": "manual"},
+        "nodes": [
+            {"id": "start", "plugin": "static-data", "parameters": {"data": {"n": 1}}},
+            {
+                "id": "quick",
+                "plugin": "stop",
+                "parameters": {"status": status, "error": "Halted", "cause": "enough"},
+            },
+            {"id": "slow", "plugin": "wait", "parameters": {"seconds": 30}},
+            {"id": "after", "plugin": "transform", "parameters": {"fields": {"late": True}}},
+        ],
+        "connections": [
+            {"sourceNodeId": "start", "targetNodeId": "quick"},
+            {"sourceNodeId": "start", "targetNodeId": "slow"},
+            {"sourceNodeId": "slow", "targetNodeId": "after"},
+        ],
+    }
+
+
+@pytest.mark.parametrize("status", ["fail", "succeed"])
+def test_a_stop_in_a_parallel_branch_ends_the_execution_at_once(aws: LocalAWS, status: str) -> None:
+    asl = compile_routine(_stop_in_a_branch(status), options=JSONATA).asl
+    parallel = next(s for s in asl["States"].values() if s["Type"] == "Parallel")
+    assert parallel["Catch"][0]["ErrorEquals"] == ["Routines.Stop.quick"]
+    result = run_routine(aws, _stop_in_a_branch(status), {}, query_language="JSONata", timeout=20).to_json()
+    if status == "fail":
+        assert result["status"] == "FAILED"
+        assert result["error"] == {"type": "Halted", "message": "enough"}
+    else:
+        assert result["status"] == "SUCCEEDED", result["error"]
+    assert result["nodes"]["after"]["status"] != "succeeded"  # cancelled, not waited for
+
+
+def test_a_stop_in_a_loop_body_ends_the_execution(aws: LocalAWS) -> None:
+    document = {
+        "name": "a stop in a loop",
+        "trigger": {"type": "manual"},
+        "nodes": [
+            {"id": "each", "plugin": "loop", "parameters": {"items": "{{ [1, 2, 3] }}"}},
+            {
+                "id": "big",
+                "plugin": "if",
+                "parameters": {"condition": {"left": "{{ loop.item }}", "op": "gt", "right": 2}},
+            },
+            {"id": "halt", "plugin": "stop", "parameters": {"status": "fail", "error": "TooBig"}},
+            {"id": "row", "plugin": "transform", "parameters": {"fields": {"n": "{{ loop.item }}"}}},
+        ],
+        "connections": [
+            {"sourceNodeId": "each", "sourcePort": "body", "targetNodeId": "big"},
+            {"sourceNodeId": "big", "sourcePort": "true", "targetNodeId": "halt"},
+            {"sourceNodeId": "big", "sourcePort": "false", "targetNodeId": "row"},
+        ],
+    }
+    result = run_routine(aws, document, {}, query_language="JSONata", timeout=20).to_json()
+    assert result["status"] == "FAILED"
+    assert result["error"]["type"] == "TooBig"
+
+
+@pytest.mark.parametrize("email, port", [("ada@example.com", "valid"), ("not an address", "default")])
+def test_matches_is_decided_by_the_evaluator_on_natively_evaluated_operands(
+    aws: LocalAWS, email: str, port: str
+) -> None:
+    document = {
+        "name": "matches",
+        "trigger": {"type": "manual"},
+        "nodes": [
+            {
+                "id": "check",
+                "plugin": "switch",
+                "parameters": {
+                    "rules": [
+                        {
+                            "port": "valid",
+                            "condition": {
+                                "left": "{{ trigger.email }}",
+                                "op": "matches",
+                                "right": "^[^@ ]+@[^@ ]+$",
+                            },
+                        }
+                    ]
+                },
+            },
+            {"id": "ok", "plugin": "transform", "parameters": {"fields": {"ok": True}}},
+            {"id": "bad", "plugin": "transform", "parameters": {"fields": {"ok": False}}},
+        ],
+        "connections": [
+            {"sourceNodeId": "check", "sourcePort": "valid", "targetNodeId": "ok"},
+            {"sourceNodeId": "check", "sourcePort": "default", "targetNodeId": "bad"},
+        ],
+    }
+    report = compile_routine(document, options=JSONATA).report
+    assert report["evaluatorTasks"] == 1
+    result = run_routine(aws, document, {"email": email}, query_language="JSONata", timeout=20).to_json()
+    assert result["status"] == "SUCCEEDED", result["error"]
+    assert result["output"] == ({"ok": {"ok": True}} if port == "valid" else {"bad": {"ok": False}})
+    assert result["nodes"]["check"]["status"] == "succeeded"
