@@ -25,8 +25,8 @@ SETTLE_LATER = ("run", "test")  # they settle once their local AWS is up
 
 JSONATA_HELP = (
     "preview: compile to a JSONata machine with workflow variables (statemachines/machine), "
-    "the engine that will replace today's; loops, approvals, if/switch, parallel branches work, "
-    "distributed loops and stops inside branches do not yet"
+    "the engine that will replace today's; every node kind compiles, outputs are not yet "
+    "offloaded to S3 when they outgrow a variable (256 KiB)"
 )
 
 

@@ -26,7 +26,7 @@ from statemachines.graph import Edge
 from statemachines.jsonata.conditions import condition_jsonata, literal
 from statemachines.layout import Status
 from statemachines.machine.plan import variable_name
-from statemachines.machine.values import arguments, error_record, native
+from statemachines.machine.values import RootText, arguments, error_record, native
 from statemachines.machine.walk import Build, Outcome, Scope, Step, both, set_link
 from statemachines.problems import node_path
 from statemachines.topology import NodeInfo
@@ -229,30 +229,48 @@ def loop(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
     """A Map over the items, behind a Choice that the items are a list (a Map over
     anything else fails with States.Runtime, which no Catch takes): not a list fails the
     node with Routines.UserError — a Fail, or by onError the error record."""
-    if info.parameters.get("mode") == "distributed":
-        raise CompileError(
-            "distributed loops do not compile to JSONata machines yet", path=node_path(info.id)
-        )
     items = parse_template(info.parameters["items"]).native(build.root_text)
     inner = Scope("map", result=build.plan.results.get(info.id), passes_input=True)
     body = build.plan.topology.loop_bodies[info.id]
+    distributed = info.parameters.get("mode") == "distributed"
+    outer_root = build.root_text
+    carried = _carried(build, body) if distributed else []
+    if distributed or outer_root.carried is not None:
+        every = frozenset(build.graph.nodes) - body
+        build.root_text = RootText(build.plan, every if distributed else outer_root.carried)
     members = activated = 0
     for node in body:
         members |= build.graph.bit(node)
     for edge in build.plan.topology.body_edges(info.id):
         activated |= build.graph.bit(edge.target)
-    begin = build.go(inner, start(build.graph, members, activated, {}))
-    processor = build.finish(inner, begin).to_json()
+    try:
+        begin = build.go(inner, start(build.graph, members, activated, {}))
+        processor = build.finish(inner, begin).to_json()
+    finally:
+        build.root_text = outer_root
     index = "$string($states.context.Map.Item.Index)"
     iteration = f"$states.input.iteration & '.' & {index}" if scope.passes_input else index
+    selector: dict[str, Any] = {
+        "item": "{% $states.context.Map.Item.Value %}",
+        "index": "{% $states.context.Map.Item.Index %}",
+        "iteration": "{% " + iteration + " %}",
+    }
+    if distributed or outer_root.carried is not None:
+        # What the iterations read from outside them travels in their input.
+        selector["trigger"] = "{% " + outer_root.trigger() + " %}"
+        selector["execution"] = {n: "{% " + outer_root.execution(n) + " %}" for n in ("id", "startedAt")}
+        names = (
+            carried if distributed else [n for n in _carried(build, body) if n in (outer_root.carried or ())]
+        )
+        if outer_root.carried is not None and not distributed:
+            names = sorted(set(names) | set(outer_root.carried) & set(_carried(build, body)))
+        if names:
+            selector["nodes"] = {n: "{% " + outer_root.node(n) + " %}" for n in names}
+    mode = {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"} if distributed else {"Mode": "INLINE"}
     fields: dict[str, Any] = {
         "Items": "{% " + items + " %}",
-        "ItemSelector": {
-            "item": "{% $states.context.Map.Item.Value %}",
-            "index": "{% $states.context.Map.Item.Index %}",
-            "iteration": "{% " + iteration + " %}",
-        },
-        "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, **processor},
+        "ItemSelector": selector,
+        "ItemProcessor": {"ProcessorConfig": mode, **processor},
         "MaxConcurrency": info.parameters.get("maxConcurrency", 10),
     }
     map_name = build.name(info.id, info.id)
@@ -338,6 +356,14 @@ def approval(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
         complete(build.graph, branch_sim, info.id, status, frozenset({port}))
         outcomes.append(Outcome(branch_sim, link))
     return Step(name, outcomes)
+
+
+def _carried(build: Build, body: set[str]) -> list[str]:
+    """The nodes outside a loop's body that nodes inside it read (a merge as itself)."""
+    read: set[str] = set()
+    for node in body:
+        read |= {n for n in build.plan.reads[node] if n not in body}
+    return sorted(read, key=build.plan.position.__getitem__)
 
 
 def _with_stops(

@@ -32,14 +32,18 @@ LAMBDA_ROOTS = frozenset({"secrets", "item"})  # resolved by the plugin Lambda
 class RootText:
     """``root_text`` for :meth:`Template.native`: the JSONata each root reference becomes."""
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, carried: frozenset[str] | None = None) -> None:
         self.plan = plan
+        # Inside a distributed loop's iterations — child executions, which see neither the
+        # parent's variables nor its input — the trigger, the execution's fields and the
+        # outputs of these nodes arrive in the iteration's input (the Map's ItemSelector).
+        self.carried = carried
 
     def __call__(self, ref: Reference) -> str:
         if ref.root == "nodes":
             return self.node(ref.name) if ref.name else self.nodes()
         if ref.root == "trigger":
-            return f"{INPUT}.trigger" + (f".{field_text(ref.name)}" if ref.name else "")
+            return self.trigger() + (f".{field_text(ref.name)}" if ref.name else "")
         if ref.root == "vars":
             variables = self.plan.routine_variables
             return literal(variables.get(ref.name) if ref.name else variables)
@@ -47,15 +51,25 @@ class RootText:
             # The iteration's input, which every state of the iteration hands on.
             return "$states.input" + (f".{field_text(ref.name)}" if ref.name else "")
         if ref.root == "execution":
-            fields = {**EXECUTION, "routineId": literal(self.plan.options.routine_id)}
+            fields = {name: self.execution(name) for name in ("id", "routineId", "startedAt")}
             if ref.name:
                 return fields[ref.name]
             return "{" + ", ".join(f"{literal(k)}: {v}" for k, v in fields.items()) + "}"
         raise ValueError(f"'{ref.source}' is not evaluated in the state machine")
 
+    def trigger(self) -> str:
+        return "$states.input.trigger" if self.carried is not None else f"{INPUT}.trigger"
+
+    def execution(self, name: str) -> str:
+        if name == "routineId":
+            return literal(self.plan.options.routine_id)
+        return f"$states.input.execution.{name}" if self.carried is not None else EXECUTION[name]
+
     def node(self, node_id: str) -> str:
         """A node's output: its variable, or, for a merge, the object of its branches that
         ran (``{}`` when none did)."""
+        if self.carried is not None and node_id in self.carried:
+            return f"$states.input.nodes.{field_text(node_id)}"
         if node_id in self.plan.variable:
             return f"${self.plan.variable[node_id]}"
         sources = self.plan.sources.get(node_id)
@@ -107,9 +121,9 @@ def arguments(info: NodeInfo, plan: Plan, root_text: RootText, in_loop: bool = F
         "node": info.id,
         "parameters": parameters,
         "execution": {
-            "id": "{% " + EXECUTION["id"] + " %}",
+            "id": "{% " + root_text.execution("id") + " %}",
             "routineId": plan.options.routine_id,
-            "startedAt": "{% " + EXECUTION["startedAt"] + " %}",
+            "startedAt": "{% " + root_text.execution("startedAt") + " %}",
         },
         "attempt": "{% $states.context.State.RetryCount %}",
         "deferred": deferred,
@@ -137,7 +151,7 @@ def _context_for_lambda(
     if nodes:
         args["nodes"] = nodes
     if "trigger" in roots:
-        args["trigger"] = "{% " + INPUT + ".trigger %}"
+        args["trigger"] = "{% " + root_text.trigger() + " %}"
     if "vars" in roots:
         args["vars"] = map_strings(plan.routine_variables, native_literal)
     if "loop" in roots:

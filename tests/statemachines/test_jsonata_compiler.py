@@ -248,3 +248,38 @@ def test_matches_is_decided_by_the_evaluator_on_natively_evaluated_operands(
     assert result["status"] == "SUCCEEDED", result["error"]
     assert result["output"] == ({"ok": {"ok": True}} if port == "valid" else {"bad": {"ok": False}})
     assert result["nodes"]["check"]["status"] == "succeeded"
+
+
+def _distributed() -> dict[str, Any]:
+    document = json.loads((EXAMPLES / "loop-over-items.json").read_text())
+    for node in document["nodes"]:
+        if node["id"] == "each":
+            node["parameters"]["mode"] = "distributed"
+        if node["id"] == "standard":  # child executions see no outer variables, nor the input
+            node["parameters"]["fields"].update(
+                first="{{ nodes.products.items[0].sku }}", who="{{ trigger.who }}"
+            )
+    return document
+
+
+def test_a_distributed_loop_carries_what_its_iterations_read(aws: LocalAWS, asl_validator: Validate) -> None:
+    asl = compile_routine(_distributed(), options=JSONATA).asl
+    each = asl["States"]["each"]
+    assert each["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
+    assert set(each["ItemSelector"]) == {"item", "index", "iteration", "trigger", "execution", "nodes"}
+    assert list(each["ItemSelector"]["nodes"]) == ["products"]
+    [checked] = asl_validator([asl])
+    assert checked.ok, checked.describe()
+    result = run_routine(aws, _distributed(), {"who": "me"}, query_language="JSONata", timeout=60).to_json()
+    assert result["status"] == "SUCCEEDED", result["error"]
+    rows = result["nodes"]["each"]["output"]
+    assert rows[2]["standard"] == {
+        "sku": "C-3",
+        "rate": 19,
+        "price": 20,
+        "position": 2,
+        "currency": "EUR",
+        "first": "A-1",
+        "who": "me",
+    }
+    assert result["nodes"]["standard"]["status"] == "succeeded"  # its node log, under the parent's id
