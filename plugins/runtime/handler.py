@@ -28,7 +28,7 @@ from plugins.runtime.errors import PluginError, UnexpectedError, UserError
 from plugins.runtime.event import Invocation
 from plugins.runtime.nodelog import NodeLog
 from plugins.runtime.observability import METRICS_NAMESPACE, logger, redact_secrets, tracer
-from plugins.runtime.offload import offload_if_large
+from plugins.runtime.offload import offload_if_large, refuse_large
 from plugins.sdk import PluginDefinition, PortType
 
 SECRET_MAX_AGE = 300  # seconds a secret stays cached in a warm container
@@ -104,6 +104,10 @@ def invoke(
         output = redact_secrets(output, secrets)
         execution = invocation.execution.id.rsplit(":", 1)[-1]
         key = payload_key(f"{execution}/{invocation.node}/{log.request_id}.json")
+        if invocation.deferred is not None:
+            # A JSONata machine reads outputs in place from its variables; one that would
+            # not fit must fail clearly, never be read as a reference by mistake.
+            refuse_large(output, invocation.inline_bytes)
         result = offload_if_large(output, key, invocation.inline_bytes, invocation.keep)
         log.status, log.output = "succeeded", result
         return result

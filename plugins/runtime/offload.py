@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from plugins.runtime.aws import client, payload_bucket, payload_key
+from plugins.runtime.errors import UserError
 from statemachines.budget import TRIGGER_INLINE_BYTES
 from statemachines.layout import PARTIAL
 
@@ -59,6 +60,17 @@ def offload_if_large(value: Any, key: str, limit: int | None = None, keep: Seque
     if len(chosen) + len(missing) < len(keep):
         reference[PARTIAL] = True  # native states must ask the evaluator instead
     return reference
+
+
+def refuse_large(value: Any, limit: int | None) -> None:
+    """A UserError when ``value``'s JSON exceeds ``limit``: what a JSONata machine cannot
+    keep yet (its outputs are not offloaded to S3 so far)."""
+    size = len(encode(value))
+    if limit is not None and size > limit:
+        raise UserError(
+            f"the output is {size:,} bytes; a node's output may be at most {limit:,} bytes in a "
+            "JSONata machine (--jsonata: offloading larger outputs to S3 is not built yet)"
+        )
 
 
 def kept_values(value: Any, keep: Sequence[Path]) -> Any:
@@ -164,6 +176,7 @@ __all__ = [
     "load",
     "load_key",
     "offload_if_large",
+    "refuse_large",
     "store",
     "trigger_input",
 ]

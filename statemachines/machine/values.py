@@ -27,6 +27,9 @@ EXECUTION = {
     "startedAt": "$states.context.Execution.StartTime",
 }
 LAMBDA_ROOTS = frozenset({"secrets", "item"})  # resolved by the plugin Lambda
+# A node's output lives in a variable: at most 256 KiB each (AWS), less room for the rest
+# of the Task's result.
+VARIABLE_ROOM = 250 * 1024
 
 
 class RootText:
@@ -127,6 +130,7 @@ def arguments(info: NodeInfo, plan: Plan, root_text: RootText, in_loop: bool = F
         },
         "attempt": "{% $states.context.State.RetryCount %}",
         "deferred": deferred,
+        "inlineBytes": VARIABLE_ROOM,
     }
     if in_loop:  # node logs of different iterations differ by it ("2.0": nested loops)
         args["iteration"] = "{% $states.input.iteration %}"

@@ -283,3 +283,23 @@ def test_a_distributed_loop_carries_what_its_iterations_read(aws: LocalAWS, asl_
         "who": "me",
     }
     assert result["nodes"]["standard"]["status"] == "succeeded"  # its node log, under the parent's id
+
+
+def test_an_output_larger_than_a_variable_fails_clearly(aws: LocalAWS) -> None:
+    document = {
+        "name": "big output",
+        "trigger": {"type": "manual"},
+        "nodes": [
+            {"id": "big", "plugin": "code", "parameters": {"code": "return 'x' * 300_000"}},
+            {
+                "id": "after",
+                "plugin": "transform",
+                "parameters": {"fields": {"n": "{{ $length(nodes.big) }}"}},
+            },
+        ],
+        "connections": [{"sourceNodeId": "big", "targetNodeId": "after"}],
+    }
+    result = run_routine(aws, document, {}, query_language="JSONata", timeout=60).to_json()
+    assert result["status"] == "FAILED"
+    assert result["nodes"]["big"]["error"]["type"] == "Routines.UserError"
+    assert "300,002 bytes" in result["nodes"]["big"]["error"]["message"]
