@@ -42,7 +42,10 @@ def routes(build: Build) -> dict[str, dict[str, list[str]]]:
     out: dict[str, dict[str, list[str]]] = {}
     for name, fields, rules, default in build.choices:
         by_target = out.setdefault(name, {})
-        for target, port in [(rule["Next"], port) for rule, port in rules] + [(fields["Default"], default)]:
+        ways = [(rule["Next"], port) for rule, port in rules]
+        if "Default" in fields:
+            ways.append((fields["Default"], default))
+        for target, port in ways:
             if port not in by_target.setdefault(target, []):
                 by_target[target].append(port)
     return out

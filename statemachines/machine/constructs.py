@@ -128,6 +128,15 @@ def branch(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
         choices.append({"Condition": "{% " + str(text) + " %}", "Next": ""})
         ports.append(port)
     fields: dict[str, Any] = {"Choices": choices, "Default": ""}
+    if build.assigns(scope, info.id):  # a merge reads which port was taken
+        marker = build.plan.variable_of(info.id)
+        for rule, port in zip(choices, ports, strict=True):
+            rule["Assign"] = {marker: port}
+        # Not the state's own Assign for the default: AWS evaluates it only when no rule
+        # matches, moto always. A last rule that always holds says it on both.
+        choices.append({"Condition": "{% true %}", "Assign": {marker: default}, "Next": ""})
+        ports.append(default)
+        del fields["Default"]
     base = info.id if entry is None else f"{info.id} (route)"
     name = build.add(
         scope, build.name(base, info.id if entry is None else None), State("Choice", fields), info.id
@@ -138,7 +147,8 @@ def branch(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
     links: dict[str, list[Any]] = {}
     for rule, port in zip(choices, ports, strict=True):
         links.setdefault(port, []).append(set_link(rule, "Next"))
-    links.setdefault(default, []).append(set_link(fields, "Default"))
+    if "Default" in fields:
+        links.setdefault(default, []).append(set_link(fields, "Default"))
     outcomes = []
     for port, port_links in links.items():
         taken = sim.copy()
@@ -151,6 +161,8 @@ def wait(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
     seconds = info.parameters.get("seconds")
     key, value = ("Seconds", seconds) if seconds is not None else ("Timestamp", info.parameters.get("until"))
     fields: dict[str, Any] = {key: native(value, build.root_text) if isinstance(value, str) else value}
+    if build.assigns(scope, info.id):  # a merge reads that it ran
+        fields["Assign"] = {build.plan.variable_of(info.id): True}
     name = build.add(scope, build.name(info.id, info.id), State("Wait", fields), info.id)
     complete(build.graph, sim, info.id, Status.OK, frozenset({"out"}))
     return Step(name, [Outcome(sim, set_link(fields, "Next"))])
@@ -420,8 +432,10 @@ def parallel_step(build: Build, scope: Scope, sim: Sim, ready: list[str]) -> Ste
         begin = build.go(inner, Sim(bits, activated, waiting, {root}, {}))
         branches.append(build.finish(inner, begin).to_json())
         for node in dict.fromkeys(inner.assigned):
-            variable = build.plan.variable[node]
-            assign[variable] = f"{{% $states.result[{index}].{variable} %}}"
+            variable = build.plan.variable_of(node)
+            # Absent when the branch went another way than through the node (its variable
+            # lives in a scope nested in the branch, where it cannot be set to null first).
+            assign[variable] = f"{{% ($v := $states.result[{index}].{variable}; $exists($v) ? $v : null) %}}"
     for node in graph.members(every_own):
         for edge in graph.outgoing[node]:
             target = edge.target
@@ -439,11 +453,12 @@ def parallel_step(build: Build, scope: Scope, sim: Sim, ready: list[str]) -> Ste
     if catches:
         fields["Catch"] = catches
     name = build.add(scope, build.name("parallel: " + ", ".join(ready)), State("Parallel", fields), None)
-    scope.assigned.extend(n for n in build.plan.variable if build.plan.variable[n] in assign)
+    handed = [n for n in build.plan.needed if build.plan.variable_of(n) in assign]
+    scope.assigned.extend(sorted(handed, key=build.plan.position.__getitem__))
+    for n in handed:
+        build.homes.setdefault(n, []).append(scope)
     scope.ends[name] = {
-        n: assign[build.plan.variable[n]].removeprefix("{% ").removesuffix(" %}")
-        for n in build.plan.variable
-        if build.plan.variable[n] in assign
+        n: assign[build.plan.variable_of(n)].removeprefix("{% ").removesuffix(" %}") for n in handed
     }
     return Step(name, [Outcome(sim, set_link(fields, "Next"))])
 

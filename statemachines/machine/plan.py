@@ -32,6 +32,9 @@ class Plan:
     routine_variables: dict[str, Any]
     options: CompileOptions
     variable: dict[str, str]  # node → the workflow variable holding its output (stored nodes)
+    # if/switch/wait nodes a merge joins: a variable records that they ran (the port an
+    # if or switch took), which says at run time whether the merge ran.
+    markers: dict[str, str]
     sources: dict[str, tuple[str, ...]]  # merge → the nodes it joins (aliases)
     reads: dict[str, frozenset[str]]  # node → the nodes whose outputs its expressions read
     leaves: tuple[str, ...]  # the nodes the execution's result is made of
@@ -43,6 +46,10 @@ class Plan:
     @property
     def graph(self) -> Graph:
         return self.topology.graph
+
+    def variable_of(self, node_id: str) -> str:
+        """The variable a node's state assigns: its output's, or its run marker's."""
+        return self.variable.get(node_id) or self.markers[node_id]
 
 
 def variable_name(node_id: str) -> str:
@@ -81,16 +88,24 @@ def make_plan(topology: Topology, routine_variables: dict[str, Any], options: Co
         ]
         if sinks:
             results[loop_id] = max(sinks, key=topology.order.index)
-    needed: set[str] = set()
     # An approval's Choice reads its decision from its variable.
     approvals = [n for n in stored if infos[n].plugin.name == "approval"]
+    needed: set[str] = set()
     stack = [n for r in node_reads.values() for n in r] + list(leaves) + list(results.values()) + approvals
     while stack:
         node = stack.pop()
         if node in needed:
             continue
         needed.add(node)
+        # Whether a merge ran is read from what leads into it (through disabled nodes).
         stack.extend(sources.get(node, ()))
+        if infos[node].node.disabled:
+            stack.extend(e.source for e in graph.incoming[node])
+    markers = {
+        n: variable_name(n)
+        for n in needed
+        if infos[n].plugin.name in ("if", "switch", "wait") and not infos[n].node.disabled
+    }
     below: dict[str, int] = {}
     for node in reversed(topology.order):
         bits = graph.bit(node)
@@ -102,11 +117,12 @@ def make_plan(topology: Topology, routine_variables: dict[str, Any], options: Co
         routine_variables=routine_variables,
         options=options,
         variable={n: variable_name(n) for n in stored},
+        markers=markers,
         sources=sources,
         reads=node_reads,
         leaves=leaves,
         results=results,
-        needed=frozenset(n for n in needed if n in stored),
+        needed=frozenset(n for n in needed if n in stored) | frozenset(markers),
         below=below,
         position={n: i for i, n in enumerate(topology.order)},
     )

@@ -70,7 +70,7 @@ class RootText:
 
     def node(self, node_id: str) -> str:
         """A node's output: its variable, or, for a merge, the object of its branches that
-        ran (``{}`` when none did)."""
+        ran."""
         if self.carried is not None and node_id in self.carried:
             return f"$states.input.nodes.{field_text(node_id)}"
         if node_id in self.plan.variable:
@@ -78,8 +78,37 @@ class RootText:
         sources = self.plan.sources.get(node_id)
         if sources is None:
             return "null"  # a node without output: if, switch, wait, stop, a disabled node
-        entries = ", ".join(f"{literal(s)}: {self.node(s)}" for s in sources)
-        return f"($m := $sift({{{entries}}}, function($v) {{ $v != null }}); $exists($m) ? $m : {{}})"
+        has_output = [s for s in sources if s in self.plan.variable or s in self.plan.sources]
+        entries = ", ".join(f"{literal(s)}: {self.node(s)}" for s in has_output)
+        outputs = f"($m := $sift({{{entries}}}, function($v) {{ $v != null }}); $exists($m) ? $m : {{}})"
+        return f"({self.merge_ran(node_id)} ? {outputs} : null)"
+
+    def merge_ran(self, merge: str) -> str:
+        """Whether a merge ran: one of its incoming connections was active."""
+        return self._any_active(merge)
+
+    def _any_active(self, node: str) -> str:
+        tests = [self._active(edge) for edge in self.plan.graph.incoming[node]]
+        return "(" + (" or ".join(tests) or "false") + ")"
+
+    def _active(self, edge: Any) -> str:
+        """Whether a connection was active: a port an if or switch took, a wait that ran,
+        an output (from an error port: an error record) in its source's variable, a merge
+        that ran, a disabled node that was reached (it passes activation on)."""
+        source = edge.source
+        info = self.plan.topology.infos[source]
+        if source in self.plan.markers:
+            marker = f"${self.plan.markers[source]}"
+            return f"{marker} = true" if info.plugin.name == "wait" else f"{marker} = {literal(edge.port)}"
+        if source in self.plan.sources:
+            return f"({self.node(source)}) != null"
+        if source in self.plan.variable:
+            value = self.node(source)
+            is_error = f"($type({value}) = 'object' and $keys({value}) = 'error')"
+            return is_error if edge.port == "error" else f"({value} != null and $not{is_error})"
+        if info.node.disabled and edge.port == info.pass_through_port:
+            return self._any_active(source) if self.plan.graph.incoming[source] else "true"
+        return "false"
 
     def nodes(self) -> str:
         names = [n for n in self.plan.topology.order if n in self.plan.variable]

@@ -80,7 +80,11 @@ class Build:
         self.state_nodes: dict[str, str] = {}
         self.choices: list[tuple[str, dict[str, Any], list[tuple[dict[str, Any], str]], str]] = []
         self.warnings: dict[str, Any] = {}
-        self.branch_nodes: set[str] = set()  # nodes emitted inside Parallel branches
+        # The scopes whose own states assign each node's variable (a node may be emitted on
+        # several paths). Only a variable assigned in one scope alone may be set to null
+        # when that scope starts: a scope nested in it (a branch, an iteration) must not
+        # assign a variable its outer scope already holds (IllegalOuterScopeWrite).
+        self.homes: dict[str, list[Scope]] = {}
 
     # --- states -----------------------------------------------------------------------
 
@@ -98,8 +102,7 @@ class Build:
         if node_id not in self.plan.needed:
             return False
         scope.assigned.append(node_id)
-        if scope.kind != "top":
-            self.branch_nodes.add(node_id)
+        self.homes.setdefault(node_id, []).append(scope)
         return True
 
     # --- the walk ---------------------------------------------------------------------
@@ -157,7 +160,9 @@ class Build:
 
         def end_state() -> str:
             if not terminal:
-                name = self.name("Done" if scope.kind == "top" else f"{begin} done")
+                name = self.name(
+                    "Done" if scope.kind == "top" else ("branch done" if begin == EXIT else f"{begin} done")
+                )
                 self.add(scope, name, State("Succeed", {"Output": self.output(scope, {})}), None)
                 terminal.append(name)
             return terminal[0]
@@ -196,9 +201,13 @@ class Build:
             result = scope.result
             return "{% " + (replace.get(result) or self.root_text.node(result) if result else "null") + " %}"
         nodes = list(self.plan.leaves) if scope.kind == "top" else list(dict.fromkeys(scope.assigned))
+        if scope.kind == "branch":  # handed back by variable name, read so by the Parallel
+            handed = ", ".join(
+                f"{literal(self.plan.variable_of(n))}: {replace.get(n) or '$' + self.plan.variable_of(n)}"
+                for n in nodes
+            )
+            return "{% {" + handed + "} %}"
         entries = ", ".join(f"{literal(n)}: {replace.get(n) or self.root_text.node(n)}" for n in nodes)
-        if scope.kind == "branch":
-            return "{% {" + entries + "} %}"
         return "{% ($r := $sift({" + entries + "}, function($v) { $v != null }); $exists($r) ? $r : {}) %}"
 
     def _initialise(self, scope: Scope, begin: str) -> None:
@@ -207,9 +216,9 @@ class Build:
         start = scope.states[begin]
         own = self.state_nodes.get(begin)
         nulls = {
-            self.plan.variable[n]: None
+            self.plan.variable_of(n): None
             for n in dict.fromkeys(scope.assigned)
-            if n != own and (scope.kind != "top" or n not in self.branch_nodes)
+            if n != own and all(home is scope for home in self.homes.get(n, ()))
         }
         if not nulls or start.type in ("Succeed", "Fail"):
             return
