@@ -21,7 +21,7 @@ from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swag
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.api import context, errors, openapi
-from functions.api.routes import actions, executions, hooks, plugins, routines
+from functions.api.routes import actions, events, executions, hooks, plugins, routines
 from infra.names import DEFAULT_MAX_BODY_BYTES, ENV_MAX_BODY_BYTES
 from statemachines import jsontext
 
@@ -42,7 +42,7 @@ PUBLIC_PREFIXES: tuple[str, ...] = ("/hooks/",)
 # validator's 422 codes and paths, as `routines validate` reports the same bytes.
 app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=jsontext.loads)
 errors.install(app)
-for module in (routines, executions, plugins, hooks, actions):
+for module in (routines, executions, plugins, hooks, actions, events):
     app.include_router(module.router)
 
 

@@ -129,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     from functions.cli.stop import add_stop_command
 
     add_stop_command(commands, _client_options)
+    from functions.cli.graph import add_graph_command
+
+    add_graph_command(commands)
     return parser
 
 

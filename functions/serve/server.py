@@ -32,7 +32,7 @@ from functions.api.handler import MAX_BODY_BYTES
 from functions.api.handler import lambda_handler as api_handler
 from functions.local import LocalAWS
 from functions.local.status_events import StatusEvents
-from functions.serve import state
+from functions.serve import state, static, streaming
 from functions.serve.adapter import Dispatcher, from_result, to_event
 from functions.serve.local_triggers import LocalTriggers
 from infra.names import RECORDER_HANDLER
@@ -127,6 +127,9 @@ class PooledHTTPServer(HTTPServer):
         for thread in self._threads:
             thread.start()
 
+    def stopping(self) -> bool:
+        return self._stopped.is_set()
+
     def process_request(self, request: Any, client_address: Any) -> None:
         try:
             self.waiting.put_nowait((request, client_address))
@@ -202,6 +205,9 @@ class Server:
     def handle(
         self, method: str, target: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, list[tuple[str, str]], bytes]:
+        console = static.answer(method, target)
+        if console is not None:
+            return console
         event = to_event(method, target, headers, body)
         with self.lock:
             try:
@@ -253,9 +259,11 @@ class Server:
                     self.close_connection = True
                 else:
                     body = self.rfile.read(length) if length else b""
-                    status, headers, data = server.handle(
-                        self.command, self.path, dict(self.headers.items()), body
-                    )
+                    request_headers = dict(self.headers.items())
+                    status, headers, data = server.handle(self.command, self.path, request_headers, body)
+                    if status == 200 and self.command == "GET" and streaming.is_event_stream(headers):
+                        streaming.stream(self, server, request_headers, headers, data, started)
+                        return
                 if server.log is not None:  # before answering: the line exists once the client has its reply
                     elapsed = (time.perf_counter() - started) * 1000
                     print(f"{self.command} {self.path} {status} {elapsed:.1f}ms", file=server.log, flush=True)
@@ -323,6 +331,10 @@ class Server:
                 pass
 
         return Busy
+
+    def stopping(self) -> bool:
+        """Whether the server is shutting down (open event streams end)."""
+        return self.httpd.stopping()
 
     def serve_forever(self) -> None:
         self.httpd.serve_forever(poll_interval=0.2)
@@ -408,7 +420,10 @@ def serve(port: int = DEFAULT_PORT, state_dir: Path | None = None) -> int:
                 print(f"routines serve: cannot listen on {HOST}:{port}: {reason}", file=sys.stderr)
                 return 2
             url = server.url
-            print(f"Routines API on {url}  (OpenAPI: {url}/openapi.json, docs: {url}/docs)", flush=True)
+            print(
+                f"Routines API on {url}  (console: {url}/, OpenAPI: {url}/openapi.json, docs: {url}/docs)",
+                flush=True,
+            )
             if state_dir is not None:
                 kept = f"{restored.activated} active routine(s) restored"
                 if restored.aborted:

@@ -38,6 +38,7 @@ def test_openapi_document_lists_every_endpoint_without_identity(api: Api) -> Non
         ("POST", "/routines/{routine_id}/executions"),
         ("GET", "/routines/{routine_id}/executions"),
         ("GET", "/executions/{execution_id}"),
+        ("GET", "/executions/{execution_id}/events"),
         ("POST", "/routines/{routine_id}/webhook/rotate"),
         ("POST", "/executions/{execution_id}/approvals/{node_id}"),
         ("POST", "/executions/{execution_id}/rerun"),

@@ -54,6 +54,8 @@ def test_every_operation_declares_its_success_response(api: Api) -> None:
         for code, response in successes.items():
             if code == "204":
                 assert "content" not in response, f"{method} {path}: a 204 has no body"
+            elif path == "/executions/{execution_id}/events":  # Server-Sent Events
+                assert response["content"]["text/event-stream"]["schema"], f"{method} {path} {code}"
             else:
                 assert response["content"]["application/json"]["schema"], f"{method} {path} {code}"
 
@@ -133,7 +135,7 @@ def test_every_operation_needs_its_identity(api: Api) -> None:
         status, body, _ = api(method, concrete, {} if method in ("POST", "PUT") else None, user=None)
         assert status == 401 and body["errors"][0]["code"] == "unauthorized", (method, path, status)
         checked += 1
-    assert checked == 18
+    assert checked == 19
 
 
 def test_webhooks_and_local_routes_are_documented() -> None:

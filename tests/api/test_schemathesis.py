@@ -31,10 +31,10 @@ from tests.api.conftest import manual
 from tests.api.test_serve import http
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
-# Bounded: each of the 21 operations gets 15 positive and 15 negative cases (and 15 more
+# Bounded: each of the 22 operations gets 15 positive and 15 negative cases (and 15 more
 # on the real routine for the 9 operations on a routine): about 740 requests, ~20 s.
 EXAMPLES_PER_STRATEGY = 15
-OPERATIONS = 21  # 18 of the API, POST /hooks/{routineId}, 2 under /local/
+OPERATIONS = 22  # 19 of the API, POST /hooks/{routineId}, 2 under /local/
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

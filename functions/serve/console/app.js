@@ -1,0 +1,243 @@
+// The console: routines, a routine's graph, an execution live. Plain modules, hash routes:
+// #/  ·  #/routines/<id>  ·  #/executions/<id>
+import { api, ApiError, executionPath, setUser, streamEvents, user } from "./api.js";
+import { escapeHtml as esc, layout, render } from "./graph.js";
+
+const view = document.getElementById("view");
+const TERMINAL = new Set(["SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"]);
+const RERUNNABLE = new Set(["FAILED", "ABORTED", "TIMED_OUT"]);
+let current = null; // the open view's AbortController (its event stream)
+
+function identity() {
+  const box = document.getElementById("identity");
+  box.innerHTML = `as <b id="current-user">${esc(user())}</b> <button id="switch-user">change</button>`;
+  document.getElementById("switch-user").onclick = () => askUser();
+}
+
+function askUser() {
+  const dialog = document.getElementById("login");
+  const input = document.getElementById("user-name");
+  input.value = user() || "";
+  dialog.showModal();
+  return new Promise((resolve) => {
+    document.getElementById("login-form").onsubmit = () => {
+      setUser(input.value.trim());
+      identity();
+      resolve();
+      route();
+    };
+  });
+}
+
+function json(value) {
+  return esc(JSON.stringify(value, null, 2) ?? "null");
+}
+
+function badge(status) {
+  return status ? `<span class="badge ${esc(status)}">${esc(status)}</span>` : `<span class="muted">—</span>`;
+}
+
+function failure(error) {
+  view.innerHTML = `<p class="error-text" id="failure">${esc(error.message || error)}</p><p><a href="#/">back to the routines</a></p>`;
+}
+
+// -- routines ---------------------------------------------------------------------------
+async function routinesView(signal) {
+  const page = await api("GET", "/routines?limit=100");
+  const rows = await Promise.all(page.items.map(async (r) => {
+    const [full, runs] = await Promise.all([
+      api("GET", `/routines/${encodeURIComponent(r.id)}`),
+      api("GET", `/routines/${encodeURIComponent(r.id)}/executions?limit=1`),
+    ]);
+    const last = runs.items[0];
+    return `<tr data-routine="${esc(r.id)}"><td><a href="#/routines/${esc(r.id)}">${esc(r.name)}</a></td>` +
+      `<td>${esc(full.document.trigger?.type ?? "")}</td><td>${r.activeVersion ? `v${r.activeVersion}` : '<span class="muted">inactive</span>'} <span class="muted">(latest v${r.version})</span></td>` +
+      `<td>${last ? `<a href="#/executions/${esc(last.executionId)}">${badge(last.status)}</a> <span class="muted">${esc(last.startedAt ?? "")}</span>` : '<span class="muted">never run</span>'}</td></tr>`;
+  }));
+  if (signal.aborted) return; // another view was asked for meanwhile
+  view.innerHTML = `<h1>Routines</h1>` + (rows.length
+    ? `<table id="routines"><thead><tr><th>Name</th><th>Trigger</th><th>Active version</th><th>Last run</th></tr></thead><tbody>${rows.join("")}</tbody></table>`
+    : `<p class="muted" id="routines">No routines yet for this user: save one with <code>routines push FILE</code> or <code>POST /routines</code>.</p>`);
+}
+
+// -- a routine --------------------------------------------------------------------------
+async function routineView(id, signal) {
+  const routine = await api("GET", `/routines/${encodeURIComponent(id)}`);
+  const runs = await api("GET", `/routines/${encodeURIComponent(id)}/executions?limit=10`);
+  if (signal.aborted) return;
+  const laid = layout(routine.document);
+  const active = routine.activeVersion !== null && routine.activeVersion !== undefined;
+  view.innerHTML = `<h1>${esc(routine.name)}</h1>
+    <p class="stats">trigger <b>${esc(routine.document.trigger?.type ?? "")}</b> · version v${routine.version} · ${active ? `active v${routine.activeVersion}` : "inactive"} ·
+      ${routine.document.nodes.length} nodes · <span id="layout-ms">layout ${laid.ms.toFixed(0)} ms</span></p>
+    <div class="layout"><div class="graph" id="graph">${render(routine.document, laid)}</div>
+    <aside><h2>Run</h2>
+      <label>Input (the trigger data, JSON)</label><textarea id="run-input">{}</textarea>
+      <div class="actions"><label><input type="checkbox" id="run-test" ${active ? "" : "checked"}> test run (latest version, without activating)</label></div>
+      <div class="actions"><button class="primary" id="run">Run</button><span id="run-error" class="error-text"></span></div>
+      <h2>Recent executions</h2>
+      <ul id="executions">${runs.items.map((e) => `<li><a href="#/executions/${esc(e.executionId)}">${badge(e.status)}</a> <span class="muted">${esc(e.startedAt ?? "")} · ${esc(e.triggerType ?? "")}</span></li>`).join("") || '<li class="muted">none</li>'}</ul>
+    </aside></div>`;
+  document.getElementById("run").onclick = async () => {
+    const problem = document.getElementById("run-error");
+    problem.textContent = "";
+    let input;
+    try {
+      input = JSON.parse(document.getElementById("run-input").value || "{}");
+    } catch (error) {
+      problem.textContent = `the input is not JSON: ${error.message}`;
+      return;
+    }
+    try {
+      const started = await api("POST", `/routines/${encodeURIComponent(id)}/executions`, { input, test: document.getElementById("run-test").checked });
+      location.hash = `#/executions/${started.executionId}`;
+    } catch (error) {
+      problem.textContent = error.message;
+    }
+  };
+}
+
+// -- an execution -----------------------------------------------------------------------
+async function executionView(id, signal) {
+  let execution = await api("GET", executionPath(id));
+  const routine = await api("GET", `/routines/${encodeURIComponent(execution.routineId)}?version=${execution.version}`);
+  if (signal.aborted) return;
+  const document_ = routine.document;
+  const laid = layout(document_);
+  const plugins = Object.fromEntries(document_.nodes.map((n) => [n.id, n.plugin]));
+  const incoming = {};
+  for (const c of document_.connections || []) (incoming[c.targetNodeId] ||= []).push(c.sourceNodeId);
+  const statuses = {};
+  let selected = null;
+  let started = null;
+  let status = execution.status;
+
+  view.innerHTML = `<h1><a href="#/routines/${esc(execution.routineId)}">${esc(routine.name)}</a> · execution</h1>
+    <p class="stats"><code>${esc(id)}</code> · v${execution.version} · ${esc(execution.triggerType ?? "")} · <span id="exec-status"></span>
+      <span id="exec-duration"></span> · <span id="layout-ms">layout ${laid.ms.toFixed(0)} ms</span></p>
+    <div class="actions"><button class="danger" id="stop" hidden>Stop</button><button id="rerun" hidden>Re-run</button>
+      <span id="action-error" class="error-text"></span></div>
+    <div class="layout"><div><div class="graph" id="graph"></div>
+      <h2>Timeline</h2><ul class="timeline" id="timeline"></ul></div>
+      <aside id="panel"><p class="muted">Select a node to see its input, output and error.</p></aside></div>`;
+
+  const extras = () => Object.fromEntries(Object.entries(execution.nodes || {}).map(([node, e]) => {
+    const parts = [];
+    if (e.durationMs) parts.push(`${e.durationMs} ms`);
+    if (e.runs) parts.push(`×${e.runs} runs`);
+    if (e.attempts > 1) parts.push(`${e.attempts} attempts`);
+    return [node, parts.join(" · ")];
+  }));
+
+  function draw() {
+    const graph = document.getElementById("graph");
+    graph.innerHTML = render(document_, laid, statuses, extras());
+    for (const g of graph.querySelectorAll(".node")) {
+      g.onclick = () => { selected = g.dataset.node; draw(); panel(); };
+      if (g.dataset.node === selected) g.classList.add("selected");
+    }
+    document.getElementById("exec-status").innerHTML = badge(status);
+    document.getElementById("exec-duration").textContent = execution.durationMs ? `· ${execution.durationMs} ms` : "";
+    document.getElementById("stop").hidden = status !== "RUNNING";
+    document.getElementById("rerun").hidden = !RERUNNABLE.has(status);
+  }
+
+  function panel() {
+    const box = document.getElementById("panel");
+    if (!selected) return;
+    const entry = (execution.nodes || {})[selected] || {};
+    const input = Object.fromEntries((incoming[selected] || []).map((source) => [source, (execution.nodes || {})[source]?.output ?? null]));
+    const nodeStatus = statuses[selected] || entry.status;
+    let approval = "";
+    if (plugins[selected] === "approval" && nodeStatus === "waiting") {
+      approval = `<h2>Decision</h2><label>data (JSON, optional)</label><textarea id="approval-data">null</textarea>
+        <div class="actions"><button class="primary" id="approve">Approve</button><button class="danger" id="reject">Reject</button></div>`;
+    }
+    box.innerHTML = `<h2 id="panel-node">${esc(selected)} <span class="muted">${esc(plugins[selected])}</span></h2>
+      <p>${badge(nodeStatus)} ${entry.durationMs ? `${entry.durationMs} ms` : ""} ${entry.runs ? `· ${entry.runs} runs` : ""} ${entry.attempts > 1 ? `· ${entry.attempts} attempts` : ""}</p>
+      ${approval}
+      <h2>Input <span class="muted">(outputs of the nodes before it; the trigger data for the first)</span></h2>
+      <pre id="panel-input">${json((incoming[selected] || []).length ? input : execution.trigger)}</pre>
+      <h2>Output</h2><pre id="panel-output">${json(entry.output ?? null)}</pre>
+      ${entry.error ? `<h2>Error</h2><pre id="panel-error" class="error-text">${json(entry.error)}</pre>` : ""}`;
+    if (approval) {
+      for (const decision of ["approve", "reject"]) {
+        document.getElementById(decision).onclick = () => act(async () => {
+          const data = JSON.parse(document.getElementById("approval-data").value || "null");
+          await api("POST", `${executionPath(id)}/approvals/${encodeURIComponent(selected)}`, { decision, data });
+        });
+      }
+    }
+  }
+
+  async function act(action) {
+    const problem = document.getElementById("action-error");
+    problem.textContent = "";
+    try {
+      await action();
+      await refresh();
+    } catch (error) {
+      problem.textContent = error instanceof ApiError ? error.message : String(error);
+    }
+  }
+
+  let refreshing = null;
+  async function refresh() {
+    execution = await api("GET", executionPath(id));
+    for (const [node, entry] of Object.entries(execution.nodes || {})) {
+      statuses[node] = entry.status;
+    }
+    if (TERMINAL.has(execution.status)) status = execution.status;
+    draw();
+    panel();
+  }
+  function soon() {
+    clearTimeout(refreshing);
+    refreshing = setTimeout(() => refresh().catch(() => {}), 250);
+  }
+
+  document.getElementById("stop").onclick = () => act(() => api("POST", `${executionPath(id)}/stop`, { reason: "stopped from the console" }));
+  document.getElementById("rerun").onclick = () => act(async () => {
+    const again = await api("POST", `${executionPath(id)}/rerun`);
+    location.hash = `#/executions/${again.executionId}`;
+  });
+
+  for (const [node, entry] of Object.entries(execution.nodes || {})) statuses[node] = entry.status;
+  draw();
+  const timeline = document.getElementById("timeline");
+  streamEvents(id, (event, eventId) => {
+    const at = Date.parse(event.at);
+    if (started === null && !Number.isNaN(at)) started = at;
+    const offset = Number.isNaN(at) ? "" : `+${((at - started) / 1000).toFixed(2)} s`;
+    const what = event.type === "status" ? `execution ${badge(event.status)}` : `<b>${esc(event.node)}</b> ${badge(event.status)}${event.durationMs ? ` ${event.durationMs} ms` : ""}`;
+    const error = event.error ? ` <span class="error-text">${esc(event.error.type ?? "")}: ${esc(event.error.message ?? "")}</span>` : "";
+    timeline.insertAdjacentHTML("beforeend", `<li data-event="${esc(eventId ?? "")}"><span class="t">${offset}</span>${what}${error}</li>`);
+    if (event.type === "node") statuses[event.node] = event.status;
+    else status = event.status;
+    draw();
+    if (event.type === "status" || "durationMs" in event) soon();
+  }, signal).catch((error) => {
+    if (!signal.aborted) timeline.insertAdjacentHTML("beforeend", `<li class="error-text">events: ${esc(error.message)}</li>`);
+  });
+}
+
+async function route() {
+  if (!user()) return askUser();
+  if (current) current.abort();
+  current = new AbortController();
+  const signal = current.signal;
+  const hash = location.hash.replace(/^#/, "") || "/";
+  try {
+    const routineMatch = hash.match(/^\/routines\/(.+)$/);
+    const executionMatch = hash.match(/^\/executions\/(.+)$/);
+    if (routineMatch) await routineView(decodeURIComponent(routineMatch[1]), signal);
+    else if (executionMatch) await executionView(decodeURIComponent(executionMatch[1]), signal);
+    else await routinesView(signal);
+  } catch (error) {
+    if (!signal.aborted) failure(error);
+  }
+}
+
+window.addEventListener("hashchange", route);
+if (user()) identity();
+route();
