@@ -45,6 +45,17 @@ MAX_CAUSE_WRAPS = 5  # wrapped causes: a Lambda's report inside a branch's insid
 # re-exports them).
 
 
+def json_or_text(text: str | None) -> Any:
+    """An execution's input or output as Step Functions gives it (JSON text): the value,
+    or the text itself when it is not JSON (moto returns a bare string output raw)."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
 def _parsed(text: str) -> Any:
     if not text.lstrip().startswith("{"):
         return None

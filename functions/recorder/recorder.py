@@ -28,7 +28,7 @@ from functions.store.executions import (
     stop_error,
     stopped_status,
 )
-from functions.trace import clean_error, timed_out_error, trace_execution
+from functions.trace import clean_error, json_or_text, timed_out_error, trace_execution
 from functions.triggers.start import RunMeta, execution_id
 from plugins.runtime.aws import client
 from statemachines.compiler import compile_validated
@@ -130,7 +130,9 @@ class Recorder:
             change.status, change.redrive_count
         ):
             return {"result": "duplicate", "executionId": change.name, "status": existing.status}
-        execution_input = _json(change.input if change.input is not None else self._describe(change, "input"))
+        execution_input = json_or_text(
+            change.input if change.input is not None else self._describe(change, "input")
+        )
         meta = RunMeta.from_input(execution_input)
         if meta is None and existing is not None:
             meta = RunMeta(
@@ -196,7 +198,7 @@ class Recorder:
         else:
             record.error = DEFAULT_ERRORS.get(change.status)
         if change.status == "SUCCEEDED":
-            record.output = _json(
+            record.output = json_or_text(
                 change.output if change.output is not None else self._describe(change, "output")
             )
         try:
@@ -273,12 +275,3 @@ def _compiled(
     compiled = compile_validated(validation, CompileOptions(routine_id=routine_id))
     assert validation.topology is not None and validation.routine is not None  # compile_validated checked
     return validation.topology, compiled.report, validation.routine.variables
-
-
-def _json(text: str | None) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text

@@ -25,7 +25,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from functions.store import NotFoundError, RoutineStore
-from functions.trace import clean_error, timed_out_error
+from functions.trace import clean_error, json_or_text, timed_out_error
 from functions.triggers.start import RunMeta
 from plugins.runtime.aws import client
 from statemachines.compiler import compile_validated
@@ -93,7 +93,7 @@ def await_result(
         time.sleep(min(pause, remaining))
         pause = min(pause * 2, MAX_POLL_SECONDS)
     if status == "SUCCEEDED":
-        return Answer(200, _json(description.get("output")), headers)
+        return Answer(200, json_or_text(description.get("output")), headers)
     document = _document(meta)
     if status == "TIMED_OUT":
         error = timed_out_error(document.get("timeoutSeconds") if document else None)
@@ -153,12 +153,3 @@ def _document(meta: RunMeta) -> dict[str, Any] | None:
     except (NotFoundError, ClientError):
         return None
     return document if isinstance(document, dict) else None
-
-
-def _json(text: str | None) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
