@@ -152,7 +152,11 @@ def test_the_console_end_to_end(page: Page, tmp_path: Path) -> None:
         expect(page.locator('[data-node="notify"]')).to_have_attribute("data-status", "skipped")
         assert page.evaluate("() => window.sameDocument") is True
         seen = _seen(page)
-        assert "execution:RUNNING" in seen and "fetch:running" in seen, seen
+        # Seen while running, without a reload. A node's own 'running' may arrive in the same
+        # batch of events as its end on a busy machine (fetch fails in milliseconds), so
+        # only the execution's RUNNING is required before its end.
+        assert "execution:RUNNING" in seen and "execution:SUCCEEDED" in seen, seen
+        assert {"fetch:failed", "alert:succeeded"} <= seen, seen
         page.click('[data-node="alert"]')
         expect(page.locator("#panel-output")).to_contain_text('"orderId": 7')
         expect(page.locator("#panel-input")).to_contain_text('"fetch"')
