@@ -33,8 +33,7 @@ def test_push_and_executions_say_which_user_and_take_it_from_the_environment(
             http(server.url, "POST", f"/routines/{routine_id}/executions", {"input": {}}, user="alice")[1]
             for _ in range(2)
         ]
-        for execution in started:
-            _until_ended(server.url, execution["executionId"])
+        _until_recorded(server.url, routine_id, [e["executionId"] for e in started])
         assert main(["executions", routine_id, "--api", server.url]) == 0
         said = capsys.readouterr()
         assert f"as user 'alice' at {server.url}" in said.err
@@ -47,10 +46,17 @@ def test_push_and_executions_say_which_user_and_take_it_from_the_environment(
         assert "as user 'bob'" in capsys.readouterr().err
 
 
-def _until_ended(url: str, execution_id: str) -> None:
+def _until_recorded(url: str, routine_id: str, execution_ids: list[str]) -> None:
+    """Until the list (read from the execution records, which the recorder writes after
+    Step Functions ends a run) shows every execution ended. ``GET /executions/{id}`` says
+    so earlier, from Step Functions itself, so polling it would race the recorder."""
     deadline = time.monotonic() + 30
-    while http(url, "GET", f"/executions/{execution_id}", user="alice")[1]["status"] == "RUNNING":
-        assert time.monotonic() < deadline, "the execution did not end"
+    while True:
+        items = http(url, "GET", f"/routines/{routine_id}/executions", user="alice")[1]["items"]
+        ended = {i["executionId"] for i in items if i["status"] != "RUNNING"}
+        if ended >= set(execution_ids):
+            return
+        assert time.monotonic() < deadline, f"the records did not end: {items}"
         time.sleep(0.05)
 
 
