@@ -216,4 +216,9 @@ PLUGIN = PluginDefinition(
     ),
     outputs=(OUT, ERROR),
     check=_check,
+    # A computation on its input, in a child process with a clean environment: as intended
+    # (the allowed modules) it has no effect outside its output. The import allow-list is a
+    # guard rail, not a wall (docs/plugins.md): code that climbs over it to reach the
+    # network does so on its author's account — a repeat is then its author's to handle.
+    repeat_safe=True,
 )

@@ -23,4 +23,5 @@ PLUGIN = PluginDefinition(
         ),
         ERROR,
     ),
+    repeat_safe=True,  # pure: its only effect is its output
 )

@@ -1,3 +1,8 @@
+"""ses-send-email. Each attempt tags its email with its idempotency token (the SES message
+tag ``idempotencyKey``, seen by a configuration set's event destinations), but a repeated
+send still delivers a second email: people's mailboxes drop nothing. Not safe to repeat.
+docs/plugins.md, "Safe to repeat"."""
+
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -45,4 +50,5 @@ PLUGIN = PluginDefinition(
     outputs=object_outputs("Sent", messageId=STRING),
     check=_needs_a_body,
     aws_actions=("ses:SendEmail",),
+    repeat_safe=False,  # deliberate: see above
 )

@@ -8,4 +8,5 @@ PLUGIN = PluginDefinition(
     category="data",
     parameters=(Parameter("data", ParameterType.JSON, "Data", required=True),),
     outputs=(Port("out", PortType.MAIN, "Output", "the data itself"), Port("error", PortType.ERROR, "Error")),
+    repeat_safe=True,  # pure: its only effect is its output
 )

@@ -17,4 +17,5 @@ PLUGIN = PluginDefinition(
         ),
     ),
     outputs=(Port("out", PortType.MAIN, "Output", "the built object", {"type": "object"}), ERROR),
+    repeat_safe=True,  # pure: its only effect is its output
 )

@@ -6,10 +6,11 @@ from plugins.handlers.aws_errors import call
 from plugins.runtime.aws import client, region_of
 from plugins.runtime.errors import OperationalError, UserError
 from plugins.runtime.handler import RunContext, lambda_handler
+from plugins.sdk.idempotency import FIELD
 
 
 def execute(parameters: dict[str, Any], run: RunContext) -> Any:
-    detail = parameters.get("detail") or {}
+    detail = _with_key(parameters.get("detail") or {}, run.idempotency_key)
     entry: dict[str, Any] = {
         "EventBusName": parameters.get("eventBusName") or "default",
         "Source": parameters["source"],
@@ -26,6 +27,22 @@ def execute(parameters: dict[str, Any], run: RunContext) -> Any:
         error = OperationalError if "Throttl" in code or "Internal" in code else UserError
         raise error(f"events: {code}: {first.get('ErrorMessage', '')}", code=code)
     return {"eventId": first["EventId"]}
+
+
+def _with_key(detail: Any, key: str) -> Any:
+    """The detail with the attempt's key in it (a user's field of that name wins). Detail
+    given as JSON text is read first; text that is not a JSON object goes as it is."""
+    if isinstance(detail, str):
+        try:
+            parsed = json.loads(detail)
+        except ValueError:
+            return detail
+        if not isinstance(parsed, dict):
+            return detail
+        detail = parsed
+    if isinstance(detail, dict):
+        return {**detail, FIELD: detail.get(FIELD, key)}
+    return detail
 
 
 handler = lambda_handler(PLUGIN, execute)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -11,6 +12,7 @@ from typing import Any
 from plugins.builtin.http_request import PLUGIN, WITH_BODY
 from plugins.runtime.errors import HttpClientError, HttpServerError, OperationalError, UserError
 from plugins.runtime.handler import RunContext, lambda_handler
+from plugins.sdk.idempotency import HEADER_NAME
 
 MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 RETRYABLE_STATUSES = {408, 429}
@@ -25,6 +27,7 @@ def execute(parameters: dict[str, Any], run: RunContext) -> Any:
     method = str(parameters.get("method") or "GET").upper()
     url = _url(parameters)
     headers = {str(k): str(v) for k, v in (parameters.get("headers") or {}).items()}
+    _idempotency_header(headers, parameters.get("idempotencyHeader"), run.idempotency_key)
     if parameters.get("credential"):
         headers.update(_credential_header(run.secret(str(parameters["credential"]))))
     data = _body(method, parameters.get("body"), headers)
@@ -62,6 +65,17 @@ def execute(parameters: dict[str, Any], run: RunContext) -> Any:
         error = HttpServerError if status >= 500 or status in RETRYABLE_STATUSES else HttpClientError
         raise error(f"{method} {url} answered {status}", status=status, body=result["body"])
     return result
+
+
+def _idempotency_header(headers: dict[str, str], name: Any, key: str) -> None:
+    """Add the attempt's key under ``name`` ("" or None: off); a header the user set under
+    that name (in any case: header names are case-insensitive) wins."""
+    if not name:
+        return
+    if not isinstance(name, str) or not re.fullmatch(HEADER_NAME, name):
+        raise UserError(f"'idempotencyHeader' must be an HTTP header name, got {str(name)[:100]!r}")
+    if name.lower() not in {k.lower() for k in headers}:
+        headers[name] = key
 
 
 def _url(parameters: dict[str, Any]) -> str:

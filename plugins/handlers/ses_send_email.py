@@ -4,6 +4,7 @@ from plugins.builtin.ses_send_email import PLUGIN
 from plugins.handlers.aws_errors import call
 from plugins.runtime.aws import client
 from plugins.runtime.handler import RunContext, lambda_handler
+from plugins.sdk.idempotency import FIELD
 
 
 def _list(value: Any) -> list[str]:
@@ -27,6 +28,8 @@ def execute(parameters: dict[str, Any], run: RunContext) -> Any:
         "Source": str(parameters["from"]),
         "Destination": destination,
         "Message": {"Subject": {"Data": str(parameters["subject"]), "Charset": "UTF-8"}, "Body": body},
+        # For sending events (a configuration set's destinations) to tell a repeat by.
+        "Tags": [{"Name": FIELD, "Value": run.idempotency_key}],
     }
     if parameters.get("replyTo"):
         request["ReplyToAddresses"] = _list(parameters["replyTo"])

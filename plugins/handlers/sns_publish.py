@@ -5,6 +5,7 @@ from plugins.builtin.sns_publish import PLUGIN
 from plugins.handlers.aws_errors import call
 from plugins.runtime.aws import client, region_of
 from plugins.runtime.handler import RunContext, lambda_handler
+from plugins.sdk.idempotency import FIELD
 
 
 def execute(parameters: dict[str, Any], run: RunContext) -> Any:
@@ -17,12 +18,17 @@ def execute(parameters: dict[str, Any], run: RunContext) -> Any:
         request["Subject"] = str(parameters["subject"])
     if parameters.get("messageGroupId"):
         request["MessageGroupId"] = str(parameters["messageGroupId"])
-    attributes = parameters.get("messageAttributes") or {}
-    if attributes:
-        request["MessageAttributes"] = {
-            str(k): {"DataType": "String", "StringValue": v if isinstance(v, str) else json.dumps(v)}
-            for k, v in attributes.items()
-        }
+    attributes = {
+        str(k): {"DataType": "String", "StringValue": v if isinstance(v, str) else json.dumps(v)}
+        for k, v in (parameters.get("messageAttributes") or {}).items()
+    }
+    # The attempt's key, for subscribers to drop a repeat by (a user's attribute wins).
+    attributes.setdefault(FIELD, {"DataType": "String", "StringValue": run.idempotency_key})
+    request["MessageAttributes"] = attributes
+    if request["TopicArn"].endswith(".fifo"):
+        # SNS drops a second message with this id for 5 minutes (the topic's own
+        # content-based deduplication would only drop an identical message).
+        request["MessageDeduplicationId"] = run.idempotency_key
     sns = client("sns", region_of(request["TopicArn"]))
     return {"messageId": call("sns", sns.publish, **request)["MessageId"]}
 

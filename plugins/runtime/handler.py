@@ -26,6 +26,7 @@ from plugins.runtime.aws import payload_key, secret_id
 from plugins.runtime.context import build_context, resolve, secret_names
 from plugins.runtime.errors import PluginError, UnexpectedError, UserError
 from plugins.runtime.event import Invocation
+from plugins.runtime.idempotency import idempotency_key
 from plugins.runtime.nodelog import NodeLog
 from plugins.runtime.observability import METRICS_NAMESPACE, logger, redact_secrets, tracer
 from plugins.runtime.offload import offload_if_large, refuse_large
@@ -41,6 +42,13 @@ class RunContext:
     invocation: Invocation
     expressions: dict[str, Any]
     remaining_ms: Callable[[], int]
+
+    @property
+    def idempotency_key(self) -> str:
+        """The attempt's idempotency token: the same for every attempt (a retry, or an
+        Express machine's repeat) of this node in this loop iteration of this execution.
+        Send it to receivers that can drop a repeat (plugins.runtime.idempotency)."""
+        return idempotency_key(self.invocation)
 
     def resolve(self, value: Any, **extra_roots: Any) -> Any:
         """Resolve a parameter kept raw because it uses extra roots (filter's ``item``)."""

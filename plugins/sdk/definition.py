@@ -57,6 +57,15 @@ class PluginDefinition:
     # topics and tables at run time). The stack grants them to that function only.
     aws_actions: tuple[str, ...] = ()
     icon: str = ""
+    # Whether running the plugin twice for one attempt is harmless: it has no side effect
+    # outside its output, or it carries the attempt's idempotency token so the receiver
+    # can drop the repeat. Express machines run nodes at least once (issue #28): a routine
+    # with a plugin that is not safe to repeat stays a Standard machine.
+    repeat_safe: bool = False
+    # For a plugin that is repeat_safe, the node settings that make one node unsafe anyway
+    # (http-request with its Idempotency-Key header turned off on a POST): (parameter,
+    # reason) pairs, as for ``check``. See ``repeat_problems``.
+    repeat_check: CrossCheck | None = None
 
     def __post_init__(self) -> None:
         if not PLUGIN_NAME.match(self.name):
@@ -84,6 +93,17 @@ class PluginDefinition:
         if self.dynamic_outputs is None:
             return self.outputs
         return self.dynamic_outputs(parameters)
+
+    def repeat_problems(self, parameters: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """Why a node of this plugin with these parameters is not safe to run twice, as
+        (parameter, reason) pairs ("" when it is the plugin itself); [] when it is safe.
+        Control nodes compile to native states (their evaluator is pure): the compiler's
+        own rules (approval, wait) decide for them, not this."""
+        if self.kind is Kind.CONTROL:
+            return []
+        if not self.repeat_safe:
+            return [("", f"'{self.name}' is not safe to repeat: a second run repeats its side effect")]
+        return self.repeat_check(parameters) if self.repeat_check is not None else []
 
     def migrate(self, parameters: dict[str, Any], from_version: int) -> dict[str, Any]:
         """Bring parameters written for an older version up to the current one."""

@@ -132,6 +132,7 @@ def definition_to_json(plugin: PluginDefinition) -> dict[str, Any]:
         "inputs": [p.to_json() for p in plugin.inputs],
         "outputs": [p.to_json() for p in plugin.outputs],
         "dynamicOutputs": plugin.dynamic_outputs is not None,
+        "repeatSafe": plugin.repeat_safe,  # may run twice (Express machines): docs/plugins.md
         "migrations": [
             {"fromVersion": m.from_version, "description": m.description} for m in plugin.migrations
         ],

@@ -96,6 +96,8 @@ def test_sqs_send_carries_the_message_attributes(aws: LocalAWS) -> None:
     }
     assert one(node, {"id": "o-7"}, aws).status == "SUCCEEDED"
     message = aws.client("sqs").receive_message(QueueUrl=queue, MessageAttributeNames=["All"])["Messages"][0]
+    # A standard queue's message also carries the attempt's idempotency key (docs/plugins.md).
+    assert message["MessageAttributes"].pop("idempotencyKey")["DataType"] == "String"
     assert message["MessageAttributes"] == {
         "source": {"StringValue": "shop", "DataType": "String"},
         "priority": {"StringValue": "2", "DataType": "Number"},
@@ -160,7 +162,9 @@ def test_eventbridge_put(aws: LocalAWS) -> None:
     result = one(node, aws=aws)
     assert result.status == "SUCCEEDED" and result.nodes["put"]["output"]["eventId"]
     delivered = json.loads(aws.client("sqs").receive_message(QueueUrl=queue)["Messages"][0]["Body"])
-    assert delivered["detail-type"] == "OrderPlaced" and delivered["detail"] == {"id": 1}
+    assert delivered["detail-type"] == "OrderPlaced"
+    # The detail also carries the attempt's idempotency key (docs/plugins.md).
+    assert delivered["detail"].pop("idempotencyKey") and delivered["detail"] == {"id": 1}
 
 
 def test_dynamodb_put_with_condition(aws: LocalAWS) -> None:
