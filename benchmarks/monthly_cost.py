@@ -2,12 +2,18 @@
 
     .venv/bin/python benchmarks/monthly_cost.py [EXECUTIONS_PER_MONTH] [ROUTINE.json]
 
-Default: 100,000 webhook-started executions of the 10-node routine below. Per execution:
+First, for every example in examples/: the machine type the compiler chooses (and why
+not Express), and the price of a million executions as Standard and as Express machines,
+Lambda included (the compile report's ``cost``: statemachines/cost.py, docs/cost.md),
+per execution and per loop item. Then the monthly bill of a load: by default 100,000
+webhook-started executions of the 10-node routine below, as both types. Per execution:
 billed state transitions (the report's maximum: every branch taken at its costliest) and
 Lambda invocations (the plugin tasks on that path, plus the webhook and two recorder
-events). Prices
-are us-east-1 list prices (ARM Lambda, Standard workflows, REST API, on-demand DynamoDB)
-as written below: check the AWS pricing pages for your region; free tiers are ignored.
+events). Step Functions and Lambda prices are the report's table (statemachines.cost.PRICES,
+with the date they were read); the others are us-east-1 list prices (REST API, on-demand
+DynamoDB, CloudWatch Logs, X-Ray) as written below: check the AWS pricing pages for your
+region; free tiers are ignored. Compiled with the JSONata compiler, which compiles every
+example.
 """
 
 from __future__ import annotations
@@ -21,20 +27,19 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from statemachines.compiler import compile_routine
+from statemachines.cost import ASSUMED_LAMBDA_MS, PER, PRICES
+from statemachines.options import CompileOptions
 
+ROOT = Path(__file__).resolve().parent.parent
+OPTIONS = CompileOptions(query_language="JSONata")
 PRICE = {
-    "transition": 0.025 / 1000,  # Step Functions Standard, per state transition
-    "lambda_request": 0.20 / 1e6,
-    "lambda_gb_second_arm": 0.0000133334,
     "api_request": 3.50 / 1e6,  # REST API, first 333 M requests
     "dynamodb_write": 0.625 / 1e6,  # on-demand write request unit
     "dynamodb_read": 0.125 / 1e6,
     "log_gb": 0.50,  # CloudWatch Logs ingestion
     "xray_trace": 5.00 / 1e6,  # traces recorded
 }
-PLUGIN_MEMORY_GB = 0.5  # infra/runtime.py: 512 MB plugins, 1 GB API and webhook
-PLUGIN_SECONDS = 0.15  # assumed mean billed duration of a warm plugin invocation
-CONTROL_SECONDS = 0.10
+CONTROL_SECONDS = 0.10  # the webhook and recorder functions' assumed billed duration
 LOG_BYTES_PER_INVOCATION = 1500  # one JSON log line per invocation plus START/END/REPORT
 
 T = "{{ %s }}"
@@ -95,44 +100,62 @@ def ten_nodes() -> dict[str, Any]:
     return {"name": "Ten nodes", "trigger": {"type": "webhook"}, "nodes": nodes, "connections": links}
 
 
-def most_tasks(machine: dict[str, Any]) -> int:
-    """Lambda Task states entered on the costliest path (Parallel: all branches; a Map
-    body counts once per item, so pass a routine without loops or multiply yourself)."""
-    states = machine["States"]
-    memo: dict[str, int] = {}
-
-    def walk(name: str) -> int:
-        if name not in memo:
-            state = states[name]
-            own = int(state["Type"] == "Task")
-            own += sum(most_tasks(branch) for branch in state.get("Branches", []))
-            if "ItemProcessor" in state:
-                own += most_tasks(state["ItemProcessor"])
-            nexts = [state["Next"]] if "Next" in state else []
-            nexts += [c["Next"] for c in state.get("Choices", []) + state.get("Catch", [])]
-            nexts += [state["Default"]] if "Default" in state else []
-            memo[name] = own + max((walk(n) for n in nexts), default=0)
-        return memo[name]
-
-    return walk(machine["StartAt"])
+def _range(bounds: dict[str, float]) -> str:
+    low, high = bounds["min"], bounds["max"]
+    return f"${low:,.2f}" if low == high else f"${low:,.2f}-{high:,.2f}"
 
 
-def main() -> None:
-    executions = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
-    document = json.loads(Path(sys.argv[2]).read_text()) if len(sys.argv) > 2 else ten_nodes()
-    compiled = compile_routine(document)
+def examples() -> None:
+    """Both machine types' price per million executions for every example, and the choice."""
+    print(
+        f"Per million executions, Lambda included (prices read {PRICES.read}, {PRICES.region}; "
+        f"{ASSUMED_LAMBDA_MS} ms per Lambda invocation):"
+    )
+    print(f"  {'example':<30} {'chosen':<9} {'Standard':>20} {'Express':>20} {'Express saves':>14}")
+    for path in sorted((ROOT / "examples").glob("*.json")):
+        if path.name.endswith(".test.json"):
+            continue
+        report = compile_routine(json.loads(path.read_text()), options=OPTIONS).report
+        cost, execution = report["cost"], report["execution"]
+        standard, express = cost["standard"]["perMillion"], cost["express"]["perMillion"]
+        saves = 1 - express["max"] / standard["max"] if standard["max"] else 0.0
+        chosen = execution["type"] + ("" if execution["requested"] == "auto" else " (asked)")
+        print(f"  {path.stem:<30} {chosen:<9} {_range(standard):>20} {_range(express):>20} {saves:>13.0%}")
+        transitions = cost["standard"]["transitions"]
+        print(
+            f"      transitions {transitions['min']}-{transitions['max']}, Lambda invocations "
+            f"{cost['lambdaInvocations']['min']}-{cost['lambdaInvocations']['max']}, Express "
+            f"duration {cost['express']['durationMs']['max']:,.0f} ms at most"
+        )
+        for node, item in cost["perLoopItem"].items():
+            child = (
+                f", a {item['childExecutions']['type']} child execution each"
+                if "childExecutions" in item
+                else ""
+            )
+            print(
+                f"      per million items of loop '{node}' ({item['mode']}{child}): Standard "
+                f"{_range(item['standard']['perMillion'])}, Express {_range(item['express']['perMillion'])}"
+            )
+        for reason in execution["reasons"]:
+            print(f"      why not Express: {reason}")
+
+
+def load(executions: int, document: dict[str, Any]) -> None:
+    compiled = compile_routine(document, options=OPTIONS)
     report = compiled.report
+    cost = report["cost"]
     transitions = report["transitions"]["max"]
-    tasks = most_tasks(compiled.asl)
+    tasks = cost["lambdaInvocations"]["max"]
     control = 3  # webhook + recorder (RUNNING, then the terminal status)
     invocations = tasks + control
-    gb_seconds = (
-        tasks * PLUGIN_MEMORY_GB * PLUGIN_SECONDS + 1 * 1.0 * CONTROL_SECONDS + 2 * 0.5 * CONTROL_SECONDS
-    )
-    per_execution = {
-        "Step Functions transitions": transitions * PRICE["transition"],
-        "Lambda requests": invocations * PRICE["lambda_request"],
-        "Lambda duration (ARM)": gb_seconds * PRICE["lambda_gb_second_arm"],
+    control_gb_seconds = (
+        1 * 1.0 * CONTROL_SECONDS + 2 * 0.5 * CONTROL_SECONDS
+    )  # webhook 1 GB, recorder 512 MB
+    around = {
+        # the report's Lambda figure covers the plugin tasks; these are the product's own
+        "Lambda (webhook, recorder)": control * PRICES.lambda_request
+        + control_gb_seconds * PRICES.lambda_gb_second,
         "API Gateway (webhook call)": PRICE["api_request"],
         # node logs (one write per task), idempotency + execution record writes, reads
         "DynamoDB": (tasks + 4) * PRICE["dynamodb_write"] + 3 * PRICE["dynamodb_read"],
@@ -141,14 +164,28 @@ def main() -> None:
     }
     print(f"routine: {document['name']}, {len(document['nodes'])} nodes, {report['states']} states")
     print(f"per execution: {transitions} transitions (max), {tasks} Lambda tasks, {invocations} invocations")
+    print(f"chosen: {report['execution']['type']} (requested {report['execution']['requested']})")
     print(f"{executions:,} executions/month:")
-    total = 0.0
-    for item, cost in per_execution.items():
-        total += cost * executions
-        print(f"  {item:<28} ${cost * executions:>9.2f}")
-    print(f"  {'total':<28} ${total:>9.2f}")
+    rest = sum(around.values()) * executions
+    plugins = cost["lambdaPerMillion"]["max"] / PER * executions
+    for kind in ("standard", "express"):
+        machine = cost[kind]["perMillion"]["max"] / PER * executions - plugins
+        print(f"  as {kind}:")
+        print(f"    {'Step Functions':<28} ${machine:>9.2f}")
+        print(f"    {'Lambda (plugin tasks)':<28} ${plugins:>9.2f}")
+        for item, price in around.items():
+            print(f"    {item:<28} ${price * executions:>9.2f}")
+        print(f"    {'total':<28} ${machine + plugins + rest:>9.2f}")
     print("fixed: 16 alarms (30 metrics) ~$3.00; payload bucket storage and request costs; Cognito")
     print("(free for the first 10,000 monthly active users on the Lite plan)")
+
+
+def main() -> None:
+    executions = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    document = json.loads(Path(sys.argv[2]).read_text()) if len(sys.argv) > 2 else ten_nodes()
+    examples()
+    print()
+    load(executions, document)
 
 
 if __name__ == "__main__":

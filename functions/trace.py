@@ -29,6 +29,7 @@ SUCCEEDED, FAILED, SKIPPED = "succeeded", "failed", "skipped"
 # for a wait or approval node); a node after it that may still run is pending.
 RUNNING, WAITING, PENDING = "running", "waiting", "pending"
 WAITING_PLUGINS = ("wait", "approval")
+EXECUTE_ROUTINE = "execute-routine"  # plugins.builtin.control.execute_routine
 EXECUTION_ENDED = ("ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut")
 # How a Lambda attempt ends, as Step Functions saw it (a node log may come later, or never:
 # a timed-out Lambda may still finish and log success after the state moved on).
@@ -83,12 +84,49 @@ def clean_message(cause: Any, depth: int = 0) -> str:
 
 def clean_error(error: str | None, cause: str | None) -> dict[str, Any]:
     """``{"type", "message"}`` of an execution error; the type named inside a Lambda
-    report wins over the generic one around it."""
+    report wins over the generic one around it, and a failed child routine's own error
+    wins over the ``States.TaskFailed`` of the execute-routine node that waited for it."""
     report = _parsed(cause) if cause else None
+    if error == CHILD_FAILED and isinstance(report, dict) and _is_child(report):
+        return child_error(report)
     kind = error
     if isinstance(report, dict) and isinstance(report.get("errorType"), str) and not error:
         kind = report["errorType"]
     return {"type": kind, "message": clean_message(cause)}
+
+
+# A child execution an execute-routine node waited for (``startExecution.sync:2``) that
+# failed, timed out or was stopped fails the node's Task with this error, and the child's
+# DescribeExecution (AWS's names) as the Cause.
+CHILD_FAILED = "States.TaskFailed"
+CHILD_ERRORS = {"TIMED_OUT": "States.Timeout", "ABORTED": "States.Aborted"}
+CHILD_ENDS = {"TIMED_OUT": "timed out", "ABORTED": "was stopped"}
+
+
+def _is_child(report: Any) -> bool:
+    return isinstance(report, dict) and isinstance(report.get("ExecutionArn"), str) and "Status" in report
+
+
+def child_error(report: dict[str, Any]) -> dict[str, Any]:
+    """The error a failed child routine gives its execute-routine node: the child's own
+    error type, and ``routine 'x' (execution …) failed: <its message>`` — the same record
+    the node's Catch builds in the machine (statemachines.machine.subroutine.child_record)."""
+    status = str(report.get("Status"))
+    kind = report.get("Error")
+    if not isinstance(kind, str) or not kind:
+        kind = CHILD_ERRORS.get(status, CHILD_FAILED)
+    message = report.get("Cause")
+    if isinstance(message, str) and '"errorMessage"' in message:
+        parsed = _parsed(message)
+        message = parsed.get("errorMessage") if isinstance(parsed, dict) else message
+    message = message if isinstance(message, str) else ""
+    meta = report.get("Input", {}).get("meta") if isinstance(report.get("Input"), dict) else None
+    routine = meta.get("routineId") if isinstance(meta, dict) else None
+    if not isinstance(routine, str):
+        routine = str(report.get("StateMachineArn", "")).rpartition(":")[2]
+    execution = report["ExecutionArn"].partition(":execution:")[2]
+    text = f"routine '{routine}' (execution {execution}) {CHILD_ENDS.get(status, 'failed')}"
+    return {"type": kind, "message": f"{text}: {message}" if message else text}
 
 
 def timed_out_error(timeout_seconds: Any) -> dict[str, Any]:
@@ -176,6 +214,7 @@ class _Observed:
         self.ended = ended if ended is not None else any(e["type"] in EXECUTION_ENDED for e in history)
         # node → error of its last Lambda attempt, when that attempt timed out
         self.timed_out: dict[str, dict[str, Any]] = {}
+        self.calls: dict[str, list[dict[str, Any]]] = defaultdict(list)  # execute-routine Tasks' events
         self._attempts(state_nodes, history)
         following: dict[int, str] = {}
         for event in history:
@@ -205,6 +244,10 @@ class _Observed:
         by_id = {event["id"]: event for event in history if "id" in event}
         last: dict[str, dict[str, Any] | None] = {}
         for event in history:
+            if event["type"] in CALL_EVENTS and _details(event).get("resourceType") == "states":
+                node = state_nodes.get(_entered_state(event, by_id))
+                if node is not None:
+                    self.calls[node].append(event)
             if event["type"] not in ATTEMPT_ENDS:
                 continue
             state = _entered_state(event, by_id)
@@ -217,6 +260,57 @@ class _Observed:
             node = state_nodes.get(state)
             if node is not None and error is not None:
                 self.timed_out[node] = error
+
+
+# The events of a Task on a Step Functions integration (execute-routine's child start).
+CALL_EVENTS = ("TaskSubmitted", "TaskSucceeded", "TaskFailed", "TaskTimedOut")
+
+
+def _details(event: dict[str, Any]) -> dict[str, Any]:
+    kind = event["type"]
+    details = event.get(kind[0].lower() + kind[1:] + "EventDetails")
+    return details if isinstance(details, dict) else {}
+
+
+def _subroutine(entry: dict[str, Any], calls: list[dict[str, Any]], info: NodeInfo) -> None:
+    """An execute-routine node as its Task's events tell it: the child execution's id
+    (``childExecutionIds`` too when it started several: retries, loop iterations) and,
+    when its last attempt ended there, its output or error."""
+    ids: list[str] = []
+    outcome: dict[str, Any] | None = None
+    for event in calls:
+        details = _details(event)
+        if event["type"] in ("TaskSubmitted", "TaskSucceeded"):
+            result = _parsed(details.get("output") or "")
+            arn = result.get("ExecutionArn") if isinstance(result, dict) else None
+            if isinstance(arn, str) and arn.partition(":execution:")[2] not in ids:
+                ids.append(arn.partition(":execution:")[2])
+        elif event["type"] == "TaskFailed":
+            report = _parsed(details.get("cause") or "")
+            if _is_child(report) and report["ExecutionArn"].partition(":execution:")[2] not in ids:
+                ids.append(report["ExecutionArn"].partition(":execution:")[2])
+        if event["type"] != "TaskSubmitted":
+            outcome = event
+    if ids:
+        entry["childExecutionId"] = ids[-1]
+        if len(ids) > 1:
+            entry["childExecutionIds"] = ids
+    if outcome is None or entry["status"] in (RUNNING, WAITING, PENDING):
+        return
+    details = _details(outcome)
+    if outcome["type"] == "TaskSucceeded":
+        result = _parsed(details.get("output") or "")
+        wait = info.parameters.get("wait", True) is not False
+        output = (
+            result.get("Output")
+            if isinstance(result, dict) and wait
+            else {"executionId": ids[-1] if ids else None}
+        )
+        entry.update(status=SUCCEEDED, output=normalize(output), error=None)
+    else:
+        entry.update(
+            status=FAILED, output=None, error=clean_error(details.get("error"), details.get("cause"))
+        )
 
 
 def _entered_state(event: dict[str, Any], by_id: dict[int, dict[str, Any]]) -> str:
@@ -256,6 +350,8 @@ def build_trace(
         if unfinished:  # still running: not failed, whatever its log or states say so far
             status = WAITING if info.plugin.name in WAITING_PLUGINS else RUNNING
             trace[node_id] = _entry(status)
+            if info.plugin.name == EXECUTE_ROUTINE:  # the child it waits for, already
+                _subroutine(trace[node_id], seen.calls[node_id], info)
             fired[node_id] = set()
         elif info.is_task and node_id in seen.timed_out and not topology.enclosing.get(node_id):
             # Step Functions gave up on it: what the routine saw, whatever the Lambda logged later
@@ -278,6 +374,8 @@ def build_trace(
                 seen.exited[node_id],
                 report.get("queryLanguage") == "JSONata",
             )
+            if info.plugin.name == EXECUTE_ROUTINE:
+                _subroutine(trace[node_id], seen.calls[node_id], info)
             if trace[node_id]["status"] == FAILED and trace[node_id]["error"] is None:
                 trace[node_id]["error"] = _control_error(by_node.get(node_id, []), history)
             ports = seen.ports[node_id]
@@ -406,9 +504,9 @@ def _control_ports(info: NodeInfo, entry: dict[str, Any], taken: set[str]) -> se
             kind = output["error"].get("type")
             return {"timeout"} if kind == "States.Timeout" else {"error"}
         return taken
-    if name == "loop":
+    if name in ("loop", EXECUTE_ROUTINE):
         if entry["status"] == SUCCEEDED or info.node.on_error == "continue":
-            return {"done"}
+            return {"done"} if name == "loop" else {"out"}
         return {"error"} if info.node.on_error == "route" else set()
     return {"out"} if entry["status"] == SUCCEEDED else set()
 
@@ -476,7 +574,7 @@ def _from_states(
         return {"status": FAILED, "output": None, "error": None, "durationMs": round(duration, 1)}
     if plugin in ("if", "switch", "wait"):
         output = None  # the evaluator's answer is routing, not a node output
-    if plugin == "loop" and isinstance(output, dict) and set(output) == {"error"}:  # continue/route
+    if plugin in ("loop", EXECUTE_ROUTINE) and isinstance(output, dict) and set(output) == {"error"}:
         error = output["error"]
         return {"status": FAILED, "output": output, "error": error, "durationMs": round(duration, 1)}
     return {"status": SUCCEEDED, "output": output, "error": None, "durationMs": round(duration, 1)}

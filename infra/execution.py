@@ -3,7 +3,8 @@
 Activation (functions/api) creates each machine with this role (``EXECUTION_ROLE_ARN``),
 CloudWatch Logs to this group (``EXECUTION_LOG_GROUP_ARN``, level ERROR unless a routine
 asks for ALL) and X-Ray tracing. The role may invoke only the product's plugin and system
-functions and touch only payload objects; only the API function may pass it.
+functions, start and watch only the stage's routine state machines (distributed loops,
+execute-routine nodes) and touch only payload objects; only the API function may pass it.
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ class ExecutionRole(Construct):
         self.role = iam.Role(
             self,
             "Role",
-            description="Routine state machines: invoke product functions, payload objects, logs, X-Ray",
+            description="Routine state machines: invoke product functions, start routines, payload objects, "
+            "logs, X-Ray",
             assumed_by=iam.ServicePrincipal(
                 "states.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}
             ),
@@ -71,7 +73,8 @@ class ExecutionRole(Construct):
         allow(self.role, ["lambda:InvokeFunction"], functions_arns)
         allow(self.role, ["s3:GetObject", "s3:PutObject"], [storage.payload_objects()], PAYLOADS)
         machines = f"{state_machine_prefix(settings.stage)}*"
-        # A distributed Map starts, watches and stops child executions of its own machine.
+        # A distributed Map starts, watches and stops child executions of its own machine;
+        # an execute-routine node starts another routine's (the stage's machines only).
         allow(
             self.role, ["states:StartExecution"], [arn(self, "states", f"stateMachine:{machines}")], MACHINES
         )
@@ -81,6 +84,10 @@ class ExecutionRole(Construct):
             [arn(self, "states", f"execution:{machines}")],
             MACHINES,
         )
+        # startExecution.sync:2 (execute-routine waiting for its child) learns of the child's
+        # end through the rule Step Functions manages for it in the account (AWS's
+        # documented policy for the integration; the rule's name is fixed).
+        allow(self.role, SYNC_RULE_ACTIONS, [arn(self, "events", f"rule/{SYNC_RULE}")])
         allow(
             self.role,
             LOG_DELIVERY + XRAY,
@@ -90,3 +97,5 @@ class ExecutionRole(Construct):
 
 
 MACHINES = "Routine state machines are created at activation, named under the stage prefix"
+SYNC_RULE = "StepFunctionsGetEventsForStepFunctionsExecutionRule"
+SYNC_RULE_ACTIONS = ["events:PutTargets", "events:PutRule", "events:DescribeRule"]

@@ -10,7 +10,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from statemachines.cost import PRICES
     from statemachines.errors import InvalidRoutineError, RoutinesError
+    from statemachines.express import ExecutionChoice, choose, express_reasons
     from statemachines.model import Connection, Node, Routine
     from statemachines.problems import Code, Problem, Report, Warn
     from statemachines.validator import validate_document, validate_routine
@@ -27,10 +29,16 @@ _EXPORTS = {
     "Connection": "statemachines.model",
     "validate_document": "statemachines.validator",
     "validate_routine": "statemachines.validator",
+    "ExecutionChoice": "statemachines.express",
+    "choose": "statemachines.express",
+    "express_reasons": "statemachines.express",
+    "PRICES": "statemachines.cost",
 }
 __all__ = [
+    "PRICES",
     "Code",
     "Connection",
+    "ExecutionChoice",
     "InvalidRoutineError",
     "Node",
     "Problem",
@@ -38,6 +46,8 @@ __all__ = [
     "Routine",
     "RoutinesError",
     "Warn",
+    "choose",
+    "express_reasons",
     "validate_document",
     "validate_routine",
 ]

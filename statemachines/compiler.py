@@ -15,6 +15,7 @@ from plugins.sdk import PluginRegistry
 from statemachines.asl import StateMachine, render
 from statemachines.emitter import Emitter
 from statemachines.errors import CompileError, InvalidRoutineError
+from statemachines.express import choose
 from statemachines.machine import build_machine
 from statemachines.machine import routes as build_routes
 from statemachines.options import CompileOptions
@@ -106,5 +107,7 @@ def compile_validated(validation: Validation, options: CompileOptions) -> Compil
         options.function_arn(EVALUATOR),
         routes,
         decided,
+        choose(routine, validation.topology),
+        {node_id: info.plugin.name for node_id, info in validation.topology.infos.items()},
     )
     return Compiled(definition, report)

@@ -24,6 +24,7 @@ from statemachines.limits import (
     MAX_VARIABLES,
 )
 from statemachines.model import (
+    EXECUTION_TYPES,
     MAX_ROUTINE_TIMEOUT_SECONDS,
     NODE_ID_PATTERN,
     ROUTINE_ID_PATTERN,
@@ -42,6 +43,7 @@ TOP_LEVEL = (
     "connections",
     "timeoutSeconds",
     "errorRoutine",
+    "execution",
 )
 VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _NODE_ID = re.compile(NODE_ID_PATTERN)
@@ -207,6 +209,13 @@ def check_top_level(document: dict[str, Any], report: Report) -> None:
             f"(a Standard execution's year); got {json.dumps(timeout)[:40]}",
         )
     _check_error_routine(document, report)
+    if "execution" in document and document["execution"] not in EXECUTION_TYPES:
+        report.error(
+            Code.INVALID_DOCUMENT,
+            "execution",
+            "'execution' must be 'standard', 'express' or 'auto' (the default); "
+            f"got {json.dumps(document['execution'])[:40]}",
+        )
 
 
 def _check_error_routine(document: dict[str, Any], report: Report) -> None:

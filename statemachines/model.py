@@ -7,7 +7,7 @@ document piece by piece so that one malformed node does not hide the errors of t
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -25,6 +25,9 @@ ROUTINE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 MAX_RESPOND_TIMEOUT_SECONDS = 25
 DEFAULT_RESPOND_TIMEOUT_SECONDS = 10
 PortTypeName = Literal["main", "condition", "error", "loop"]
+# Which kind of state machine runs the routine (statemachines.express decides "auto").
+ExecutionType = Literal["standard", "express", "auto"]
+EXECUTION_TYPES: tuple[str, ...] = get_args(ExecutionType)
 OnError = Literal["fail", "continue", "route"]
 
 
@@ -189,6 +192,19 @@ class Routine(DocumentModel):
         ]
         | None
     ) = None
+
+    # Standard (exactly once, up to a year, billed per state transition) or Express (at
+    # least once, up to 5 minutes, billed per request and duration); "auto": Express when
+    # statemachines.express finds nothing that makes it unsafe.
+    execution: Annotated[
+        ExecutionType,
+        Field(
+            description="'auto' (default): an Express machine when the routine is safe to run as one "
+            "(no approval, no waiting child routine, at most 5 minutes in the worst case, every node "
+            "safe to repeat), else Standard, with the reasons in the compile report; 'express' on a "
+            "routine that is not safe is refused with those reasons; 'standard' always"
+        ),
+    ] = "auto"
 
     def node(self, node_id: str) -> Node:
         for node in self.nodes:

@@ -2,13 +2,19 @@
 
 Transitions are what Step Functions bills (one per state entered). ``transitions`` gives
 the fewest and most over all paths through the machine, counting every Parallel branch
-and a Map state itself but not its iterations, which ``loops`` gives per iteration.
+and a Map state itself but not its iterations, which ``loops`` gives per iteration (an
+inline loop's iterations are transitions of the execution; a distributed loop's are
+each a child execution billing as many: ``loops[node].childExecutions``).
+``execution`` is the machine type chosen (statemachines.express) and ``cost`` the price
+of both types (statemachines.cost), both counted from the same paths.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from statemachines.cost import PathCount, Span, cost_report, lambda_memory_mb
+from statemachines.express import ExecutionChoice
 from statemachines.problems import Problem
 
 LAMBDA_RESOURCE = ":lambda:"
@@ -23,20 +29,24 @@ def build_report(
     evaluator_arn: str,
     routes: dict[str, dict[str, list[str]]],
     decided: dict[str, str],
+    execution: ExecutionChoice | None = None,
+    node_plugins: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    counts = {"states": 0, "lambdaTasks": 0, "evaluatorTasks": 0}
-    loops: dict[str, dict[str, int]] = {}
-    low, high = _transitions(definition, state_nodes, counts, loops, evaluator_arn)
+    """``execution``: the machine type chosen (None: not decided, no ``execution`` and no
+    ``cost`` in the report); ``node_plugins``: node → plugin, for the memory of the
+    Lambda functions a path invokes."""
+    walk = _Walk(state_nodes, evaluator_arn, node_plugins or {})
+    span = walk.machine(definition)
     nodes: dict[str, list[str]] = {}
     for state, node in state_nodes.items():
         nodes.setdefault(node, []).append(state)
-    return {
+    report: dict[str, Any] = {
         "queryLanguage": definition.get("QueryLanguage", "JSONPath"),
-        "states": counts["states"],
-        "lambdaTasks": counts["lambdaTasks"],
-        "evaluatorTasks": counts["evaluatorTasks"],
-        "transitions": {"min": low, "max": high},
-        "loops": loops,
+        "states": walk.counts["states"],
+        "lambdaTasks": walk.counts["lambdaTasks"],
+        "evaluatorTasks": walk.counts["evaluatorTasks"],
+        "transitions": {"min": span.low.transitions, "max": span.high.transitions},
+        "loops": {node: _loop_json(item, child) for node, (item, child) in walk.loops.items()},
         "definitionBytes": definition_bytes,
         "stateNodes": state_nodes,
         "nodeStates": nodes,
@@ -44,8 +54,29 @@ def build_report(
         # when their branches lead to the same state: only merges differ between them).
         "routes": routes,
         "decided": decided,  # if/switch nodes routed at compile time (constant conditions)
+        # execute-routine nodes → the routine each starts: its transitions are the child
+        # execution's own (its routine's report), never counted in this one's.
+        "subroutines": subroutines(definition, state_nodes),
         "warnings": [w.to_json() for w in warnings],
     }
+    if execution is not None:
+        report["execution"] = execution.to_json()
+        report["cost"] = cost_report(execution.type, span, walk.loops, definition_bytes)
+    return report
+
+
+def _loop_json(item: Span, child: str | None) -> dict[str, Any]:
+    """One iteration: its transitions (``min``/``max``, as before), Lambda invocations, and
+    for a distributed loop the child execution each item is (billed as one of its type)."""
+    out: dict[str, Any] = {
+        "min": item.low.transitions,
+        "max": item.high.transitions,
+        "lambdaTasks": {"min": item.low.lambdas, "max": item.high.lambdas},
+        "mode": "distributed" if child else "inline",
+    }
+    if child:
+        out["childExecutions"] = {"perItem": 1, "type": child.lower()}
+    return out
 
 
 def _successors(state: dict[str, Any]) -> list[str]:
@@ -76,36 +107,85 @@ def _postorder(machine: dict[str, Any]) -> list[str]:
     return order
 
 
-def _transitions(
-    machine: dict[str, Any],
-    state_nodes: dict[str, str],
-    counts: dict[str, int],
-    loops: dict[str, dict[str, int]],
-    evaluator_arn: str,
-) -> tuple[int, int]:
-    states = machine["States"]
-    cost: dict[str, tuple[int, int]] = {}
-    for name in _postorder(machine):
-        state = states[name]
-        counts["states"] += 1
+class _Walk:
+    """Counts every state once, and each path's transitions, Lambda invocations (with the
+    memory of their functions) and literal waits, in the machine and in every branch and
+    iteration."""
+
+    def __init__(self, state_nodes: dict[str, str], evaluator_arn: str, node_plugins: dict[str, str]) -> None:
+        self.state_nodes, self.evaluator_arn, self.node_plugins = state_nodes, evaluator_arn, node_plugins
+        self.counts = {"states": 0, "lambdaTasks": 0, "evaluatorTasks": 0}
+        # Map state's node → (one iteration, child execution type if distributed)
+        self.loops: dict[str, tuple[Span, str | None]] = {}
+
+    def machine(self, machine: dict[str, Any]) -> Span:
+        states = machine["States"]
+        cost: dict[str, Span] = {}
+        for name in _postorder(machine):
+            state = states[name]
+            self.counts["states"] += 1
+            own = self._own(name, state)
+            low = high = own
+            for branch in state.get("Branches", []):
+                inner = self.machine(branch)
+                low, high = low + inner.low, high + inner.high
+            if "ItemProcessor" in state:
+                processor = state["ItemProcessor"]
+                config = processor.get("ProcessorConfig", {})
+                child = (
+                    config.get("ExecutionType", "STANDARD") if config.get("Mode") == "DISTRIBUTED" else None
+                )
+                self.loops[self.state_nodes.get(name, name)] = (self.machine(processor), child)
+            # Every way on: a Next, a Choice, a Catch — or ending here.
+            ways = [cost[s] for s in _successors(state)]
+            if state.get("End") or state["Type"] in ("Succeed", "Fail"):
+                ways.append(Span(PathCount(), PathCount()))
+            least, most = ways[0].low, ways[0].high
+            for way in ways[1:]:
+                least, most = least.least(way.low), most.most(way.high)
+            cost[name] = Span(low + least, high + most)
+        return cost[machine["StartAt"]]
+
+    def _own(self, name: str, state: dict[str, Any]) -> PathCount:
+        """What entering this one state counts: a transition, maybe a Lambda or a wait."""
         resource = str(state.get("Resource", ""))
         if state["Type"] == "Task" and (
             LAMBDA_RESOURCE in resource or resource.startswith(("arn:aws:states:::lambda", SUBSTITUTED))
         ):
-            counts["lambdaTasks"] += 1
-            counts["evaluatorTasks"] += resource == evaluator_arn
-        low = high = 1
-        for branch in state.get("Branches", []):
-            b_low, b_high = _transitions(branch, state_nodes, counts, loops, evaluator_arn)
-            low, high = low + b_low, high + b_high
-        if "ItemProcessor" in state:
-            i_low, i_high = _transitions(state["ItemProcessor"], state_nodes, counts, loops, evaluator_arn)
-            loops[state_nodes.get(name, name)] = {"min": i_low, "max": i_high}
-        # Every way on: a Next, a Choice, a Catch — or ending here.
-        ways = [cost[s] for s in _successors(state)]
-        if state.get("End") or state["Type"] in ("Succeed", "Fail"):
-            ways.append((0, 0))
-        low += min(w[0] for w in ways)
-        high += max(w[1] for w in ways)
-        cost[name] = (low, high)
-    return cost[machine["StartAt"]]
+            self.counts["lambdaTasks"] += 1
+            self.counts["evaluatorTasks"] += resource == self.evaluator_arn
+            plugin = self.node_plugins.get(self.state_nodes.get(name, ""), "")
+            return PathCount(1, 1, lambda_memory_mb(plugin))
+        seconds = state.get("Seconds") if state["Type"] == "Wait" else None
+        # A computed wait (SecondsPath, a JSONata expression, a timestamp) counts nothing.
+        if isinstance(seconds, int | float) and not isinstance(seconds, bool):
+            return PathCount(1, wait_seconds=float(seconds))
+        return PathCount(1)
+
+
+# The Task of an execute-routine node (statemachines.machine.subroutine).
+START_EXECUTION = ":states:::states:startExecution"
+
+
+def subroutines(machine: dict[str, Any], state_nodes: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Node → ``{"routine", "stateMachineArn", "wait"}`` for every Task that starts another
+    routine's execution, in Parallel branches and loop bodies too."""
+    found: dict[str, dict[str, Any]] = {}
+    stack = [machine]
+    while stack:
+        states = stack.pop().get("States", {})
+        for name, state in states.items():
+            stack.extend(state.get("Branches", []))
+            if "ItemProcessor" in state:
+                stack.append(state["ItemProcessor"])
+            resource = str(state.get("Resource", ""))
+            if state.get("Type") != "Task" or START_EXECUTION not in resource:
+                continue
+            arguments = state.get("Arguments") or state.get("Parameters") or {}
+            meta = (arguments.get("Input") or {}).get("meta") or {}
+            found[state_nodes.get(name, name)] = {
+                "routine": meta.get("routineId"),
+                "stateMachineArn": arguments.get("StateMachineArn"),
+                "wait": resource.endswith(".sync:2"),
+            }
+    return dict(sorted(found.items()))

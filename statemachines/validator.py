@@ -13,6 +13,7 @@ from typing import Any
 from plugins.sdk import PluginRegistry, PortType, can_connect, check_parameters, default_registry
 from statemachines.document import Parts, check_json, check_top_level, parse_parts
 from statemachines.errors import InvalidRoutineError
+from statemachines.express import check_express
 from statemachines.gaps import Gaps
 from statemachines.graph import Edge, Graph
 from statemachines.graph_checks import graph_checks
@@ -64,9 +65,15 @@ def analyse(document: Any, registry: PluginRegistry | None = None) -> Validation
     for info in infos.values():
         references.check_node(info)
     references.report_unused_variables()
+    _implicit_inputs(topology)
     if not report.valid:
         return Validation(report)
-    return Validation(report, Routine.model_validate(document), topology)
+    routine = Routine.model_validate(document)
+    # execution: "express" on a routine that cannot be one is refused with every reason.
+    report.errors.extend(check_express(routine, topology))
+    if not report.valid:
+        return Validation(report)
+    return Validation(report, routine, topology)
 
 
 def _plugins(parts: Parts, registry: PluginRegistry, report: Report, gaps: Gaps) -> dict[str, NodeInfo]:
@@ -195,3 +202,48 @@ def _connections(parts: Parts, infos: dict[str, NodeInfo], report: Report, gaps:
         seen[key] = index
         edges.append(make_edge(index, conn, source, out_port))
     return edges
+
+
+# Nodes whose ``input`` defaults to the node's input (the outputs of the nodes before it).
+IMPLICIT_INPUT = ("execute-routine",)
+# Nodes that hand on what reached them rather than an output of their own.
+PASS_ON = ("if", "switch", "wait")
+
+
+def _implicit_inputs(topology: Topology) -> None:
+    """An ``execute-routine`` node without ``input`` gets the node's input written out as an
+    expression (after the reference checks: it is never the user's mistake), so liveness,
+    the compiler and the trace read it as if the user had written it: the output of the
+    node before it, an object by node id when several lead to it (through if, switch and
+    wait nodes, which have no output), ``loop.item`` first in a loop's body, and the
+    trigger for a first node. The stored document keeps what the user wrote."""
+    for node_id, info in list(topology.infos.items()):
+        if info.plugin.name not in IMPLICIT_INPUT or "input" in info.parameters:
+            continue
+        sources: list[str] = []
+        in_loop = False
+        stack = list(reversed(topology.graph.incoming[node_id]))
+        seen: set[str] = set()
+        while stack:
+            edge = stack.pop()
+            if edge.port_type == PortType.LOOP.value:
+                in_loop = True
+                continue
+            source = topology.infos[edge.source]
+            if source.plugin.name in PASS_ON or source.node.disabled:
+                if edge.source not in seen:
+                    seen.add(edge.source)
+                    stack.extend(reversed(topology.graph.incoming[edge.source]))
+                continue
+            if edge.source not in sources:
+                sources.append(edge.source)
+        entries = [f"'{s}': nodes.{s}" for s in sources]
+        if in_loop:
+            text = "{{ {'item': loop.item, " + ", ".join(entries) + "} }}" if entries else "{{ loop.item }}"
+        elif len(sources) == 1:
+            text = f"{{{{ nodes.{sources[0]} }}}}"
+        elif sources:
+            text = "{{ {" + ", ".join(entries) + "} }}"
+        else:
+            text = "{{ trigger }}"
+        topology.infos[node_id] = NodeInfo(info.node, info.plugin, {**info.parameters, "input": text})

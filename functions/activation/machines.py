@@ -39,6 +39,13 @@ def deploy(settings: Settings, name: str, definition: str, tags: dict[str, str],
     previous = current_definition(arn)
     tag_list = [{"key": k, "value": v} for k, v in tags.items()]
     if previous is None:
+        # Always STANDARD for now, whatever the compile report's execution.type says
+        # (statemachines/express.py, docs/cost.md): the recorder learns of an execution's
+        # end from Step Functions' status events, which Express executions never send, so
+        # an Express machine would end without a terminal record or its error routine.
+        # Once machines write their own terminal records (issue #28 item 2), create the
+        # report's type here — and, as a machine's type cannot change, replace (not update)
+        # a machine whose type differs from the new version's.
         sfn.create_state_machine(
             name=name, definition=definition, type="STANDARD", tags=tag_list, **_config(settings)
         )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from functions.activation import error_routine, machines, triggers
+from functions.activation import error_routine, machines, subroutines, triggers
 from functions.activation.rollback import Rollback
 from functions.activation.settings import Settings
 from functions.store import RoutineRecord, RoutineStore
@@ -59,6 +59,8 @@ def activate(
 ) -> dict[str, Any]:
     record = store.get(owner, routine_id, version)
     chosen = version or record.current_version
+    if isinstance(record.document, dict):
+        subroutines.check(store, owner, routine_id, record.document)
     compiled = compile_record(record, settings, registry)
     assert record.document is not None
     error_routine.check(store, owner, routine_id, record.document)

@@ -57,11 +57,86 @@ class ValidationResult(ApiModel):
     warnings: list[Problem]
 
 
+class Counts(ApiModel):
+    min: int
+    max: int
+
+
+class Dollars(ApiModel):
+    min: float = Field(description="on the cheapest path")
+    max: float = Field(description="on the costliest path")
+
+
+class PerMillion(ApiModel):
+    per_million: Dollars = Field(description="US dollars per million, Lambda included")
+
+
+class ExecutionChoice(ApiModel):
+    type: Literal["standard", "express"] = Field(description="the machine type the routine's setting picks")
+    requested: Literal["standard", "express", "auto"] = Field(description="the routine's `execution`")
+    reasons: list[str] = Field(description="why not Express, one line per reason (`path: message`)")
+
+
+class StandardCost(ApiModel):
+    transitions: Counts = Field(description="state transitions per execution, loop items not included")
+    per_million: Dollars = Field(description="US dollars per million executions, Lambda included")
+
+
+class ExpressCost(ApiModel):
+    requests: int = Field(description="requests per execution")
+    duration_ms: Dollars = Field(description="estimated duration per execution (milliseconds)")
+    per_million: Dollars = Field(description="US dollars per million executions, Lambda included")
+
+
+class ChildExecutions(ApiModel):
+    per_item: int
+    type: Literal["standard", "express"]
+
+
+class LoopItemCost(ApiModel):
+    mode: Literal["inline", "distributed"]
+    transitions: Counts = Field(
+        description="state transitions per item (a distributed item's child execution)"
+    )
+    lambda_invocations: Counts
+    child_executions: ChildExecutions | None = Field(default=None, description="distributed loops only")
+    standard: PerMillion = Field(description="per million items, with a Standard parent")
+    express: PerMillion = Field(description="per million items, with an Express parent")
+
+
+class CostAssumptions(ApiModel):
+    lambda_ms: float = Field(description="assumed billed duration of one Lambda invocation")
+    express_memory_mb: int = Field(description="billed memory of an Express execution")
+
+
+class CostReport(ApiModel):
+    chosen: Literal["standard", "express"]
+    currency: Literal["USD"]
+    region: str = Field(description="the region whose list prices are used")
+    prices_read: str = Field(description="the date the prices were read (YYYY-MM-DD)")
+    sources: list[str]
+    assumptions: CostAssumptions
+    lambda_invocations: Counts = Field(description="Lambda invocations per execution")
+    lambda_per_million: Dollars = Field(description="the Lambda part of either type's price")
+    standard: StandardCost
+    express: ExpressCost
+    per_loop_item: dict[str, LoopItemCost] = Field(description="loop node → the cost of one of its items")
+
+
+class CompileReport(ApiModel):
+    """The compile report; the fields below, and others (states, loops, stateNodes, …)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
+
+    execution: ExecutionChoice = Field(description="Standard or Express, and why not Express")
+    cost: CostReport = Field(description="what an execution costs as either type, at list prices")
+
+
 class Definition(ApiModel):
     routine_id: str
     version: int
     definition: dict[str, Any] = Field(description="the Amazon States Language definition")
-    report: dict[str, Any] = Field(description="the compile report: states, costs, state → node map")
+    report: CompileReport = Field(description="the compile report: states, costs, state → node map")
 
 
 class ActivateRequest(ApiModel):
@@ -116,7 +191,7 @@ class ExecutionSummary(ApiModel):
     version: int | None = None
     status: str
     trigger_type: str | None = Field(
-        default=None, description="manual, test, webhook, cron, event, rerun, error"
+        default=None, description="manual, test, webhook, cron, event, rerun, error, routine"
     )
     started_at: str | None = None
     stopped_at: str | None = None
@@ -128,6 +203,10 @@ class ExecutionSummary(ApiModel):
         default=None, description="who stopped it through the API (`POST /executions/{id}/stop`)"
     )
     stop_reason: str | None = Field(default=None, description="the reason given to the stop, if any")
+    parent_execution_id: str | None = Field(
+        default=None, description="the execution whose execute-routine node started this one"
+    )
+    parent_node_id: str | None = Field(default=None, description="that execute-routine node")
 
 
 class ErrorRoutineRun(ApiModel):

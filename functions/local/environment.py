@@ -22,7 +22,7 @@ import boto3
 from aws_lambda_powertools.utilities import parameters as powertools_parameters
 from moto import mock_aws
 
-from functions.local import atomic, fastpaths, jsonata, map_runs
+from functions.local import atomic, child_executions, fastpaths, jsonata, map_runs
 from functions.local.lambdas import InProcessLambda
 from infra.lambdas import lambda_functions
 from infra.names import (
@@ -172,6 +172,7 @@ class LocalAWS:
         map_runs.install()
         try:
             jsonata.install()  # inside: a refusal undoes the start like any other failure
+            child_executions.install()  # execute-routine's startExecution integration
             self._deploy()
             self.lambdas.install()
         except BaseException:
@@ -188,6 +189,7 @@ class LocalAWS:
             self._holding_heap = False
             _release_heap()
         self.lambdas.uninstall()
+        child_executions.uninstall()
         jsonata.uninstall()
         map_runs.uninstall()
         atomic.uninstall()

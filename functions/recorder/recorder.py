@@ -37,6 +37,7 @@ from statemachines.topology import Topology
 from statemachines.validator import analyse
 
 DETAIL_TYPE = "Step Functions Execution Status Change"
+CHILD_TRIGGER = "routine"  # the triggerType of executions started by execute-routine nodes
 SOURCE = "aws.states"
 STATUSES = ("RUNNING", *TERMINAL)
 # What a user is told when Step Functions gives no error of its own (a TIMED_OUT one is
@@ -148,6 +149,7 @@ class Recorder:
             log.warning("ignored: execution %s was not started by routines", change.execution_arn)
             return {"result": "ignored", "reason": "unknown execution", "executionId": change.name}
         trigger = execution_input.get("trigger") if isinstance(execution_input, dict) else None
+        parent = child_link(execution_input)
         record = ExecutionRecord(
             execution_id=change.name,
             owner_id=meta.owner_id,
@@ -160,6 +162,8 @@ class Recorder:
             trigger=trigger,
             rerun_of=meta.rerun_of,
             redrive_count=change.redrive_count,
+            parent_execution_id=parent[0] if parent else None,
+            parent_node_id=parent[1] if parent else None,
         )
         if change.status in TERMINAL:
             document = self._finish(record, change, meta, existing)
@@ -246,7 +250,9 @@ class Recorder:
             return None
         trigger = execution_input.get("trigger") if isinstance(execution_input, dict) else None
         kind = "manual"
-        if change.state_machine_arn.endswith("-test"):
+        if child_link(execution_input) is not None:
+            kind = CHILD_TRIGGER
+        elif change.state_machine_arn.endswith("-test"):
             kind = "test"
         elif isinstance(trigger, dict) and trigger.get("type") == "cron":
             kind = "cron"
@@ -263,6 +269,18 @@ class Recorder:
             return None
         value = description.get(key)
         return value if isinstance(value, str) else None
+
+
+def child_link(execution_input: Any) -> tuple[str, str | None] | None:
+    """(parent execution id, parent node id) of a child execution an execute-routine node
+    started (its input's ``meta``: triggerType "routine"), else None."""
+    meta = execution_input.get("meta") if isinstance(execution_input, dict) else None
+    if not isinstance(meta, dict) or meta.get("triggerType") != CHILD_TRIGGER:
+        return None
+    parent, node = meta.get("parentExecutionId"), meta.get("parentNodeId")
+    if not isinstance(parent, str) or not parent:
+        return None
+    return parent, node if isinstance(node, str) else None
 
 
 @lru_cache(maxsize=64)

@@ -101,6 +101,9 @@ class ExecutionRecord:
     stop_reason: str | None = None
     # A failed execution's error routine: {routineId, executionId, note} (the recorder's).
     error_routine: dict[str, Any] | None = None
+    # A child execution an execute-routine node started: the parent's execution and node.
+    parent_execution_id: str | None = None
+    parent_node_id: str | None = None
 
     @property
     def terminal(self) -> bool:
@@ -126,6 +129,8 @@ class ExecutionRecord:
             "error": self.error,
             "rerunOf": self.rerun_of,
             "reruns": list(self.reruns),
+            "parentExecutionId": self.parent_execution_id,
+            "parentNodeId": self.parent_node_id,
             "stoppedBy": self.stopped_by,
             "stopReason": self.stop_reason,
         }
@@ -225,6 +230,8 @@ class ExecutionStore:
             "stoppedBy": record.stopped_by,
             "stopReason": record.stop_reason,
             "errorRoutine": json.dumps(record.error_routine) if record.error_routine is not None else None,
+            "parentExecutionId": record.parent_execution_id,
+            "parentNodeId": record.parent_node_id,
         }
         values.update({k: v for k, v in optional.items() if v is not None})
         item.update({k: typed(v) for k, v in values.items()})
@@ -407,6 +414,8 @@ class ExecutionStore:
             stopped_by=values.get("stoppedBy"),
             stop_reason=values.get("stopReason"),
             error_routine=json.loads(values["errorRoutine"]) if values.get("errorRoutine") else None,
+            parent_execution_id=values.get("parentExecutionId"),
+            parent_node_id=values.get("parentNodeId"),
         )
 
 

@@ -86,8 +86,14 @@ def run_case(aws: LocalAWS, tests: LoadedTests, case: Case, query_language: str 
         unknown = _not_approvals(tests.routine, case)
         if unknown:
             raise PinError(f"approvals: '{unknown}' is not an approval node of the routine")
+        # The routine's file is where execute-routine nodes' paths are read from.
         execution = start_routine(
-            aws, tests.routine, case.input, pins=case.pins(), query_language=query_language
+            aws,
+            tests.routine,
+            case.input,
+            pins=case.pins(),
+            query_language=query_language,
+            base=tests.routine_path.parent,
         )
         with ApprovalAnswers(aws, execution.arn, case.answers()):
             result = execution.wait(None, case.timeout_seconds).to_json()

@@ -27,7 +27,9 @@
 ``routine`` defaults to the file's name without ``.test`` (``hello.test.json`` →
 ``hello.json``). File-level ``secrets`` apply to every case. ``output``, node outputs and
 ``error`` are subsets: every key given must match, others may be present (a value is
-only checked when its key is written: ``"output": null`` expects null). ``approvals``
+only checked when its key is written: ``"output": null`` expects null). ``pinned`` and
+``pinnedErrors`` also take ``execute-routine`` nodes (no child starts); unpinned, such a
+node runs the child routine whose file it names, relative to the routine's. ``approvals``
 decide approval nodes each time they are reached, as the API would (``by``: "routines test").
 """
 

@@ -19,7 +19,9 @@ from functions.store.executions import RUNNING, ExecutionRecord, ExecutionStore
 from plugins.runtime.offload import trigger_input
 
 META_KEY = "meta"
-TRIGGER_TYPES = ("manual", "test", "webhook", "cron", "event", "rerun", "error")
+# "routine": a child execution an execute-routine node started (its meta has no owner or
+# version: the recorder reads them from the child machine's tags, which activation sets).
+TRIGGER_TYPES = ("manual", "test", "webhook", "cron", "event", "rerun", "error", "routine")
 
 
 @dataclass(frozen=True, slots=True)

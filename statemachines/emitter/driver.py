@@ -127,8 +127,9 @@ class Emitter(Branching, Loops, Parallels):
             "stop": self._stop,
         }.get(info.plugin.name)
         if handler is None:
+            hint = ": compile with --jsonata" if info.plugin.name == "execute-routine" else ""
             raise CompileError(
-                f"no compile rule for control node '{info.plugin.name}'", path=node_path(node_id)
+                f"no compile rule for control node '{info.plugin.name}'{hint}", path=node_path(node_id)
             )
         return handler(scope, sim, info)
 

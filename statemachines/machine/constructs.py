@@ -26,6 +26,7 @@ from statemachines.graph import Edge
 from statemachines.jsonata.conditions import condition_jsonata, literal
 from statemachines.layout import Status
 from statemachines.machine.plan import variable_name
+from statemachines.machine.subroutine import execute_routine
 from statemachines.machine.values import RootText, arguments, error_record, native
 from statemachines.machine.walk import Build, Outcome, Scope, Step, both, set_link
 from statemachines.problems import node_path
@@ -395,6 +396,7 @@ CONSTRUCTS: dict[str, Construct] = {
     "stop": stop,
     "loop": loop,
     "approval": approval,
+    "execute-routine": execute_routine,
 }
 
 

@@ -215,6 +215,35 @@ def test_definition_is_the_compiled_asl_with_its_report(api: Api) -> None:
     assert "stateNodes" in definition["report"]
 
 
+def test_definition_report_chooses_the_machine_type_and_prices_both(api: Api) -> None:
+    created = api.ok("POST", "/routines", manual())
+    report = api.ok("GET", f"/routines/{created['id']}/definition")["report"]
+    # One transform node: nothing stands in the way of Express.
+    assert report["execution"] == {"type": "express", "requested": "auto", "reasons": []}
+    cost = report["cost"]
+    assert cost["chosen"] == "express"
+    assert cost["standard"]["transitions"] == report["transitions"]
+    assert cost["express"]["perMillion"]["max"] < cost["standard"]["perMillion"]["max"]
+    standard = api.ok("POST", "/routines", {**manual(), "execution": "standard"})
+    report = api.ok("GET", f"/routines/{standard['id']}/definition")["report"]
+    assert report["execution"]["type"] == "standard" and report["execution"]["requested"] == "standard"
+
+
+def test_express_on_a_routine_that_cannot_be_one_is_refused_and_not_stored(api: Api) -> None:
+    document = {**manual(), "execution": "express"}
+    document["nodes"] = [
+        *document["nodes"],
+        {"id": "pause", "plugin": "wait", "parameters": {"seconds": 600}},
+    ]
+    document["connections"] = [{"sourceNodeId": document["nodes"][0]["id"], "targetNodeId": "pause"}]
+    status, body, _ = api("POST", "/routines", document)
+    assert status == 422
+    assert [(e["code"], e["path"]) for e in body["errors"]] == [
+        ("limit_exceeded", "nodes[pause].parameters.seconds")
+    ]
+    assert api.ok("GET", "/routines")["items"] == []
+
+
 def test_unknown_endpoint_is_404_json(api: Api) -> None:
     status, body, _ = api("GET", "/nowhere")
     assert status == 404 and body["errors"][0]["code"] == "not_found"

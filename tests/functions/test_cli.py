@@ -139,6 +139,17 @@ def test_compile_report(capsys: pytest.CaptureFixture[str]) -> None:
     assert report["stateNodes"]["anyone (route)"] == "anyone"
 
 
+def test_compile_report_chooses_the_machine_type_and_prices_both(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "compile", "--report", str(ROOT / "examples" / "approval-flow.json"))
+    report = json.loads(out)
+    assert code == 0
+    assert report["execution"]["type"] == "standard" and report["execution"]["requested"] == "auto"
+    assert report["execution"]["reasons"][0].startswith("nodes[approve]: ")
+    cost = report["cost"]
+    assert cost["chosen"] == "standard" and cost["standard"]["transitions"] == report["transitions"]
+    assert set(cost["express"]["perMillion"]) == {"min", "max"}
+
+
 def test_compile_jsonata_prints_the_jsonata_machine(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "compile", "--jsonata", "--report", HELLO)
     report = json.loads(out)

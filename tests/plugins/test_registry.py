@@ -37,6 +37,7 @@ DESIGN_NODES = {
     "approval",
     "stop",
     "code",
+    "execute-routine",
 }
 
 

@@ -17,6 +17,7 @@ from functions.api.errors import ApiError, routine_document_body
 from functions.api.models import (
     ActivateRequest,
     Activation,
+    CompileReport,
     Definition,
     Routine,
     RoutineList,
@@ -226,7 +227,7 @@ def get_definition(routine_id: RoutineId, version: VersionQuery = None) -> Defin
         routine_id=routine_id,
         version=version or record.current_version,
         definition=compiled.asl,
-        report=compiled.report,
+        report=CompileReport.model_validate(compiled.report),
     )
 
 
