@@ -22,6 +22,7 @@ from plugins.runtime.context import resolve as resolve_value
 from plugins.runtime.nodelog import read_logs
 from statemachines.conditions import evaluate
 from statemachines.layout import node_key
+from statemachines.machine.plan import variable_name
 from statemachines.topology import NodeInfo, Topology
 
 SUCCEEDED, FAILED, SKIPPED = "succeeded", "failed", "skipped"
@@ -209,6 +210,7 @@ class _Observed:
         routes: dict[str, dict[str, list[str]]] = report.get("routes", {})
         self.entered: dict[str, list[datetime]] = defaultdict(list)
         self.exited: dict[str, list[tuple[datetime, Any]]] = defaultdict(list)
+        self.assigned: dict[str, list[str]] = defaultdict(list)  # node → its variable's values
         self.ports: dict[str, set[str]] = defaultdict(set)
         self.ambiguous: set[str] = set()
         self.ended = ended if ended is not None else any(e["type"] in EXECUTION_ENDED for e in history)
@@ -230,6 +232,11 @@ class _Observed:
                 node = state_nodes.get(details["name"])
                 if node:
                     self.exited[node].append((event["timestamp"], details.get("output")))
+                    # A JSONata machine keeps a node's output in its variable: the state's
+                    # own output may be the execution's result, or its input handed on.
+                    assigned = details.get("assignedVariables") or {}
+                    if variable_name(node) in assigned:
+                        self.assigned[node].append(assigned[variable_name(node)])
                 ports = routes.get(details["name"], {}).get(following.get(event["id"], ""), [])
                 if node and ports:
                     self.ports[node].update(ports)
@@ -372,7 +379,7 @@ def build_trace(
                 info,
                 seen.entered[node_id],
                 seen.exited[node_id],
-                report.get("queryLanguage") == "JSONata",
+                seen.assigned[node_id] if report.get("queryLanguage") == "JSONata" else None,
             )
             if info.plugin.name == EXECUTE_ROUTINE:
                 _subroutine(trace[node_id], seen.calls[node_id], info)
@@ -537,24 +544,40 @@ def _log_error(log: dict[str, Any]) -> dict[str, Any] | None:
     return {"type": log.get("errorType"), "message": log.get("errorMessage")}
 
 
+def shown_result(output: Any) -> Any:
+    """The execution's result as users read it: node outputs the machine offloaded to S3
+    (the result holds their references) loaded."""
+    if isinstance(output, dict):
+        return {key: normalize(value) for key, value in output.items()}
+    return output
+
+
 def _from_states(
     node_id: str,
     info: NodeInfo,
     entered: list[datetime],
     exited: list[tuple[datetime, Any]],
-    jsonata: bool = False,
+    assigned: list[str] | None = None,
 ) -> dict[str, Any]:
+    """``assigned``: in a JSONata machine, the values its states assigned to the node's
+    variable (one per run: a node inside a loop runs once per iteration)."""
     duration = 0.0
     if entered and exited:
         duration = max(0.0, (exited[-1][0] - entered[0]).total_seconds() * 1000)
     output = None
-    if exited and exited[-1][1]:
+    if assigned:
+        outputs = [normalize(json.loads(value)) for value in assigned]
+        output = outputs[0] if len(outputs) == 1 else outputs
+    elif assigned is not None and exited and exited[-1][1]:
+        # No variable (nobody reads the node): its last state hands on what it made (an
+        # error record of a caught failure, a Map's results) — or, ending the execution,
+        # builds the execution's result, which holds the node's output under its id.
+        output = normalize(json.loads(exited[-1][1]))
+        if info.plugin.name == "loop" and isinstance(output, dict) and "error" not in output:
+            output = output.get(node_id)
+    elif exited and exited[-1][1]:
         document = json.loads(exited[-1][1])
-        if jsonata:
-            # A JSONata machine has no state document: a node's last state hands on its
-            # output (a Map its results, an approval's Choice the decision, an error record).
-            output = normalize(document)
-        elif isinstance(document, dict) and node_key(node_id) not in document:
+        if isinstance(document, dict) and node_key(node_id) not in document:
             # The last state of an execution builds its result ({<id>: output}) in place.
             output = normalize(document.get(node_id))
         elif isinstance(document, dict):

@@ -23,7 +23,7 @@ from functions.activation.service import compile_record, tags
 from functions.activation.settings import Settings
 from functions.store import ConflictError, ExecutionStore, NotFoundError, RoutineStore
 from functions.store.executions import iso
-from functions.trace import build_trace, transitions
+from functions.trace import build_trace, shown_result, transitions
 from functions.triggers import RunMeta, start_execution
 from plugins.runtime.aws import client
 from plugins.runtime.nodelog import read_logs
@@ -126,7 +126,7 @@ def _from_step_functions(store: RoutineStore, owner: str, exec_id: str, settings
         "error": {"type": error, "message": description.get("cause", "")} if error else None,
         "executionArn": arn,
         "trigger": document.get("trigger"),
-        "output": _json(description.get("output")),
+        "output": shown_result(_json(description.get("output"))),
         "nodes": None,
         "transitions": None,
     }

@@ -18,7 +18,7 @@ from functions.local.errors import clean_error
 from functions.local.lambdas import Pin
 from functions.local.observe import observer as observe
 from functions.local.slices import long_slices
-from functions.trace import execution_history, timed_out_error, trace_execution
+from functions.trace import execution_history, shown_result, timed_out_error, trace_execution
 from infra.names import state_machine_prefix
 from plugins.builtin.control.execute_routine import NAME as EXECUTE_ROUTINE
 from plugins.builtin.control.execute_routine import is_path, routine_id
@@ -123,7 +123,7 @@ class RunningExecution:
         trace = trace_execution(
             client, self.arn, self.topology, self.compiled.report, context, history, ended=True
         )
-        output = json.loads(description["output"]) if description.get("output") else None
+        output = shown_result(json.loads(description["output"])) if description.get("output") else None
         if description["status"] == "TIMED_OUT" and not description.get("error"):
             # Step Functions names no error for a machine past its TimeoutSeconds.
             error = timed_out_error(self.compiled.asl.get("TimeoutSeconds"))

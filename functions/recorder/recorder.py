@@ -28,7 +28,7 @@ from functions.store.executions import (
     stop_error,
     stopped_status,
 )
-from functions.trace import clean_error, json_or_text, timed_out_error, trace_execution
+from functions.trace import clean_error, json_or_text, shown_result, timed_out_error, trace_execution
 from functions.triggers.start import RunMeta, execution_id
 from plugins.runtime.aws import client
 from statemachines.compiler import compile_validated
@@ -202,8 +202,8 @@ class Recorder:
         else:
             record.error = DEFAULT_ERRORS.get(change.status)
         if change.status == "SUCCEEDED":
-            record.output = json_or_text(
-                change.output if change.output is not None else self._describe(change, "output")
+            record.output = shown_result(
+                json_or_text(change.output if change.output is not None else self._describe(change, "output"))
             )
         try:
             traced = self._trace(change, meta, record.trigger, document)

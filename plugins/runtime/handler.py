@@ -27,9 +27,9 @@ from plugins.runtime.context import build_context, resolve, secret_names
 from plugins.runtime.errors import PluginError, UnexpectedError, UserError
 from plugins.runtime.event import Invocation
 from plugins.runtime.idempotency import idempotency_key
-from plugins.runtime.nodelog import NodeLog
+from plugins.runtime.nodelog import MAX_LOGGED_CHARS, NodeLog
 from plugins.runtime.observability import METRICS_NAMESPACE, logger, redact_secrets, tracer
-from plugins.runtime.offload import offload_if_large, refuse_large
+from plugins.runtime.offload import encode, is_reference, offload_if_large
 from plugins.sdk import PluginDefinition, PortType
 
 SECRET_MAX_AGE = 300  # seconds a secret stays cached in a warm container
@@ -112,12 +112,12 @@ def invoke(
         output = redact_secrets(output, secrets)
         execution = invocation.execution.id.rsplit(":", 1)[-1]
         key = payload_key(f"{execution}/{invocation.node}/{log.request_id}.json")
-        if invocation.deferred is not None:
-            # A JSONata machine reads outputs in place from its variables; one that would
-            # not fit must fail clearly, never be read as a reference by mistake.
-            refuse_large(output, invocation.inline_bytes)
         result = offload_if_large(output, key, invocation.inline_bytes, invocation.keep)
         log.status, log.output = "succeeded", result
+        if not is_reference(result) and len(encode(result)) > MAX_LOGGED_CHARS:
+            # Kept inline by the machine but too long for a node log: the log (which the
+            # trace shows) points to the whole output in S3 rather than truncating it.
+            log.output = offload_if_large(output, key, MAX_LOGGED_CHARS)
         return result
     except PluginError as exc:
         _failed(log, exc, secrets)

@@ -59,18 +59,15 @@ def offload_if_large(value: Any, key: str, limit: int | None = None, keep: Seque
         reference.update({k: v for k, v in kept.items() if k not in (REF, SIZE, PARTIAL)})
     if len(chosen) + len(missing) < len(keep):
         reference[PARTIAL] = True  # native states must ask the evaluator instead
-    return reference
-
-
-def refuse_large(value: Any, limit: int | None) -> None:
-    """A UserError when ``value``'s JSON exceeds ``limit``: what a JSONata machine cannot
-    keep yet (its outputs are not offloaded to S3 so far)."""
-    size = len(encode(value))
-    if limit is not None and size > limit:
+    if len(encode(reference)) > limit:
+        # Only a loop's result list shares the room so finely (a variable's room divided
+        # by the item count): even a reference per item would not fit.
         raise UserError(
-            f"the output is {size:,} bytes; a node's output may be at most {limit:,} bytes in a "
-            "JSONata machine (--jsonata: offloading larger outputs to S3 is not built yet)"
+            f"the output is {len(body):,} bytes and its share of the loop's results is {limit:,} bytes, "
+            "too little even for a reference to it in S3: loop over fewer items at once, or return "
+            "smaller results"
         )
+    return reference
 
 
 def kept_values(value: Any, keep: Sequence[Path]) -> Any:
@@ -176,7 +173,6 @@ __all__ = [
     "load",
     "load_key",
     "offload_if_large",
-    "refuse_large",
     "store",
     "trigger_input",
 ]

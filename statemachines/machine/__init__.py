@@ -33,6 +33,7 @@ def build_machine(
     scope = Scope("top")
     begin = build.go(scope, start(graph, members, activated, {}))
     machine = build.finish(scope, begin)
+    build.share_room()
     machine.query_language = "JSONata"
     return build, machine
 

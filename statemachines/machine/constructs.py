@@ -58,6 +58,7 @@ def task(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
         "Resource": build.plan.options.function_arn(info.plugin.name),
         "Arguments": arguments(info, build.plan, build.root_text, scope.passes_input),
     }
+    build.task_args.setdefault(info.id, []).append(fields["Arguments"])
     name = build.name(info.id, info.id)
     if build.assigns(scope, info.id):
         fields["Assign"] = {build.plan.variable[info.id]: "{% $states.result %}"}
@@ -96,66 +97,94 @@ def error_outcomes(
 
 
 def branch(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
+    """One Choice, a JSONata ``Condition`` per rule. The evaluator Lambda decides instead
+    — its answer kept in the node's variable, a second Choice routing on it — for
+    ``matches`` (Python's, Rust's (jsonatapy) and JavaScript's (AWS) regular expressions
+    differ), and, at run time, when an operand is an output offloaded to S3 without the
+    paths the condition reads kept inline."""
     if info.plugin.name == "if":
         rules, default = [("true", info.parameters["condition"])], "false"
     else:
         rules = [(r["port"], r["condition"]) for r in info.parameters.get("rules", [])]
         default = "default"
+    ports = [port for port, _ in rules]
 
     def operand(text: str) -> str:
         return parse_template(text).native(build.root_text)
 
     texts = [condition_jsonata(condition, operand) for _, condition in rules]
-    entry = None
+    partial = build.root_text.partial([condition for _, condition in rules])
+    links: dict[str, list[Any]] = {}
+    if all(text is not None for text in texts) and not partial:
+        entry = _choice(build, scope, info, info.id, [str(t) for t in texts], ports, default, links)
+        return Step(entry, _taken(build, sim, info, links))
+    variable = build.plan.variable.get(info.id) or variable_name(info.id)
+    evaluated: dict[str, Any] = {
+        "Resource": build.plan.options.function_arn(EVALUATOR),
+        "Arguments": {
+            **arguments(info, build.plan, build.root_text, scope.passes_input),
+            "plugin": info.plugin.name,
+        },
+        "Assign": {variable: "{% $states.result.port %}"},
+        "Retry": retriers(info.node, lambda_task=True),
+    }
+    routed = [f"${variable} = {literal(port)}" for port in ports]
     if any(text is None for text in texts):
-        # 'matches': Python's, Rust's (jsonatapy) and JavaScript's (AWS) regular expressions
-        # differ, so the evaluator Lambda decides, on operands Step Functions evaluated;
-        # the Choice routes on its answer, kept in the node's variable.
-        variable = build.plan.variable.get(info.id) or variable_name(info.id)
-        evaluated: dict[str, Any] = {
-            "Resource": build.plan.options.function_arn(EVALUATOR),
-            "Arguments": {
-                **arguments(info, build.plan, build.root_text, scope.passes_input),
-                "plugin": info.plugin.name,
-            },
-            "Assign": {variable: "{% $states.result.port %}"},
-            "Retry": retriers(info.node, lambda_task=True),
-        }
-        entry = build.add(scope, build.name(info.id, info.id), State("Task", evaluated), info.id)
-        texts = [f"${variable} = {literal(port)}" for port, _ in rules]
-    choices: list[dict[str, Any]] = []
-    ports: list[str] = []
-    for (port, _), text in zip(rules, texts, strict=True):
-        choices.append({"Condition": "{% " + str(text) + " %}", "Next": ""})
-        ports.append(port)
+        evaluator = build.add(scope, build.name(info.id, info.id), State("Task", evaluated), info.id)
+        evaluated["Next"] = _choice(build, scope, info, f"{info.id} (route)", routed, ports, default, links)
+        return Step(evaluator, _taken(build, sim, info, links))
+    entry = _choice(build, scope, info, info.id, [str(t) for t in texts], ports, default, links)
+    evaluator = build.add(
+        scope, build.name(f"{info.id} (offloaded)", info.id), State("Task", evaluated), info.id
+    )
+    rules_of_entry = scope.states[entry].fields["Choices"]
+    rules_of_entry.insert(0, {"Condition": "{% " + partial + " %}", "Next": evaluator})
+    evaluated["Next"] = _choice(build, scope, info, f"{info.id} (route)", routed, ports, default, links)
+    return Step(entry, _taken(build, sim, info, links))
+
+
+def _choice(
+    build: Build,
+    scope: Scope,
+    info: NodeInfo,
+    base: str,
+    texts: list[str],
+    ports: list[str],
+    default: str,
+    links: dict[str, list[Any]],
+) -> str:
+    """A Choice state with one rule per port (``texts``) and the default; adds the ways
+    out to ``links`` (port → setters of the Next that leads there)."""
+    choices: list[dict[str, Any]] = [{"Condition": "{% " + text + " %}", "Next": ""} for text in texts]
+    rule_ports = list(ports)
     fields: dict[str, Any] = {"Choices": choices, "Default": ""}
-    if build.assigns(scope, info.id):  # a merge reads which port was taken
-        marker = build.plan.variable_of(info.id)
-        for rule, port in zip(choices, ports, strict=True):
+    if build.assigns(scope, info.id) and info.id in build.plan.markers:  # a merge reads which port
+        marker = build.plan.markers[info.id]
+        for rule, port in zip(choices, rule_ports, strict=True):
             rule["Assign"] = {marker: port}
         # Not the state's own Assign for the default: AWS evaluates it only when no rule
         # matches, moto always. A last rule that always holds says it on both.
         choices.append({"Condition": "{% true %}", "Assign": {marker: default}, "Next": ""})
-        ports.append(default)
+        rule_ports.append(default)
         del fields["Default"]
-    base = info.id if entry is None else f"{info.id} (route)"
     name = build.add(
-        scope, build.name(base, info.id if entry is None else None), State("Choice", fields), info.id
+        scope, build.name(base, info.id if base == info.id else None), State("Choice", fields), info.id
     )
-    if entry is not None:
-        scope.states[entry].fields["Next"] = name
-    build.choices.append((name, fields, list(zip(choices, ports, strict=True)), default))
-    links: dict[str, list[Any]] = {}
-    for rule, port in zip(choices, ports, strict=True):
+    build.choices.append((name, fields, list(zip(choices, rule_ports, strict=True)), default))
+    for rule, port in zip(choices, rule_ports, strict=True):
         links.setdefault(port, []).append(set_link(rule, "Next"))
     if "Default" in fields:
         links.setdefault(default, []).append(set_link(fields, "Default"))
+    return name
+
+
+def _taken(build: Build, sim: Sim, info: NodeInfo, links: dict[str, list[Any]]) -> list[Outcome]:
     outcomes = []
     for port, port_links in links.items():
         taken = sim.copy()
         complete(build.graph, taken, info.id, Status.OK, frozenset({port}))
         outcomes.append(Outcome(taken, both(*port_links)))
-    return Step(entry or name, outcomes)
+    return outcomes
 
 
 def wait(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
@@ -242,7 +271,8 @@ def loop(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
     """A Map over the items, behind a Choice that the items are a list (a Map over
     anything else fails with States.Runtime, which no Catch takes): not a list fails the
     node with Routines.UserError — a Fail, or by onError the error record."""
-    items = parse_template(info.parameters["items"]).native(build.root_text)
+    raw = info.parameters["items"]
+    items = parse_template(raw).native(build.root_text) if isinstance(raw, str) else literal(raw)
     inner = Scope("map", result=build.plan.results.get(info.id), passes_input=True)
     body = build.plan.topology.loop_bodies[info.id]
     distributed = info.parameters.get("mode") == "distributed"
@@ -261,6 +291,13 @@ def loop(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
         processor = build.finish(inner, begin).to_json()
     finally:
         build.root_text = outer_root
+    result = build.plan.results.get(info.id)
+    counted = info.id in build.plan.needed and result is not None and build.infos[result].is_task
+    count_variable = f"_count_{build.plan.variable[info.id]}"  # node ids start with a letter
+    if counted:
+        # The loop's results are one list, a variable's room for all: the result node's
+        # share per item follows from the count, known when the loop starts.
+        build.per_item[str(result)] = "$states.input.count"
     index = "$string($states.context.Map.Item.Index)"
     iteration = f"$states.input.iteration & '.' & {index}" if scope.passes_input else index
     selector: dict[str, Any] = {
@@ -268,6 +305,8 @@ def loop(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
         "index": "{% $states.context.Map.Item.Index %}",
         "iteration": "{% " + iteration + " %}",
     }
+    if counted:
+        selector["count"] = "{% $" + count_variable + " %}"
     if distributed or outer_root.carried is not None:
         # What the iterations read from outside them travels in their input.
         selector["trigger"] = "{% " + outer_root.trigger() + " %}"
@@ -302,6 +341,8 @@ def loop(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
         "Choices": [{"Condition": "{% $type(" + items + ") = 'array' %}", "Next": map_name}],
         "Default": "",
     }
+    if counted:
+        guard["Choices"][0]["Assign"] = {count_variable: "{% $count(" + items + ") %}"}
     build.add(scope, guard_name, State("Choice", guard), info.id)
     ok_ports = frozenset({"done"})
     if info.node.on_error == "fail":
@@ -456,6 +497,7 @@ def parallel_step(build: Build, scope: Scope, sim: Sim, ready: list[str]) -> Ste
         fields["Catch"] = catches
     name = build.add(scope, build.name("parallel: " + ", ".join(ready)), State("Parallel", fields), None)
     handed = [n for n in build.plan.needed if build.plan.variable_of(n) in assign]
+    build.share(handed)  # the Parallel's result holds them all
     scope.assigned.extend(sorted(handed, key=build.plan.position.__getitem__))
     for n in handed:
         build.homes.setdefault(n, []).append(scope)

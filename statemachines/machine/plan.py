@@ -15,15 +15,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from statemachines.expressions import JSONATA_FUNCTIONS
+from statemachines.expressions import JSONATA_FUNCTIONS, Expression, iter_strings, parse_template
 from statemachines.graph import Graph
 from statemachines.liveness import reads
 from statemachines.options import CompileOptions
-from statemachines.topology import Topology
+from statemachines.topology import NodeInfo, Topology
 
 # Names our own generated expressions bind locally (statemachines.jsonata.translate and
 # .conditions): a node variable of the same name would be shadowed inside them.
 LOCAL_NAMES = frozenset({"states", "v", "l", "r", "x"})
+LAMBDA_ROOTS = frozenset({"secrets", "item"})  # resolved by the plugin Lambda
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,9 @@ class Plan:
     needed: frozenset[str]  # stored nodes whose output someone reads (or the result holds)
     below: dict[str, int]  # node → bitset of itself and every node after it
     position: dict[str, int]  # node → its place in the topological order
+    # node → the paths of its output that expressions evaluated in the machine read: kept
+    # inline in the S3 reference when the output is offloaded (plugins.runtime.offload).
+    keep: dict[str, tuple[tuple[str | int, ...], ...]]
 
     @property
     def graph(self) -> Graph:
@@ -125,7 +129,75 @@ def make_plan(topology: Topology, routine_variables: dict[str, Any], options: Co
         needed=frozenset(n for n in needed if n in stored) | frozenset(markers),
         below=below,
         position={n: i for i, n in enumerate(topology.order)},
+        keep=native_paths(topology, sources, results),
     )
 
 
-__all__ = ["LOCAL_NAMES", "Plan", "make_plan", "variable_name"]
+def is_lambda_evaluated(info: NodeInfo, name: str, roots: set[str]) -> bool:
+    """Whether a parameter's expressions are left to the plugin Lambda: they read secrets,
+    or a root only the plugin has (filter's ``item``)."""
+    definition = info.plugin.parameter(name)
+    return bool((definition is not None and definition.extra_roots) or roots & LAMBDA_ROOTS)
+
+
+def expression_roots(value: Any) -> set[str]:
+    """The roots of every expression inside ``value``."""
+    return {ref.root for expression in _expressions(value) for ref in expression.references}
+
+
+def _expressions(value: Any) -> list[Expression]:
+    return [e for _, text in iter_strings(value) if "{{" in text for e in parse_template(text).expressions]
+
+
+def native_paths(
+    topology: Topology, sources: dict[str, tuple[str, ...]], results: dict[str, str]
+) -> dict[str, tuple[tuple[str | int, ...], ...]]:
+    """For each node, the paths of its output read by expressions the machine evaluates
+    (Arguments, Conditions, Items, Wait times): a path's plain steps, or the whole output
+    (``()``) for ``nodes.a`` itself. A merge's paths are its sources'; a loop's are its
+    iterations' result node's, without a leading index (``nodes.each[0].id`` and
+    ``nodes.each.id`` both read ``id`` of results)."""
+    keep: dict[str, set[tuple[str | int, ...]]] = {}
+
+    def add(node: str | None, steps: tuple[str | int, ...]) -> None:
+        if node is None:  # nodes itself: every output, whole
+            for each in topology.order:
+                add(each, ())
+            return
+        if node in sources:
+            if steps and steps[0] in sources[node]:
+                add(str(steps[0]), steps[1:])
+            else:
+                for source in sources[node]:
+                    add(source, ())
+            return
+        keep.setdefault(node, set()).add(steps)
+        if node in results:
+            add(results[node], steps[1:] if steps and isinstance(steps[0], int) else steps)
+
+    for info in topology.infos.values():
+        if info.node.disabled:
+            continue
+        for name, value in info.parameters.items():
+            if info.is_task and is_lambda_evaluated(info, name, expression_roots(value)):
+                continue
+            for expression in _expressions(value):
+                for ref in expression.references:
+                    if ref.root == "nodes":
+                        add(ref.name, ref.steps[1:] if ref.name else ())
+    return {
+        node: tuple(sorted(paths, key=lambda p: (len(p), [str(s) for s in p])))
+        for node, paths in keep.items()
+    }
+
+
+__all__ = [
+    "LAMBDA_ROOTS",
+    "LOCAL_NAMES",
+    "Plan",
+    "expression_roots",
+    "is_lambda_evaluated",
+    "make_plan",
+    "native_paths",
+    "variable_name",
+]

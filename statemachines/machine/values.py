@@ -18,7 +18,8 @@ from statemachines.expressions import iter_strings, map_strings, parse_template
 from statemachines.jsonata.conditions import literal
 from statemachines.jsonata.lexer import field_text
 from statemachines.jsonata.references import Reference
-from statemachines.machine.plan import Plan
+from statemachines.layout import PARTIAL
+from statemachines.machine.plan import Plan, expression_roots, is_lambda_evaluated
 from statemachines.topology import NodeInfo
 
 INPUT = "$states.context.Execution.Input"
@@ -26,7 +27,6 @@ EXECUTION = {
     "id": "$states.context.Execution.Id",
     "startedAt": "$states.context.Execution.StartTime",
 }
-LAMBDA_ROOTS = frozenset({"secrets", "item"})  # resolved by the plugin Lambda
 # A node's output lives in a variable: at most 256 KiB each (AWS), less room for the rest
 # of the Task's result.
 VARIABLE_ROOM = 250 * 1024
@@ -110,6 +110,42 @@ class RootText:
             return self._any_active(source) if self.plan.graph.incoming[source] else "true"
         return "false"
 
+    def partial(self, value: Any) -> str:
+        """A JSONata test: some value the expressions in ``value`` read is an S3 reference
+        that lacks what they need (``__partial``); "" when nothing they read can be one."""
+        texts: list[str] = []
+        for _, text in iter_strings(value):
+            if "{{" in text:
+                for expression in parse_template(text).expressions:
+                    for ref in expression.references:
+                        texts.extend(self._offloadable(ref))
+        # "true in": false when the field is missing (undefined), and true for a loop's
+        # results of which any is such a reference (a path over a list maps over it).
+        tests = [f"true in {text}.{PARTIAL}" for text in dict.fromkeys(texts)]
+        return "(" + " or ".join(tests) + ")" if tests else ""
+
+    def _offloadable(self, ref: Reference) -> list[str]:
+        """What a reference reads that may be an S3 reference: the trigger (its starter
+        offloads a large one), a plugin's or a loop's output (a merge: its sources')."""
+        if ref.root == "trigger":
+            return [self.trigger()]
+        if ref.root != "nodes":
+            return []
+        if ref.name is None:
+            return [t for node in self.plan.variable for t in self._offloadable_node(node, ())]
+        return self._offloadable_node(ref.name, ref.steps[1:])
+
+    def _offloadable_node(self, node: str, steps: tuple[str | int, ...]) -> list[str]:
+        sources = self.plan.sources.get(node)
+        if sources is not None:
+            if steps and steps[0] in sources:
+                return self._offloadable_node(str(steps[0]), steps[1:])
+            return [t for source in sources for t in self._offloadable_node(source, ())]
+        info = self.plan.topology.infos[node]
+        if node in self.plan.variable and (info.is_task or info.plugin.name == "loop"):
+            return [self.node(node)]
+        return []
+
     def nodes(self) -> str:
         names = [n for n in self.plan.topology.order if n in self.plan.variable]
         return "{" + ", ".join(f"{literal(n)}: {self.node(n)}" for n in names) + "}"
@@ -125,30 +161,28 @@ def native(text: str, root_text: RootText) -> Any:
     return text
 
 
-def deferred_roots(value: Any) -> set[str]:
-    """The roots of every expression inside ``value``."""
-    roots: set[str] = set()
-    for _, text in iter_strings(value):
-        if "{{" in text:
-            for expression in parse_template(text).expressions:
-                roots.update(ref.root for ref in expression.references)
-    return roots
-
-
 def arguments(info: NodeInfo, plan: Plan, root_text: RootText, in_loop: bool = False) -> dict[str, Any]:
-    """The Task's ``Arguments``: the plugin's event (plugins.runtime.event.Invocation)."""
+    """The Task's ``Arguments``: the plugin's event (plugins.runtime.event.Invocation).
+
+    A parameter is evaluated here, in the machine, unless it reads secrets or a root only
+    the plugin has (``deferred``: the Lambda evaluates the same JSONata text). One that
+    reads an output offloaded to S3 without the paths it needs kept inline (the
+    reference says ``__partial``) is deferred too, decided at run time: the machine
+    could only read the reference, the Lambda loads the value."""
     parameters: dict[str, Any] = {}
     deferred: list[str] = []
     lambda_reads: set[str] = set()
+    native_values: dict[str, Any] = {}
     for name, value in info.parameters.items():
-        definition = info.plugin.parameter(name)
-        roots = deferred_roots(value)
-        if (definition is not None and definition.extra_roots) or roots & LAMBDA_ROOTS:
-            parameters[name] = value if not isinstance(value, str) else native_literal(value)
+        roots = expression_roots(value)
+        if is_lambda_evaluated(info, name, roots):
+            parameters[name] = map_strings(value, native_literal)
             deferred.append(name)
             lambda_reads |= roots
         else:
             parameters[name] = map_strings(value, lambda text: native(text, root_text))
+            native_values[name] = value
+    partial = root_text.partial(native_values)
     args: dict[str, Any] = {
         "node": info.id,
         "parameters": parameters,
@@ -159,13 +193,31 @@ def arguments(info: NodeInfo, plan: Plan, root_text: RootText, in_loop: bool = F
         },
         "attempt": "{% $states.context.State.RetryCount %}",
         "deferred": deferred,
-        "inlineBytes": VARIABLE_ROOM,
     }
+    if plan.keep.get(info.id):  # kept inline, should the output go to S3
+        args["keep"] = [list(path) for path in plan.keep[info.id]]
+    args["inlineBytes"] = VARIABLE_ROOM  # the node's share, set once the machine is built
     if in_loop:  # node logs of different iterations differ by it ("2.0": nested loops)
         args["iteration"] = "{% $states.input.iteration %}"
-    if deferred:
-        _context_for_lambda(args, info, plan, root_text, lambda_reads)
+    if partial:
+        late = [n for n, v in native_values.items() if expression_roots(v)]
+        for name in late:
+            parameters[name] = map_strings(
+                native_values[name], lambda text: _either(text, partial, root_text)
+            )
+        args["deferred"] = "{% " + f"{partial} ? {literal(deferred + late)} : {literal(deferred)}" + " %}"
+        lambda_reads |= expression_roots({n: native_values[n] for n in late})
+    if deferred or partial:
+        _context_for_lambda(args, info, plan, root_text, lambda_reads, None if deferred else partial)
     return args
+
+
+def _either(text: str, partial: str, root_text: RootText) -> Any:
+    """A template evaluated by the machine, or kept as written for the Lambda when a value
+    it reads is an S3 reference missing what it needs."""
+    if "{{" not in text:
+        return native(text, root_text)
+    return "{% " + f"{partial} ? {literal(text)} : ({parse_template(text).native(root_text)})" + " %}"
 
 
 def native_literal(text: str) -> str:
@@ -176,15 +228,23 @@ def native_literal(text: str) -> str:
 
 
 def _context_for_lambda(
-    args: dict[str, Any], info: NodeInfo, plan: Plan, root_text: RootText, roots: set[str]
+    args: dict[str, Any], info: NodeInfo, plan: Plan, root_text: RootText, roots: set[str], when: str | None
 ) -> None:
     """What the Lambda's own evaluation of deferred parameters reads: the node outputs,
-    the trigger and the variables (plugins.runtime.context.build_context)."""
-    nodes = {n: "{% " + root_text.node(n) + " %}" for n in sorted(plan.reads[info.id])}
-    if nodes:
-        args["nodes"] = nodes
+    the trigger and the variables (plugins.runtime.context.build_context). ``when``: only
+    when this holds (an offloaded value was read); otherwise nothing travels."""
+    read = sorted(plan.reads[info.id])
+    merges = [n for n in read if n in plan.sources]
+    if merges:  # their entries may be S3 references to load (plugins.runtime.context)
+        args["merged"] = merges
+    if read and when:
+        entries = ", ".join(f"{literal(n)}: {root_text.node(n)}" for n in read)
+        args["nodes"] = "{% " + f"{when} ? {{{entries}}} : {{}}" + " %}"
+    elif read:
+        args["nodes"] = {n: "{% " + root_text.node(n) + " %}" for n in read}
     if "trigger" in roots:
-        args["trigger"] = "{% " + root_text.trigger() + " %}"
+        trigger = root_text.trigger()
+        args["trigger"] = "{% " + (f"{when} ? {trigger} : null" if when else trigger) + " %}"
     if "vars" in roots:
         args["vars"] = map_strings(plan.routine_variables, native_literal)
     if "loop" in roots:
@@ -201,4 +261,4 @@ def error_record() -> str:
     )
 
 
-__all__ = ["RootText", "arguments", "deferred_roots", "error_record", "native"]
+__all__ = ["RootText", "arguments", "error_record", "native"]

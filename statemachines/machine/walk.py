@@ -18,8 +18,9 @@ from statemachines.asl import State, StateMachine
 from statemachines.jsonata.conditions import literal
 from statemachines.layout import Status
 from statemachines.machine.plan import Plan
-from statemachines.machine.values import RootText
+from statemachines.machine.values import VARIABLE_ROOM, RootText
 from statemachines.naming import Namer
+from statemachines.problems import Problem, Warn, node_path
 from statemachines.walk import Sim, complete
 
 EXIT = "\x00exit"
@@ -85,6 +86,12 @@ class Build:
         # when that scope starts: a scope nested in it (a branch, an iteration) must not
         # assign a variable its outer scope already holds (IllegalOuterScopeWrite).
         self.homes: dict[str, list[Scope]] = {}
+        # Each Task's Arguments by node, and how many outputs share a payload with the
+        # node's (a Parallel handing several back, a reader of several): its output is
+        # offloaded above its share of a variable's room (set by ``share_room``).
+        self.task_args: dict[str, list[dict[str, Any]]] = {}
+        self.shares: dict[str, int] = {}
+        self.per_item: dict[str, str] = {}  # an iteration's result node → its loop's count text
 
     # --- states -----------------------------------------------------------------------
 
@@ -104,6 +111,28 @@ class Build:
         scope.assigned.append(node_id)
         self.homes.setdefault(node_id, []).append(scope)
         return True
+
+    def share(self, nodes: list[str]) -> None:
+        """These outputs travel in one payload (at most a variable's room together)."""
+        for node in nodes:
+            self.shares[node] = max(self.shares.get(node, 1), len(nodes))
+
+    def share_room(self) -> None:
+        """Each Task's ``inlineBytes``: its share of a variable's room — and, for the node
+        whose output is a loop iteration's result, its share of the loop's result list."""
+        plan = self.plan
+        self.share(list(plan.leaves))  # the execution's result holds them all
+        for node, read in plan.reads.items():
+            sources = [s for n in read for s in plan.sources.get(n, (n,))]
+            if self.infos[node].is_task:
+                self.share(sources)
+        for node, payloads in self.task_args.items():
+            room = VARIABLE_ROOM // self.shares.get(node, 1)
+            count = self.per_item.get(node)
+            for args in payloads:
+                args["inlineBytes"] = (
+                    room if count is None else "{% " + f"$floor({room} / $max([1, {count}]))" + " %}"
+                )
 
     # --- the walk ---------------------------------------------------------------------
 
@@ -134,6 +163,8 @@ class Build:
             ready = sorted(sim.ready, key=self.plan.position.__getitem__)
             step = parallel_step(self, scope, sim, ready) if len(ready) > 1 else None
             if step is None:
+                if len(ready) > 1:
+                    self._warn_sequential(ready)
                 step = node_step(self, scope, sim, ready[0])
             if step.entry is not None:
                 scope.memo[key] = step.entry
@@ -142,6 +173,15 @@ class Build:
                 return step.outcomes
             sim = step.outcomes[0].sim
             link = step.outcomes[0].link or link
+
+    def _warn_sequential(self, ready: list[str]) -> None:
+        """One not_series_parallel warning per node, however many paths reach it."""
+        path = node_path(ready[0])
+        message = (
+            f"'{', '.join(ready)}' run one after another, not in parallel: their branches cross "
+            "before they meet again, so no single Parallel state can hold them"
+        )
+        self.warnings.setdefault(path, Problem(Warn.NOT_SERIES_PARALLEL.value, path, message))
 
     def _skip_inactive(self, sim: Sim) -> None:
         while True:
@@ -190,6 +230,9 @@ class Build:
             for state in scope.states.values():
                 if state.type in ("Task", "Parallel", "Map", "Wait", "Pass") and "Output" not in state.fields:
                     state.fields["Output"] = "{% $states.input %}"
+                for catch in state.fields.get("Catch", []):
+                    # A Catch hands on the error by default, not the iteration's input.
+                    catch.setdefault("Output", "{% $states.input %}")
         self._initialise(scope, begin)
         return StateMachine(begin, scope.states)
 

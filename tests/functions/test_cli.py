@@ -155,8 +155,9 @@ def test_compile_jsonata_prints_the_jsonata_machine(capsys: pytest.CaptureFixtur
     report = json.loads(out)
     assert code == 0
     assert report["queryLanguage"] == "JSONata"
-    assert report["lambdaTasks"] == 3 and report["evaluatorTasks"] == 0
-    assert report["transitions"] == {"min": 4, "max": 4}
+    # The evaluator and its route run only when the if's operand went to S3 without it.
+    assert report["lambdaTasks"] == 4 and report["evaluatorTasks"] == 1
+    assert report["transitions"] == {"min": 4, "max": 6}
 
 
 def test_run_jsonata_runs_the_jsonata_machine(capsys: pytest.CaptureFixture[str]) -> None:

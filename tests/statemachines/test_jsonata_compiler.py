@@ -114,9 +114,18 @@ MERGED = {
 
 def test_what_follows_an_exclusive_merge_is_emitted_once() -> None:
     asl = compile_routine(MERGED, options=JSONATA).asl
-    assert sorted(asl["States"]) == ["big", "calm", "fetch", "lines", "rush", "summary"]
-    old = compile_routine(MERGED).asl
-    assert len(old["States"]) > len(asl["States"])  # the JSONPath emitter copies lines and summary
+    # 'big (offloaded)' and 'big (route)': the evaluator decides when fetch's output went to
+    # S3 without what the condition reads.
+    assert sorted(asl["States"]) == [
+        "big",
+        "big (offloaded)",
+        "big (route)",
+        "calm",
+        "fetch",
+        "lines",
+        "rush",
+        "summary",
+    ]
 
 
 @pytest.mark.parametrize("total, speed", [(120, "rush"), (80, "calm")])
@@ -285,21 +294,83 @@ def test_a_distributed_loop_carries_what_its_iterations_read(aws: LocalAWS, asl_
     assert result["nodes"]["standard"]["status"] == "succeeded"  # its node log, under the parent's id
 
 
-def test_an_output_larger_than_a_variable_fails_clearly(aws: LocalAWS) -> None:
+def _offloaded(result: dict[str, Any], node: str) -> dict[str, Any]:
+    """The value a node's state assigned to its variable (an S3 reference when offloaded)."""
+    for event in result["history"]:
+        assigned = event.get("stateExitedEventDetails", {}).get("assignedVariables", {})
+        if node in assigned:
+            return dict(json.loads(assigned[node]))
+    raise AssertionError(f"no state assigned '{node}'")
+
+
+def test_an_output_larger_than_a_variable_goes_to_s3_and_reads_the_same(aws: LocalAWS) -> None:
     document = {
         "name": "big output",
         "trigger": {"type": "manual"},
         "nodes": [
-            {"id": "big", "plugin": "code", "parameters": {"code": "return 'x' * 300_000"}},
+            {"id": "big", "plugin": "code", "parameters": {"code": "return {'text': 'x' * 300_000, 'n': 7}"}},
             {
                 "id": "after",
                 "plugin": "transform",
-                "parameters": {"fields": {"n": "{{ $length(nodes.big) }}"}},
+                # The whole text is not kept inline: the Lambda loads it and evaluates this.
+                "parameters": {
+                    "fields": {"length": "{{ $length(nodes.big.text) }}", "n": "{{ nodes.big.n }}"}
+                },
             },
         ],
         "connections": [{"sourceNodeId": "big", "targetNodeId": "after"}],
     }
-    result = run_routine(aws, document, {}, query_language="JSONata", timeout=60).to_json()
-    assert result["status"] == "FAILED"
-    assert result["nodes"]["big"]["error"]["type"] == "Routines.UserError"
-    assert "300,002 bytes" in result["nodes"]["big"]["error"]["message"]
+    run = run_routine(aws, document, {}, query_language="JSONata", timeout=60)
+    result = run.to_json() | {"history": run.history}
+    assert result["status"] == "SUCCEEDED", result["error"]
+    assert result["nodes"]["after"]["output"] == {"length": 300_000, "n": 7}
+    reference = _offloaded(result, "big")
+    assert (
+        reference["$offloaded"].startswith("s3://") and reference["n"] == 7 and reference["__partial"] is True
+    )
+    assert "text" not in reference
+
+
+@pytest.mark.parametrize("flag", [True, False])
+def test_a_condition_on_an_offloaded_output_takes_the_same_branch(aws: LocalAWS, flag: bool) -> None:
+    """The list 'many' counts is too big to keep inline, so the reference is partial and
+    the evaluator decides (both conditions on that output: partial is per output)."""
+    code = f"return {{'items': ['x' * 100] * 3000, 'flag': {flag}}}"
+    document = {
+        "name": "big condition",
+        "trigger": {"type": "manual"},
+        "nodes": [
+            {"id": "big", "plugin": "code", "parameters": {"code": code}},
+            {
+                "id": "many",
+                "plugin": "if",
+                "parameters": {
+                    "condition": {"left": "{{ $count(nodes.big.items) }}", "op": "gt", "right": 2999}
+                },
+            },
+            {
+                "id": "flagged",
+                "plugin": "if",
+                "parameters": {"condition": {"left": "{{ nodes.big.flag }}", "op": "eq", "right": True}},
+            },
+            {
+                "id": "yes",
+                "plugin": "transform",
+                "parameters": {"fields": {"n": "{{ $count(nodes.big.items) }}"}},
+            },
+            {"id": "no", "plugin": "transform", "parameters": {"fields": {"n": 0}}},
+            {"id": "on", "plugin": "transform", "parameters": {"fields": {"flag": True}}},
+        ],
+        "connections": [
+            {"sourceNodeId": "big", "targetNodeId": "many"},
+            {"sourceNodeId": "many", "targetNodeId": "yes", "sourcePort": "true"},
+            {"sourceNodeId": "many", "targetNodeId": "no", "sourcePort": "false"},
+            {"sourceNodeId": "big", "targetNodeId": "flagged"},
+            {"sourceNodeId": "flagged", "targetNodeId": "on", "sourcePort": "true"},
+        ],
+    }
+    run = run_routine(aws, document, {}, query_language="JSONata", timeout=60)
+    assert run.status == "SUCCEEDED", (run.error, run.cause)
+    assert run.output == ({"yes": {"n": 3000}, "on": {"flag": True}} if flag else {"yes": {"n": 3000}})
+    entered = [e["stateEnteredEventDetails"]["name"] for e in run.history if "stateEnteredEventDetails" in e]
+    assert "many (offloaded)" in entered and "flagged (offloaded)" in entered
