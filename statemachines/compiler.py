@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from infra.names import EVALUATOR
@@ -78,10 +78,22 @@ def emit(
         return emitter, emitter.run()
 
 
+# Nodes only the JSONata compiler knows. Until it is the default (issue #23), a routine
+# with one compiles to a JSONata machine whatever was asked: the trace, the recorder and
+# the runner read which from the report's queryLanguage.
+JSONATA_ONLY = frozenset({"execute-routine"})
+
+
+def needs_jsonata(topology: Topology) -> bool:
+    return any(info.plugin.name in JSONATA_ONLY for info in topology.infos.values())
+
+
 def compile_validated(validation: Validation, options: CompileOptions) -> Compiled:
     if validation.routine is None or validation.topology is None:
         raise InvalidRoutineError(validation.report.errors)
     routine = validation.routine
+    if options.query_language != "JSONata" and needs_jsonata(validation.topology):
+        options = replace(options, query_language="JSONata")
     if options.query_language == "JSONata":
         build, machine = build_machine(validation.topology, routine.variables, options)
         state_nodes, emitted, routes, decided = build.state_nodes, build.warnings, build_routes(build), {}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from statemachines import jsontext
@@ -140,7 +141,12 @@ def run_file(
             aws.put_secret(secret, value)
         try:
             execution = start_routine(
-                aws, document, trigger, query_language="JSONata" if jsonata else "JSONPath"
+                aws,
+                document,
+                trigger,
+                query_language="JSONata" if jsonata else "JSONPath",
+                # execute-routine nodes may name a child by its file, next to this one
+                base=Path(name).parent if name != "-" else None,
             )
         except InvalidRoutineError as exc:
             report = Report(errors=list(exc.problems))

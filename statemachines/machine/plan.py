@@ -66,7 +66,7 @@ def make_plan(topology: Topology, routine_variables: dict[str, Any], options: Co
     stored = [
         n
         for n, i in infos.items()
-        if not i.node.disabled and (i.is_task or i.plugin.name in ("loop", "approval"))
+        if not i.node.disabled and (i.is_task or i.plugin.name in ("loop", "approval", "execute-routine"))
     ]
     sources = {
         n: tuple(dict.fromkeys(e.source for e in graph.incoming[n]))

@@ -41,7 +41,6 @@ from statemachines.errors import CompileError
 from statemachines.expressions import map_strings
 from statemachines.jsonata.conditions import literal
 from statemachines.layout import Status
-from statemachines.machine.plan import variable_name
 from statemachines.machine.values import INPUT, native
 from statemachines.machine.walk import Build, Outcome, Scope, Step, both, set_link
 from statemachines.options import CompileOptions
@@ -100,7 +99,6 @@ def execute_routine(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Ste
             "execute-routine nodes inside a distributed loop do not compile yet: use an inline loop",
             path=node_path(info.id),
         )
-    _keep_output(build, info)
     routine = routine_id(str(info.parameters["routine"]))
     wait = info.parameters.get("wait", True) is not False
     options = build.plan.options
@@ -250,42 +248,6 @@ def _delay(policy: Any, attempt: int) -> Any:
     if policy.jitter:
         return "{% $round($random() * " + repr(float(seconds)) + ") %}"
     return max(0, round(seconds))
-
-
-def _keep_output(build: Build, info: NodeInfo) -> None:
-    """WORKAROUND until statemachines.machine.plan stores execute-routine nodes as it stores
-    plugins, loops and approvals (its ``stored`` list): give the node a variable, keep it
-    when read, and count it among the result's nodes. Runs before anything reads it: only
-    nodes after this one read its output, and the result is built when the walk ends."""
-    plan = build.plan
-    if info.id in plan.variable:
-        return
-    plan.variable[info.id] = variable_name(info.id)
-    topology = plan.topology
-    # What make_plan counts as read: what expressions read, the result's nodes, loop
-    # results, and through them what merges (and disabled nodes) join.
-    infos = topology.infos
-    stack = (
-        [n for nodes in plan.reads.values() for n in nodes] + list(plan.leaves) + list(plan.results.values())
-    )
-    seen: set[str] = set()
-    while stack:
-        node = stack.pop()
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.extend(plan.sources.get(node, ()))
-        if infos[node].node.disabled:
-            stack.extend(e.source for e in topology.graph.incoming[node])
-    read = info.id in seen
-    leaf = not topology.enclosing.get(info.id) and all(
-        e.port_type in ("error", "loop") for e in topology.graph.outgoing[info.id]
-    )
-    if leaf and info.id not in plan.leaves:
-        leaves = [*plan.leaves, info.id]
-        object.__setattr__(plan, "leaves", tuple(sorted(leaves, key=plan.position.__getitem__)))
-    if (read or leaf) and info.id not in plan.needed:
-        object.__setattr__(plan, "needed", plan.needed | {info.id})
 
 
 __all__ = ["child_record", "execute_routine", "machine_arn"]
