@@ -25,6 +25,7 @@ from statemachines.problems import Code, Report, Warn, join_path, node_path
 from statemachines.topology import NodeInfo, Topology
 
 NO_OUTPUT = frozenset({"if", "switch", "wait", "stop"})
+UNTIL_FIELDS = ("index", "previous")
 
 
 def node_expressions(
@@ -97,7 +98,7 @@ class ReferenceChecker:
         if ref.root == "vars":
             return self._variable(ref.name, ref.source)
         if ref.root == "loop":
-            return self._loop(info, ref.name, ref.source)
+            return self._loop(info, ref.name, ref.source, "loop" in extra)
         if ref.root == "execution" and ref.name is not None and ref.name not in EXECUTION_FIELDS:
             return f"'{ref.source}': execution has only {', '.join(EXECUTION_FIELDS)}"
         if ref.root == "secrets":
@@ -124,12 +125,19 @@ class ReferenceChecker:
             return f"'{source}': no variable '{name}' (variables: {known})"
         return None
 
-    def _loop(self, info: NodeInfo, name: str | None, source: str) -> str | None:
-        if not self.topology.enclosing.get(info.id):
+    def _loop(self, info: NodeInfo, name: str | None, source: str, own: bool = False) -> str | None:
+        """``own``: in a loop's ``until``, which reads its own iteration (issue #27)."""
+        loops = self.topology.enclosing.get(info.id)
+        if not loops and not own:
             if info.id in self.gaps.blind:
                 return None  # it may be inside a loop whose connection is broken
             return f"'{source}': loop.* exists only inside a loop body"
-        if name is not None and name not in LOOP_FIELDS:
+        # An until loop (statemachines.machine.repeat) has no items: loop.index, and
+        # loop.previous (the previous iteration's result; in 'until', this iteration's).
+        until = own or (loops and self.topology.infos[loops[-1]].parameters.get("until") is not None)
+        if until and name is not None and name not in UNTIL_FIELDS:
+            return f"'{source}': a loop with 'until' offers only loop.index and loop.previous"
+        if not until and name is not None and name not in LOOP_FIELDS:
             return f"'{source}': a loop offers only loop.item and loop.index"
         return None
 

@@ -61,6 +61,7 @@ def analyse(document: Any, registry: PluginRegistry | None = None) -> Validation
     topology = Topology(infos, Graph(list(infos), edges))
     gaps.settle(topology.graph)
     graph_checks(topology, parts, report, gaps)
+    _first_merges(topology, report)
     references = ReferenceChecker(topology, parts.variables, report, gaps)
     for info in infos.values():
         references.check_node(info)
@@ -115,6 +116,27 @@ def _plugins(parts: Parts, registry: PluginRegistry, report: Report, gaps: Gaps)
         _node_settings(info, report)
         infos[node.id] = info
     return infos
+
+
+def _first_merges(topology: Topology, report: Report) -> None:
+    """A merge with mode "first" races parallel branches (statemachines.machine.race): it
+    needs two or more, and a branch that an if, a switch or an error port may not take is
+    not in a race (what the compiler cannot build into one Parallel it reports too)."""
+    for node_id, info in topology.infos.items():
+        if info.plugin.name != "merge" or info.parameters.get("mode") != "first" or info.node.disabled:
+            continue
+        path = join_path(node_path(node_id), "parameters", "mode")
+        incoming = topology.graph.incoming[node_id]
+        if len(incoming) < 2:
+            report.error(Code.INVALID_PARAMETER, path, "a merge with mode 'first' joins two or more branches")
+        for edge in incoming:
+            if edge.port_type != PortType.MAIN.value:
+                report.error(
+                    Code.INVALID_PARAMETER,
+                    path,
+                    f"a merge with mode 'first' races parallel branches; '{edge.source}' reaches it "
+                    f"through its '{edge.port}' port, which is not always taken",
+                )
 
 
 def _node_settings(info: NodeInfo, report: Report) -> None:

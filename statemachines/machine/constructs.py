@@ -271,6 +271,10 @@ def loop(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
     """A Map over the items, behind a Choice that the items are a list (a Map over
     anything else fails with States.Runtime, which no Catch takes): not a list fails the
     node with Routines.UserError — a Fail, or by onError the error record."""
+    if info.parameters.get("until") is not None:  # no items: repeat until (issue #27)
+        from statemachines.machine.repeat import until_loop
+
+        return until_loop(build, scope, sim, info)
     raw = info.parameters["items"]
     items = parse_template(raw).native(build.root_text) if isinstance(raw, str) else literal(raw)
     inner = Scope("map", result=build.plan.results.get(info.id), passes_input=True)
@@ -448,6 +452,12 @@ def parallel_step(build: Build, scope: Scope, sim: Sim, ready: list[str]) -> Ste
     """Several ready nodes → one Parallel, when each one's region (what only it leads to)
     is disjoint from the others' until they meet, and what runs after the meeting does not
     depend on which of their nodes ran. Otherwise None: they run one after another."""
+    # Branches racing into a merge with mode "first" (issue #27): a Parallel of their own.
+    from statemachines.machine.race import race_step
+
+    raced = race_step(build, scope, sim, ready)
+    if raced is not None:
+        return raced
     graph = build.graph
     reach = [build.plan.below[r] & sim.pending for r in ready]
     own = []

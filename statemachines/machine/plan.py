@@ -94,8 +94,12 @@ def make_plan(topology: Topology, routine_variables: dict[str, Any], options: Co
             results[loop_id] = max(sinks, key=topology.order.index)
     # An approval's Choice reads its decision from its variable.
     approvals = [n for n in stored if infos[n].plugin.name == "approval"]
+    # A loop with until (statemachines.machine.repeat) assigns its result as it ends, where
+    # the trace reads it, whether or not a later node does.
+    repeats = [n for n in stored if is_until_loop(infos[n])]
     needed: set[str] = set()
     stack = [n for r in node_reads.values() for n in r] + list(leaves) + list(results.values()) + approvals
+    stack += repeats
     while stack:
         node = stack.pop()
         if node in needed:
@@ -185,10 +189,29 @@ def native_paths(
                 for ref in expression.references:
                     if ref.root == "nodes":
                         add(ref.name, ref.steps[1:] if ref.name else ())
+                    elif ref.root == "loop" and ref.name == "previous":
+                        # An until loop's previous result: its result node's output.
+                        repeat = _repeating(topology, info, name)
+                        if repeat in results:
+                            add(results[repeat], ref.steps[1:])
     return {
         node: tuple(sorted(paths, key=lambda p: (len(p), [str(s) for s in p])))
         for node, paths in keep.items()
     }
+
+
+def is_until_loop(info: NodeInfo) -> bool:
+    """A loop repeating its body until a condition holds (statemachines.machine.repeat)."""
+    return info.plugin.name == "loop" and info.parameters.get("until") is not None and not info.node.disabled
+
+
+def _repeating(topology: Topology, info: NodeInfo, parameter: str) -> str | None:
+    """The until loop whose ``loop.previous`` a parameter reads: the node's own for its
+    ``until``, else the loop the node runs in."""
+    if parameter == "until" and is_until_loop(info):
+        return info.id
+    loops = topology.enclosing.get(info.id)
+    return loops[-1] if loops and is_until_loop(topology.infos[loops[-1]]) else None
 
 
 __all__ = [
@@ -197,6 +220,7 @@ __all__ = [
     "Plan",
     "expression_roots",
     "is_lambda_evaluated",
+    "is_until_loop",
     "make_plan",
     "native_paths",
     "variable_name",

@@ -1,6 +1,10 @@
+from collections.abc import Mapping
+from typing import Any
+
 from plugins.sdk import (
     ERROR,
     IN,
+    DisplayOptions,
     Kind,
     Option,
     Parameter,
@@ -9,18 +13,39 @@ from plugins.sdk import (
     Port,
     PortType,
 )
-from plugins.sdk.common import items_parameter
+from plugins.sdk.common import CONDITION_SCHEMA, items_parameter
+from statemachines.conditions import check_condition
+
+# Two forms: over ``items`` (a Map state), or, with ``until``, repeating its body until the
+# condition holds (Choice states looping back; statemachines/machine/repeat.py).
+OVER_ITEMS = DisplayOptions(show={"until": (None,)})
+REPEATING = DisplayOptions(hide={"until": (None,)})
+MAX_ITERATIONS = 10_000
+
+
+def _until_needs_a_bound(parameters: Mapping[str, Any]) -> list[tuple[str, str]]:
+    if parameters.get("until") is not None and parameters.get("maxIterations") is None:
+        return [("maxIterations", "'maxIterations' is required with 'until' (at most 10000)")]
+    return []
+
+
+def _items(parameter: Parameter) -> Parameter:
+    """items_parameter, not shown (nor required) when the loop repeats until a condition."""
+    fields = {name: getattr(parameter, name) for name in parameter.__dataclass_fields__}
+    return Parameter(**{**fields, "display_options": OVER_ITEMS})
+
 
 PLUGIN = PluginDefinition(
     name="loop",
     version=1,
     display_name="Loop",
-    description="Runs the nodes reachable from 'body' once per item (a Map state); 'done' "
-    "carries the list of each iteration's result.",
+    description="Runs the nodes reachable from 'body' once per item (a Map state) — or, with "
+    "'until', again and again until the condition holds after an iteration (at most "
+    "'maxIterations' times); 'done' carries the list of each iteration's result.",
     category="flow",
     kind=Kind.CONTROL,
     parameters=(
-        items_parameter(),
+        _items(items_parameter()),
         Parameter(
             "maxConcurrency",
             ParameterType.NUMBER,
@@ -30,6 +55,7 @@ PLUGIN = PluginDefinition(
             maximum=10_000,
             integer=True,
             description="Iterations at once (0 = as many as Step Functions allows)",
+            display_options=OVER_ITEMS,
         ),
         Parameter(
             "mode",
@@ -40,12 +66,54 @@ PLUGIN = PluginDefinition(
                 Option("inline", "Inline", "Up to 40 concurrent iterations, in this execution"),
                 Option("distributed", "Distributed", "Child executions; for large item lists"),
             ),
+            display_options=OVER_ITEMS,
+        ),
+        Parameter(
+            "until",
+            ParameterType.JSON,
+            "Until",
+            description="Repeat the body until this condition holds, checked after each "
+            "iteration: `loop.previous` is that iteration's result, `loop.index` its index "
+            "(from 0). Replaces 'items' (e.g. pagination: until there is no next page)",
+            json_schema=CONDITION_SCHEMA,
+            check=check_condition,
+            # loop.* here is this loop's own (statemachines.references)
+            extra_roots=("loop",),
+        ),
+        Parameter(
+            "maxIterations",
+            ParameterType.NUMBER,
+            "Max iterations",
+            minimum=1,
+            maximum=MAX_ITERATIONS,
+            integer=True,
+            description="Required with 'until': after this many iterations without the "
+            "condition holding, the node fails with Routines.LoopLimit",
+            display_options=REPEATING,
+        ),
+        Parameter(
+            "collect",
+            ParameterType.SELECT,
+            "Collect",
+            default="all",
+            options=(
+                Option("all", "All", "'done' carries every iteration's result"),
+                Option("last", "Last", "'done' carries the last iteration's result only"),
+            ),
+            display_options=REPEATING,
         ),
     ),
     inputs=(IN,),
     outputs=(
-        Port("body", PortType.LOOP, "Body", "Runs once per item; `loop.item`, `loop.index`"),
-        Port("done", PortType.MAIN, "Done", "The list of iteration results", {"type": "array"}),
+        Port(
+            "body",
+            PortType.LOOP,
+            "Body",
+            "Runs once per item (`loop.item`, `loop.index`), or until 'until' holds "
+            "(`loop.index`, `loop.previous`: the previous iteration's result)",
+        ),
+        Port("done", PortType.MAIN, "Done", "The list of iteration results (or the last one)"),
         ERROR,
     ),
+    check=_until_needs_a_bound,
 )

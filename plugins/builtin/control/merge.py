@@ -1,13 +1,31 @@
-from plugins.sdk import IN, OUT, Kind, PluginDefinition
+from plugins.sdk import IN, OUT, Kind, Option, Parameter, ParameterType, PluginDefinition
 
 PLUGIN = PluginDefinition(
     name="merge",
     version=1,
     display_name="Merge",
     description="Joins branches: waits for every branch that is running, then continues. Its "
-    "output is the outputs of the branches that ran, by node id. No state of its own.",
+    "output is the outputs of the branches that ran, by node id. No state of its own. With "
+    "mode 'first', the first parallel branch to arrive wins and the others are cancelled.",
     category="flow",
     kind=Kind.CONTROL,
+    parameters=(
+        Parameter(
+            "mode",
+            ParameterType.SELECT,
+            "Mode",
+            default="all",
+            options=(
+                Option("all", "All", "Wait for every branch that is running"),
+                Option(
+                    "first",
+                    "First",
+                    "The first parallel branch to arrive wins (its output, by node id, is the "
+                    "merge's); the others are cancelled. A Parallel state and a Catch, no Lambda",
+                ),
+            ),
+        ),
+    ),
     inputs=(IN,),
     outputs=(OUT,),
 )
