@@ -23,9 +23,13 @@ from plugins.runtime.nodelog import read_logs
 from statemachines.conditions import evaluate
 from statemachines.layout import node_key
 from statemachines.machine.plan import variable_name
+from statemachines.machine.records import WRAPPER_STATES
 from statemachines.topology import NodeInfo, Topology
 
 SUCCEEDED, FAILED, SKIPPED = "succeeded", "failed", "skipped"
+# A node of a branch that lost a race into a merge with mode "first" (issue #27), which was
+# running or still to run when the winner arrived: Step Functions cancelled it.
+CANCELLED = "cancelled"
 # While the execution runs: a node whose state is entered and not left is running (waiting,
 # for a wait or approval node); a node after it that may still run is pending.
 RUNNING, WAITING, PENDING = "running", "waiting", "pending"
@@ -162,8 +166,15 @@ def shown_execution(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def transitions(history: list[dict[str, Any]]) -> int:
-    """State transitions Step Functions bills: one per state entered."""
-    return sum(1 for event in history if event["type"].endswith("StateEntered"))
+    """State transitions Step Functions bills: one per state entered — the routine's own
+    states, not an Express machine's record writes (statemachines/machine/records.py:
+    Express bills none, and the routine as a Standard machine has no wrapper)."""
+    return sum(
+        1
+        for event in history
+        if event["type"].endswith("StateEntered")
+        and event.get("stateEnteredEventDetails", {}).get("name") not in WRAPPER_STATES
+    )
 
 
 def execution_history(stepfunctions: Any, execution_arn: str) -> list[dict[str, Any]]:
@@ -200,6 +211,29 @@ def trace_execution(
     events = history if history is not None else execution_history(stepfunctions, execution_arn)
     nodes = build_trace(topology, report, events, read_logs(execution_arn), context, ended=ended)
     return ExecutionTrace(nodes, transitions(events), events)
+
+
+def trace_from_logs(
+    execution_arn: str, topology: Topology, report: dict[str, Any], context: dict[str, Any] | None = None
+) -> dict[str, dict[str, Any]]:
+    """The trace of an ended **Express** execution, which has no history (AWS keeps none):
+    plugin nodes as their node logs tell, control nodes replayed by the routine's own rules
+    (a reached if/switch took the port its condition gives on the observed data)."""
+    return build_trace(topology, report, [], read_logs(execution_arn), context, ended=True, replay=True)
+
+
+# Control nodes that compile into states: without a history, a reached one is replayed.
+REPLAYED = ("if", "switch", "loop", "wait", "stop", EXECUTE_ROUTINE)
+
+
+def _replayed(
+    info: NodeInfo, trace: dict[str, dict[str, Any]], context: dict[str, Any]
+) -> tuple[dict[str, Any], set[str]]:
+    if info.plugin.name == "stop":
+        return _from_states(info.id, info, [], []), set()
+    if info.plugin.name in ("if", "switch"):
+        return _entry(SUCCEEDED), {_decide(info, trace, context)}
+    return _entry(SUCCEEDED), {"done", "body"} if info.plugin.name == "loop" else {"out"}
 
 
 class _Observed:
@@ -340,10 +374,12 @@ def build_trace(
     context: dict[str, Any] | None = None,
     *,
     ended: bool | None = None,
+    replay: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """``context``: ``{"trigger", "vars"}`` of the execution, to decide conditions whose
     outcome the history cannot show. ``ended``: whether the execution has ended (None:
-    as its history says; a caller that stopped it itself knows better)."""
+    as its history says; a caller that stopped it itself knows better). ``replay``: there
+    is no history (:func:`trace_from_logs`)."""
     seen = _Observed(report, history, ended)
     with_states = set(report["stateNodes"].values())
     by_node: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -351,8 +387,13 @@ def build_trace(
         by_node[log["nodeId"]].append(log)
     trace: dict[str, dict[str, Any]] = {}
     fired: dict[str, set[str]] = {}
+    winners: dict[str, str] = {}  # first merge → the source whose branch won its race
     for node_id in topology.order:
         info = topology.infos[node_id]
+        if info.plugin.name == "merge" and info.parameters.get("mode") == "first" and not info.node.disabled:
+            winner = _race(topology, node_id, trace, seen)
+            if winner is not None:
+                winners[node_id] = winner
         unfinished = not seen.ended and len(seen.exited[node_id]) < len(seen.entered[node_id])
         if unfinished:  # still running: not failed, whatever its log or states say so far
             status = WAITING if info.plugin.name in WAITING_PLUGINS else RUNNING
@@ -389,6 +430,8 @@ def build_trace(
             if node_id in seen.ambiguous and not topology.enclosing.get(node_id):
                 ports = {_decide(info, trace, context or {})}
             fired[node_id] = _control_ports(info, trace[node_id], ports)
+        elif replay and info.plugin.name in REPLAYED and _active(topology, node_id, trace, fired):
+            trace[node_id], fired[node_id] = _replayed(info, trace, context or {})
         elif node_id in with_states or not _active(topology, node_id, trace, fired):
             trace[node_id] = _entry(SKIPPED)
             fired[node_id] = set()
@@ -399,7 +442,7 @@ def build_trace(
             trace[node_id] = _entry(SUCCEEDED)
             fired[node_id] = {report.get("decided", {}).get(node_id, "out")}
             if info.plugin.name == "merge" and not topology.enclosing.get(node_id):
-                trace[node_id]["output"] = _merged(topology, node_id, trace)
+                trace[node_id]["output"] = _merged(topology, node_id, trace, winners.get(node_id))
         _shown_errors(trace[node_id])
         _caught_output(info, trace[node_id])
     return trace
@@ -426,14 +469,54 @@ def _caught_output(info: NodeInfo, entry: dict[str, Any]) -> None:
     entry.pop("errors", None)
 
 
-def _merged(topology: Topology, node_id: str, trace: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """A merge's output (DESIGN §4): the outputs of the branches that ran, by node id."""
+def _merged(
+    topology: Topology, node_id: str, trace: dict[str, dict[str, Any]], winner: str | None = None
+) -> dict[str, Any]:
+    """A merge's output (DESIGN §4): the outputs of the branches that ran, by node id —
+    with mode "first", of the branch that won."""
     out: dict[str, Any] = {}
     for edge in topology.graph.incoming[node_id]:
+        if winner is not None and edge.source != winner:
+            continue
         source = trace[edge.source]
         if source["status"] != SKIPPED and source["output"] is not None:
             out[edge.source] = source["output"]
     return out
+
+
+def _race(topology: Topology, merge: str, trace: dict[str, dict[str, Any]], seen: _Observed) -> str | None:
+    """A race into a merge with mode "first" (statemachines.machine.race): the source whose
+    branch arrived first (its states left earliest), or None while none has. The nodes of
+    the other branches that had not finished are marked cancelled — running, waiting, or
+    never started (a Lambda that answered after it lost counts as cancelled too)."""
+    sources = list(dict.fromkeys(e.source for e in topology.graph.incoming[merge]))
+    arrived = [
+        (seen.exited[s][-1][0], s)
+        for s in sources
+        if seen.exited[s] and len(seen.exited[s]) >= len(seen.entered[s])
+    ]
+    if not arrived:
+        arrived = [(datetime.max, s) for s in sources if trace.get(s, {}).get("status") == SUCCEEDED]
+    if not arrived:
+        return None
+    winner = min(arrived, key=lambda pair: (pair[0], topology.order.index(pair[1])))[1]
+    graph = topology.graph
+
+    def leads_to(source: str) -> int:
+        return graph.bit(source) | topology.upstream.get(source, 0)
+
+    others = 0
+    for source in sources:
+        if source != winner:
+            others |= leads_to(source)
+    for node in graph.members(others & ~leads_to(winner)):
+        entry = trace.get(node)
+        if entry is None or topology.infos[node].node.disabled:
+            continue
+        finished = seen.exited[node] and len(seen.exited[node]) >= len(seen.entered[node])
+        if entry["status"] in (RUNNING, WAITING, PENDING) or not finished:
+            trace[node] = {**_entry(CANCELLED), "durationMs": entry.get("durationMs", 0)}
+    return winner
 
 
 def _control_error(logs: list[dict[str, Any]], history: list[dict[str, Any]]) -> dict[str, Any] | None:

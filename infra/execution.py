@@ -1,10 +1,13 @@
 """The role every routine state machine runs under, and the log group they log to.
 
-Activation (functions/api) creates each machine with this role (``EXECUTION_ROLE_ARN``),
-CloudWatch Logs to this group (``EXECUTION_LOG_GROUP_ARN``, level ERROR unless a routine
-asks for ALL) and X-Ray tracing. The role may invoke only the product's plugin and system
-functions, start and watch only the stage's routine state machines (distributed loops,
-execute-routine nodes) and touch only payload objects; only the API function may pass it.
+Activation (functions/api) creates each machine — Standard or Express, as the routine's
+``execution`` chose — with this role (``EXECUTION_ROLE_ARN``), CloudWatch Logs to this
+group (``EXECUTION_LOG_GROUP_ARN``, level ERROR; for Express executions, which have no
+history, the only log AWS keeps) and X-Ray tracing. The role may invoke only the
+product's plugin and system functions, start and watch only the stage's routine state
+machines (distributed loops, execute-routine nodes), touch only payload objects, and
+update only execution records (Express machines write their own); only the API function
+may pass it.
 """
 
 from __future__ import annotations
@@ -72,6 +75,9 @@ class ExecutionRole(Construct):
         functions_arns = [f.function.function_arn for f in functions]
         allow(self.role, ["lambda:InvokeFunction"], functions_arns)
         allow(self.role, ["s3:GetObject", "s3:PutObject"], [storage.payload_objects()], PAYLOADS)
+        # Express machines write their own execution records (statemachines/machine/
+        # records.py): the native dynamodb:updateItem integration, on that table alone.
+        allow(self.role, RECORD_WRITES, [storage.executions.table_arn])
         machines = f"{state_machine_prefix(settings.stage)}*"
         # A distributed Map starts, watches and stops child executions of its own machine;
         # an execute-routine node starts another routine's (the stage's machines only).
@@ -96,6 +102,7 @@ class ExecutionRole(Construct):
         )
 
 
+RECORD_WRITES = ["dynamodb:UpdateItem"]
 MACHINES = "Routine state machines are created at activation, named under the stage prefix"
 SYNC_RULE = "StepFunctionsGetEventsForStepFunctionsExecutionRule"
 SYNC_RULE_ACTIONS = ["events:PutTargets", "events:PutRule", "events:DescribeRule"]

@@ -38,8 +38,14 @@ ROUTINES_TABLE = TableSpec("routines", "ownerId", "sk", indexes=(ROUTINES_BY_ID,
 # per-routine indexes, newest first (docs/storage.md).
 EXECUTIONS_BY_ROUTINE = IndexSpec("byRoutine", "routineKey", "startKey")
 EXECUTIONS_BY_STATUS = IndexSpec("byRoutineStatus", "routineStatusKey", "startKey")
+# Sparse: only records of Express executions carry ``pending`` (RUNNING while they run,
+# ENDED once their machine wrote the end), until the recorder's sweep settles them
+# (statemachines/machine/records.py, functions/recorder/recorder.py).
+EXECUTIONS_BY_PENDING = IndexSpec("byPending", "pending", "startKey")
 EXECUTIONS_TABLE = TableSpec(
-    "executions", "executionId", indexes=(EXECUTIONS_BY_ROUTINE, EXECUTIONS_BY_STATUS)
+    "executions",
+    "executionId",
+    indexes=(EXECUTIONS_BY_ROUTINE, EXECUTIONS_BY_STATUS, EXECUTIONS_BY_PENDING),
 )
 NODE_LOGS_TABLE = TableSpec("node-logs", "executionId", "nodeAttempt", ttl="expiresAt")
 # Paused approval nodes: their task token, keyed by execution and node.
@@ -92,6 +98,9 @@ ENV_WEBHOOK_SECRET_PREFIX = "WEBHOOK_SECRET_PREFIX"
 ENV_PLUGIN_SECRET_PREFIX = "PLUGIN_SECRET_PREFIX"
 # The log group routine state machines log to (activation sets it on every machine).
 ENV_EXECUTION_LOG_GROUP_ARN = "EXECUTION_LOG_GROUP_ARN"
+# Seconds past its limit the recorder's sweep waits for an Express execution's own end
+# before it records TIMED_OUT (functions/recorder/recorder.py; default 60).
+ENV_SWEEP_GRACE_SECONDS = "EXPRESS_SWEEP_GRACE_SECONDS"
 # Largest request body the API and webhook handlers accept (API Gateway itself allows
 # 10 MB and cannot be configured lower: the handlers answer 413 above this).
 ENV_MAX_BODY_BYTES = "MAX_BODY_BYTES"

@@ -1,5 +1,6 @@
 """The recorder: Step Functions "Execution Status Change" events of this stage's routine
-state machines (matched by name prefix) → ``functions/recorder`` → execution records.
+state machines (matched by name prefix) → ``functions/recorder`` → execution records; and
+every minute its sweep, which settles the records Express machines write themselves.
 
 Delivery is at least once with retries (EventBridge target retry policy, then Lambda's
 asynchronous retries); what still fails lands in a dead-letter queue, whose depth is
@@ -115,6 +116,23 @@ class Recorder(Construct):
                     dead_letter_queue=self.dead_letters,
                     retry_attempts=8,
                     max_event_age=Duration.hours(2),
+                )
+            ],
+        )
+        # Express executions send no status events: their machines write their records,
+        # and this schedule runs the recorder's sweep, which settles them (trace, error
+        # routine) and times out those that never wrote their end.
+        self.sweep = events.Rule(
+            self,
+            "ExpressSweep",
+            description="Every minute: settle the records of Express executions (functions/recorder)",
+            schedule=events.Schedule.rate(Duration.minutes(1)),
+            targets=[
+                targets.LambdaFunction(
+                    fn,
+                    dead_letter_queue=self.dead_letters,
+                    retry_attempts=0,  # the next minute's sweep does what this one missed
+                    max_event_age=Duration.minutes(1),
                 )
             ],
         )

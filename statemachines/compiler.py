@@ -15,13 +15,15 @@ from plugins.sdk import PluginRegistry
 from statemachines.asl import StateMachine, render
 from statemachines.emitter import Emitter
 from statemachines.errors import CompileError, InvalidRoutineError
-from statemachines.express import choose
+from statemachines.express import ExecutionChoice, choose
 from statemachines.machine import build_machine
 from statemachines.machine import routes as build_routes
+from statemachines.machine.race import RACE_ERROR, RaceShapeError
+from statemachines.machine.records import routine_body
 from statemachines.options import CompileOptions
 from statemachines.problems import Code, Report, Warn
 from statemachines.report import build_report
-from statemachines.topology import Topology
+from statemachines.topology import NodeInfo, Topology
 from statemachines.validator import Validation, analyse
 
 
@@ -53,8 +55,11 @@ def validate_for_save(document: Any, registry: PluginRegistry | None = None) -> 
         try:
             compile_validated(validation, CompileOptions())
         except CompileError as exc:
-            message = f"the routine cannot be deployed: {exc.message}"
-            validation.report.error(Code.LIMIT_EXCEEDED, exc.path, message)
+            if exc.code == Code.INVALID_PARAMETER.value:  # a shape only compiling finds (a race)
+                validation.report.error(Code.INVALID_PARAMETER, exc.path, exc.message)
+            else:
+                message = f"the routine cannot be deployed: {exc.message}"
+                validation.report.error(Code.LIMIT_EXCEEDED, exc.path, message)
     return validation.report
 
 
@@ -84,15 +89,47 @@ def emit(
 JSONATA_ONLY = frozenset({"execute-routine"})
 
 
-def needs_jsonata(topology: Topology) -> bool:
-    return any(info.plugin.name in JSONATA_ONLY for info in topology.infos.values())
+def needs_jsonata(topology: Topology, choice: ExecutionChoice | None = None) -> bool:
+    """Whether only the JSONata compiler can build the routine: a node it alone knows, or
+    an Express machine (whose record-writing wrapper it alone builds)."""
+    if choice is not None and choice.type == "express":
+        return True
+    return any(
+        info.plugin.name in JSONATA_ONLY or _jsonata_only_mode(info) for info in topology.infos.values()
+    )
+
+
+def _jsonata_only_mode(info: NodeInfo) -> bool:
+    """Modes of older nodes only the JSONata compiler builds (issue #27): a loop with
+    ``until`` (statemachines.machine.repeat), a merge with mode "first" (.race)."""
+    if info.plugin.name == "loop":
+        return info.parameters.get("until") is not None
+    return info.plugin.name == "merge" and info.parameters.get("mode") == "first"
+
+
+def _check_races(topology: Topology, definition: str) -> None:
+    """Every merge with mode "first" became a race (statemachines.machine.race): a Parallel
+    catching its error. Not when its branches never ran side by side (one after the other,
+    their branches crossing), which would silently wait for all of them."""
+    for node_id, info in topology.infos.items():
+        raced = info.plugin.name == "merge" and _jsonata_only_mode(info) and not info.node.disabled
+        if raced and json.dumps(RACE_ERROR + node_id) not in definition:
+            raise RaceShapeError(
+                f"the branches of merge '{node_id}' (mode 'first') do not run side by side "
+                "(their branches cross before the merge): nothing can race",
+                path=f"nodes[{node_id}].parameters.mode",
+            )
 
 
 def compile_validated(validation: Validation, options: CompileOptions) -> Compiled:
     if validation.routine is None or validation.topology is None:
         raise InvalidRoutineError(validation.report.errors)
     routine = validation.routine
-    if options.query_language != "JSONata" and needs_jsonata(validation.topology):
+    choice = choose(routine, validation.topology)
+    # An Express machine writes its own execution records: a wrapper only the JSONata
+    # compiler builds (statemachines/machine/records.py).
+    options = replace(options, execution_type=choice.type)
+    if options.query_language != "JSONata" and needs_jsonata(validation.topology, choice):
         options = replace(options, query_language="JSONata")
     if options.query_language == "JSONata":
         build, machine = build_machine(validation.topology, routine.variables, options)
@@ -108,18 +145,19 @@ def compile_validated(validation: Validation, options: CompileOptions) -> Compil
     machine.comment = f"Routine '{routine.name}' ({options.routine_id}), compiled by routines"
     machine.timeout_seconds = routine.timeout_seconds
     definition = render(machine)
+    _check_races(validation.topology, definition)
     # The validator's series-parallel warning is a guess; the emitter knows what it did.
     warnings = [w for w in validation.report.warnings if w.code != Warn.NOT_SERIES_PARALLEL.value]
     warnings += list(emitted.values())
     report = build_report(
-        json.loads(definition),
+        routine_body(json.loads(definition)),  # not an Express machine's record writes
         len(definition.encode()),
         state_nodes,
         warnings,
         options.function_arn(EVALUATOR),
         routes,
         decided,
-        choose(routine, validation.topology),
+        choice,
         {node_id: info.plugin.name for node_id, info in validation.topology.infos.items()},
     )
     return Compiled(definition, report)

@@ -23,6 +23,16 @@ class CompileOptions:
     substitutions: bool = False
     # "JSONata": the JSONata compiler (statemachines.machine), while it is being completed.
     query_language: str = "JSONPath"
+    # The machine type the routine's ``execution`` setting chose (statemachines.express),
+    # set by the compiler: "express" wraps the machine so that it writes its own execution
+    # records (statemachines/machine/records.py). None: not decided (no wrapper).
+    execution_type: str | None = None
+    # Whose routine, which version: activation compiles them into an Express machine's
+    # record writes, for executions whose input names no owner (children of
+    # execute-routine nodes). None: only executions whose input's meta names them are
+    # recorded (routines run records nothing).
+    owner: str | None = None
+    version: int | None = None
 
     def function_arn(self, plugin: str) -> str:
         if self.substitutions:

@@ -3,6 +3,8 @@
 Transitions are what Step Functions bills (one per state entered). ``transitions`` gives
 the fewest and most over all paths through the machine, counting every Parallel branch
 and a Map state itself but not its iterations, which ``loops`` gives per iteration (an
+until loop, whose Choice loops back, counts one iteration there and its others in
+``loops`` with mode ``until``; an
 inline loop's iterations are transitions of the execution; a distributed loop's are
 each a child execution billing as many: ``loops[node].childExecutions``).
 ``execution`` is the machine type chosen (statemachines.express) and ``cost`` the price
@@ -46,7 +48,9 @@ def build_report(
         "lambdaTasks": walk.counts["lambdaTasks"],
         "evaluatorTasks": walk.counts["evaluatorTasks"],
         "transitions": {"min": span.low.transitions, "max": span.high.transitions},
-        "loops": {node: _loop_json(item, child) for node, (item, child) in walk.loops.items()},
+        "loops": {
+            node: _loop_json(item, child, node in walk.repeats) for node, (item, child) in walk.loops.items()
+        },
         "definitionBytes": definition_bytes,
         "stateNodes": state_nodes,
         "nodeStates": nodes,
@@ -61,18 +65,26 @@ def build_report(
     }
     if execution is not None:
         report["execution"] = execution.to_json()
+        express_children = sorted(n for n, (_, child) in walk.loops.items() if child == "EXPRESS")
+        if express_children:  # statemachines/machine/records.py, functions/local/express_children.py
+            report["execution"]["localChildren"] = (
+                f"distributed loop(s) {', '.join(express_children)}: child executions are Express on AWS; "
+                "the local runtime (moto) runs them as Standard ones, with the same results"
+            )
         report["cost"] = cost_report(execution.type, span, walk.loops, definition_bytes)
     return report
 
 
-def _loop_json(item: Span, child: str | None) -> dict[str, Any]:
+def _loop_json(item: Span, child: str | None, until: bool = False) -> dict[str, Any]:
     """One iteration: its transitions (``min``/``max``, as before), Lambda invocations, and
-    for a distributed loop the child execution each item is (billed as one of its type)."""
+    for a distributed loop the child execution each item is (billed as one of its type).
+    An until loop's (mode ``until``) counts its body and its Choice; the machine's
+    ``transitions`` hold its first iteration."""
     out: dict[str, Any] = {
         "min": item.low.transitions,
         "max": item.high.transitions,
         "lambdaTasks": {"min": item.low.lambdas, "max": item.high.lambdas},
-        "mode": "distributed" if child else "inline",
+        "mode": "until" if until else ("distributed" if child else "inline"),
     }
     if child:
         out["childExecutions"] = {"perItem": 1, "type": child.lower()}
@@ -87,11 +99,15 @@ def _successors(state: dict[str, Any]) -> list[str]:
     return out
 
 
-def _postorder(machine: dict[str, Any]) -> list[str]:
-    """States in an order where every state comes after all of its successors."""
+def _postorder(machine: dict[str, Any]) -> tuple[list[str], set[tuple[str, str]]]:
+    """States in an order where every state comes after all of its successors but those
+    it loops back to, and those edges back: an until loop's Choice looping back to the
+    first state of its body (statemachines.machine.repeat)."""
     states = machine["States"]
     order: list[str] = []
     seen = {machine["StartAt"]}
+    open_: set[str] = {machine["StartAt"]}  # on the current path
+    back: set[tuple[str, str]] = set()
     stack: list[tuple[str, int]] = [(machine["StartAt"], 0)]
     while stack:
         name, index = stack.pop()
@@ -99,12 +115,16 @@ def _postorder(machine: dict[str, Any]) -> list[str]:
         if index < len(successors):
             stack.append((name, index + 1))
             nxt = successors[index]
-            if nxt not in seen:
+            if nxt in open_:
+                back.add((name, nxt))
+            elif nxt not in seen:
                 seen.add(nxt)
+                open_.add(nxt)
                 stack.append((nxt, 0))
         else:
+            open_.discard(name)
             order.append(name)
-    return order
+    return order, back
 
 
 class _Walk:
@@ -117,11 +137,16 @@ class _Walk:
         self.counts = {"states": 0, "lambdaTasks": 0, "evaluatorTasks": 0}
         # Map state's node → (one iteration, child execution type if distributed)
         self.loops: dict[str, tuple[Span, str | None]] = {}
+        self.repeats: set[str] = set()  # loops of those that repeat until a condition holds
 
     def machine(self, machine: dict[str, Any]) -> Span:
+        """The span of every path from the start: an until loop counted for one iteration
+        (its edge back is not followed), and each of its iterations in ``loops``."""
         states = machine["States"]
         cost: dict[str, Span] = {}
-        for name in _postorder(machine):
+        alone: dict[str, Span] = {}  # each state itself, its branches and iterations included
+        order, back = _postorder(machine)
+        for name in order:
             state = states[name]
             self.counts["states"] += 1
             own = self._own(name, state)
@@ -136,14 +161,21 @@ class _Walk:
                     config.get("ExecutionType", "STANDARD") if config.get("Mode") == "DISTRIBUTED" else None
                 )
                 self.loops[self.state_nodes.get(name, name)] = (self.machine(processor), child)
+            alone[name] = Span(low, high)
             # Every way on: a Next, a Choice, a Catch — or ending here.
-            ways = [cost[s] for s in _successors(state)]
+            ways = [cost[s] for s in _successors(state) if (name, s) not in back]
             if state.get("End") or state["Type"] in ("Succeed", "Fail"):
                 ways.append(Span(PathCount(), PathCount()))
             least, most = ways[0].low, ways[0].high
             for way in ways[1:]:
                 least, most = least.least(way.low), most.most(way.high)
             cost[name] = Span(low + least, high + most)
+        for source, target in sorted(back):
+            self.loops[self.state_nodes.get(source, source)] = (
+                _iteration(states, order, alone, target, source),
+                None,
+            )
+            self.repeats.add(self.state_nodes.get(source, source))
         return cost[machine["StartAt"]]
 
     def _own(self, name: str, state: dict[str, Any]) -> PathCount:
@@ -161,6 +193,26 @@ class _Walk:
         if isinstance(seconds, int | float) and not isinstance(seconds, bool):
             return PathCount(1, wait_seconds=float(seconds))
         return PathCount(1)
+
+
+def _iteration(
+    states: dict[str, Any], order: list[str], alone: dict[str, Span], first: str, last: str
+) -> Span:
+    """One iteration of an until loop: every path from its first state to the Choice that
+    loops back (``last``, counted too); paths that leave the loop on the way are not."""
+    through: dict[str, Span] = {}
+    for name in order:  # successors first
+        if name == last:
+            through[name] = alone[name]
+            continue
+        ways = [through[s] for s in _successors(states[name]) if s in through and s != first]
+        if not ways:
+            continue
+        least, most = ways[0].low, ways[0].high
+        for way in ways[1:]:
+            least, most = least.least(way.low), most.most(way.high)
+        through[name] = Span(alone[name].low + least, alone[name].high + most)
+    return through.get(first, alone[last])
 
 
 # The Task of an execute-routine node (statemachines.machine.subroutine).

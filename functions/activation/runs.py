@@ -12,6 +12,7 @@ when the definition the execution ran is the one of its version we compile
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime
 from typing import Any
 
@@ -21,9 +22,16 @@ from functions.activation import machines
 from functions.activation.rollback import Rollback
 from functions.activation.service import compile_record, tags
 from functions.activation.settings import Settings
-from functions.store import ConflictError, ExecutionStore, NotFoundError, RoutineStore
+from functions.store import ConflictError, ExecutionRecord, ExecutionStore, NotFoundError, RoutineStore
 from functions.store.executions import iso
-from functions.trace import build_trace, shown_result, transitions
+from functions.trace import (
+    build_trace,
+    clean_error,
+    shown_result,
+    timed_out_error,
+    trace_from_logs,
+    transitions,
+)
 from functions.triggers import RunMeta, start_execution
 from plugins.runtime.aws import client
 from plugins.runtime.nodelog import read_logs
@@ -38,7 +46,7 @@ def start(
     machine, without activating it); the execution id."""
     if test:
         record = store.get(owner, routine_id)
-        compiled = compile_record(record, settings)
+        compiled = compile_record(record, settings, version=record.current_version)
         with Rollback() as rollback:
             arn = machines.deploy(
                 settings,
@@ -63,6 +71,10 @@ def start(
 
 def describe(store: RoutineStore, owner: str, exec_id: str, settings: Settings) -> dict[str, Any]:
     record = ExecutionStore().get(owner, exec_id)
+    if record is not None and record.pending is not None:
+        # An Express execution (statemachines/machine/records.py): Step Functions keeps
+        # neither its description nor its history; its record is all there is.
+        return _express(store, owner, record, settings)
     if record is not None and record.terminal:
         return record.to_json()
     if record is None:
@@ -80,6 +92,56 @@ def describe(store: RoutineStore, owner: str, exec_id: str, settings: Settings) 
         return live
     # The record knows who started it; Step Functions may already know how it ended.
     return {**record.to_json(), **{k: v for k, v in live.items() if v is not None or k == "error"}}
+
+
+def _express(store: RoutineStore, owner: str, record: ExecutionRecord, settings: Settings) -> dict[str, Any]:
+    """The record of an Express execution; once its machine wrote its end and until the
+    recorder's sweep settles it, with the trace and error the sweep will write (from the
+    node logs), so a caller need not wait for the sweep."""
+    shown = record.to_json()
+    if not record.terminal:
+        return _overdue(store, owner, record, shown)
+    if record.nodes is not None or record.execution_arn is None:
+        return shown
+    if record.error is not None:
+        shown["error"] = clean_error(record.error.get("type"), record.error.get("message"))
+    shown["output"] = shown_result(record.output)
+    try:
+        version = store.get(owner, record.routine_id, record.version)
+        compiled = compile_record(version, settings)
+    except (RoutinesError, ClientError):
+        return shown
+    validation = analyse(version.document)
+    assert validation.topology is not None and validation.routine is not None
+    context = {"trigger": record.trigger, "vars": validation.routine.variables}
+    shown["nodes"] = trace_from_logs(record.execution_arn, validation.topology, compiled.report, context)
+    return shown
+
+
+def _overdue(
+    store: RoutineStore, owner: str, record: ExecutionRecord, shown: dict[str, Any]
+) -> dict[str, Any]:
+    """A RUNNING Express record past its limit and the sweep's grace: Step Functions
+    stopped it (TIMED_OUT), as the recorder's next sweep will write; shown so now."""
+    from functions.recorder.recorder import EXPRESS_TIMED_OUT, express_limit, sweep_grace_seconds
+
+    try:
+        document = store.get(owner, record.routine_id, record.version).document
+    except RoutinesError:
+        document = None
+    limit = express_limit(document)
+    if time.time() < record.started_at + limit + sweep_grace_seconds():
+        return shown
+    timeout = document.get("timeoutSeconds") if isinstance(document, dict) else None
+    error = timed_out_error(timeout) if timeout is not None else EXPRESS_TIMED_OUT
+    stopped = record.started_at + limit
+    return {
+        **shown,
+        "status": "TIMED_OUT",
+        "error": error,
+        "stoppedAt": iso(stopped),
+        "durationMs": limit * 1000,
+    }
 
 
 def list_executions(

@@ -22,10 +22,15 @@ from statemachines.validator import analyse
 
 
 def compile_record(
-    record: RoutineRecord, settings: Settings, registry: PluginRegistry | None = None
+    record: RoutineRecord,
+    settings: Settings,
+    registry: PluginRegistry | None = None,
+    version: int | None = None,
 ) -> Compiled:
     """The state machine of a stored version. Saved versions were valid when saved; a
-    plugin removed since makes them invalid now, reported like a save-time error."""
+    plugin removed since makes them invalid now, reported like a save-time error. An
+    Express machine records its executions under the routine's owner and ``version``
+    when their input does not name them (statemachines/machine/records.py)."""
     validation = analyse(record.document, registry)
     if not validation.report.valid:
         raise InvalidRoutineError(validation.report.errors)
@@ -35,6 +40,8 @@ def compile_record(
         account=settings.account,
         partition=settings.partition,
         stage=os.environ.get(ENV_STAGE) or None,  # deployed plugin functions are per stage
+        owner=record.owner,
+        version=version,
     )
     return compile_validated(validation, options)
 
@@ -61,7 +68,7 @@ def activate(
     chosen = version or record.current_version
     if isinstance(record.document, dict):
         subroutines.check(store, owner, routine_id, record.document)
-    compiled = compile_record(record, settings, registry)
+    compiled = compile_record(record, settings, registry, chosen)
     assert record.document is not None
     error_routine.check(store, owner, routine_id, record.document)
     previous = (record.activation or {}).get("trigger")

@@ -22,7 +22,7 @@ import boto3
 from aws_lambda_powertools.utilities import parameters as powertools_parameters
 from moto import mock_aws
 
-from functions.local import atomic, child_executions, fastpaths, jsonata, map_runs
+from functions.local import atomic, child_executions, express_children, fastpaths, jsonata, map_runs
 from functions.local.lambdas import InProcessLambda
 from infra.lambdas import lambda_functions
 from infra.names import (
@@ -32,6 +32,7 @@ from infra.names import (
     ENV_NODE_LOGS_TABLE,
     ENV_PAYLOAD_BUCKET,
     ENV_ROUTINES_TABLE,
+    ENV_SWEEP_GRACE_SECONDS,
     IDEMPOTENCY_TABLE,
     PAYLOAD_BUCKET,
     TABLES,
@@ -39,6 +40,7 @@ from infra.names import (
 )
 from plugins.runtime.aws import reset_clients
 from plugins.sdk import PluginRegistry, default_registry
+from statemachines.machine.records import machine_type
 
 # moto's Step Functions interpreter logs every failed state as an ERROR with a dump of its
 # parse tree; the failure itself is in the execution history, which is what users see.
@@ -98,7 +100,9 @@ def _code() -> bytes:
 _heap_lock = threading.Lock()
 _heap_holders = 0  # local AWS instances up (they may nest); the first freezes, the last thaws
 _saved_threshold: tuple[int, int, int] | None = None
-YOUNG_THRESHOLD = 10_000  # allocations between young collections while a local AWS is up
+YOUNG_THRESHOLD = 10_000
+LOCAL_SWEEP_GRACE_SECONDS = 2
+# allocations between young collections while a local AWS is up
 
 
 def _hold_heap() -> None:
@@ -170,6 +174,7 @@ class LocalAWS:
         powertools_parameters.clear_caches()  # type: ignore[no-untyped-call]
         atomic.install()
         map_runs.install()
+        express_children.install()
         try:
             jsonata.install()  # inside: a refusal undoes the start like any other failure
             child_executions.install()  # execute-routine's startExecution integration
@@ -191,6 +196,7 @@ class LocalAWS:
         self.lambdas.uninstall()
         child_executions.uninstall()
         jsonata.uninstall()
+        express_children.uninstall()
         map_runs.uninstall()
         atomic.uninstall()
         if self._mock is not None:
@@ -217,7 +223,7 @@ class LocalAWS:
         if definition not in self._machines:
             name = f"routine-{uuid.uuid4().hex[:12]}"
             created = self.client("stepfunctions").create_state_machine(
-                name=name, definition=definition, roleArn=self.role_arn
+                name=name, definition=definition, roleArn=self.role_arn, type=machine_type(definition)
             )
             self._machines[definition] = (name, created["stateMachineArn"])
         return self._machines[definition]
@@ -255,6 +261,9 @@ class LocalAWS:
             env[variable] = spec.name
         env[ENV_PAYLOAD_BUCKET] = PAYLOAD_BUCKET
         env[ENV_IDEMPOTENCY_TABLE] = IDEMPOTENCY_TABLE.name
+        # moto ends a machine at its TimeoutSeconds in-process: the recorder's sweep need not
+        # wait a minute for a last write that cannot come (functions/recorder/recorder.py).
+        env[ENV_SWEEP_GRACE_SECONDS] = str(LOCAL_SWEEP_GRACE_SECONDS)
         return env
 
     def _deploy(self) -> None:

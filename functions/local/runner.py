@@ -25,6 +25,7 @@ from plugins.builtin.control.execute_routine import is_path, routine_id
 from plugins.runtime.offload import execution_input
 from statemachines.compiler import Compiled, compile_validated
 from statemachines.errors import CompileError, InvalidRoutineError
+from statemachines.machine.records import machine_type
 from statemachines.options import CompileOptions
 from statemachines.problems import join_path, node_path
 from statemachines.topology import Topology
@@ -297,11 +298,14 @@ def _deploy(aws: LocalAWS, name: str, definition: str) -> str:
     arn = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"
     try:
         current = client.describe_state_machine(stateMachineArn=arn)["definition"]
-    except ClientError:
+        if machine_type(current) != machine_type(definition):  # a type cannot change: replace
+            client.delete_state_machine(stateMachineArn=arn)
+            raise LookupError(name)
+    except (ClientError, LookupError):
         return str(
-            client.create_state_machine(name=name, definition=definition, roleArn=aws.role_arn)[
-                "stateMachineArn"
-            ]
+            client.create_state_machine(
+                name=name, definition=definition, roleArn=aws.role_arn, type=machine_type(definition)
+            )["stateMachineArn"]
         )
     if current != definition:
         client.update_state_machine(stateMachineArn=arn, definition=definition)

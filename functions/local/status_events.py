@@ -5,11 +5,18 @@ noticed (moto's backend is wrapped, as :mod:`functions.local.lambdas` wraps Lamb
 invoke), and a watcher thread calls the recorder Lambda's handler — by the same handler
 string the CDK stack deploys — with the real "Step Functions Execution Status Change"
 event: RUNNING once the execution is seen, then its terminal status.
+
+Executions of **Express** machines get no status events, as on AWS: their machines write
+their own records (statemachines/machine/records.py), and the recorder's sweep settles
+them. The sweep's EventBridge schedule (every minute on AWS) is emulated here too: while
+an Express execution is in flight or its record unsettled, the recorder is called with
+the scheduled rule's event every :data:`SWEEP_SECONDS`.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import uuid
@@ -24,14 +31,30 @@ from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from functions.local.environment import ACCOUNT, REGION, LocalAWS
 from functions.local.fastpaths.guard import require
 from functions.local.lambdas import LambdaContext
-from infra.names import RECORDER_HANDLER
+from infra.names import ENV_EXECUTIONS_TABLE, EXECUTIONS_TABLE, RECORDER_HANDLER
 
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 POLL_SECONDS = 0.05
+SWEEP_SECONDS = 0.2
 DELIVERY_THREADS = 4
 MAX_ATTEMPTS = 3
 
 log = logging.getLogger(__name__)
+
+
+def scheduled_event() -> dict[str, Any]:
+    """The event EventBridge's scheduled rule (infra/recorder.py) invokes the recorder with."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": ACCOUNT,
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": REGION,
+        "resources": [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/routines-sweep"],
+        "detail": {},
+    }
 
 
 def status_event(description: dict[str, Any]) -> dict[str, Any]:
@@ -79,6 +102,9 @@ class StatusEvents:
         self.aws = aws
         self.handler = handler
         self._pending: dict[str, bool] = {}  # execution ARN → RUNNING event delivered
+        self._express: set[str] = set()  # Express executions whose records are not settled
+        self._last_sweep = 0.0
+        self.sweeps = 0
         self._busy: set[str] = set()
         self._failures: Counter[str] = Counter()
         self._lock = threading.Condition()
@@ -136,7 +162,7 @@ class StatusEvents:
             return self._delegate.settle(timeout)
         deadline = time.monotonic() + timeout
         with self._lock:
-            while self._pending or self._busy:
+            while self._pending or self._busy or self._express:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
@@ -153,6 +179,11 @@ class StatusEvents:
                     description = client.describe_execution(executionArn=arn)
                 except Exception:  # the local AWS is going away
                     continue
+                if not sent and self._is_express(client, description["stateMachineArn"]):
+                    with self._lock:  # no status events for Express executions, as on AWS:
+                        self._pending.pop(arn, None)  # the sweep settles their records
+                        self._express.add(arn)
+                    continue
                 events = [] if sent else [{**description, "status": "RUNNING", "stopDate": None}]
                 if description["status"] in TERMINAL:
                     events.append(description)
@@ -161,7 +192,54 @@ class StatusEvents:
                         self._busy.add(arn)
                     assert self._pool is not None
                     self._pool.submit(self._deliver, arn, events, description["status"] in TERMINAL)
+            if self._express and time.monotonic() - self._last_sweep >= SWEEP_SECONDS:
+                self._sweep(client)
             self._stop.wait(POLL_SECONDS)
+
+    @staticmethod
+    def _is_express(client: Any, machine_arn: str) -> bool:
+        """An Express machine's executions get no status events. (A definition wrapped to
+        write its own records but deployed as Standard gets them, and the recorder settles
+        its record from them: functions/recorder/recorder.py.)"""
+        try:
+            described = client.describe_state_machine(stateMachineArn=machine_arn)
+        except Exception:  # deleted meanwhile: nothing to settle
+            return False
+        return bool(described.get("type") == "EXPRESS")
+
+    def _sweep(self, client: Any) -> None:
+        """The recorder's scheduled sweep; then forget the Express executions that ended
+        and whose records are settled (or who have none: started without an owner)."""
+        self._last_sweep = time.monotonic()
+        ended: list[str] = []
+        for arn in list(self._express):
+            try:
+                status = client.describe_execution(executionArn=arn)["status"]
+            except Exception:
+                status = "ABORTED"
+            if status in TERMINAL:
+                ended.append(arn)
+        try:
+            handler = self.aws.lambdas.handler(self.handler)
+            handler(scheduled_event(), LambdaContext("routines-recorder", "arn:local:recorder", 512, 60))
+            self.sweeps += 1
+        except Exception:  # the schedule fires again
+            log.exception("recorder sweep failed")
+            return
+        dynamodb = self.aws.client("dynamodb")
+        settled = []
+        for arn in ended:
+            key = {"executionId": {"S": arn.split(":", 6)[6]}}
+            item = dynamodb.get_item(TableName=self._table(), Key=key, ConsistentRead=True).get("Item")
+            if item is None or "pending" not in item:
+                settled.append(arn)
+        with self._lock:
+            self._express.difference_update(settled)
+            self._lock.notify_all()
+
+    @staticmethod
+    def _table() -> str:
+        return os.environ.get(ENV_EXECUTIONS_TABLE, EXECUTIONS_TABLE.name)
 
     def _deliver(self, arn: str, descriptions: list[dict[str, Any]], final: bool) -> None:
         handler = self.aws.lambdas.handler(self.handler)

@@ -7,12 +7,20 @@ and the per-node trace (from the history and node logs, with the trace code the 
 runner uses). Whatever goes wrong while tracing, the terminal status is still written:
 no execution that ended stays RUNNING. An execution that ended FAILED, TIMED_OUT or
 ABORTED starts its routine's ``errorRoutine`` once (:mod:`functions.recorder.error_routines`).
+
+Express executions send no status events: their machines write their own RUNNING and
+terminal records, and a scheduled sweep (:meth:`Recorder.sweep`) settles them — trace from
+node logs, error routine, TIMED_OUT for one that never wrote its end. Standard machines
+keep the status events: only they report a Standard execution's ABORTED and TIMED_OUT
+(which a machine cannot write itself) and its history gives the fuller trace.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
@@ -28,10 +36,20 @@ from functions.store.executions import (
     stop_error,
     stopped_status,
 )
-from functions.trace import clean_error, json_or_text, shown_result, timed_out_error, trace_execution
+from functions.trace import (
+    clean_error,
+    json_or_text,
+    shown_result,
+    timed_out_error,
+    trace_execution,
+    trace_from_logs,
+)
 from functions.triggers.start import RunMeta, execution_id
+from infra.names import ENV_SWEEP_GRACE_SECONDS
 from plugins.runtime.aws import client
 from statemachines.compiler import compile_validated
+from statemachines.express import EXPRESS_MAX_SECONDS
+from statemachines.machine.records import PENDING_ENDED, PENDING_RUNNING
 from statemachines.options import CompileOptions
 from statemachines.topology import Topology
 from statemachines.validator import analyse
@@ -44,6 +62,16 @@ STATUSES = ("RUNNING", *TERMINAL)
 # told the routine's timeoutSeconds: functions.trace.timed_out_error).
 DEFAULT_ERRORS = {
     "ABORTED": {"type": "States.Aborted", "message": "the execution was stopped"},
+}
+
+# Express executions: the sweep's schedule (EventBridge's scheduled rule event), and how
+# long past the 5-minute bound a RUNNING record waits for its machine's last write.
+SCHEDULE_SOURCE = "aws.events"
+SCHEDULED = "Scheduled Event"
+SWEEP_GRACE_SECONDS = 60
+EXPRESS_TIMED_OUT = {
+    "type": "States.Timeout",
+    "message": f"the execution ran longer than an Express machine allows ({EXPRESS_MAX_SECONDS} s)",
 }
 
 log = logging.getLogger(__name__)
@@ -120,6 +148,8 @@ class Recorder:
         self.error_routines = error_routines
 
     def handle(self, event: Any) -> dict[str, Any]:
+        if is_sweep(event):
+            return self.sweep()
         change = StatusChange.parse(event)
         if change is None:
             log.warning("ignored: not a Step Functions execution status change")
@@ -127,8 +157,13 @@ class Recorder:
         existing = self.store.find(change.name)
         if existing is not None and existing.execution_arn not in (None, change.execution_arn):
             return {"result": "ignored", "reason": "another execution has this id"}
-        if existing is not None and rank(existing.status, existing.redrive_count) >= rank(
-            change.status, change.redrive_count
+        # A machine that writes its own records (an Express definition) run as Standard:
+        # its end is written but not settled, and this event brings the history to do it.
+        settling = existing is not None and existing.pending == PENDING_ENDED and change.status in TERMINAL
+        if (
+            existing is not None
+            and not settling
+            and rank(existing.status, existing.redrive_count) >= rank(change.status, change.redrive_count)
         ):
             return {"result": "duplicate", "executionId": change.name, "status": existing.status}
         execution_input = json_or_text(
@@ -171,7 +206,7 @@ class Recorder:
                 # Before the terminal write, so that one write holds the outcome; a failed
                 # write is retried by EventBridge, and the second start is refused.
                 record.error_routine = pass_on(self.error_routines, self.store, record, meta, document)
-        written = self.store.record(record)
+        written = self.store.settle(record) if settling else self.store.record(record)
         return {
             "result": "recorded" if written else "duplicate",
             "executionId": change.name,
@@ -234,6 +269,58 @@ class Recorder:
         trace = trace_execution(client("stepfunctions"), change.execution_arn, topology, report, context)
         return trace.nodes, trace.transitions
 
+    # -- Express executions --------------------------------------------------------------
+
+    def sweep(self, now: float | None = None) -> dict[str, Any]:
+        """Settle the records of Express executions (they send no status events; their
+        machines write their own RUNNING and end: statemachines/machine/records.py):
+
+        - an end the machine wrote (``pending`` ENDED) gets its trace from the node logs,
+          the error as a user reads it, and its error routine, started once;
+        - a RUNNING record past the Express bound (5 minutes, plus a grace for the last
+          write) was stopped by Step Functions before it could write its end: TIMED_OUT,
+          with the trace of what ran and the error routine.
+
+        The EventBridge schedule (infra/recorder.py) runs it every minute; locally the
+        runtime runs it as often (functions/local/status_events.py)."""
+        now = time.time() if now is None else now
+        grace = sweep_grace_seconds()
+        settled = timed_out = 0
+        for record in self.store.pending(PENDING_ENDED):
+            settled += self._settle(record, self._document(_meta(record)))
+        for record in self.store.pending(PENDING_RUNNING, now - grace):
+            document = self._document(_meta(record))
+            limit = express_limit(document)
+            if record.started_at + limit + grace > now:
+                continue  # may still be running
+            record.status = "TIMED_OUT"
+            record.stopped_at = record.started_at + limit
+            timed_out += self._settle(record, document)
+        return {"result": "swept", "settled": settled, "timedOut": timed_out}
+
+    def _settle(self, record: ExecutionRecord, document: Any) -> bool:
+        meta = _meta(record)
+        if record.status == "TIMED_OUT":
+            timeout = document.get("timeoutSeconds") if isinstance(document, dict) else None
+            record.error = timed_out_error(timeout) if timeout is not None else EXPRESS_TIMED_OUT
+        if record.status == "SUCCEEDED":
+            record.output = shown_result(record.output)  # node outputs it offloaded, loaded
+        elif record.error is not None and record.status != "TIMED_OUT":
+            # The machine wrote the raw Error and Cause: a user reads {type, message}.
+            record.error = clean_error(record.error.get("type"), record.error.get("message"))
+            record.error["type"] = record.error["type"] or "Error"
+        if document is not None and record.execution_arn:
+            try:
+                topology, report, variables = _compiled(meta.routine_id, meta.version, json.dumps(document))
+                context = {"trigger": record.trigger, "vars": variables}
+                record.nodes = trace_from_logs(record.execution_arn, topology, report, context)
+            except Exception:  # the terminal status matters more than the trace
+                log.exception("no trace for %s", record.execution_id)
+        if self.error_routines is not None:
+            # Once, whichever sweep gets there: the error execution's name is fixed.
+            record.error_routine = pass_on(self.error_routines, self.store, record, meta, document)
+        return self.store.settle(record)
+
     @staticmethod
     def _tagged(change: StatusChange, execution_input: Any) -> RunMeta | None:
         """Owner, routine and version from the state machine's tags (activation sets them)
@@ -269,6 +356,48 @@ class Recorder:
             return None
         value = description.get(key)
         return value if isinstance(value, str) else None
+
+
+def _meta(record: ExecutionRecord) -> RunMeta:
+    return RunMeta(
+        record.owner_id,
+        record.routine_id,
+        record.version or 0,
+        record.trigger_type or "manual",
+        record.rerun_of,
+    )
+
+
+def express_limit(document: Any) -> float:
+    """How long an Express execution of this routine may run: 5 minutes, or the routine's
+    own timeoutSeconds (its machine's TimeoutSeconds) when shorter."""
+    timeout = document.get("timeoutSeconds") if isinstance(document, dict) else None
+    if (
+        isinstance(timeout, int | float)
+        and not isinstance(timeout, bool)
+        and 0 < timeout < EXPRESS_MAX_SECONDS
+    ):
+        return float(timeout)
+    return float(EXPRESS_MAX_SECONDS)
+
+
+def sweep_grace_seconds() -> float:
+    """How long past its limit a RUNNING Express record waits for its machine's last write
+    before the sweep calls it TIMED_OUT (the local runtime, whose machines end on time
+    in-process, sets a shorter one)."""
+    try:
+        return float(os.environ.get(ENV_SWEEP_GRACE_SECONDS) or SWEEP_GRACE_SECONDS)
+    except ValueError:
+        return float(SWEEP_GRACE_SECONDS)
+
+
+def is_sweep(event: Any) -> bool:
+    """Whether ``event`` is the schedule's: EventBridge's "Scheduled Event"."""
+    return (
+        isinstance(event, dict)
+        and event.get("source") == SCHEDULE_SOURCE
+        and event.get("detail-type") == SCHEDULED
+    )
 
 
 def child_link(execution_input: Any) -> tuple[str, str | None] | None:

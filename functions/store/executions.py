@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 from functions.store.codec import decode_token, dump, encode_token, plain, typed
 from infra.names import (
     ENV_EXECUTIONS_TABLE,
+    EXECUTIONS_BY_PENDING,
     EXECUTIONS_BY_ROUTINE,
     EXECUTIONS_BY_STATUS,
     EXECUTIONS_TABLE,
@@ -104,6 +105,9 @@ class ExecutionRecord:
     # A child execution an execute-routine node started: the parent's execution and node.
     parent_execution_id: str | None = None
     parent_node_id: str | None = None
+    # Read only: an Express execution's record its machine wrote and the recorder's sweep
+    # has not settled yet — "RUNNING" or "ENDED" (statemachines/machine/records.py).
+    pending: str | None = None
 
     @property
     def terminal(self) -> bool:
@@ -235,6 +239,9 @@ class ExecutionStore:
         }
         values.update({k: v for k, v in optional.items() if v is not None})
         item.update({k: typed(v) for k, v in values.items()})
+        if record.terminal:
+            # The end is recorded, with its trace: nothing is left for the sweep to settle.
+            item.pop("pending", None)
         body = {name: getattr(record, name) for name in BODY_FIELDS if getattr(record, name) is not None}
         if not body:
             return item
@@ -259,6 +266,62 @@ class ExecutionStore:
         data = client("s3").get_object(Bucket=self.bucket, Key=key)["Body"].read()
         loaded = json.loads(data)
         return loaded if isinstance(loaded, dict) else {}
+
+    def settle(self, record: ExecutionRecord) -> bool:
+        """Settle the record of an Express execution (its machine marked it ``pending``:
+        statemachines/machine/records.py) — the recorder's sweep: the end the machine
+        wrote, completed with trace, clean error and error routine; or TIMED_OUT for one
+        that never wrote its end. Removes ``pending``, once: False when the record is
+        settled already, or when the machine wrote another end meanwhile (a RUNNING one
+        timed out just as it ended: the next sweep settles the end it wrote)."""
+        new_rank = rank(record.status, record.redrive_count)
+        dynamodb = client("dynamodb")
+        for _ in range(MAX_WRITE_ATTEMPTS):
+            existing = dynamodb.get_item(
+                TableName=self.table, Key={"executionId": {"S": record.execution_id}}, ConsistentRead=True
+            ).get("Item")
+            if existing is None or "pending" not in existing:
+                return False
+            stored_rank = int(existing["statusRank"]["N"])
+            if stored_rank > new_rank or (
+                stored_rank == new_rank and existing["status"]["S"] != record.status
+            ):
+                return False
+            item = self._merged(record, new_rank, existing)
+            try:
+                dynamodb.put_item(
+                    TableName=self.table,
+                    Item=item,
+                    ConditionExpression="revision = :seen AND attribute_exists(pending)",
+                    ExpressionAttributeValues={":seen": existing.get("revision", {"N": "0"})},
+                )
+            except ClientError as error:
+                if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                    continue  # the machine or another sweep wrote meanwhile: read again
+                raise
+            return True
+        return False
+
+    def pending(self, state: str, started_before: float | None = None) -> list[ExecutionRecord]:
+        """Records of Express executions the sweep has not settled: ``state`` ``RUNNING``
+        (started before ``started_before``, epoch seconds) or ``ENDED``; oldest first."""
+        index = EXECUTIONS_BY_PENDING
+        query: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": index.name,
+            "KeyConditionExpression": "#p = :p",
+            "ExpressionAttributeNames": {"#p": index.partition_key},
+            "ExpressionAttributeValues": {":p": {"S": state}},
+        }
+        if started_before is not None:
+            query["KeyConditionExpression"] += " AND #s < :s"
+            query["ExpressionAttributeNames"]["#s"] = index.sort_key
+            query["ExpressionAttributeValues"][":s"] = {"S": iso(started_before)}
+        items: list[dict[str, Any]] = []
+        paginator = client("dynamodb").get_paginator("query")
+        for page in paginator.paginate(**query):
+            items += page["Items"]
+        return [self._record(item) for item in items]
 
     def link_rerun(self, original_id: str, rerun_id: str) -> None:
         """Note on the original record that ``rerun_id`` re-ran it (the re-run's own record
@@ -416,6 +479,7 @@ class ExecutionStore:
             error_routine=json.loads(values["errorRoutine"]) if values.get("errorRoutine") else None,
             parent_execution_id=values.get("parentExecutionId"),
             parent_node_id=values.get("parentNodeId"),
+            pending=values.get("pending"),
         )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from statemachines.asl import StateMachine
 from statemachines.layout import Status
 from statemachines.machine.plan import Plan, make_plan
+from statemachines.machine.records import finish_machine
 from statemachines.machine.walk import Build, Scope
 from statemachines.options import CompileOptions
 from statemachines.topology import Topology
@@ -35,6 +36,7 @@ def build_machine(
     machine = build.finish(scope, begin)
     build.share_room()
     machine.query_language = "JSONata"
+    machine = finish_machine(machine, build.state_nodes, topology, options)
     return build, machine
 
 
