@@ -22,7 +22,7 @@ class CompileOptions:
     # fill in (CloudFormation's DefinitionSubstitutions).
     substitutions: bool = False
     # "JSONata": the JSONata compiler (statemachines.machine), while it is being completed.
-    query_language: str = "JSONPath"
+    query_language: str = "JSONata"
 
     def function_arn(self, plugin: str) -> str:
         if self.substitutions:
