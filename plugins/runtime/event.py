@@ -52,4 +52,11 @@ class Invocation(BaseModel):
         # Literals with keys ending in '.$' travel as JSON text (ASL would read them as paths).
         if isinstance(data, dict) and isinstance(data.get("staticJson"), str):
             data = {**json.loads(data["staticJson"]), **{k: v for k, v in data.items() if k != "staticJson"}}
+        # A JSONata machine sends "late" (the parameters to evaluate here, and what they
+        # read) only when a value they read was offloaded to S3 without it; else null.
+        if isinstance(data, dict) and "late" in data:
+            late = data["late"]
+            data = {k: v for k, v in data.items() if k != "late"}
+            if isinstance(late, dict):
+                data.update(late)
         return data

@@ -125,13 +125,13 @@ class RootText:
     @staticmethod
     def _left_out(text: str, first: str | int | None) -> str:
         """Whether ``text``'s reference left out what is read under its field ``first``
-        (None: the whole value). ``__partial`` lists the top-level fields left out, or is
-        true when nothing could be kept; ``in`` is false on a missing field and maps over a
-        loop's results, each of which may be a reference."""
+        (None or an index: anything). ``__partial`` marks the top-level fields left out
+        (plugins.runtime.offload); ``true in`` is false on a missing field and looks
+        through a loop's results, each of which may be a reference."""
         partial = f"{text}.{PARTIAL}"
         if first is None or isinstance(first, int):
             return f"$exists({partial})"
-        return f"(true in {partial} or {literal(first)} in {partial})"
+        return f"true in {partial}.{field_text(first)}"
 
     def _offloadable(self, ref: Reference) -> list[tuple[str, str | int | None]]:
         """What a reference reads that may be an S3 reference — the trigger (its starter
@@ -222,10 +222,20 @@ def arguments(info: NodeInfo, plan: Plan, root_text: RootText, in_loop: bool = F
                 parameters[name] = "{% " + whole + " %}"
             else:
                 parameters[name] = map_strings(value, lambda text: _either(text, partial, root_text))
-        args["deferred"] = "{% " + f"{partial} ? {literal(deferred + late)} : {literal(deferred)}" + " %}"
         lambda_reads |= expression_roots({n: native_values[n] for n in late})
-    if deferred or partial:
-        _context_for_lambda(args, info, plan, root_text, lambda_reads, None if deferred else partial)
+        if not deferred:
+            # Nothing else for the Lambda to evaluate: what it needs travels only when an
+            # offloaded value was read — the names and the values, in one field.
+            context: dict[str, Any] = {"deferred": late}
+            _context_for_lambda(context, info, plan, root_text, lambda_reads)
+            entries = ", ".join(
+                f"{literal(k)}: {_object_text(v, root_text, raw=True)}" for k, v in context.items()
+            )
+            args["late"] = "{% " + f"{partial} ? {{{entries}}} : null" + " %}"
+            return args
+        args["deferred"] = "{% " + f"{partial} ? {literal(deferred + late)} : {literal(deferred)}" + " %}"
+    if deferred:
+        _context_for_lambda(args, info, plan, root_text, lambda_reads)
     return args
 
 
@@ -245,13 +255,17 @@ def _evaluated(value: Any, root_text: RootText) -> Any:
     return map_strings(value, lambda text: native(text, root_text))
 
 
-def _object_text(value: Any, root_text: RootText) -> str:
-    """``value`` written as a JSONata expression, its templates evaluated in place."""
+def _object_text(value: Any, root_text: RootText, raw: bool = False) -> str:
+    """``value`` written as a JSONata expression, its templates evaluated in place (raw:
+    fields already of the form ``{% … %}``, as _context_for_lambda builds them)."""
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{literal(k)}: {_object_text(v, root_text)}" for k, v in value.items()) + "}"
+        entries = ", ".join(f"{literal(k)}: {_object_text(v, root_text, raw)}" for k, v in value.items())
+        return "{" + entries + "}"
     if isinstance(value, list):
-        return "[" + ", ".join(_object_text(v, root_text) for v in value) + "]"
-    if isinstance(value, str) and "{{" in value:
+        return "[" + ", ".join(_object_text(v, root_text, raw) for v in value) + "]"
+    if raw and isinstance(value, str) and value.startswith("{% ") and value.endswith(" %}"):
+        return "(" + value[3:-3] + ")"
+    if not raw and isinstance(value, str) and "{{" in value:
         return "(" + parse_template(value).native(root_text) + ")"
     return literal(value)
 
@@ -272,23 +286,18 @@ def native_literal(text: str) -> str:
 
 
 def _context_for_lambda(
-    args: dict[str, Any], info: NodeInfo, plan: Plan, root_text: RootText, roots: set[str], when: str | None
+    args: dict[str, Any], info: NodeInfo, plan: Plan, root_text: RootText, roots: set[str]
 ) -> None:
     """What the Lambda's own evaluation of deferred parameters reads: the node outputs,
-    the trigger and the variables (plugins.runtime.context.build_context). ``when``: only
-    when this holds (an offloaded value was read); otherwise nothing travels."""
+    the trigger and the variables (plugins.runtime.context.build_context)."""
     read = sorted(plan.reads[info.id])
     merges = [n for n in read if n in plan.sources]
     if merges:  # their entries may be S3 references to load (plugins.runtime.context)
         args["merged"] = merges
-    if read and when:
-        entries = ", ".join(f"{literal(n)}: {root_text.node(n)}" for n in read)
-        args["nodes"] = "{% " + f"{when} ? {{{entries}}} : {{}}" + " %}"
-    elif read:
+    if read:
         args["nodes"] = {n: "{% " + root_text.node(n) + " %}" for n in read}
     if "trigger" in roots:
-        trigger = root_text.trigger()
-        args["trigger"] = "{% " + (f"{when} ? {trigger} : null" if when else trigger) + " %}"
+        args["trigger"] = "{% " + root_text.trigger() + " %}"
     if "vars" in roots:
         args["vars"] = map_strings(plan.routine_variables, native_literal)
     if "loop" in roots:

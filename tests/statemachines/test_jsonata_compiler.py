@@ -328,7 +328,7 @@ def test_an_output_larger_than_a_variable_goes_to_s3_and_reads_the_same(aws: Loc
     assert (
         reference["$offloaded"].startswith("s3://")
         and reference["n"] == 7
-        and reference["__partial"] == ["text"]
+        and reference["__partial"] == {"text": True}
     )
     assert "text" not in reference
 
