@@ -200,11 +200,7 @@ def arguments(info: NodeInfo, plan: Plan, root_text: RootText, in_loop: bool = F
     args: dict[str, Any] = {
         "node": info.id,
         "parameters": parameters,
-        "execution": {
-            "id": "{% " + root_text.execution("id") + " %}",
-            "routineId": plan.options.routine_id,
-            "startedAt": "{% " + root_text.execution("startedAt") + " %}",
-        },
+        "execution": _execution(root_text, plan, info.plugin.reads_execution or "execution" in lambda_reads),
         "attempt": "{% $states.context.State.RetryCount %}",
         "deferred": deferred,
     }
@@ -227,6 +223,8 @@ def arguments(info: NodeInfo, plan: Plan, root_text: RootText, in_loop: bool = F
             # Nothing else for the Lambda to evaluate: what it needs travels only when an
             # offloaded value was read — the names and the values, in one field.
             context: dict[str, Any] = {"deferred": late}
+            if "execution" in lambda_reads:
+                context["execution"] = _execution(root_text, plan, True)
             _context_for_lambda(context, info, plan, root_text, lambda_reads)
             entries = ", ".join(
                 f"{literal(k)}: {_object_text(v, root_text, raw=True)}" for k, v in context.items()
@@ -237,6 +235,16 @@ def arguments(info: NodeInfo, plan: Plan, root_text: RootText, in_loop: bool = F
     if deferred:
         _context_for_lambda(args, info, plan, root_text, lambda_reads)
     return args
+
+
+def _execution(root_text: RootText, plan: Plan, whole: bool) -> dict[str, Any]:
+    """The execution's id (node logs are keyed by it); its routine id and start time only
+    for a plugin that reads them or a Lambda-evaluated expression over ``execution``."""
+    execution: dict[str, Any] = {"id": "{% " + root_text.execution("id") + " %}"}
+    if whole:
+        execution["routineId"] = plan.options.routine_id
+        execution["startedAt"] = "{% " + root_text.execution("startedAt") + " %}"
+    return execution
 
 
 def as_written(value: Any) -> Any:
