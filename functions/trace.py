@@ -648,9 +648,13 @@ def _from_states(
     if entered and exited:
         duration = max(0.0, (exited[-1][0] - entered[0]).total_seconds() * 1000)
     output = None
-    if assigned:
-        outputs = [normalize(json.loads(value)) for value in assigned]
-        output = outputs[0] if len(outputs) == 1 else outputs
+    if len(assigned or ()) == 1:
+        output = normalize(json.loads(assigned[0]))  # type: ignore[index]
+    elif assigned:
+        # A node inside a loop that ran more than once: which iteration assigned which
+        # value the history does not say, so no output rather than a list out of order
+        # (its tasks' runs, from their logs, are per iteration).
+        output = None
     elif assigned is not None and exited and exited[-1][1]:
         # No variable (nobody reads the node): its last state hands on what it made (an
         # error record of a caught failure, a Map's results) — or, ending the execution,

@@ -46,14 +46,16 @@ def compile_routine(
     return compile_validated(validation, options or CompileOptions())
 
 
-def validate_for_save(document: Any, registry: PluginRegistry | None = None) -> Report:
+def validate_for_save(
+    document: Any, registry: PluginRegistry | None = None, options: CompileOptions | None = None
+) -> Report:
     """Everything saving checks: the validator's report, plus ``limit_exceeded`` when the
     routine is valid but its state machine cannot be deployed (over 1 MB, too many
     states) — refused at save time rather than at activation."""
     validation = analyse(document, registry)
     if validation.report.valid:
         try:
-            compile_validated(validation, CompileOptions())
+            compile_validated(validation, options or CompileOptions())
         except CompileError as exc:
             if exc.code == Code.INVALID_PARAMETER.value:  # a shape only compiling finds (a race)
                 validation.report.error(Code.INVALID_PARAMETER, exc.path, exc.message)
@@ -133,7 +135,12 @@ def compile_validated(validation: Validation, options: CompileOptions) -> Compil
         options = replace(options, query_language="JSONata")
     if options.query_language == "JSONata":
         build, machine = build_machine(validation.topology, routine.variables, options)
-        state_nodes, emitted, routes, decided = build.state_nodes, build.warnings, build_routes(build), {}
+        state_nodes, emitted, routes, decided = (
+            build.state_nodes,
+            build.warnings,
+            build_routes(build),
+            build.decided,
+        )
     else:
         emitter, machine = emit(validation.topology, routine.variables, options)
         state_nodes, emitted, routes, decided = (

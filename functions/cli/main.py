@@ -23,10 +23,9 @@ USER_VARIABLE, DEFAULT_USER = "ROUTINES_USER", "local"
 SETTLE_LATER = ("run", "test")  # they settle once their local AWS is up
 
 
-JSONATA_HELP = (
-    "preview: compile to a JSONata machine with workflow variables (statemachines/machine), "
-    "the engine that will replace today's; every node kind compiles, outputs are not yet "
-    "offloaded to S3 when they outgrow a variable (256 KiB)"
+JSONPATH_HELP = (
+    "compile to the previous engine's JSONPath machine (statemachines/emitter), kept while "
+    "the JSONata machines replace it; routines that use execute-routine compile to JSONata anyway"
 )
 
 
@@ -44,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     compile_.add_argument("file", metavar="FILE", help="routine JSON file ('-' = stdin)")
     compile_.add_argument("--report", action="store_true", help="print the compile report instead")
     compile_.add_argument("--routine-id", default="local", help="routine id baked into the definition")
-    compile_.add_argument("--jsonata", action="store_true", help=JSONATA_HELP)
+    compile_.add_argument("--jsonpath", action="store_true", help=JSONPATH_HELP)
     add_target_arguments(compile_)
     compile_.set_defaults(handler=cmd_compile)
 
@@ -73,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="NODE",
             help=f"{verb} this approval node each time it waits (repeatable)",
         )
-    run.add_argument("--jsonata", action="store_true", help=JSONATA_HELP)
+    run.add_argument("--jsonpath", action="store_true", help=JSONPATH_HELP)
     run.set_defaults(handler=cmd_run)
 
     test = commands.add_parser("test", help="run routine test files (*.test.json) on the local runtime")
@@ -255,7 +254,14 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise InputError(f"both --approve and --reject name {', '.join(both)}")
         decisions = {**dict.fromkeys(args.approve, True), **dict.fromkeys(args.reject, False)}
         return run_file(
-            args.file, document, args.input, args.json, args.timeout, secrets, decisions, jsonata=args.jsonata
+            args.file,
+            document,
+            args.input,
+            args.json,
+            args.timeout,
+            secrets,
+            decisions,
+            jsonpath=args.jsonpath,
         )
     except (InputError, SecretError) as exc:
         print(f"routines: {exc}", file=sys.stderr)

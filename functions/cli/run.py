@@ -126,7 +126,7 @@ def run_file(
     secrets: dict[str, str] | None = None,
     decisions: dict[str, bool] | None = None,
     *,
-    jsonata: bool = False,
+    jsonpath: bool = False,
 ) -> int:
     from functions.cli import startup
     from functions.local import LocalAWS
@@ -144,7 +144,7 @@ def run_file(
                 aws,
                 document,
                 trigger,
-                query_language="JSONata" if jsonata else "JSONPath",
+                query_language="JSONPath" if jsonpath else "JSONata",
                 # execute-routine nodes may name a child by its file, next to this one
                 base=Path(name).parent if name != "-" else None,
             )

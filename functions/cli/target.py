@@ -64,7 +64,7 @@ def compile_options(args: argparse.Namespace) -> CompileOptions:
     return CompileOptions(
         routine_id=args.routine_id,
         substitutions=args.substitutions,
-        query_language="JSONata" if getattr(args, "jsonata", False) else "JSONPath",
+        query_language="JSONPath" if getattr(args, "jsonpath", False) else "JSONata",
         **given,
     )
 

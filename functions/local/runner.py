@@ -164,7 +164,7 @@ def start_routine(
     routine_id: str = "local",
     *,
     pins: dict[str, Pin] | None = None,
-    query_language: str = "JSONPath",
+    query_language: str = "JSONata",
     base: Path | None = None,
 ) -> RunningExecution:
     """Validate, compile, deploy and start. ``pins``: nodes whose Lambda is not run during
@@ -320,7 +320,7 @@ def run_routine(
     on_event: EventCallback | None = None,
     timeout: float | None = None,
     pins: dict[str, Pin] | None = None,
-    query_language: str = "JSONPath",
+    query_language: str = "JSONata",
     base: Path | None = None,
 ) -> ExecutionResult:
     return start_routine(aws, document, trigger, pins=pins, query_language=query_language, base=base).wait(

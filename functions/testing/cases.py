@@ -77,7 +77,7 @@ def _why(result: dict[str, Any]) -> str:
     return f" ({error.get('type')}: {error.get('message')})" if isinstance(error, dict) else ""
 
 
-def run_case(aws: LocalAWS, tests: LoadedTests, case: Case, query_language: str = "JSONPath") -> CaseResult:
+def run_case(aws: LocalAWS, tests: LoadedTests, case: Case, query_language: str = "JSONata") -> CaseResult:
     outcome = CaseResult(tests.path, case.name)
     started = time.perf_counter()
     try:
@@ -119,7 +119,7 @@ def _not_approvals(routine: Any, case: Case) -> str | None:
 
 
 def run_file(
-    aws: LocalAWS, path: Path, only: str | None = None, query_language: str = "JSONPath"
+    aws: LocalAWS, path: Path, only: str | None = None, query_language: str = "JSONata"
 ) -> Iterator[CaseResult]:
     """Every case of one test file (``only``: whose name contains it), in order; a broken
     file is one failed result."""

@@ -221,4 +221,5 @@ PLUGIN = PluginDefinition(
     # guard rail, not a wall (docs/plugins.md): code that climbs over it to reach the
     # network does so on its author's account — a repeat is then its author's to handle.
     repeat_safe=True,
+    reads_execution=True,  # ctx.execution in user code: id, routineId, startedAt
 )

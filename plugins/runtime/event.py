@@ -12,8 +12,10 @@ class Execution(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
     id: str = Field(min_length=1, max_length=2048)
-    routine_id: str = Field(alias="routineId", max_length=256)
-    started_at: str = Field(alias="startedAt", max_length=64)
+    # A JSONata machine sends these only to a plugin that reads them (reads_execution) or
+    # to expressions the Lambda evaluates that read execution.*: 90 bytes less per Task.
+    routine_id: str = Field("", alias="routineId", max_length=256)
+    started_at: str = Field("", alias="startedAt", max_length=64)
 
 
 class Invocation(BaseModel):
@@ -52,4 +54,11 @@ class Invocation(BaseModel):
         # Literals with keys ending in '.$' travel as JSON text (ASL would read them as paths).
         if isinstance(data, dict) and isinstance(data.get("staticJson"), str):
             data = {**json.loads(data["staticJson"]), **{k: v for k, v in data.items() if k != "staticJson"}}
+        # A JSONata machine sends "late" (the parameters to evaluate here, and what they
+        # read) only when a value they read was offloaded to S3 without it; else null.
+        if isinstance(data, dict) and "late" in data:
+            late = data["late"]
+            data = {k: v for k, v in data.items() if k != "late"}
+            if isinstance(late, dict):
+                data.update(late)
         return data

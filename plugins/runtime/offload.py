@@ -45,7 +45,9 @@ def offload_if_large(value: Any, key: str, limit: int | None = None, keep: Seque
     client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
     reference: dict[str, Any] = {REF: f"s3://{bucket}/{key}", SIZE: len(body)}
     # Smallest values first, so a huge one left out does not take the others with it.
-    room = limit - len(encode(reference)) - len(f',"{PARTIAL}":true')
+    # Room left for the kept values, after the reference and the list of fields left out.
+    firsts = dict.fromkeys(sorted({str(p[0]) for p in keep if p}), True)
+    room = limit - len(encode(reference)) - len(encode({PARTIAL: firsts}))
     chosen: list[Path] = []
     missing = [p for p in keep if p and kept_values(value, [p]) is None]  # absent: nothing to keep
     for path in sorted(keep, key=lambda p: len(encode(kept_values(value, [p])))):
@@ -57,8 +59,15 @@ def offload_if_large(value: Any, key: str, limit: int | None = None, keep: Seque
     kept = kept_values(value, chosen)
     if isinstance(kept, dict):
         reference.update({k: v for k, v in kept.items() if k not in (REF, SIZE, PARTIAL)})
-    if len(chosen) + len(missing) < len(keep):
-        reference[PARTIAL] = True  # native states must ask the evaluator instead
+    left_out = [p for p in keep if p not in chosen and p not in missing]
+    if left_out:
+        # Native states must ask a Lambda instead for what they read under these
+        # top-level fields: {field: true}. When the value is not an object or is read
+        # whole, every field read is marked (and the marker's presence says "not whole").
+        whole = not isinstance(value, dict) or any(not p for p in left_out)
+        reference[PARTIAL] = dict.fromkeys(
+            sorted({str(p[0]) for p in (keep if whole else left_out) if p}), True
+        )
     if len(encode(reference)) > limit:
         # Only a loop's result list shares the room so finely (a variable's room divided
         # by the item count): even a reference per item would not fit.
@@ -148,14 +157,16 @@ def trigger_input(trigger: Any, name: str) -> Any:
     client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
     reference: dict[str, Any] = {REF: f"s3://{bucket}/{key}", SIZE: len(body)}
     fields = trigger if isinstance(trigger, dict) else {}
-    used = len(encode(reference)) + len(f',"{PARTIAL}":true')
+    used = len(encode(reference)) + len(encode({PARTIAL: dict.fromkeys(map(str, fields), True)}))
     for field, size in sorted(((k, len(encode({k: v}))) for k, v in fields.items()), key=lambda f: f[1]):
         if used + size > TRIGGER_INLINE_BYTES or field in (REF, SIZE, PARTIAL):
             break
         reference[field] = fields[field]
         used += size
-    if len(reference) - 2 < len(fields) or not isinstance(trigger, dict):
-        reference[PARTIAL] = True
+    if not isinstance(trigger, dict):
+        reference[PARTIAL] = {}  # nothing kept: every read asks a Lambda
+    elif len(reference) - 2 < len(fields):  # the fields left out, as offload_if_large says
+        reference[PARTIAL] = dict.fromkeys(sorted(f for f in fields if f not in reference), True)
     return reference
 
 

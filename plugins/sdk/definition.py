@@ -66,6 +66,9 @@ class PluginDefinition:
     # (http-request with its Idempotency-Key header turned off on a POST): (parameter,
     # reason) pairs, as for ``check``. See ``repeat_problems``.
     repeat_check: CrossCheck | None = None
+    # The handler reads the execution's routine id and start time, not only its id (the
+    # code node hands them to user code): JSONata machines send them only then.
+    reads_execution: bool = False
 
     def __post_init__(self) -> None:
         if not PLUGIN_NAME.match(self.name):

@@ -127,7 +127,7 @@ class Emitter(Branching, Loops, Parallels):
             "stop": self._stop,
         }.get(info.plugin.name)
         if handler is None:
-            hint = ": compile with --jsonata" if info.plugin.name == "execute-routine" else ""
+            hint = ": only JSONata machines run it" if info.plugin.name == "execute-routine" else ""
             raise CompileError(
                 f"no compile rule for control node '{info.plugin.name}'{hint}", path=node_path(node_id)
             )

@@ -19,13 +19,14 @@ from typing import Any
 from infra.names import APPROVAL_NOTIFIER, EVALUATOR
 from plugins.sdk import PortType
 from statemachines.asl import State
+from statemachines.conditions import evaluate
 from statemachines.emitter.tasks import retriers
 from statemachines.errors import CompileError
-from statemachines.expressions import parse_template
+from statemachines.expressions import map_strings, parse_template
 from statemachines.graph import Edge
 from statemachines.jsonata.conditions import condition_jsonata, literal
 from statemachines.layout import Status
-from statemachines.machine.plan import variable_name
+from statemachines.machine.plan import expression_roots, variable_name
 from statemachines.machine.subroutine import execute_routine
 from statemachines.machine.values import RootText, arguments, error_record, native
 from statemachines.machine.walk import Build, Outcome, Scope, Step, both, set_link
@@ -108,6 +109,10 @@ def branch(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
         rules = [(r["port"], r["condition"]) for r in info.parameters.get("rules", [])]
         default = "default"
     ports = [port for port, _ in rules]
+    decided = _constant_port(build, rules, default)
+    if decided is not None:  # conditions on the routine's variables only: no state at all
+        build.decided[info.id] = decided
+        return passed(build, sim, info.id, frozenset({decided}))
 
     def operand(text: str) -> str:
         return parse_template(text).native(build.root_text)
@@ -141,6 +146,22 @@ def branch(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
     rules_of_entry.insert(0, {"Condition": "{% " + partial + " %}", "Next": evaluator})
     evaluated["Next"] = _choice(build, scope, info, f"{info.id} (route)", routed, ports, default, links)
     return Step(entry, _taken(build, sim, info, links))
+
+
+def _constant_port(build: Build, rules: list[tuple[str, Any]], default: str) -> str | None:
+    """The port an if/switch takes when its conditions read nothing but the routine's
+    ``vars`` (constants of the document), by the reference semantics; else None."""
+    if any(expression_roots(condition) - {"vars"} for _, condition in rules):
+        return None
+    context = {"vars": build.plan.routine_variables}
+
+    def resolve(value: Any) -> Any:
+        return map_strings(value, lambda text: parse_template(text).render(context) if "{{" in text else text)
+
+    for port, condition in rules:
+        if evaluate(condition, resolve):
+            return str(port)
+    return default
 
 
 def _choice(
@@ -188,14 +209,50 @@ def _taken(build: Build, sim: Sim, info: NodeInfo, links: dict[str, list[Any]]) 
 
 
 def wait(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
+    """A Wait. A time from an expression is checked first by the evaluator Lambda
+    (``<node> (value)``): a missing or malformed value fails the node with a typed
+    ``Routines.UserError`` — a Wait given one would fail with States.Runtime, which no
+    Catch takes — and a value in an output offloaded to S3 is read whole."""
     seconds = info.parameters.get("seconds")
     key, value = ("Seconds", seconds) if seconds is not None else ("Timestamp", info.parameters.get("until"))
-    fields: dict[str, Any] = {key: native(value, build.root_text) if isinstance(value, str) else value}
+    if isinstance(value, str) and "{{" in value:
+        checked = f"_wait_{variable_name(info.id)}"  # node ids start with a letter
+        evaluated: dict[str, Any] = {
+            "Resource": build.plan.options.function_arn(EVALUATOR),
+            "Arguments": {
+                **arguments(info, build.plan, build.root_text, scope.passes_input),
+                "plugin": info.plugin.name,
+            },
+            "Assign": {checked: "{% $states.result %}"},
+            "Retry": retriers(info.node, lambda_task=True),
+        }
+        entry: str | None = build.add(
+            scope, build.name(f"{info.id} (value)", info.id), State("Task", evaluated), info.id
+        )
+        fields: dict[str, Any] = {key: "{% $" + checked + "." + key.lower() + " %}"}
+    else:
+        entry, evaluated = None, {}
+        fields = {key: native(value, build.root_text) if isinstance(value, str) else value}
     if build.assigns(scope, info.id):  # a merge reads that it ran
         fields["Assign"] = {build.plan.variable_of(info.id): True}
     name = build.add(scope, build.name(info.id, info.id), State("Wait", fields), info.id)
+    if entry is None:
+        complete(build.graph, sim, info.id, Status.OK, frozenset({"out"}))
+        return Step(name, [Outcome(sim, set_link(fields, "Next"))])
+    evaluated["Next"] = name
+    mode = info.node.on_error
+    if mode == "fail":
+        complete(build.graph, sim, info.id, Status.OK, frozenset({"out"}))
+        return Step(entry, [Outcome(sim, set_link(fields, "Next"))])
+    catch: dict[str, Any] = {"ErrorEquals": ["States.ALL"]}
+    evaluated["Catch"] = [catch]
+    if mode == "continue":
+        complete(build.graph, sim, info.id, Status.ANY, frozenset({"out"}))
+        return Step(entry, [Outcome(sim, both(set_link(fields, "Next"), set_link(catch, "Next")))])
+    failed = sim.copy()
     complete(build.graph, sim, info.id, Status.OK, frozenset({"out"}))
-    return Step(name, [Outcome(sim, set_link(fields, "Next"))])
+    complete(build.graph, failed, info.id, Status.ERROR, frozenset({"error"}))
+    return Step(entry, [Outcome(sim, set_link(fields, "Next")), Outcome(failed, set_link(catch, "Next"))])
 
 
 STOP_ERROR = "Routines.Stop."  # + the stop node's id: raised in branches and iterations
@@ -340,9 +397,27 @@ def loop(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
     kind = f"($t := $type({items}); $exists($t) ? $t : 'null')"
     named = f"($t := {kind}; $t = 'null' ? 'null' : $lookup({TYPE_NAMES}, $t))"
     message = f"'loop items must be a list; got ' & {named}"
+    partial = build.root_text.partial(raw)
+    if partial:
+        # The list is in an output offloaded to S3 and too big to keep inline: no inline
+        # Map could take it (a state's input is at most 256 KiB either way).
+        offloaded = (
+            "'loop items come from an output stored in S3, over what a loop can take inline "
+            "(256 KiB): loop over a smaller list, or split it first'"
+        )
+        message = f"({partial}) ? {offloaded} : {message}"
     guard_name = build.name(f"{info.id} (items)", info.id)
     guard: dict[str, Any] = {
-        "Choices": [{"Condition": "{% $type(" + items + ") = 'array' %}", "Next": map_name}],
+        "Choices": [
+            {
+                "Condition": "{% "
+                + (f"$not{partial} and " if partial else "")
+                + "$type("
+                + items
+                + ") = 'array' %}",
+                "Next": map_name,
+            }
+        ],
         "Default": "",
     }
     if counted:

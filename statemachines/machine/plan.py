@@ -24,6 +24,8 @@ from statemachines.topology import NodeInfo, Topology
 # Names our own generated expressions bind locally (statemachines.jsonata.translate and
 # .conditions): a node variable of the same name would be shadowed inside them.
 LOCAL_NAMES = frozenset({"states", "v", "l", "r", "x"})
+# JSONata's keywords: a variable may be named so, but not a field step (``.null``).
+KEYWORDS = frozenset({"null", "true", "false", "and", "or", "in", "function"})
 LAMBDA_ROOTS = frozenset({"secrets", "item"})  # resolved by the plugin Lambda
 
 
@@ -57,7 +59,8 @@ class Plan:
 
 
 def variable_name(node_id: str) -> str:
-    return f"node_{node_id}" if node_id in JSONATA_FUNCTIONS or node_id in LOCAL_NAMES else node_id
+    reserved = node_id in JSONATA_FUNCTIONS or node_id in LOCAL_NAMES or node_id in KEYWORDS
+    return f"node_{node_id}" if reserved else node_id
 
 
 def make_plan(topology: Topology, routine_variables: dict[str, Any], options: CompileOptions) -> Plan:

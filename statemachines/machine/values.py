@@ -18,7 +18,7 @@ from statemachines.expressions import iter_strings, map_strings, parse_template
 from statemachines.jsonata.conditions import literal
 from statemachines.jsonata.lexer import field_text
 from statemachines.jsonata.references import Reference
-from statemachines.layout import PARTIAL
+from statemachines.layout import PARTIAL, has_unsafe_keys
 from statemachines.machine.plan import Plan, expression_roots, is_lambda_evaluated
 from statemachines.topology import NodeInfo
 
@@ -113,38 +113,52 @@ class RootText:
     def partial(self, value: Any) -> str:
         """A JSONata test: some value the expressions in ``value`` read is an S3 reference
         that lacks what they need (``__partial``); "" when nothing they read can be one."""
-        texts: list[str] = []
+        tests: list[str] = []
         for _, text in iter_strings(value):
             if "{{" in text:
                 for expression in parse_template(text).expressions:
                     for ref in expression.references:
-                        texts.extend(self._offloadable(ref))
-        # "true in": false when the field is missing (undefined), and true for a loop's
-        # results of which any is such a reference (a path over a list maps over it).
-        tests = [f"true in {text}.{PARTIAL}" for text in dict.fromkeys(texts)]
+                        tests.extend(self._left_out(read, first) for read, first in self._offloadable(ref))
+        tests = list(dict.fromkeys(tests))
         return "(" + " or ".join(tests) + ")" if tests else ""
 
-    def _offloadable(self, ref: Reference) -> list[str]:
-        """What a reference reads that may be an S3 reference: the trigger (its starter
-        offloads a large one), a plugin's or a loop's output (a merge: its sources')."""
+    @staticmethod
+    def _left_out(text: str, first: str | int | None) -> str:
+        """Whether ``text``'s reference left out what is read under its field ``first``
+        (None or an index: anything). ``__partial`` marks the top-level fields left out
+        (plugins.runtime.offload); ``true in`` is false on a missing field and looks
+        through a loop's results, each of which may be a reference."""
+        partial = f"{text}.{PARTIAL}"
+        if first is None or isinstance(first, int):
+            return f"$exists({partial})"
+        return f"true in {partial}.{field_text(first)}"
+
+    def _offloadable(self, ref: Reference) -> list[tuple[str, str | int | None]]:
+        """What a reference reads that may be an S3 reference — the trigger (its starter
+        offloads a large one), a plugin's or a loop's output (a merge: its sources') — and
+        the top-level field it reads there (None: the whole value)."""
         if ref.root == "trigger":
-            return [self.trigger()]
+            return [(self.trigger(), ref.steps[0] if ref.steps else None)]
         if ref.root != "nodes":
             return []
         if ref.name is None:
             return [t for node in self.plan.variable for t in self._offloadable_node(node, ())]
         return self._offloadable_node(ref.name, ref.steps[1:])
 
-    def _offloadable_node(self, node: str, steps: tuple[str | int, ...]) -> list[str]:
+    def _offloadable_node(
+        self, node: str, steps: tuple[str | int, ...]
+    ) -> list[tuple[str, str | int | None]]:
         sources = self.plan.sources.get(node)
         if sources is not None:
             if steps and steps[0] in sources:
                 return self._offloadable_node(str(steps[0]), steps[1:])
             return [t for source in sources for t in self._offloadable_node(source, ())]
         info = self.plan.topology.infos[node]
-        if node in self.plan.variable and (info.is_task or info.plugin.name == "loop"):
-            return [self.node(node)]
-        return []
+        if node not in self.plan.variable or not (info.is_task or info.plugin.name == "loop"):
+            return []
+        if info.plugin.name == "loop" and steps and isinstance(steps[0], int):
+            steps = steps[1:]  # one result of the list: its fields are the result's
+        return [(self.node(node), steps[0] if steps else None)]
 
     def nodes(self) -> str:
         names = [n for n in self.plan.topology.order if n in self.plan.variable]
@@ -176,21 +190,17 @@ def arguments(info: NodeInfo, plan: Plan, root_text: RootText, in_loop: bool = F
     for name, value in info.parameters.items():
         roots = expression_roots(value)
         if is_lambda_evaluated(info, name, roots):
-            parameters[name] = map_strings(value, native_literal)
+            parameters[name] = as_written(value)
             deferred.append(name)
             lambda_reads |= roots
         else:
-            parameters[name] = map_strings(value, lambda text: native(text, root_text))
+            parameters[name] = _evaluated(value, root_text)
             native_values[name] = value
     partial = root_text.partial(native_values)
     args: dict[str, Any] = {
         "node": info.id,
         "parameters": parameters,
-        "execution": {
-            "id": "{% " + root_text.execution("id") + " %}",
-            "routineId": plan.options.routine_id,
-            "startedAt": "{% " + root_text.execution("startedAt") + " %}",
-        },
+        "execution": _execution(root_text, plan, info.plugin.reads_execution or "execution" in lambda_reads),
         "attempt": "{% $states.context.State.RetryCount %}",
         "deferred": deferred,
     }
@@ -202,14 +212,70 @@ def arguments(info: NodeInfo, plan: Plan, root_text: RootText, in_loop: bool = F
     if partial:
         late = [n for n, v in native_values.items() if expression_roots(v)]
         for name in late:
-            parameters[name] = map_strings(
-                native_values[name], lambda text: _either(text, partial, root_text)
-            )
-        args["deferred"] = "{% " + f"{partial} ? {literal(deferred + late)} : {literal(deferred)}" + " %}"
+            value = native_values[name]
+            if has_unsafe_keys(value):
+                whole = f"{partial} ? {literal(value)} : {_object_text(value, root_text)}"
+                parameters[name] = "{% " + whole + " %}"
+            else:
+                parameters[name] = map_strings(value, lambda text: _either(text, partial, root_text))
         lambda_reads |= expression_roots({n: native_values[n] for n in late})
-    if deferred or partial:
-        _context_for_lambda(args, info, plan, root_text, lambda_reads, None if deferred else partial)
+        if not deferred:
+            # Nothing else for the Lambda to evaluate: what it needs travels only when an
+            # offloaded value was read — the names and the values, in one field.
+            context: dict[str, Any] = {"deferred": late}
+            if "execution" in lambda_reads:
+                context["execution"] = _execution(root_text, plan, True)
+            _context_for_lambda(context, info, plan, root_text, lambda_reads)
+            entries = ", ".join(
+                f"{literal(k)}: {_object_text(v, root_text, raw=True)}" for k, v in context.items()
+            )
+            args["late"] = "{% " + f"{partial} ? {{{entries}}} : null" + " %}"
+            return args
+        args["deferred"] = "{% " + f"{partial} ? {literal(deferred + late)} : {literal(deferred)}" + " %}"
+    if deferred:
+        _context_for_lambda(args, info, plan, root_text, lambda_reads)
     return args
+
+
+def _execution(root_text: RootText, plan: Plan, whole: bool) -> dict[str, Any]:
+    """The execution's id (node logs are keyed by it); its routine id and start time only
+    for a plugin that reads them or a Lambda-evaluated expression over ``execution``."""
+    execution: dict[str, Any] = {"id": "{% " + root_text.execution("id") + " %}"}
+    if whole:
+        execution["routineId"] = plan.options.routine_id
+        execution["startedAt"] = "{% " + root_text.execution("startedAt") + " %}"
+    return execution
+
+
+def as_written(value: Any) -> Any:
+    """A parameter left for the Lambda, as the routine wrote it."""
+    if has_unsafe_keys(value):  # keys ending in '.$' are JSONPath syntax to ASL: one literal
+        return "{% " + literal(value) + " %}"
+    return map_strings(value, native_literal)
+
+
+def _evaluated(value: Any, root_text: RootText) -> Any:
+    """A parameter evaluated by the machine: its templates as ``{% %}`` fields — or, when
+    a key ends in '.$' (JSONPath syntax to ASL, refused in a JSONata machine), the whole
+    value as one JSONata expression."""
+    if has_unsafe_keys(value):
+        return "{% " + _object_text(value, root_text) + " %}"
+    return map_strings(value, lambda text: native(text, root_text))
+
+
+def _object_text(value: Any, root_text: RootText, raw: bool = False) -> str:
+    """``value`` written as a JSONata expression, its templates evaluated in place (raw:
+    fields already of the form ``{% … %}``, as _context_for_lambda builds them)."""
+    if isinstance(value, dict):
+        entries = ", ".join(f"{literal(k)}: {_object_text(v, root_text, raw)}" for k, v in value.items())
+        return "{" + entries + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_object_text(v, root_text, raw) for v in value) + "]"
+    if raw and isinstance(value, str) and value.startswith("{% ") and value.endswith(" %}"):
+        return "(" + value[3:-3] + ")"
+    if not raw and isinstance(value, str) and "{{" in value:
+        return "(" + parse_template(value).native(root_text) + ")"
+    return literal(value)
 
 
 def _either(text: str, partial: str, root_text: RootText) -> Any:
@@ -228,23 +294,18 @@ def native_literal(text: str) -> str:
 
 
 def _context_for_lambda(
-    args: dict[str, Any], info: NodeInfo, plan: Plan, root_text: RootText, roots: set[str], when: str | None
+    args: dict[str, Any], info: NodeInfo, plan: Plan, root_text: RootText, roots: set[str]
 ) -> None:
     """What the Lambda's own evaluation of deferred parameters reads: the node outputs,
-    the trigger and the variables (plugins.runtime.context.build_context). ``when``: only
-    when this holds (an offloaded value was read); otherwise nothing travels."""
+    the trigger and the variables (plugins.runtime.context.build_context)."""
     read = sorted(plan.reads[info.id])
     merges = [n for n in read if n in plan.sources]
     if merges:  # their entries may be S3 references to load (plugins.runtime.context)
         args["merged"] = merges
-    if read and when:
-        entries = ", ".join(f"{literal(n)}: {root_text.node(n)}" for n in read)
-        args["nodes"] = "{% " + f"{when} ? {{{entries}}} : {{}}" + " %}"
-    elif read:
+    if read:
         args["nodes"] = {n: "{% " + root_text.node(n) + " %}" for n in read}
     if "trigger" in roots:
-        trigger = root_text.trigger()
-        args["trigger"] = "{% " + (f"{when} ? {trigger} : null" if when else trigger) + " %}"
+        args["trigger"] = "{% " + root_text.trigger() + " %}"
     if "vars" in roots:
         args["vars"] = map_strings(plan.routine_variables, native_literal)
     if "loop" in roots:

@@ -130,8 +130,8 @@ def test_compile_prints_the_definition(capsys: pytest.CaptureFixture[str]) -> No
     assert definition["States"]["people"]["Type"] == "Task"
 
 
-def test_compile_report(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "compile", "--report", HELLO)
+def test_compile_report_of_the_jsonpath_machine(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "compile", "--jsonpath", "--report", HELLO)
     report = json.loads(out)
     assert code == 0
     assert report["lambdaTasks"] == 4 and report["evaluatorTasks"] == 1
@@ -150,8 +150,12 @@ def test_compile_report_chooses_the_machine_type_and_prices_both(capsys: pytest.
     assert set(cost["express"]["perMillion"]) == {"min", "max"}
 
 
-def test_compile_jsonata_prints_the_jsonata_machine(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "compile", "--jsonata", "--report", HELLO)
+def test_compile_prints_a_jsonata_machine_and_the_jsonpath_one_on_request(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = run(capsys, "compile", "--jsonpath", HELLO)
+    assert code == 0 and "QueryLanguage" not in json.loads(out)
+    code, out, _ = run(capsys, "compile", "--report", HELLO)
     report = json.loads(out)
     assert code == 0
     assert report["queryLanguage"] == "JSONata"
@@ -160,8 +164,8 @@ def test_compile_jsonata_prints_the_jsonata_machine(capsys: pytest.CaptureFixtur
     assert report["transitions"] == {"min": 4, "max": 6}
 
 
-def test_run_jsonata_runs_the_jsonata_machine(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "run", "--jsonata", "--json", HELLO)
+def test_run_runs_the_jsonata_machine(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "run", "--json", HELLO)
     result = json.loads(out.strip().splitlines()[-1])
     assert code == 0
     assert result["output"]["greet"]["message"] == "Hello, Ada!"
@@ -196,7 +200,7 @@ def test_run_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
         "durationMs": result["nodes"]["greet"]["durationMs"],
         "attempts": 1,
     }
-    assert result["transitions"] == 5
+    assert result["transitions"] == 4
 
 
 def test_run_failed_execution_exits_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,13 +4,22 @@ output other than the one it names."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from functions.local import LocalAWS, run_routine
-from statemachines import budget
-from statemachines.compiler import compile_routine, validate_for_save
+from functions.local import LocalAWS
+from functions.local import run_routine as run_any
+from statemachines import budget, compiler
+from statemachines.options import CompileOptions
 from statemachines.slots import Slots
 from tests.conftest import link, routine
+
+# The JSONPath emitter's own tests (statemachines/emitter, slots and budget): its machines,
+# still selectable with --jsonpath while the JSONata machines replace them (issue #23).
+JSONPATH = CompileOptions(query_language="JSONPath")
+run_routine = partial(run_any, query_language="JSONPath")
+compile_routine = partial(compiler.compile_routine, options=JSONPATH)
+validate_for_save = partial(compiler.validate_for_save, options=JSONPATH)
 
 
 def transform(node_id: str, **fields: Any) -> dict[str, Any]:

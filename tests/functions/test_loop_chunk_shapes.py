@@ -5,13 +5,22 @@ their ``loop.index`` whatever the path (inline Map, or chunks through a distribu
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pytest
 
-from functions.local import LocalAWS, run_routine
-from statemachines.compiler import compile_routine
+from functions.local import LocalAWS
+from functions.local import run_routine as run_any
+from statemachines import compiler
+from statemachines.options import CompileOptions
 from tests.conftest import link, routine
+
+# The JSONPath emitter's own tests (statemachines/emitter, slots and budget): its machines,
+# still selectable with --jsonpath while the JSONata machines replace them (issue #23).
+JSONPATH = CompileOptions(query_language="JSONPath")
+run_routine = partial(run_any, query_language="JSONPath")
+compile_routine = partial(compiler.compile_routine, options=JSONPATH)
 
 
 def transform(node_id: str, **fields: Any) -> dict[str, Any]:

@@ -378,23 +378,7 @@ def test_wcp12_multiple_instances_without_synchronization(aws: LocalAWS, languag
 # fixed in the model run concurrently and are synchronized at completion.
 
 
-@pytest.mark.parametrize(
-    "language",
-    [
-        "JSONPath",
-        pytest.param(
-            "JSONata",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=TypeError,
-                reason="known bug, found by this test (2026-12-06): the JSONata compiler fails "
-                "on a loop whose 'items' is a literal array (statemachines/machine/constructs.py "
-                "loop() hands the list to parse_template: TypeError: unhashable type: 'list'). "
-                "Drop this mark once it compiles",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_wcp13_multiple_instances_with_design_time_knowledge(aws: LocalAWS, language: str) -> None:
     directors = ["ada", "grace", "edsger"]
     doc = routine(

@@ -55,8 +55,6 @@ def test_the_corpus_covers_every_construct() -> None:
                 seen.add("callback")
             if state.get("ItemProcessor", {}).get("ProcessorConfig", {}).get("Mode") == "DISTRIBUTED":
                 seen.add("distributed")
-            if "States.JsonMerge" in json.dumps(state.get("ResultSelector", {})):
-                seen.add("merge")
     wanted = {
         "Task",
         "Choice",
@@ -65,17 +63,18 @@ def test_the_corpus_covers_every_construct() -> None:
         "Wait",
         "Succeed",
         "Fail",
-        "Pass",
         "callback",
         "distributed",
     }
     wanted |= {
-        "merge",
+        "field:Arguments",
+        "field:Assign",
+        "field:Output",
         "field:Retry",
         "field:Catch",
         "field:TimeoutSeconds",
-        "field:SecondsPath",
-        "field:TimestampPath",
+        "field:Seconds",
+        "field:Timestamp",
     }
     assert wanted <= seen, f"no golden case exercises {sorted(wanted - seen)}"
     assert len(CASES) >= 15

@@ -326,15 +326,17 @@ def test_an_output_larger_than_a_variable_goes_to_s3_and_reads_the_same(aws: Loc
     assert result["nodes"]["after"]["output"] == {"length": 300_000, "n": 7}
     reference = _offloaded(result, "big")
     assert (
-        reference["$offloaded"].startswith("s3://") and reference["n"] == 7 and reference["__partial"] is True
+        reference["$offloaded"].startswith("s3://")
+        and reference["n"] == 7
+        and reference["__partial"] == {"text": True}
     )
     assert "text" not in reference
 
 
 @pytest.mark.parametrize("flag", [True, False])
 def test_a_condition_on_an_offloaded_output_takes_the_same_branch(aws: LocalAWS, flag: bool) -> None:
-    """The list 'many' counts is too big to keep inline, so the reference is partial and
-    the evaluator decides (both conditions on that output: partial is per output)."""
+    """The list 'many' counts is too big to keep inline: the evaluator decides 'many';
+    the flag is kept inline: the Choice decides 'flagged' natively."""
     code = f"return {{'items': ['x' * 100] * 3000, 'flag': {flag}}}"
     document = {
         "name": "big condition",
@@ -373,4 +375,29 @@ def test_a_condition_on_an_offloaded_output_takes_the_same_branch(aws: LocalAWS,
     assert run.status == "SUCCEEDED", (run.error, run.cause)
     assert run.output == ({"yes": {"n": 3000}, "on": {"flag": True}} if flag else {"yes": {"n": 3000}})
     entered = [e["stateEnteredEventDetails"]["name"] for e in run.history if "stateEnteredEventDetails" in e]
-    assert "many (offloaded)" in entered and "flagged (offloaded)" in entered
+    assert "many (offloaded)" in entered and "flagged (offloaded)" not in entered
+
+
+def test_a_task_gets_the_execution_id_and_more_only_when_it_reads_it(aws: LocalAWS) -> None:
+    """Tasks carry the execution's id; its routine id and start time travel only to a
+    plugin that reads them (code) or to expressions the Lambda evaluates (secrets here)."""
+    aws.put_secret("token", "s3cr3t")
+    document = {
+        "name": "execution fields",
+        "trigger": {"type": "manual"},
+        "nodes": [
+            {"id": "plain", "plugin": "transform", "parameters": {"fields": {"n": 1}}},
+            {
+                "id": "secret",
+                "plugin": "transform",
+                "parameters": {"fields": {"v": "{{ $length(secrets.token) }} {{ execution.routineId }}"}},
+            },
+        ],
+        "connections": [{"sourceNodeId": "plain", "targetNodeId": "secret"}],
+    }
+    asl = compile_routine(document, options=JSONATA).asl
+    assert set(asl["States"]["plain"]["Arguments"]["execution"]) == {"id"}
+    assert set(asl["States"]["secret"]["Arguments"]["execution"]) == {"id", "routineId", "startedAt"}
+    result = run_routine(aws, document, {}, timeout=60)
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.nodes["secret"]["output"] == {"v": "6 local"}

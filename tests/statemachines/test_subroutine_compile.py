@@ -207,10 +207,9 @@ def test_the_routine_parameter_is_required() -> None:
     ]
 
 
-def test_the_old_compiler_says_to_compile_with_jsonata() -> None:
-    with pytest.raises(CompileError) as raised:
-        compile_routine(routine(call()), options=CompileOptions(query_language="JSONPath"))
-    assert raised.value.path == "nodes[call]" and "--jsonata" in raised.value.message
+def test_a_routine_calling_another_compiles_to_jsonata_even_when_jsonpath_is_asked() -> None:
+    compiled = compile_routine(routine(call()), options=CompileOptions(query_language="JSONPath"))
+    assert compiled.asl["QueryLanguage"] == "JSONata" and compiled.report["queryLanguage"] == "JSONata"
 
 
 def test_inside_a_distributed_loop_it_does_not_compile_yet() -> None:
