@@ -21,7 +21,7 @@ from statemachines.machine import routes as build_routes
 from statemachines.machine.race import RACE_ERROR, RaceShapeError
 from statemachines.machine.records import routine_body
 from statemachines.options import CompileOptions
-from statemachines.problems import Code, Report, Warn
+from statemachines.problems import Code, Problem, Report, Warn
 from statemachines.report import build_report
 from statemachines.topology import NodeInfo, Topology
 from statemachines.validator import Validation, analyse
@@ -128,6 +128,12 @@ def compile_validated(validation: Validation, options: CompileOptions) -> Compil
         raise InvalidRoutineError(validation.report.errors)
     routine = validation.routine
     choice = choose(routine, validation.topology)
+    if options.query_language == "JSONPath" and choice.type == "express" and choice.requested == "auto":
+        # The previous compiler (--jsonpath) builds no record-writing wrapper: Standard.
+        only = Problem(
+            Code.LIMIT_EXCEEDED.value, "execution", "the JSONPath compiler builds Standard machines only"
+        )
+        choice = ExecutionChoice("standard", choice.requested, (only,))
     # An Express machine writes its own execution records: a wrapper only the JSONata
     # compiler builds (statemachines/machine/records.py).
     options = replace(options, execution_type=choice.type)

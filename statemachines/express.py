@@ -97,6 +97,15 @@ def check_express(routine: Routine, topology: Topology) -> list[Problem]:
 def express_reasons(routine: Routine, topology: Topology) -> list[Problem]:
     """Everything that makes the routine unsafe as an Express machine, in node order."""
     reasons: list[Problem] = []
+    if getattr(routine.trigger, "respond", None) == "result":
+        # The webhook waits for the result through DescribeExecution, which Express
+        # executions do not support on AWS (moto answers it anyway).
+        reasons.append(
+            _problem(
+                "trigger.respond",
+                "the webhook answers with the result, which only a Standard execution reports",
+            )
+        )
     for info in _running(topology):
         reasons += _semantic_reasons(info)
     reasons += _time_reasons(routine, topology)

@@ -31,6 +31,7 @@ def events(aws: LocalAWS) -> Iterator[StatusEvents]:
 
 def long_wait(seconds: int = 30) -> dict[str, Any]:
     return {
+        "execution": "standard",  # Step Functions stops Standard executions only
         "name": "sleeper",
         "trigger": {"type": "manual"},
         "nodes": [{"id": "nap", "plugin": "wait", "parameters": {"seconds": seconds}}],
@@ -76,6 +77,17 @@ def test_a_stopped_execution_ends_aborted_with_who_and_why(
     routine_id = record.routine_id
     listed = api.ok("GET", f"/routines/{routine_id}/executions")["items"][0]
     assert listed["status"] == "ABORTED" and listed["stoppedBy"] == "alice"
+
+
+def test_an_express_execution_cannot_be_stopped_409(api: Api, aws: LocalAWS, events: StatusEvents) -> None:
+    """Step Functions does not stop Express executions: a precise 409, the record untouched."""
+    _, execution_id = run(api, long_wait(5) | {"execution": "express"})
+    entered(aws, execution_id)
+    status, body, _ = api("POST", f"/executions/{execution_id}/stop", {"reason": "deploy freeze"})
+    assert status == 409 and body["errors"][0]["code"] == "not_stoppable", body
+    assert "Express" in body["errors"][0]["message"]
+    record = final(events, execution_id)
+    assert record.status == "SUCCEEDED" and record.stopped_by is None
 
 
 def test_a_second_stop_before_the_recorder_wrote_is_409(api: Api, aws: LocalAWS) -> None:

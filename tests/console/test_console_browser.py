@@ -76,6 +76,7 @@ def page(browser: Browser) -> Iterator[Page]:
 def _napping(seconds: int) -> dict[str, Any]:
     return {
         "name": "Nap",
+        "execution": "standard",  # stoppable (Step Functions stops Standard executions only)
         "trigger": {"type": "manual"},
         "nodes": [
             {"id": "before", "plugin": "static-data", "parameters": {"data": {"a": 1}}},

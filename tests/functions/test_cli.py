@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from functions.cli.main import main
+from statemachines.machine.records import routine_body
 from tests.conftest import DATA, EXAMPLES, ROOT
 
 
@@ -125,9 +126,11 @@ HELLO = str(ROOT / "examples" / "hello.json")
 def test_compile_prints_the_definition(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "compile", HELLO)
     assert code == 0
+    # hello is an Express machine (auto): the routine runs inside the record-writing wrapper.
     definition = json.loads(out)
-    assert definition["StartAt"] == "people"
-    assert definition["States"]["people"]["Type"] == "Task"
+    assert definition["StartAt"] == "Recorded?" and definition["QueryLanguage"] == "JSONata"
+    body = routine_body(definition)
+    assert body["StartAt"] == "people" and body["States"]["people"]["Type"] == "Task"
 
 
 def test_compile_report_of_the_jsonpath_machine(capsys: pytest.CaptureFixture[str]) -> None:

@@ -163,7 +163,7 @@ def test_a_timeout_starts_it(api: Api, aws: LocalAWS, events: StatusEvents) -> N
 
 def test_a_stop_starts_it(api: Api, aws: LocalAWS, events: StatusEvents) -> None:
     handler = activated(api, handler_routine())
-    routine_id = activated(api, sleeper(handler))
+    routine_id = activated(api, sleeper(handler, execution="standard"))  # only Standard stops
     execution_id = start(api, routine_id)
     record = None
     for _ in range(200):  # in its wait state

@@ -5,7 +5,8 @@ skipped, what they read, when they started and finished, how the execution ended
 
 docs/patterns.md is the table: every supported or partly supported pattern names its test
 here; unsupported patterns have none. Each test runs on both compilers (JSONPath and
-JSONata machines) while both exist. Timings come from the node logs (``startedAt`` and
+JSONata machines) while both exist, except the race of WCP-19: a merge with mode "first"
+compiles to a JSONata machine only. Timings come from the node logs (``startedAt`` and
 ``finishedAt`` of each plugin run); where concurrency matters, branches wait one second
 first, so that running them one after another could not pass."""
 
@@ -588,6 +589,80 @@ def test_wcp19_cancel_task_at_its_deadline(
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and not runs(result).get("inspect"):
             time.sleep(0.05)
+
+
+# WCP-19 Cancel Task, by another branch: a merge with mode "first" races the branches
+# after a split; when one arrives, the tasks of the others are withdrawn — a running one
+# halted (its answer never awaited), an enabled one before it starts. A first merge always
+# compiles to a JSONata machine (statemachines/machine/race.py), so this test runs on
+# JSONata machines only, as tests/statemachines/test_merge_first.py does.
+
+
+def test_wcp19_cancel_task_by_a_branch_that_finishes_first(
+    aws: LocalAWS, slow_server: tuple[str, list[str], threading.Event]
+) -> None:
+    url, requested, release = slow_server
+    # The damage is assessed by two assessors; once one has reported, the other's
+    # assessment is cancelled, running (an inspection the server answers after 10 s) or
+    # not yet started (a third assessor still 30 s away in the queue).
+    doc = routine(
+        transform("claim", {"car": "{{ trigger.car }}"}),
+        {"id": "inspect", "plugin": "http-request", "parameters": {"url": url}},
+        transform("report_a", {"by": "a", "inspection": "{{ nodes.inspect.body }}"}),
+        wait("drive"),
+        transform("report_b", {"by": "b", "car": "{{ nodes.claim.car }}"}),
+        wait("backlog", 30),
+        transform("report_c", {"by": "c"}),
+        {"id": "assessed", "plugin": "merge", "parameters": {"mode": "first"}},
+        transform("settle", {"assessment": "{{ nodes.assessed }}"}),
+        connections=[
+            link("claim", "inspect"),
+            link("inspect", "report_a"),
+            link("report_a", "assessed"),
+            link("claim", "drive"),
+            link("drive", "report_b"),
+            link("report_b", "assessed"),
+            link("claim", "backlog"),
+            link("backlog", "report_c"),
+            link("report_c", "assessed"),
+            link("assessed", "settle"),
+        ],
+    )
+    started = time.monotonic()
+    running = start_routine(aws, doc, {"car": "c-7"}, query_language="JSONata")
+    result = running.wait(timeout=RUN_TIMEOUT)
+    elapsed = time.monotonic() - started
+    try:
+        assert result.status == "SUCCEEDED", (result.error, result.cause)
+        assert requested == ["/inspection"]  # the slow task had started: it was running
+        assert elapsed < 8  # the inspection would have answered after 10 s, the queue after 30 s
+        winner = {"report_b": {"by": "b", "car": "c-7"}}
+        assert result.nodes["assessed"]["output"] == winner
+        assert result.output == {"settle": {"assessment": winner}}
+        assert statuses(result) == {
+            "claim": "succeeded",
+            "inspect": "cancelled",  # running when the other assessor reported
+            "report_a": "cancelled",  # never enabled: its branch lost
+            "drive": "succeeded",
+            "report_b": "succeeded",
+            "backlog": "cancelled",
+            "report_c": "cancelled",  # enabled only after the queue: withdrawn before it started
+            "assessed": "succeeded",
+            "settle": "succeeded",
+        }
+        logs = runs(result)
+        assert "report_a" not in logs and "report_c" not in logs  # the withdrawn tasks never ran
+        # The routine went on as soon as the winner arrived, not when the loser answered.
+        assert one_run(logs, "settle")["startedAt"] - one_run(logs, "report_b")["finishedAt"] < 2
+    finally:
+        release.set()
+        # Let the abandoned request finish while the local AWS is still up.
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not runs(result).get("inspect"):
+            time.sleep(0.05)
+    # The inspection's late answer changes nothing: the trace still says cancelled.
+    assert "inspect" in runs(result)  # it did answer, too late
+    assert statuses(running.wait(timeout=RUN_TIMEOUT))["inspect"] == "cancelled"
 
 
 # WCP-20 Cancel Case: the whole instance is removed, running tasks and those that could

@@ -27,7 +27,7 @@ from statemachines.cost import (
 from statemachines.options import CompileOptions
 
 ROOT = Path(__file__).resolve().parents[2]
-COMPILERS = [CompileOptions(), CompileOptions(query_language="JSONata")]
+COMPILERS = [CompileOptions(query_language="JSONPath"), CompileOptions(query_language="JSONata")]
 T = "{{ %s }}"
 
 
@@ -107,7 +107,9 @@ def test_a_chain_costs_its_transitions_under_standard_and_its_request_and_durati
     assert cost["express"]["durationMs"] == {"min": duration, "max": duration}
     assert cost["express"]["perMillion"]["max"] == per_million(express_dollars(duration) + lambdas)
     assert cost["express"]["perMillion"]["max"] < standard
-    assert cost["chosen"] == report["execution"]["type"] == "express"
+    # The previous compiler (--jsonpath) builds Standard machines only, and says so.
+    chosen = "standard" if options.query_language == "JSONPath" else "express"
+    assert cost["chosen"] == report["execution"]["type"] == chosen
 
 
 @pytest.mark.parametrize("options", COMPILERS, ids=["jsonpath", "jsonata"])
@@ -212,13 +214,21 @@ def test_a_distributed_loop_counts_a_child_execution_per_item(options: CompileOp
     report = report_of(loop_routine("distributed"), options)
     loop = report["loops"]["each"]
     assert loop["mode"] == "distributed"
-    assert loop["childExecutions"] == {"perItem": 1, "type": "standard"}
+    # JSONata machines run an eligible body's children as Express (#28 item 4); the
+    # previous compiler's are Standard.
+    kind = "standard" if options.query_language == "JSONPath" else "express"
+    assert loop["childExecutions"] == {"perItem": 1, "type": kind}
     item = report["cost"]["perLoopItem"]["each"]
-    assert item["childExecutions"] == {"perItem": 1, "type": "standard"}
+    assert item["childExecutions"] == {"perItem": 1, "type": kind}
     assert item["transitions"] == {"min": loop["min"], "max": loop["max"]} and loop["min"] >= 2
     expected = per_million(loop["max"] * PRICES.standard_transition + lambda_dollars(2))
-    assert item["standard"]["perMillion"]["max"] == expected
-    assert item["express"]["perMillion"]["max"] == expected
+    if kind == "standard":
+        assert item["standard"]["perMillion"]["max"] == expected
+        assert item["express"]["perMillion"]["max"] == expected
+    else:  # Express children bill a request and their duration, whatever the parent
+        express = item["express"]["perMillion"]["max"]
+        assert item["standard"]["perMillion"]["max"] == express
+        assert express < loop["max"] * PRICES.standard_transition * 1e6 + lambda_dollars(2) * 1e6
     # A thousand items bill a thousand times the item, not the parent's few transitions.
     thousand = report["transitions"]["max"] + 1000 * item["transitions"]["max"]
     assert thousand >= 1000 * 2

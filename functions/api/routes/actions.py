@@ -142,8 +142,16 @@ def stop(
     record = _record(owner, execution_id)
     if record.terminal:
         raise ApiError(409, "not_running", f"the execution already ended: {record.status}")
+    settings = context.settings(router.lambda_context)
+    if record.pending is not None or _express(settings, record.routine_id):
+        raise ApiError(
+            409,
+            "not_stoppable",
+            "an Express execution cannot be stopped (Step Functions does not stop them; it ends "
+            'within 5 minutes): a routine with "execution": "standard" runs stoppable executions',
+        )
     reason = request.reason if request is not None else None
-    arn = record.execution_arn or context.settings(router.lambda_context).execution_arn(execution_id)
+    arn = record.execution_arn or settings.execution_arn(execution_id)
     store = ExecutionStore()
     # Who and why go on the record first: the recorder, which writes the terminal record
     # whenever the ABORTED event arrives, finds them there.
@@ -170,6 +178,17 @@ def stop(
     return Response(
         HTTPStatus.ACCEPTED, content_types.APPLICATION_JSON, Stopped(execution_id=execution_id, status=status)
     )
+
+
+def _express(settings: Any, routine_id: str) -> bool:
+    """Whether the routine's machine is Express (its record may not be written yet)."""
+    try:
+        described = client("stepfunctions").describe_state_machine(
+            stateMachineArn=settings.machine_arn(settings.machine_name(routine_id))
+        )
+    except ClientError:  # no machine (deactivated meanwhile): not ours to say
+        return False
+    return bool(described.get("type") == "EXPRESS")
 
 
 def _status_after_stop(sfn: Any, arn: str) -> str:
