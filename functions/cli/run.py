@@ -18,7 +18,7 @@ from typing import Any
 from statemachines import jsontext
 from statemachines.problems import Report, join_path
 
-ICONS = {"succeeded": "ok  ", "failed": "FAIL", "skipped": "skip"}
+ICONS = {"succeeded": "ok  ", "failed": "FAIL", "skipped": "skip", "cancelled": "cncl"}
 MAX_INPUT_BYTES = 10 * 1024 * 1024  # over its budget slot the input goes to S3 (offload.execution_input)
 
 

@@ -45,7 +45,7 @@ from functions.local.lambdas import Pin
 
 SUFFIX = ".test.json"
 STATUSES = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
-NODE_STATUSES = ("succeeded", "failed", "skipped")
+NODE_STATUSES = ("succeeded", "failed", "skipped", "cancelled")
 
 
 class TestFileError(ValueError):
@@ -64,7 +64,7 @@ class PinnedError(_Strict):
 
 
 class NodeExpectation(_Strict):
-    status: Literal["succeeded", "failed", "skipped"] | None = None
+    status: Literal["succeeded", "failed", "skipped", "cancelled"] | None = None
     output: Any = None
     error: dict[str, Any] | None = None
 

@@ -183,8 +183,9 @@ def _choice(
         marker = build.plan.markers[info.id]
         for rule, port in zip(choices, rule_ports, strict=True):
             rule["Assign"] = {marker: port}
-        # Not the state's own Assign for the default: AWS evaluates it only when no rule
-        # matches, moto always. A last rule that always holds says it on both.
+        # The default's port as a last rule that always holds, rather than the state's own
+        # Assign (which AWS and moto 5.2 alike evaluate only when no rule matched): one
+        # place per way out, as the rules say theirs.
         choices.append({"Condition": "{% true %}", "Assign": {marker: default}, "Next": ""})
         rule_ports.append(default)
         del fields["Default"]

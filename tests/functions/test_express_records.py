@@ -301,7 +301,7 @@ def _choice(name: str) -> dict[str, Any]:
     return dict(report["execution"])
 
 
-@pytest.mark.parametrize("name", ["webhook-order-handling", "webhook-respond", "event-fanout"])
+@pytest.mark.parametrize("name", ["webhook-order-handling", "event-fanout"])
 def test_the_webhook_and_event_examples_choose_express(name: str) -> None:
     assert _choice(name) == {"type": "express", "requested": "auto", "reasons": []}
 

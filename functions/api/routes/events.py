@@ -45,6 +45,7 @@ from functions.api.routes.executions import ExecutionId
 from functions.store import ExecutionStore, NotFoundError
 from functions.store.executions import iso
 from functions.trace import (
+    CANCELLED,
     EXECUTION_ENDED,
     FAILED,
     SKIPPED,
@@ -68,7 +69,7 @@ EVENT_STREAM = "text/event-stream"
 COMPLETE_HEADER = "X-Events-Complete"
 RETRY_MS = 1000
 EVENT_ID = r"^[0-9]{1,15}(\.[0-9]{1,6})?$"
-FINAL = (SUCCEEDED, FAILED, SKIPPED)
+FINAL = (SUCCEEDED, FAILED, SKIPPED, CANCELLED)
 TERMINAL = {
     "ExecutionSucceeded": "SUCCEEDED",
     "ExecutionFailed": "FAILED",
