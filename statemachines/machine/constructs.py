@@ -535,17 +535,7 @@ def parallel_step(build: Build, scope: Scope, sim: Sim, ready: list[str]) -> Ste
     if raced is not None:
         return raced
     graph = build.graph
-    reach = [build.plan.below[r] & sim.pending for r in ready]
-    own = []
-    for i, bits in enumerate(reach):
-        others = 0
-        for j, other in enumerate(reach):
-            if j != i:
-                others |= other
-        own.append(bits & ~others)
-    every_own = 0
-    for bits in own:
-        every_own |= bits
+    own, every_own = own_regions(build, sim, ready)
     certain = 0
     for root, bits in zip(ready, own, strict=True):
         certain |= _certain(build, sim, root, bits)
@@ -591,6 +581,22 @@ def parallel_step(build: Build, scope: Scope, sim: Sim, ready: list[str]) -> Ste
         n: assign[build.plan.variable_of(n)].removeprefix("{% ").removesuffix(" %}") for n in handed
     }
     return Step(name, [Outcome(sim, set_link(fields, "Next"))])
+
+
+def own_regions(build: Build, sim: Sim, ready: list[str]) -> tuple[list[int], int]:
+    """Each ready node's region — the pending nodes only it leads to — and their union."""
+    reach = [build.plan.below[r] & sim.pending for r in ready]
+    own = []
+    for i, bits in enumerate(reach):
+        others = 0
+        for j, other in enumerate(reach):
+            if j != i:
+                others |= other
+        own.append(bits & ~others)
+    every_own = 0
+    for bits in own:
+        every_own |= bits
+    return own, every_own
 
 
 def _certain(build: Build, sim: Sim, root: str, members: int) -> int:

@@ -51,18 +51,10 @@ def is_first_merge(build: Build, node_id: str) -> bool:
 def race_step(build: Build, scope: Scope, sim: Sim, ready: list[str]) -> Step | None:
     """The Parallel of a race, when the ready nodes' branches lead into a first merge;
     None when they do not (an ordinary Parallel, or one after the other)."""
+    from statemachines.machine.constructs import own_regions  # constructs imports this module
+
     graph = build.graph
-    reach = [build.plan.below[r] & sim.pending for r in ready]
-    own = []
-    for i, bits in enumerate(reach):
-        others = 0
-        for j, other in enumerate(reach):
-            if j != i:
-                others |= other
-        own.append(bits & ~others)
-    every_own = 0
-    for bits in own:
-        every_own |= bits
+    own, every_own = own_regions(build, sim, ready)
     exits = [
         e for n in graph.members(every_own) for e in graph.outgoing[n] if not every_own & graph.bit(e.target)
     ]
