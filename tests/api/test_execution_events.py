@@ -77,6 +77,9 @@ def _finished(base: str, execution_id: str) -> dict[str, Any]:
 def _napping(seconds: int) -> dict[str, Any]:
     return {
         "name": "napping",
+        # Standard: an Express execution's events come from its history while it runs and
+        # from node logs once settled, where a wait's duration is unknown (issue #28).
+        "execution": "standard",
         "trigger": {"type": "manual"},
         "nodes": [
             {"id": "before", "plugin": "static-data", "parameters": {"data": {"a": 1}}},
