@@ -18,7 +18,7 @@ from statemachines.errors import CompileError, InvalidRoutineError
 from statemachines.express import ExecutionChoice, choose
 from statemachines.machine import build_machine
 from statemachines.machine import routes as build_routes
-from statemachines.machine.race import RACE_ERROR, RaceShapeError
+from statemachines.machine.race import RaceShapeError
 from statemachines.machine.records import routine_body
 from statemachines.options import CompileOptions
 from statemachines.problems import Code, Problem, Report, Warn
@@ -109,13 +109,13 @@ def _jsonata_only_mode(info: NodeInfo) -> bool:
     return info.plugin.name == "merge" and info.parameters.get("mode") == "first"
 
 
-def _check_races(topology: Topology, definition: str) -> None:
+def _check_races(topology: Topology, raced: set[str]) -> None:
     """Every merge with mode "first" became a race (statemachines.machine.race): a Parallel
     catching its error. Not when its branches never ran side by side (one after the other,
     their branches crossing), which would silently wait for all of them."""
     for node_id, info in topology.infos.items():
-        raced = info.plugin.name == "merge" and _jsonata_only_mode(info) and not info.node.disabled
-        if raced and json.dumps(RACE_ERROR + node_id) not in definition:
+        first = info.plugin.name == "merge" and _jsonata_only_mode(info) and not info.node.disabled
+        if first and node_id not in raced:
             raise RaceShapeError(
                 f"the branches of merge '{node_id}' (mode 'first') do not run side by side "
                 "(their branches cross before the merge): nothing can race",
@@ -141,6 +141,7 @@ def compile_validated(validation: Validation, options: CompileOptions) -> Compil
         options = replace(options, query_language="JSONata")
     if options.query_language == "JSONata":
         build, machine = build_machine(validation.topology, routine.variables, options)
+        _check_races(validation.topology, build.races)
         state_nodes, emitted, routes, decided = (
             build.state_nodes,
             build.warnings,
@@ -158,7 +159,6 @@ def compile_validated(validation: Validation, options: CompileOptions) -> Compil
     machine.comment = f"Routine '{routine.name}' ({options.routine_id}), compiled by routines"
     machine.timeout_seconds = routine.timeout_seconds
     definition = render(machine)
-    _check_races(validation.topology, definition)
     # The validator's series-parallel warning is a guess; the emitter knows what it did.
     warnings = [w for w in validation.report.warnings if w.code != Warn.NOT_SERIES_PARALLEL.value]
     warnings += list(emitted.values())

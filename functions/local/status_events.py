@@ -42,19 +42,25 @@ MAX_ATTEMPTS = 3
 log = logging.getLogger(__name__)
 
 
-def scheduled_event() -> dict[str, Any]:
-    """The event EventBridge's scheduled rule (infra/recorder.py) invokes the recorder with."""
+def _event(detail_type: str, source: str, resource: str, detail: dict[str, Any]) -> dict[str, Any]:
+    """An EventBridge event as a target receives it."""
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
+        "detail-type": detail_type,
+        "source": source,
         "account": ACCOUNT,
         "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": REGION,
-        "resources": [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/routines-sweep"],
-        "detail": {},
+        "resources": [resource],
+        "detail": detail,
     }
+
+
+def scheduled_event() -> dict[str, Any]:
+    """The event EventBridge's scheduled rule (infra/recorder.py) invokes the recorder with."""
+    rule = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/routines-sweep"
+    return _event("Scheduled Event", "aws.events", rule, {})
 
 
 def status_event(description: dict[str, Any]) -> dict[str, Any]:
@@ -78,17 +84,7 @@ def status_event(description: dict[str, Any]) -> dict[str, Any]:
         "cause": description.get("cause"),
         "redriveCount": description.get("redriveCount", 0),
     }
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "Step Functions Execution Status Change",
-        "source": "aws.states",
-        "account": ACCOUNT,
-        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": REGION,
-        "resources": [description["executionArn"]],
-        "detail": detail,
-    }
+    return _event("Step Functions Execution Status Change", "aws.states", description["executionArn"], detail)
 
 
 class StatusEvents:

@@ -124,15 +124,7 @@ def branch(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
         entry = _choice(build, scope, info, info.id, [str(t) for t in texts], ports, default, links)
         return Step(entry, _taken(build, sim, info, links))
     variable = build.plan.variable.get(info.id) or variable_name(info.id)
-    evaluated: dict[str, Any] = {
-        "Resource": build.plan.options.function_arn(EVALUATOR),
-        "Arguments": {
-            **arguments(info, build.plan, build.root_text, scope.passes_input),
-            "plugin": info.plugin.name,
-        },
-        "Assign": {variable: "{% $states.result.port %}"},
-        "Retry": retriers(info.node, lambda_task=True),
-    }
+    evaluated = evaluator_task(build, scope, info, {variable: "{% $states.result.port %}"})
     routed = [f"${variable} = {literal(port)}" for port in ports]
     if any(text is None for text in texts):
         evaluator = build.add(scope, build.name(info.id, info.id), State("Task", evaluated), info.id)
@@ -146,6 +138,20 @@ def branch(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
     rules_of_entry.insert(0, {"Condition": "{% " + partial + " %}", "Next": evaluator})
     evaluated["Next"] = _choice(build, scope, info, f"{info.id} (route)", routed, ports, default, links)
     return Step(entry, _taken(build, sim, info, links))
+
+
+def evaluator_task(build: Build, scope: Scope, info: NodeInfo, assign: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a Task asking the evaluator Lambda about a control node (its port, a
+    wait's time), its answer assigned as ``assign`` says."""
+    return {
+        "Resource": build.plan.options.function_arn(EVALUATOR),
+        "Arguments": {
+            **arguments(info, build.plan, build.root_text, scope.passes_input),
+            "plugin": info.plugin.name,
+        },
+        "Assign": assign,
+        "Retry": retriers(info.node, lambda_task=True),
+    }
 
 
 def _constant_port(build: Build, rules: list[tuple[str, Any]], default: str) -> str | None:
@@ -218,15 +224,7 @@ def wait(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
     key, value = ("Seconds", seconds) if seconds is not None else ("Timestamp", info.parameters.get("until"))
     if isinstance(value, str) and "{{" in value:
         checked = f"_wait_{variable_name(info.id)}"  # node ids start with a letter
-        evaluated: dict[str, Any] = {
-            "Resource": build.plan.options.function_arn(EVALUATOR),
-            "Arguments": {
-                **arguments(info, build.plan, build.root_text, scope.passes_input),
-                "plugin": info.plugin.name,
-            },
-            "Assign": {checked: "{% $states.result %}"},
-            "Retry": retriers(info.node, lambda_task=True),
-        }
+        evaluated = evaluator_task(build, scope, info, {checked: "{% $states.result %}"})
         entry: str | None = build.add(
             scope, build.name(f"{info.id} (value)", info.id), State("Task", evaluated), info.id
         )
@@ -555,16 +553,7 @@ def parallel_step(build: Build, scope: Scope, sim: Sim, ready: list[str]) -> Ste
             # Absent when the branch went another way than through the node (its variable
             # lives in a scope nested in the branch, where it cannot be set to null first).
             assign[variable] = f"{{% ($v := $states.result[{index}].{variable}; $exists($v) ? $v : null) %}}"
-    for node in graph.members(every_own):
-        for edge in graph.outgoing[node]:
-            target = edge.target
-            if sim.pending & graph.bit(target) and not every_own & graph.bit(target):
-                sim.waiting[target] -= 1
-                if sim.waiting[target] == 0:
-                    sim.ready.add(target)
-    sim.pending &= ~every_own
-    sim.activated = (sim.activated | definite) & sim.pending
-    sim.ready -= set(ready)
+    regions_done(build, sim, ready, every_own, definite)
     fields: dict[str, Any] = {"Branches": branches}
     if assign:
         fields["Assign"] = assign
@@ -597,6 +586,22 @@ def own_regions(build: Build, sim: Sim, ready: list[str]) -> tuple[list[int], in
     for bits in own:
         every_own |= bits
     return own, every_own
+
+
+def regions_done(build: Build, sim: Sim, ready: list[str], every_own: int, activated: int) -> None:
+    """The walk goes on past one Parallel of ``ready``'s regions: their nodes are done,
+    what they lead to waits for them no more, ``activated`` surely runs."""
+    graph = build.graph
+    for node in graph.members(every_own):
+        for edge in graph.outgoing[node]:
+            target = edge.target
+            if sim.pending & graph.bit(target) and not every_own & graph.bit(target):
+                sim.waiting[target] -= 1
+                if sim.waiting[target] == 0:
+                    sim.ready.add(target)
+    sim.pending &= ~every_own
+    sim.activated = (sim.activated | activated) & sim.pending
+    sim.ready -= set(ready)
 
 
 def _certain(build: Build, sim: Sim, root: str, members: int) -> int:
@@ -632,4 +637,4 @@ def _joins_activated(build: Build, sim: Sim, every_own: int, certain: int) -> in
     return definite
 
 
-__all__ = ["CONSTRUCTS", "node_step", "parallel_step"]
+__all__ = ["CONSTRUCTS", "evaluator_task", "node_step", "own_regions", "parallel_step", "regions_done"]

@@ -51,7 +51,7 @@ def is_first_merge(build: Build, node_id: str) -> bool:
 def race_step(build: Build, scope: Scope, sim: Sim, ready: list[str]) -> Step | None:
     """The Parallel of a race, when the ready nodes' branches lead into a first merge;
     None when they do not (an ordinary Parallel, or one after the other)."""
-    from statemachines.machine.constructs import own_regions  # constructs imports this module
+    from statemachines.machine.constructs import own_regions, regions_done  # constructs imports this module
 
     graph = build.graph
     own, every_own = own_regions(build, sim, ready)
@@ -80,6 +80,7 @@ def race_step(build: Build, scope: Scope, sim: Sim, ready: list[str]) -> Step | 
             )
 
     error = RACE_ERROR + merge
+    build.races.add(merge)
     branches: list[dict[str, Any]] = []
     assign: dict[str, str] = {}
     handed_by_branch: list[list[str]] = []
@@ -116,17 +117,8 @@ def race_step(build: Build, scope: Scope, sim: Sim, ready: list[str]) -> Step | 
         for node in handed:
             build.shares[node] = max(build.shares.get(node, 1), share)
 
-    # On as parallel_step goes on: the branches' nodes are done, the merge is ready.
-    for node in graph.members(every_own):
-        for edge in graph.outgoing[node]:
-            target = edge.target
-            if sim.pending & graph.bit(target) and not every_own & graph.bit(target):
-                sim.waiting[target] -= 1
-                if sim.waiting[target] == 0:
-                    sim.ready.add(target)
-    sim.pending &= ~every_own
-    sim.activated = (sim.activated | graph.bit(merge)) & sim.pending
-    sim.ready -= set(ready)
+    # On as parallel_step goes on: the branches' nodes are done, the merge surely runs.
+    regions_done(build, sim, ready, every_own, graph.bit(merge))
 
     from statemachines.machine.constructs import stop_catches, stops_within
 

@@ -14,6 +14,7 @@ from functions.api import context as api_context
 from functions.api.handler import lambda_handler
 from functions.local import LocalAWS
 from functions.local.lambdas import LambdaContext
+from functions.local.status_events import StatusEvents
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:routines-api"
@@ -87,6 +88,13 @@ def aws() -> Iterator[LocalAWS]:
 @pytest.fixture
 def api(aws: LocalAWS) -> Api:
     return Api()
+
+
+@pytest.fixture
+def events(aws: LocalAWS) -> Iterator[StatusEvents]:
+    """Step Functions' status events delivered to the recorder, as EventBridge would."""
+    with StatusEvents(aws) as delivered:
+        yield delivered
 
 
 def example(name: str) -> dict[str, Any]:

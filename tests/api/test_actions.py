@@ -4,7 +4,6 @@ another owner) and re-runs (same version, same trigger data, linked both ways)."
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,12 +12,6 @@ from functions.local import LocalAWS
 from functions.local.status_events import StatusEvents
 from functions.store import ExecutionRecord, ExecutionStore
 from tests.api.conftest import Api
-
-
-@pytest.fixture
-def events(aws: LocalAWS) -> Iterator[StatusEvents]:
-    with StatusEvents(aws) as delivered:
-        yield delivered
 
 
 def transform(node_id: str, fields: dict[str, Any]) -> dict[str, Any]:

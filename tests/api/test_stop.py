@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +20,6 @@ from functions.store import ExecutionRecord, ExecutionStore
 from tests.api.conftest import Api
 from tests.api.test_actions import approval_routine, final, run, waiting
 from tests.api.test_serve import http
-
-
-@pytest.fixture
-def events(aws: LocalAWS) -> Iterator[StatusEvents]:
-    with StatusEvents(aws) as delivered:
-        yield delivered
 
 
 def long_wait(seconds: int = 30) -> dict[str, Any]:

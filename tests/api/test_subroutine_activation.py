@@ -6,7 +6,6 @@ execution id on the parent's node."""
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -32,12 +31,6 @@ def jsonata_machines(monkeypatch: pytest.MonkeyPatch) -> None:
     defaults = list(init.__defaults__)
     defaults[names.index("query_language") - (len(names) - len(defaults))] = "JSONata"
     monkeypatch.setattr(init, "__defaults__", tuple(defaults))
-
-
-@pytest.fixture
-def events(aws: LocalAWS) -> Iterator[StatusEvents]:
-    with StatusEvents(aws) as delivered:
-        yield delivered
 
 
 def child() -> dict[str, Any]:

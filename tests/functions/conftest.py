@@ -15,7 +15,10 @@ from typing import Any
 
 import pytest
 
+from functions.api import context as api_context
 from functions.local import LocalAWS
+from functions.local.status_events import StatusEvents
+from tests.api.conftest import Api
 
 # A DynamoDB item holding every kind of attribute value (and a map member named like a type).
 DYNAMODB_ITEM: dict[str, Any] = {
@@ -36,7 +39,21 @@ DYNAMODB_ITEM: dict[str, Any] = {
 @pytest.fixture
 def aws() -> Iterator[LocalAWS]:
     with LocalAWS() as local:
+        api_context.reset()  # the API's cached stores and settings name this local AWS
         yield local
+        api_context.reset()
+
+
+@pytest.fixture
+def api(aws: LocalAWS) -> Api:
+    return Api()
+
+
+@pytest.fixture
+def events(aws: LocalAWS) -> Iterator[StatusEvents]:
+    """Step Functions' status events delivered to the recorder, as EventBridge would."""
+    with StatusEvents(aws) as delivered:
+        yield delivered
 
 
 class Recorder:

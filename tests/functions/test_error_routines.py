@@ -7,12 +7,10 @@ deleted since is a note on the failed execution's record, never a crash."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from functions.api import context as api_context
 from functions.local import LocalAWS
 from functions.local.status_events import StatusEvents, status_event
 from functions.recorder.error_routines import StoredErrorRoutines, execution_name, pass_on
@@ -22,25 +20,6 @@ from functions.store import ExecutionRecord, ExecutionStore
 from functions.triggers.start import RunMeta
 from statemachines.validator import validate_document
 from tests.api.conftest import Api
-
-
-@pytest.fixture
-def aws() -> Iterator[LocalAWS]:
-    with LocalAWS() as local:
-        api_context.reset()
-        yield local
-        api_context.reset()
-
-
-@pytest.fixture
-def api(aws: LocalAWS) -> Api:
-    return Api()
-
-
-@pytest.fixture
-def events(aws: LocalAWS) -> Iterator[StatusEvents]:
-    with StatusEvents(aws) as delivered:
-        yield delivered
 
 
 def handler_routine(fail: bool = False) -> dict[str, Any]:

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from functions.api import context as api_context
 from functions.local import LocalAWS, run_routine
 from functions.local.status_events import StatusEvents
 from functions.recorder.error_routines import StoredErrorRoutines, execution_name
@@ -34,25 +32,6 @@ from tests.asl_validator import Validate
 from tests.conftest import link, routine
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-@pytest.fixture
-def aws() -> Iterator[LocalAWS]:
-    with LocalAWS() as local:
-        api_context.reset()
-        yield local
-        api_context.reset()
-
-
-@pytest.fixture
-def api(aws: LocalAWS) -> Api:
-    return Api()
-
-
-@pytest.fixture
-def events(aws: LocalAWS) -> Iterator[StatusEvents]:
-    with StatusEvents(aws) as delivered:
-        yield delivered
 
 
 def greet(**extra: Any) -> dict[str, Any]:
