@@ -27,6 +27,7 @@ from statemachines.graph import Edge
 from statemachines.jsonata.conditions import condition_jsonata, literal
 from statemachines.layout import Status
 from statemachines.machine.plan import expression_roots, variable_name
+from statemachines.machine.race import merge_step
 from statemachines.machine.subroutine import execute_routine
 from statemachines.machine.values import RootText, arguments, error_record, native
 from statemachines.machine.walk import Build, Outcome, Scope, Step, both, set_link
@@ -510,7 +511,7 @@ def _with_stops(
 CONSTRUCTS: dict[str, Construct] = {
     "if": branch,
     "switch": branch,
-    "merge": lambda build, scope, sim, info: passed(build, sim, info.id, frozenset({"out"})),
+    "merge": merge_step,  # no state, but where a race's branch arrives (machine/race.py)
     "wait": wait,
     "stop": stop,
     "loop": loop,

@@ -83,6 +83,7 @@ class Build:
         self.warnings: dict[str, Any] = {}
         self.decided: dict[str, str] = {}  # if/switch nodes whose port is known at compile time
         self.races: set[str] = set()  # merges with mode "first" built as a race
+        self.racing: set[str] = set()  # those whose branches are being walked (race.merge_step)
         # The scopes whose own states assign each node's variable (a node may be emitted on
         # several paths). Only a variable assigned in one scope alone may be set to null
         # when that scope starts: a scope nested in it (a branch, an iteration) must not

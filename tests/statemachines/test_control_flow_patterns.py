@@ -5,10 +5,10 @@ skipped, what they read, when they started and finished, how the execution ended
 
 docs/patterns.md is the table: every supported or partly supported pattern names its test
 here; unsupported patterns have none. Each test runs on both compilers (JSONPath and
-JSONata machines) while both exist, except the race of WCP-19: a merge with mode "first"
-compiles to a JSONata machine only. Timings come from the node logs (``startedAt`` and
-``finishedAt`` of each plugin run); where concurrency matters, branches wait one second
-first, so that running them one after another could not pass."""
+JSONata machines) while both exist, except the races of WCP-16 and WCP-19: a merge with
+mode "first" compiles to a JSONata machine only. Timings come from the node logs
+(``startedAt`` and ``finishedAt`` of each plugin run); where concurrency matters, branches
+wait one second first, so that running them one after another could not pass."""
 
 from __future__ import annotations
 
@@ -425,9 +425,13 @@ def test_wcp14_multiple_instances_with_run_time_knowledge(aws: LocalAWS, languag
         assert identify["startedAt"] >= max(c["finishedAt"] for c in logs["check"])
 
 
-# WCP-16 Deferred Choice (partly): one of several branches is chosen by the environment,
-# a race between alternatives; once chosen, the others are withdrawn. Here: an approval's
-# decision (made through the API) against its timeout.
+# WCP-16 Deferred Choice: one of several branches is chosen by the environment, a race
+# between alternatives; once chosen, the others are withdrawn. A merge with mode "first"
+# racing branches that wait for outside parties (approvals, decided through the API) and a
+# deadline (a wait): the first to arrive wins, the others are cancelled and a decision
+# taken later for a withdrawn approval is refused. The race compiles to a JSONata machine
+# only (as WCP-19's). The simplest form, an approval's decision against its own timeout,
+# runs on both compilers.
 
 
 def approval_offer(timeout: int) -> dict[str, Any]:
@@ -456,6 +460,63 @@ def waiting_approval(aws: LocalAWS, execution_arn: str, node_id: str) -> None:
             return
         time.sleep(0.01)
     raise AssertionError(f"approval '{node_id}' never started waiting")
+
+
+def job_offer(expiry: int) -> dict[str, Any]:
+    """An offer the candidate may accept, the recruiter may withdraw, or that expires after
+    ``expiry`` seconds: whichever happens first decides; a refusal leads nowhere."""
+    return routine(
+        transform("offer", {"role": "{{ trigger.role }}"}),
+        {"id": "candidate", "plugin": "approval", "parameters": {"message": "Accept the offer?"}},
+        {"id": "recruiter", "plugin": "approval", "parameters": {"message": "Withdraw the offer?"}},
+        wait("expiry", expiry),
+        transform("hire", {"by": "{{ nodes.candidate.by }}"}),
+        transform("withdraw", {"by": "{{ nodes.recruiter.by }}"}),
+        transform("expire", {"after": expiry}),
+        {"id": "settled", "plugin": "merge", "parameters": {"mode": "first"}},
+        transform("close", {"role": "{{ nodes.offer.role }}", "outcome": "{{ nodes.settled }}"}),
+        connections=[
+            link("offer", "candidate"),
+            link("offer", "recruiter"),
+            link("offer", "expiry"),
+            link("candidate", "hire", "approved"),
+            link("recruiter", "withdraw", "approved"),
+            link("expiry", "expire"),
+            link("hire", "settled"),
+            link("withdraw", "settled"),
+            link("expire", "settled"),
+            link("settled", "close"),
+        ],
+    )
+
+
+def test_wcp16_deferred_choice_by_a_race_of_outside_parties(aws: LocalAWS) -> None:
+    alternatives = {"candidate": "hire", "recruiter": "withdraw"}
+    branches = {"hire", "withdraw", "expire"}
+    expiry = 3 * WAIT
+    for decider, chosen in [*alternatives.items(), (None, "expire")]:
+        started = time.monotonic()
+        running = start_routine(aws, job_offer(expiry), {"role": "pilot"}, query_language="JSONata")
+        for approval in alternatives:
+            waiting_approval(aws, running.arn, approval)
+        if decider is not None:
+            decide(running.arn, decider, True, None, decider)
+        result = running.wait(timeout=RUN_TIMEOUT)
+        assert result.status == "SUCCEEDED", (result.error, result.cause)
+        if decider is not None:  # the environment chose before the deadline: it was cancelled
+            assert time.monotonic() - started < expiry
+            assert statuses(result)["expiry"] == "cancelled"
+        # Exactly the chosen branch ran; the others were withdrawn, running or not yet started.
+        assert ran(result) & branches == {chosen}
+        assert all(statuses(result)[b] == "cancelled" for b in branches - {chosen})
+        outcome = result.nodes[chosen]["output"]
+        assert result.nodes["settled"]["output"] == {chosen: outcome}
+        assert result.output == {"close": {"role": "pilot", "outcome": {chosen: outcome}}}
+        # A withdrawn approval is closed: deciding it now is refused.
+        for approval in set(alternatives) - {decider}:
+            assert statuses(result)[approval] == "cancelled"
+            with pytest.raises(NotWaiting, match="withdrawn"):
+                decide(running.arn, approval, True, None, "late")
 
 
 def test_wcp16_deferred_choice_by_an_approval_or_its_timeout(aws: LocalAWS, language: str) -> None:

@@ -21,7 +21,9 @@ PLUGIN = PluginDefinition(
                     "first",
                     "First",
                     "The first parallel branch to arrive wins (its output, by node id, is the "
-                    "merge's); the others are cancelled. A Parallel state and a Catch, no Lambda",
+                    "merge's); the others are cancelled, a waiting approval withdrawn. A branch "
+                    "may end without arriving (an approval rejected into nowhere); when none "
+                    "arrives, the merge is skipped. A Parallel state and a Catch, no Lambda",
                 ),
             ),
         ),
