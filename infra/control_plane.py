@@ -2,18 +2,21 @@
 
 Both get the same environment (tables, bucket, stage, roles, trigger targets: the names in
 :mod:`infra.names`). Only the API function may pass the execution role (to Step
-Functions) and the trigger role (to Scheduler and EventBridge).
+Functions) and the trigger role (to Scheduler and EventBridge) — and manage the roles of
+routines that start executions (functions/activation/roles.py): create them only under
+the stage's role path and with the stage's permissions boundary, attach no policy but the
+execution policy, change and delete only such roles, and pass them to Step Functions only.
 """
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.execution import LOG_DELIVERY
-from infra.nag import acknowledge
+from infra.nag import acknowledge, nag_text
 from infra.names import (
     API_HANDLER,
     APPROVALS_TABLE,
@@ -56,6 +59,13 @@ TRIGGERS = (
     "only <payload prefix>*/trigger.json objects"
 )
 SYNC_ONLY = "Invoked synchronously by API Gateway: the caller gets the error, nothing to dead-letter"
+ROUTINE_ROLES = (
+    "Per-routine roles are created at activation, named after their routine, under the stage's role "
+    "path only and (but for reading, tagging and deleting) only with the stage's permissions boundary"
+)
+# Changing a routine role's policies: only roles carrying the stage's boundary.
+ROLE_POLICY_ADMIN = ["iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:DetachRolePolicy"]
+ROLE_ADMIN = ["iam:GetRole", "iam:TagRole", "iam:DeleteRole"]
 
 
 class ControlPlane(Construct):
@@ -69,6 +79,9 @@ class ControlPlane(Construct):
         code: lambda_.Code,
         environment: dict[str, str],
         execution_role: iam.IRole,
+        execution_policy_arn: str,
+        role_boundary_arn: str,
+        role_path: str,
         trigger_role: iam.IRole,
         schedule_group: str,
     ) -> None:
@@ -135,6 +148,7 @@ class ControlPlane(Construct):
                 conditions={"StringEquals": {"iam:PassedToService": "states.amazonaws.com"}},
             )
         )
+        self._routine_roles(execution_policy_arn, role_boundary_arn, role_path)
         api.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["iam:PassRole"],
@@ -160,6 +174,32 @@ class ControlPlane(Construct):
             ["states:DescribeExecution", "states:GetExecutionHistory"],
             [arn(self, "states", f"execution:{machines}")],
             MACHINES,
+        )
+
+    def _routine_roles(self, policy_arn: str, boundary_arn: str, path: str) -> None:
+        """The API function manages the roles of routines that start executions."""
+        stack = Stack.of(self)
+        roles = f"arn:{stack.partition}:iam::{stack.account}:role{path}*"
+        bounded = {"StringEquals": {"iam:PermissionsBoundary": boundary_arn}}
+        statements = [
+            iam.PolicyStatement(actions=["iam:CreateRole"], resources=[roles], conditions=bounded),
+            iam.PolicyStatement(actions=ROLE_POLICY_ADMIN, resources=[roles], conditions=bounded),
+            iam.PolicyStatement(
+                actions=["iam:AttachRolePolicy"],
+                resources=[roles],
+                conditions={**bounded, "ArnEquals": {"iam:PolicyARN": policy_arn}},
+            ),
+            iam.PolicyStatement(actions=ROLE_ADMIN, resources=[roles]),
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[roles],
+                conditions={"StringEquals": {"iam:PassedToService": "states.amazonaws.com"}},
+            ),
+        ]
+        for statement in statements:
+            self.api.role.add_to_principal_policy(statement)
+        acknowledge(
+            self.api.role, f"AwsSolutions-IAM5[Resource::{nag_text(stack.resolve(roles))}]", ROUTINE_ROLES
         )
 
     def _function(

@@ -1,6 +1,8 @@
-"""Activation: compile a saved version, deploy its state machine, then its trigger, and
-record it on the routine's head — all or nothing. Deactivation removes the trigger;
-deleting a routine deactivates it, then removes its state machines and versions."""
+"""Activation: compile a saved version, deploy its state machine (with the role it runs
+under: its own when it starts executions, functions/activation/roles.py), then its
+trigger, and record it on the routine's head — all or nothing. Deactivation removes the
+trigger (the machine and its role stay, for the executions still running); deleting a
+routine deactivates it, then removes its state machines, their roles and its versions."""
 
 from __future__ import annotations
 
@@ -105,5 +107,5 @@ def deactivate(store: RoutineStore, owner: str, routine_id: str) -> dict[str, An
 def delete(store: RoutineStore, owner: str, routine_id: str, settings: Settings) -> None:
     deactivate(store, owner, routine_id)
     for test in (False, True):
-        machines.delete(settings.machine_arn(settings.machine_name(routine_id, test)))
+        machines.delete(settings.machine_arn(settings.machine_name(routine_id, test)), settings)
     store.delete(owner, routine_id)

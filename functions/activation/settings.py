@@ -1,5 +1,6 @@
 """Where the control plane deploys: account, region, roles and names, from the
-environment the CDK stack sets (defaults: the local runtime's moto account)."""
+environment the CDK stack sets (defaults: the local runtime's moto account, and the role
+and policies :class:`functions.local.LocalAWS` creates there)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,17 @@ from dataclasses import dataclass
 from infra.names import (
     ENV_EVENT_BUS,
     ENV_EXECUTION_LOG_GROUP_ARN,
+    ENV_EXECUTION_POLICY_ARN,
     ENV_EXECUTION_ROLE_ARN,
+    ENV_ROUTINE_ROLE_BOUNDARY_ARN,
+    ENV_ROUTINE_ROLE_PATH,
     ENV_SCHEDULE_GROUP,
     ENV_STAGE,
     ENV_TRIGGER_ROLE_ARN,
     ENV_WEBHOOK_SECRET_PREFIX,
+    LOCAL_EXECUTION_POLICY,
+    LOCAL_ROLE_BOUNDARY,
+    LOCAL_ROLE_PATH,
     WEBHOOK_SECRET_PREFIX,
     state_machine_prefix,
 )
@@ -34,6 +41,11 @@ class Settings:
     default_bus: str
     prefix: str  # of every state machine, schedule and rule name (per stage)
     webhook_secret_prefix: str
+    # Routines that start executions run under roles of their own (roles.py): what they
+    # attach, the boundary they are created with, and the IAM path they live under.
+    execution_policy_arn: str
+    role_boundary_arn: str
+    role_path: str
 
     @classmethod
     def from_env(cls, account: str | None = None, partition: str = "aws") -> Settings:
@@ -42,6 +54,7 @@ class Settings:
         account = account or LOCAL_ACCOUNT
         local_role = f"arn:{partition}:iam::{account}:role/{LOCAL_ROLE}"
         execution_role = os.environ.get(ENV_EXECUTION_ROLE_ARN) or local_role
+        local_policy = f"arn:{partition}:iam::{account}:policy/"
         return cls(
             region=region,
             account=account,
@@ -54,6 +67,11 @@ class Settings:
             default_bus=os.environ.get(ENV_EVENT_BUS) or "default",
             prefix=state_machine_prefix(os.environ.get(ENV_STAGE) or None),
             webhook_secret_prefix=os.environ.get(ENV_WEBHOOK_SECRET_PREFIX) or WEBHOOK_SECRET_PREFIX,
+            execution_policy_arn=os.environ.get(ENV_EXECUTION_POLICY_ARN)
+            or local_policy + LOCAL_EXECUTION_POLICY,
+            role_boundary_arn=os.environ.get(ENV_ROUTINE_ROLE_BOUNDARY_ARN)
+            or local_policy + LOCAL_ROLE_BOUNDARY,
+            role_path=os.environ.get(ENV_ROUTINE_ROLE_PATH) or LOCAL_ROLE_PATH,
         )
 
     def machine_arn(self, name: str) -> str:

@@ -11,7 +11,10 @@ grants it (moto does not enforce IAM; AWS does).
   on the resource the parameters name, plus what the call implies (``iam:PassRole`` of a
   role handed to a service with its ``iam:PassedToService``, tagging on create, the
   CloudWatch Logs delivery actions behind a logged state machine). An operation without a
-  rule here fails the check: a new kind of call needs its rule written down.
+  rule here fails the check: a new kind of call needs its rule written down. IAM calls
+  on a role name the role's ARN as IAM sees it — with the path and the permissions
+  boundary the role was created with, which :func:`requests` learns from the calls before
+  (a role the calls did not create has neither).
 - :func:`allowed` evaluates a request against a role's statements as IAM does for
   identity policies: ``*``/``?`` wildcards (actions case-insensitively), conditions
   (``StringEquals``, ``StringLike``, ``ArnLike``, ``ArnEquals``, ``Bool``), an explicit
@@ -52,11 +55,13 @@ NAME_PROPERTY = {
     "AWS::ApiGateway::Stage": "StageName",
     "AWS::SQS::Queue": "QueueName",
     "AWS::SNS::Topic": "TopicName",
+    "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
 }
 # Resource types whose Ref is not their name.
 REF_FORMAT = {
     "AWS::SQS::Queue": "https://sqs.{r}.amazonaws.com/{a}/{n}",
     "AWS::SNS::Topic": "arn:{p}:sns:{r}:{a}:{n}",
+    "AWS::IAM::ManagedPolicy": "arn:{p}:iam::{a}:policy/{n}",
 }
 # Resource types whose Fn::GetAtt Arn is built from their physical name.
 ARN_FORMAT = {
@@ -144,7 +149,43 @@ class Deployment:
             found += self.resolve(policy["PolicyDocument"]["Statement"])
         if self.resources[role]["Properties"].get("ManagedPolicyArns"):
             raise Unresolved(f"{role}: managed policies are not modelled")
+        if self.attached(role):
+            raise Unresolved(f"{role}: a function role with managed policies is not modelled")
         return found
+
+    def attached(self, role: str) -> list[str]:
+        """Logical ids of the template's managed policies attached to ``role`` (through the
+        policy's Roles or the role's ManagedPolicyArns)."""
+        arns = self.resources[role]["Properties"].get("ManagedPolicyArns", [])
+        return [
+            logical
+            for logical, props in self.of_type("AWS::IAM::ManagedPolicy").items()
+            if {"Ref": role} in props.get("Roles", []) or {"Ref": logical} in arns
+        ]
+
+    def role_statements(self, role: str) -> list[dict[str, Any]]:
+        """Every statement granted to the role ``role`` (a logical id): its inline
+        policies, the policies naming it and the template's managed policies attached."""
+        found: list[dict[str, Any]] = []
+        for props in self.of_type("AWS::IAM::Policy").values():
+            if {"Ref": role} in props["Roles"]:
+                found += self.resolve(props["PolicyDocument"]["Statement"])
+        for policy in self.resources[role]["Properties"].get("Policies", []):
+            found += self.resolve(policy["PolicyDocument"]["Statement"])
+        for logical in self.attached(role):
+            found += self.managed_policy(logical)
+        return found
+
+    def managed_policy(self, logical: str) -> list[dict[str, Any]]:
+        statements: list[dict[str, Any]] = self.resolve(
+            self.resources[logical]["Properties"]["PolicyDocument"]["Statement"]
+        )
+        return statements
+
+    def managed_policy_by_arn(self, arn: str) -> str:
+        """The logical id of the managed policy whose ARN is ``arn``."""
+        [logical] = [k for k in self.of_type("AWS::IAM::ManagedPolicy") if self.resolve({"Ref": k}) == arn]
+        return logical
 
 
 # -- IAM evaluation -------------------------------------------------------------------
@@ -374,6 +415,42 @@ def _scheduler(call: Call) -> list[Request]:
     return needed
 
 
+# Role name → (path, permissions boundary) of the roles created by the calls so far.
+Roles = dict[str, tuple[str, str | None]]
+ROLE_POLICY_CALLS = {"PutRolePolicy", "DeleteRolePolicy", "AttachRolePolicy", "DetachRolePolicy"}
+ROLE_CALLS = ROLE_POLICY_CALLS | {"CreateRole", "GetRole", "DeleteRole", "TagRole"}
+
+
+def _role(name: str, roles: Roles) -> str:
+    path = roles[name][0] if name in roles else "/"
+    return f"arn:{PARTITION}:iam::{ACCOUNT}:role{path}{name}"
+
+
+def _iam(call: Call, roles: Roles) -> list[Request]:
+    """IAM authorizes a call on a role against the role's ARN (its path included) and
+    the boundary it has (``iam:PermissionsBoundary``: for CreateRole, the one asked for);
+    attaching and detaching also against the policy (``iam:PolicyARN``)."""
+    op, params, why = call.operation, call.params, str(call)
+    if op not in ROLE_CALLS:
+        raise Unresolved(f"{why}: no rule for this IAM operation")
+    name = params["RoleName"]
+    if op == "CreateRole":
+        roles[name] = (params.get("Path") or "/", params.get("PermissionsBoundary"))
+    role = _role(name, roles)
+    context: list[tuple[str, str]] = []
+    boundary = roles[name][1] if name in roles else None
+    if boundary and (op == "CreateRole" or op in ROLE_POLICY_CALLS):
+        context.append(("iam:PermissionsBoundary", boundary))
+    if op in ("AttachRolePolicy", "DetachRolePolicy"):
+        context.append(("iam:PolicyARN", params["PolicyArn"]))
+    needed = [Request(f"iam:{op}", role, tuple(context), why)]
+    if op == "CreateRole" and params.get("Tags"):
+        needed.append(Request("iam:TagRole", role, why=why))
+    if op == "DeleteRole":
+        roles.pop(name, None)
+    return needed
+
+
 def _lambda(call: Call) -> list[Request]:
     name = call.params["FunctionName"]
     function = name if name.startswith("arn:") else _arn("lambda", f"function:{name}")
@@ -393,12 +470,21 @@ RULES = {
 }
 
 
-def required(call: Call) -> list[Request]:
-    """The IAM requests AWS authorizes for ``call``."""
+def required(call: Call, roles: Roles | None = None) -> list[Request]:
+    """The IAM requests AWS authorizes for ``call`` (``roles``: what the calls before it
+    created in IAM; :func:`requests` keeps it)."""
+    if call.prefix == "iam":
+        return _iam(call, {} if roles is None else roles)
     rule = RULES.get(call.prefix)
     if rule is None:
         raise Unresolved(f"{call}: no rule for the {call.prefix} service")
     return rule(call)
+
+
+def requests(calls: list[Call]) -> list[Request]:
+    """The IAM requests of ``calls``, made in this order."""
+    roles: Roles = {}
+    return [request for call in calls for request in required(call, roles)]
 
 
 # -- recording calls ------------------------------------------------------------------

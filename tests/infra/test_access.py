@@ -7,7 +7,9 @@ bucket, the roles, the stage's bus and schedule group), through the paths users 
 save, activate every trigger kind (the account's default bus and the stage's bus for
 events), manual and test runs with a trigger over its inline budget, reads, re-run,
 approval, secret rotation, webhook calls small and large (with an Idempotency-Key), the
-recorder's terminal event, deactivation and deletion. Each recorded call becomes the
+recorder's terminal event, deactivation and deletion — and the life of a routine that
+starts executions (its own role: created, its policy rewritten, retired, created again,
+deleted with the routine). Each recorded call becomes the
 IAM requests AWS makes for it (:mod:`tests.infra.access`), and each request must be
 allowed by the statements of that function's role. A new call in the code, or a grant
 narrowed in ``infra/``, fails here rather than with AccessDenied after a deploy.
@@ -34,6 +36,7 @@ from tests.infra.access import (
     Request,
     allowed,
     matches,
+    requests,
     required,
 )
 from tests.infra.conftest import Synth
@@ -52,6 +55,25 @@ def _routine(name: str, trigger: dict[str, Any]) -> dict[str, Any]:
             {"id": "greet", "plugin": "transform", "parameters": {"fields": {"who": "{{ trigger.who }}"}}}
         ],
     }
+
+
+def _parent(child: str, *, wait: bool, distributed: bool) -> dict[str, Any]:
+    """Starts ``child`` (waiting for it or not), and with ``distributed`` runs a loop of
+    child executions of its own machine."""
+    call = {"id": "call", "plugin": "execute-routine", "parameters": {"routine": child, "wait": wait}}
+    nodes: list[dict[str, Any]] = [call]
+    connections: list[dict[str, Any]] = []
+    if distributed:
+        items = {"items": "{{ trigger.items }}", "mode": "distributed"}
+        nodes += [
+            {"id": "each", "plugin": "loop", "parameters": items},
+            {"id": "double", "plugin": "transform", "parameters": {"fields": {"n": "{{ loop.item }}"}}},
+        ]
+        connections += [
+            {"sourceNodeId": "call", "targetNodeId": "each"},
+            {"sourceNodeId": "each", "sourcePort": "body", "targetNodeId": "double"},
+        ]
+    return {"name": "parent", "trigger": {"type": "manual"}, "nodes": nodes, "connections": connections}
 
 
 @dataclass
@@ -130,6 +152,13 @@ class World:
         boto3.client("s3", region_name=REGION).create_bucket(Bucket=env["PAYLOAD_BUCKET"])
         boto3.client("events", region_name=REGION).create_event_bus(Name=env["EVENT_BUS_NAME"])
         boto3.client("scheduler", region_name=REGION).create_schedule_group(Name=env["SCHEDULE_GROUP"])
+        # The execution policy and the routine roles' boundary, as the stack creates them
+        # (activation attaches the one and creates roles with the other).
+        iam = boto3.client("iam", region_name=REGION)
+        for variable in ("EXECUTION_POLICY_ARN", "ROUTINE_ROLE_BOUNDARY_ARN"):
+            logical = self.deployment.managed_policy_by_arn(env[variable])
+            document = {"Version": "2012-10-17", "Statement": self.deployment.managed_policy(logical)}
+            iam.create_policy(PolicyName=env[variable].rsplit("/", 1)[1], PolicyDocument=json.dumps(document))
         self.recorder.install()
 
     @contextmanager
@@ -251,6 +280,26 @@ class World:
             self.api("POST", f"/routines/{routine_id}/deactivate")
         for routine_id in (cron_id, hook_id, manual):
             self.api("DELETE", f"/routines/{routine_id}", None, 204)
+        self.starting_routines()
+
+    def starting_routines(self) -> None:
+        """A routine that starts executions gets a role of its own: created (and a test
+        run's machine one too), its policy rewritten when its child changes, deleted when
+        it starts nothing any more, created again, deleted with the routine."""
+        child = self.api("POST", "/routines", _routine("child", {"type": "manual"}), 201)["id"]
+        self.api("POST", f"/routines/{child}/activate")
+        other = self.api("POST", "/routines", _routine("other child", {"type": "manual"}), 201)["id"]
+        self.api("POST", f"/routines/{other}/activate")
+        parent = self.api("POST", "/routines", _parent(child, wait=True, distributed=True), 201)["id"]
+        self.api("POST", f"/routines/{parent}/activate")
+        self.api("POST", f"/routines/{parent}/executions", {"input": {}, "test": True}, 202)
+        self.api("PUT", f"/routines/{parent}", _parent(other, wait=False, distributed=False))
+        self.api("POST", f"/routines/{parent}/activate")
+        self.api("PUT", f"/routines/{parent}", _routine("no children", {"type": "manual"}))
+        self.api("POST", f"/routines/{parent}/activate")
+        self.api("PUT", f"/routines/{parent}", _parent(child, wait=True, distributed=False))
+        self.api("POST", f"/routines/{parent}/activate")
+        self.api("DELETE", f"/routines/{parent}", None, 204)
 
 
 @pytest.fixture(scope="module")
@@ -279,8 +328,7 @@ def world(deployment: Deployment) -> Iterator[World]:
 
 def _denied(world: World, function: str) -> list[str]:
     statements = world.deployment.statements(function)
-    requests = {r for call in world.calls[function] for r in required(call)}
-    return sorted(str(r) for r in requests if not allowed(statements, r))
+    return sorted({str(r) for r in requests(world.calls[function]) if not allowed(statements, r)})
 
 
 @pytest.mark.parametrize("function", [API, WEBHOOK, RECORDER])
@@ -291,7 +339,7 @@ def test_every_call_of_the_control_plane_is_allowed_by_its_role(world: World, fu
 
 
 def _requests(world: World, function: str, action: str) -> list[Request]:
-    return [r for c in world.calls[function] for r in required(c) if r.action == action]
+    return [r for r in requests(world.calls[function]) if r.action == action]
 
 
 def test_large_triggers_are_offloaded_by_both_start_paths_and_only_where_they_may_write(
@@ -396,3 +444,27 @@ def test_calls_become_the_requests_aws_authorizes() -> None:
     assert rule.resource.endswith(":rule/orders/n")
     [put] = required(Call("s3", "PutObject", {"Bucket": "b", "Key": "payloads/e/trigger.json"}))
     assert (put.action, put.resource) == ("s3:PutObject", "arn:aws:s3:::b/payloads/e/trigger.json")
+
+
+def test_a_routine_that_starts_executions_gets_a_role_only_the_api_manages(world: World) -> None:
+    iam = [c for c in world.calls[API] if c.prefix == "iam"]
+    assert {c.operation for c in iam} == {
+        "CreateRole",
+        "PutRolePolicy",
+        "AttachRolePolicy",
+        "DetachRolePolicy",
+        "DeleteRolePolicy",
+        "DeleteRole",
+    }
+    created = [c.params for c in iam if c.operation == "CreateRole"]
+    env = world.deployment.environment(API)
+    # The parent's machine twice (created again after it started nothing) and its test machine.
+    assert len(created) == 3 and len({p["RoleName"] for p in created}) == 2
+    assert all(p["Path"] == "/routines/dev/" == env["ROUTINE_ROLE_PATH"] for p in created)
+    assert all(p["PermissionsBoundary"] == env["ROUTINE_ROLE_BOUNDARY_ARN"] for p in created)
+    attached = {c.params["PolicyArn"] for c in iam if c.operation == "AttachRolePolicy"}
+    assert attached == {env["EXECUTION_POLICY_ARN"]}
+    passed = {r.resource for r in _requests(world, API, "iam:PassRole")}
+    assert f"arn:aws:iam::{ACCOUNT}:role/routines/dev/{created[0]['RoleName']}" in passed
+    for function in (WEBHOOK, RECORDER):
+        assert not [c for c in world.calls[function] if c.prefix == "iam"], function

@@ -38,11 +38,7 @@ def _execution_role(deployment: Deployment) -> tuple[str, list[dict[str, Any]]]:
         for k, r in deployment.of_type("AWS::IAM::Role").items()
         if "states.amazonaws.com" in json.dumps(r["AssumeRolePolicyDocument"])
     ]
-    statements: list[dict[str, Any]] = []
-    for props in deployment.of_type("AWS::IAM::Policy").values():
-        if {"Ref": logical} in props["Roles"]:
-            statements += deployment.resolve(props["PolicyDocument"]["Statement"])
-    return logical, statements
+    return logical, deployment.role_statements(logical)  # its execution policy
 
 
 def _table_arn(name: str) -> str:
