@@ -7,7 +7,9 @@ secrets) — except the ``code`` plugin's, which reads no secret at all (:data:`
 and has the memory its child process may use on top of its own (:data:`MEMORY_MB`). A
 plugin's declared AWS actions are allowed only on the resources the deployer allows
 (context ``allowedResources``: plugin → ARNs), by default on names under the stage's
-resource prefix (``routines-<stage>-user-*``) — never on ``*``.
+resource prefix (``routines-<stage>-user-*``) — never on ``*``. Only the functions of
+plugins that declare ``ledger`` (plugins/runtime/ledger.py) learn the ledger table's name
+and may read and write its items (:data:`LEDGER_ACTIONS`, what powertools idempotency uses).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from infra.names import (
     ENV_APPROVALS_TABLE,
     ENV_NODE_LOGS_TABLE,
     ENV_PAYLOAD_BUCKET,
+    ENV_PLUGIN_LEDGER_TABLE,
     ENV_PLUGIN_SECRET_PREFIX,
     function_name,
     plugin_secret_prefix,
@@ -42,6 +45,9 @@ NO_SECRETS = frozenset({"code"})
 # Memory of a function other than the default: the code node's child process may take
 # up to 3008 MB (its memoryMB maximum, plugins/builtin/code.py) beside the runtime's own.
 MEMORY_MB = {"code": 3008 + 512}
+# What powertools idempotency's DynamoDB persistence layer calls (a conditional put to
+# claim, a get when the put's answer lacks the record, an update to store, a delete to release).
+LEDGER_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
 ALLOWED = (
     "Routines name their queues, topics, tables and buses at run time: only names under the "
     "stage's resource prefix, or the ARNs the deployer allowed"
@@ -76,6 +82,8 @@ class PluginFunctions(Construct):
         registry = default_registry()
         self.functions: dict[str, ProductFunction] = {}
         for _, (name, handler) in lambda_functions(registry).items():
+            plugin = registry.find(name)
+            ledger = plugin is not None and plugin.ledger
             function = ProductFunction(
                 self,
                 _construct_id(name),
@@ -83,7 +91,9 @@ class PluginFunctions(Construct):
                 handler=handler,
                 code=code,
                 settings=settings,
-                environment=environment,
+                environment={**environment, ENV_PLUGIN_LEDGER_TABLE: storage.ledger.table_name}
+                if ledger
+                else environment,
                 timeout=Duration.minutes(15),
                 memory_mb=MEMORY_MB.get(name, 512),
                 reserved_concurrency=settings.concurrency_of(name),
@@ -92,7 +102,8 @@ class PluginFunctions(Construct):
             function.allow(["s3:GetObject", "s3:PutObject"], [storage.payload_objects()], PAYLOADS)
             if name not in NO_SECRETS:
                 function.allow(["secretsmanager:GetSecretValue"], [secrets], SECRETS)
-            plugin = registry.find(name)
+            if ledger:
+                function.allow(LEDGER_ACTIONS, [storage.ledger.table_arn])
             allowed = self._allowed(name, plugin.aws_actions) if plugin and plugin.aws_actions else []
             if allowed:
                 function.allow(list(plugin.aws_actions), allowed, ALLOWED)  # type: ignore[union-attr]

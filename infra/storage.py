@@ -16,6 +16,7 @@ from infra.names import (
     IDEMPOTENCY_TABLE,
     NODE_LOGS_TABLE,
     PAYLOAD_PREFIX,
+    PLUGIN_LEDGER_TABLE,
     RECORDS_PREFIX,
     ROUTINES_TABLE,
     TABLES,
@@ -44,13 +45,15 @@ def _key(name: str | None) -> dynamodb.Attribute | None:
 class Storage(Construct):
     def __init__(self, scope: Construct, construct_id: str, settings: Settings) -> None:
         super().__init__(scope, construct_id)
-        self.specs = {spec.name: spec for spec in (*TABLES, IDEMPOTENCY_TABLE)}
+        self.specs = {spec.name: spec for spec in (*TABLES, IDEMPOTENCY_TABLE, PLUGIN_LEDGER_TABLE)}
         self.tables = {name: self._table(spec, settings) for name, spec in self.specs.items()}
         self.routines = self.tables[ROUTINES_TABLE.name]
         self.executions = self.tables[EXECUTIONS_TABLE.name]
         self.node_logs = self.tables[NODE_LOGS_TABLE.name]
         self.approvals = self.tables[APPROVALS_TABLE.name]
         self.idempotency = self.tables[IDEMPOTENCY_TABLE.name]
+        # Plugins that declare a ledger (plugins/runtime/ledger.py): only their functions.
+        self.ledger = self.tables[PLUGIN_LEDGER_TABLE.name]
         access_logs = self._bucket("AccessLogs", Duration.days(90))
         acknowledge(
             access_logs, "AwsSolutions-S1", "This is the access-log bucket; logging it to itself would loop"

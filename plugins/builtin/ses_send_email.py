@@ -1,6 +1,10 @@
-"""ses-send-email. Each attempt tags its email with its idempotency token (the SES message
-tag ``idempotencyKey``, seen by a configuration set's event destinations), but a repeated
-send still delivers a second email: people's mailboxes drop nothing. Not safe to repeat.
+"""ses-send-email. SES cannot drop a repeat (every SendEmail delivers an email, and
+mailboxes drop nothing), so the plugin sends through the runtime's idempotency ledger
+(plugins/runtime/ledger.py): the first attempt with a key sends and stores the message id,
+a repeat gets that message id back without sending. Safe to repeat through the ledger,
+with the limit docs/cost.md states (an attempt that dies between SES's answer and the
+ledger's write). Each email also carries the key as the SES message tag
+``idempotencyKey``, seen by a configuration set's event destinations.
 docs/plugins.md, "Safe to repeat"."""
 
 import re
@@ -50,5 +54,5 @@ PLUGIN = PluginDefinition(
     outputs=object_outputs("Sent", messageId=STRING),
     check=_needs_a_body,
     aws_actions=("ses:SendEmail",),
-    repeat_safe=False,  # deliberate: see above
+    ledger=True,  # and therefore repeat_safe: see above
 )

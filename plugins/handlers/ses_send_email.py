@@ -4,6 +4,7 @@ from plugins.builtin.ses_send_email import PLUGIN
 from plugins.handlers.aws_errors import call
 from plugins.runtime.aws import client
 from plugins.runtime.handler import RunContext, lambda_handler
+from plugins.runtime.ledger import guard
 from plugins.sdk.idempotency import FIELD
 
 
@@ -14,6 +15,8 @@ def _list(value: Any) -> list[str]:
 
 
 def execute(parameters: dict[str, Any], run: RunContext) -> Any:
+    """One email. Run through the ledger (``guard``): only the first attempt with this
+    node's key sends; a repeat returns the message id the first one stored."""
     body: dict[str, Any] = {}
     if parameters.get("text"):
         body["Text"] = {"Data": str(parameters["text"]), "Charset": "UTF-8"}
@@ -37,4 +40,4 @@ def execute(parameters: dict[str, Any], run: RunContext) -> Any:
     return {"messageId": result["MessageId"]}
 
 
-handler = lambda_handler(PLUGIN, execute)
+handler = lambda_handler(PLUGIN, guard(PLUGIN, execute))

@@ -66,6 +66,14 @@ class PluginDefinition:
     # (http-request with its Idempotency-Key header turned off on a POST): (parameter,
     # reason) pairs, as for ``check``. See ``repeat_problems``.
     repeat_check: CrossCheck | None = None
+    # The plugin's side effect goes through the runtime's idempotency ledger
+    # (plugins.runtime.ledger): the first attempt with a key claims it and stores its
+    # output, a repeat gets that output back without running again. For services that
+    # cannot drop a repeat themselves (SES delivers every copy of an email). Such a plugin
+    # is safe to repeat: ``repeat_safe`` follows from it. Only these plugins' functions get
+    # the ledger table (infra/plugin_functions.py); the handler wraps its ``execute`` in
+    # ``plugins.runtime.ledger.guard``.
+    ledger: bool = False
     # The handler reads the execution's routine id and start time, not only its id (the
     # code node hands them to user code): JSONata machines send them only then.
     reads_execution: bool = False
@@ -78,6 +86,10 @@ class PluginDefinition:
         names = [p.name for p in self.parameters]
         if len(names) != len(set(names)):
             raise PluginDefinitionError(f"plugin '{self.name}' declares a parameter twice")
+        if self.ledger:
+            if self.kind is Kind.CONTROL:
+                raise PluginDefinitionError(f"plugin '{self.name}': a control node has no ledger")
+            object.__setattr__(self, "repeat_safe", True)  # frozen: set as __init__ sets it
         expected = list(range(self.version - len(self.migrations), self.version))
         if sorted(m.from_version for m in self.migrations) != expected or (expected and expected[0] < 1):
             raise PluginDefinitionError(

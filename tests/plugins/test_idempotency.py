@@ -5,6 +5,7 @@ machine's repeat or a node's retry invokes it."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterator
@@ -30,7 +31,7 @@ REPEAT_SAFE = {
     "eventbridge-put": True,  # detail.idempotencyKey; targets already get duplicates
     "filter": True,  # pure
     "http-request": True,  # the Idempotency-Key header (unless turned off on a POST/PATCH)
-    "ses-send-email": False,  # a second email reaches a person: nothing drops it
+    "ses-send-email": True,  # SES drops nothing: the ledger sends once per key (test_ses_ledger.py)
     "sns-publish": True,  # the idempotencyKey attribute; a FIFO topic's deduplication id
     "sqs-send": True,  # a FIFO queue's deduplication id; a standard queue's attribute
     "static-data": True,  # pure
@@ -110,7 +111,8 @@ def test_control_nodes_are_judged_by_the_compiler_not_the_flag() -> None:
 
 def test_a_plugin_that_is_not_safe_says_so_and_settings_can_make_a_safe_one_unsafe() -> None:
     registry = default_registry()
-    [(where, message)] = registry.get("ses-send-email").repeat_problems({})
+    unsafe = dataclasses.replace(registry.get("sqs-send"), repeat_safe=False)
+    [(where, message)] = unsafe.repeat_problems({})
     assert where == "" and "not safe to repeat" in message
     http = registry.get("http-request")
     assert http.repeat_problems({"method": "POST", "url": "https://x.test"}) == []

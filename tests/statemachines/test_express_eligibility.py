@@ -306,6 +306,15 @@ def test_the_webhook_example_chooses_express() -> None:
     assert (picked.type, picked.reasons) == ("express", ())
 
 
+@pytest.mark.parametrize("name", ["cron-daily-report", "event-fanout"])
+def test_the_cron_and_event_examples_choose_express(name: str) -> None:
+    # The cron example mails its report: ses-send-email sends through the plugin ledger
+    # (plugins/runtime/ledger.py), once per attempt key, so it is safe to repeat; its
+    # metrics retry (3 attempts, 30 s and 60 s apart) may take 210 s, its path 230 s.
+    picked = choice(json.loads((EXAMPLES / f"{name}.json").read_text()))
+    assert (picked.type, picked.reasons) == ("express", ())
+
+
 def test_a_webhook_that_answers_with_the_result_stays_standard() -> None:
     """It waits through DescribeExecution, which AWS does not answer for Express."""
     picked = choice(json.loads((EXAMPLES / "webhook-respond.json").read_text()))
