@@ -391,7 +391,7 @@ def build_trace(
     for node_id in topology.order:
         info = topology.infos[node_id]
         if info.plugin.name == "merge" and info.parameters.get("mode") == "first" and not info.node.disabled:
-            winner = _race(topology, node_id, trace, seen)
+            winner = _race(topology, node_id, trace, seen, fired)
             if winner is not None:
                 winners[node_id] = winner
         unfinished = not seen.ended and len(seen.exited[node_id]) < len(seen.entered[node_id])
@@ -484,11 +484,19 @@ def _merged(
     return out
 
 
-def _race(topology: Topology, merge: str, trace: dict[str, dict[str, Any]], seen: _Observed) -> str | None:
+def _race(
+    topology: Topology,
+    merge: str,
+    trace: dict[str, dict[str, Any]],
+    seen: _Observed,
+    fired: dict[str, set[str]],
+) -> str | None:
     """A race into a merge with mode "first" (statemachines.machine.race): the source whose
     branch arrived first (its states left earliest), or None while none has. The nodes of
     the other branches that had not finished are marked cancelled — running, waiting, or
-    never started (a Lambda that answered after it lost counts as cancelled too)."""
+    never started (a Lambda that answered after it lost counts as cancelled too) — except
+    those a branch never meant to reach: it had ended without arriving (an approval
+    rejected into nowhere), so they stay skipped."""
     sources = list(dict.fromkeys(e.source for e in topology.graph.incoming[merge]))
     arrived = [
         (seen.exited[s][-1][0], s)
@@ -509,12 +517,18 @@ def _race(topology: Topology, merge: str, trace: dict[str, dict[str, Any]], seen
     for source in sources:
         if source != winner:
             others |= leads_to(source)
-    for node in graph.members(others & ~leads_to(winner)):
+    for node in sorted(graph.members(others & ~leads_to(winner)), key=topology.order.index):
         entry = trace.get(node)
         if entry is None or topology.infos[node].node.disabled:
             continue
         finished = seen.exited[node] and len(seen.exited[node]) >= len(seen.entered[node])
-        if entry["status"] in (RUNNING, WAITING, PENDING) or not finished:
+        not_reached = (
+            not seen.entered[node]
+            and entry["status"] == SKIPPED
+            and not _active(topology, node, trace, fired)
+            and all(trace[e.source]["status"] != CANCELLED for e in graph.incoming[node])
+        )
+        if entry["status"] in (RUNNING, WAITING, PENDING) or (not finished and not not_reached):
             trace[node] = {**_entry(CANCELLED), "durationMs": entry.get("durationMs", 0)}
     return winner
 
