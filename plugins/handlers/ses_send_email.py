@@ -4,7 +4,6 @@ from plugins.builtin.ses_send_email import PLUGIN
 from plugins.handlers.aws_errors import call
 from plugins.runtime.aws import client
 from plugins.runtime.handler import RunContext, lambda_handler
-from plugins.runtime.ledger import guard
 from plugins.sdk.idempotency import FIELD
 
 
@@ -15,8 +14,9 @@ def _list(value: Any) -> list[str]:
 
 
 def execute(parameters: dict[str, Any], run: RunContext) -> Any:
-    """One email. Run through the ledger (``guard``): only the first attempt with this
-    node's key sends; a repeat returns the message id the first one stored."""
+    """One email. The runtime runs it through the ledger (``PLUGIN.ledger``): only the
+    first attempt with this node's key sends; a repeat returns the message id the first
+    one stored."""
     body: dict[str, Any] = {}
     if parameters.get("text"):
         body["Text"] = {"Data": str(parameters["text"]), "Charset": "UTF-8"}
@@ -40,4 +40,4 @@ def execute(parameters: dict[str, Any], run: RunContext) -> Any:
     return {"messageId": result["MessageId"]}
 
 
-handler = lambda_handler(PLUGIN, guard(PLUGIN, execute))
+handler = lambda_handler(PLUGIN, execute)  # through the ledger: PLUGIN declares it

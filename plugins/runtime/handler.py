@@ -67,6 +67,13 @@ Handler = Callable[[dict[str, Any], Any], Any]
 
 
 def lambda_handler(plugin: PluginDefinition, execute: Execute) -> Handler:
+    """The Lambda entry point of ``plugin``. A plugin that declares ``ledger=True`` runs
+    ``execute`` through the idempotency ledger: its declaration alone is enough."""
+    if plugin.ledger:
+        from plugins.runtime.ledger import guard  # powertools' idempotency: only where used
+
+        execute = guard(plugin, execute)
+
     @tracer.capture_lambda_handler(capture_response=False)
     def handler(event: dict[str, Any], context: Any) -> Any:
         return invoke(plugin, execute, event, context)

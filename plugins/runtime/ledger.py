@@ -77,8 +77,8 @@ def table() -> str:
 
 
 def guard(plugin: PluginDefinition, execute: Execute) -> Execute:
-    """``execute`` run at most once per attempt key: the handler of a plugin that declares
-    ``ledger=True`` is ``lambda_handler(PLUGIN, guard(PLUGIN, execute))``."""
+    """``execute`` run at most once per attempt key; ``lambda_handler`` wraps the execute of
+    every plugin that declares ``ledger=True`` in it."""
     if not plugin.ledger:
         # Its function would have no ledger table (infra/plugin_functions.py), and the
         # compiler would not know the plugin is safe to repeat.

@@ -71,8 +71,8 @@ class PluginDefinition:
     # output, a repeat gets that output back without running again. For services that
     # cannot drop a repeat themselves (SES delivers every copy of an email). Such a plugin
     # is safe to repeat: ``repeat_safe`` follows from it. Only these plugins' functions get
-    # the ledger table (infra/plugin_functions.py); the handler wraps its ``execute`` in
-    # ``plugins.runtime.ledger.guard``.
+    # the ledger table (infra/plugin_functions.py); the runtime's ``lambda_handler`` runs
+    # its ``execute`` through ``plugins.runtime.ledger.guard``.
     ledger: bool = False
     # The handler reads the execution's routine id and start time, not only its id (the
     # code node hands them to user code): JSONata machines send them only then.
