@@ -1,5 +1,7 @@
 """Alarms, all published to one SNS topic (subscribe to it after deploying):
-- failed executions: any failed, timed-out or aborted routine execution in 5 minutes;
+- failed executions: any failed, timed-out or aborted routine execution in 5 minutes
+  (the messages sent to the failed-executions queue: a Standard execution's status event,
+  an Express one's from the recorder's sweep — infra/recorder.py);
 - recorder dead letters: status events the recorder could not process;
 - per function: errors or throttles (a throttled plugin means its reserved concurrency
   is too small for the load; plugin errors include routine-level failures, hence the
@@ -43,7 +45,8 @@ class Monitoring(Construct):
             "FailedExecutions",
             failed_executions.metric_number_of_messages_sent(period=PERIOD, statistic="Sum"),
             1,
-            "Routine executions failed, timed out or were aborted (see the FailedExecutions queue)",
+            "Routine executions (Standard and Express) failed, timed out or were aborted "
+            "(see the FailedExecutions queue)",
         )
         self._alarm(
             "RecorderDeadLetters",

@@ -83,6 +83,25 @@ ENV_IDEMPOTENCY_TABLE = "IDEMPOTENCY_TABLE"
 ENV_API_BASE_URL = "API_BASE_URL"
 # The role every routine state machine runs under (activation passes it).
 ENV_EXECUTION_ROLE_ARN = "EXECUTION_ROLE_ARN"
+# A routine state machine that starts executions (an execute-routine node's child, its own
+# distributed loop's iterations) runs under a role of its own instead, which activation
+# creates (functions/activation/roles.py): under this IAM path, then the stage
+# (``/routines/<stage>/``; ``/routines/local/`` on the local runtime), with the stage's
+# permissions boundary and the shared execution policy (what the role above may do)
+# attached. The three reach the control plane through these variables.
+ROUTINE_ROLE_PATH = "/routines/"
+ENV_EXECUTION_POLICY_ARN = "EXECUTION_POLICY_ARN"
+ENV_ROUTINE_ROLE_BOUNDARY_ARN = "ROUTINE_ROLE_BOUNDARY_ARN"
+ENV_ROUTINE_ROLE_PATH = "ROUTINE_ROLE_PATH"
+# Unset (the local runtime): the policies LocalAWS creates, and this path.
+LOCAL_EXECUTION_POLICY = "routines-local-execution"
+LOCAL_ROLE_BOUNDARY = "routines-local-routine-boundary"
+LOCAL_ROLE_PATH = f"{ROUTINE_ROLE_PATH}local/"
+# ``startExecution.sync`` learns of a child's end through this EventBridge rule, which Step
+# Functions manages in the account (its name is fixed); the role of a machine waiting for
+# a child may manage it with these actions (AWS's documented policy for the integration).
+SYNC_RULE = "StepFunctionsGetEventsForStepFunctionsExecutionRule"
+SYNC_RULE_ACTIONS = ("events:PutTargets", "events:PutRule", "events:DescribeRule")
 # The role EventBridge Scheduler and event rules assume to start routine state machines.
 ENV_TRIGGER_ROLE_ARN = "TRIGGER_ROLE_ARN"
 ENV_SCHEDULE_GROUP = "SCHEDULE_GROUP"
@@ -165,3 +184,12 @@ def webhook_secret_prefix(stage: str | None = None) -> str:
 def plugin_secret_prefix(stage: str | None = None) -> str:
     """Secrets named in expressions (``secrets.github``) are read under this prefix."""
     return f"routines/{check_stage(stage)}/secrets/" if stage else ""
+
+
+# --- The plugin idempotency ledger (issue #28; plugins/runtime/ledger.py) ---------------
+# One powertools idempotency record per attempt key of a plugin that declares ``ledger``
+# (its service cannot drop a repeat: ses-send-email), expiring after a day. Apart from the
+# webhook's table: another key space, other readers — only those plugins' functions may
+# read and write it, and they alone get the variable.
+PLUGIN_LEDGER_TABLE = TableSpec("plugin-ledger", "id", ttl="expiration")
+ENV_PLUGIN_LEDGER_TABLE = "PLUGIN_LEDGER_TABLE"

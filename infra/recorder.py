@@ -5,9 +5,12 @@ every minute its sweep, which settles the records Express machines write themsel
 Delivery is at least once with retries (EventBridge target retry policy, then Lambda's
 asynchronous retries); what still fails lands in a dead-letter queue, whose depth is
 alarmed (see monitoring). Failed, timed-out and aborted executions are also copied to a
-queue of their own, which operators can read and the failed-executions alarm counts; the
-recorder starts their routine's ``errorRoutine`` (StartExecution on the stage's routine
-state machines).
+queue of their own, which operators can read and the failed-executions alarm counts — a
+Standard one's status event by the ``Failures`` rule, an Express one (which sends no status
+events) by the recorder, when its sweep settles the record as FAILED or TIMED_OUT
+(functions/recorder/failures.py: the same event shape, once per execution); the recorder
+starts their routine's ``errorRoutine`` (StartExecution on the stage's routine state
+machines).
 """
 
 from __future__ import annotations
@@ -35,6 +38,10 @@ from infra.settings import Settings
 from infra.storage import Storage
 
 STATUS_CHANGE = "Step Functions Execution Status Change"
+# The recorder's variable naming the failed-executions queue: read by
+# functions/recorder/failures.py (ENV_FAILED_EXECUTIONS_QUEUE; a test checks they agree —
+# infra does not import the functions' code).
+FAILED_EXECUTIONS_QUEUE_VARIABLE = "FAILED_EXECUTIONS_QUEUE_URL"
 
 
 def _queue(scope: Construct, construct_id: str, why_no_redrive: str) -> sqs.Queue:
@@ -73,7 +80,7 @@ class Recorder(Construct):
             handler=RECORDER_HANDLER,
             code=code,
             settings=settings,
-            environment=environment,
+            environment={**environment, FAILED_EXECUTIONS_QUEUE_VARIABLE: self.failed_executions.queue_url},
             timeout=Duration.seconds(60),
             dead_letter_queue=self.dead_letters,  # after Lambda's two asynchronous retries
         )
@@ -101,6 +108,13 @@ class Recorder(Construct):
             "Error routines are routine state machines, created at activation under the stage prefix",
         )
         self.function.allow(["s3:PutObject"], [storage.trigger_objects()], TRIGGERS)
+        # Failed Express executions (no status events, so no Failures rule) are sent to the
+        # failed-executions queue by the sweep that settles them: that action, that queue.
+        self.function.allow(
+            ["sqs:SendMessage"],
+            [self.failed_executions.queue_arn],
+            "The failed-executions queue, for the Express executions the sweep settles as failed",
+        )
         machines = arn(self, "states", f"stateMachine:{state_machine_prefix(settings.stage)}")
         pattern = {"stateMachineArn": events.Match.prefix(machines)}
         self.rule = events.Rule(

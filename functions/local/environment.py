@@ -2,7 +2,10 @@
 
 Creates the tables and bucket from the same :mod:`infra.names` constants as the CDK
 stack, and one Lambda function per task plugin (plus the evaluator and approval
-notifier) registered with the same handler string the stack uses, served in-process.
+notifier) registered with the same handler string the stack uses, served in-process;
+the shared execution role with its execution policy, and the permissions boundary of the
+roles activation creates for routines that start executions (moto implements IAM, so
+activation creates, updates and deletes those roles here as on AWS).
 """
 
 from __future__ import annotations
@@ -33,10 +36,19 @@ from infra.names import (
     ENV_PAYLOAD_BUCKET,
     ENV_ROUTINES_TABLE,
     ENV_SWEEP_GRACE_SECONDS,
+    EXECUTIONS_TABLE,
+    FUNCTION_PREFIX,
     IDEMPOTENCY_TABLE,
+    LOCAL_EXECUTION_POLICY,
+    LOCAL_ROLE_BOUNDARY,
     PAYLOAD_BUCKET,
+    PAYLOAD_PREFIX,
+    PLUGIN_LEDGER_TABLE,
+    SYNC_RULE,
+    SYNC_RULE_ACTIONS,
     TABLES,
     TableSpec,
+    state_machine_prefix,
 )
 from plugins.runtime.aws import reset_clients
 from plugins.sdk import PluginRegistry, default_registry
@@ -88,6 +100,49 @@ def _table_request(spec: TableSpec) -> dict[str, Any]:
         {"AttributeName": name, "AttributeType": "S"} for name in sorted(n for n in names if n)
     ]
     return request
+
+
+def _policies() -> tuple[dict[str, Any], dict[str, Any]]:
+    """(execution policy, routine role boundary) as the CDK stack writes them
+    (infra/execution.py), for the local account, region and names."""
+    arn = f"arn:aws:{{}}:{REGION}:{ACCOUNT}:{{}}".format
+    machines = state_machine_prefix(None)
+    shared = [
+        {
+            "Effect": "Allow",
+            "Action": "lambda:InvokeFunction",
+            "Resource": arn("lambda", f"function:{FUNCTION_PREFIX}*"),
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject"],
+            "Resource": f"arn:aws:s3:::{PAYLOAD_BUCKET}/{PAYLOAD_PREFIX}*",
+        },
+        {
+            "Effect": "Allow",
+            "Action": "dynamodb:UpdateItem",
+            "Resource": arn("dynamodb", f"table/{EXECUTIONS_TABLE.name}"),
+        },
+    ]
+    starts = [
+        {
+            "Effect": "Allow",
+            "Action": "states:StartExecution",
+            "Resource": arn("states", f"stateMachine:{machines}*"),
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["states:DescribeExecution", "states:StopExecution"],
+            "Resource": arn("states", f"execution:{machines}*"),
+        },
+        {
+            "Effect": "Allow",
+            "Action": list(SYNC_RULE_ACTIONS),
+            "Resource": arn("events", f"rule/{SYNC_RULE}"),
+        },
+    ]
+    document = {"Version": "2012-10-17"}
+    return {**document, "Statement": shared}, {**document, "Statement": shared + starts}
 
 
 def _code() -> bytes:
@@ -268,12 +323,17 @@ class LocalAWS:
 
     def _deploy(self) -> None:
         dynamodb = self.client("dynamodb")
-        for spec in (*TABLES, IDEMPOTENCY_TABLE):
+        for spec in (*TABLES, IDEMPOTENCY_TABLE, PLUGIN_LEDGER_TABLE):
             dynamodb.create_table(**_table_request(spec))
         self.client("s3").create_bucket(Bucket=PAYLOAD_BUCKET)
-        self.role_arn = self.client("iam").create_role(
-            RoleName="routines-local", AssumeRolePolicyDocument="{}"
-        )["Role"]["Arn"]
+        iam = self.client("iam")
+        self.role_arn = iam.create_role(RoleName="routines-local", AssumeRolePolicyDocument="{}")["Role"][
+            "Arn"
+        ]
+        shared, boundary = _policies()
+        policy = iam.create_policy(PolicyName=LOCAL_EXECUTION_POLICY, PolicyDocument=json.dumps(shared))
+        iam.create_policy(PolicyName=LOCAL_ROLE_BOUNDARY, PolicyDocument=json.dumps(boundary))
+        iam.attach_role_policy(RoleName="routines-local", PolicyArn=policy["Policy"]["Arn"])
         code = _code()
         variables = {k: v for k, v in self._environment().items() if not k.startswith("AWS_")}
         lam = self.client("lambda")

@@ -11,10 +11,27 @@ their own records (statemachines/machine/records.py), and the recorder's sweep s
 them. The sweep's EventBridge schedule (every minute on AWS) is emulated here too: while
 an Express execution is in flight or its record unsettled, the recorder is called with
 the scheduled rule's event every :data:`SWEEP_SECONDS`.
+
+An Express machine's record writes (its native ``dynamodb:updateItem`` on the executions
+table) are also handed to the recorder the moment the local Step Functions applies them,
+as the DynamoDB Stream record of the write (:func:`stream_event`), on the machine's own
+thread: an end is settled (trace, error routine, failed-executions queue) before the
+machine goes on — before the execution has ended — not up to a sweep later. While
+:attr:`StatusEvents.guard` is held (``routines serve --state-dir`` sets its request lock),
+the write and its settling are one step no request can see half of, and the recorder as
+``routines serve`` runs it journals the result before the guard is released
+(functions/serve/state.py): a ``kill -9`` loses no Express end a client could have seen.
+
+The stage's failed-executions queue is emulated too: a local SQS queue, named to the
+recorder by its environment (:data:`~functions.recorder.failures.ENV_FAILED_EXECUTIONS_QUEUE`),
+receives what AWS sends it — each Standard execution's FAILED, TIMED_OUT or ABORTED status
+event (the ``Failures`` rule of infra/recorder.py), and what the recorder sends for failed
+Express executions.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -22,15 +39,20 @@ import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_dynamodb as dynamodb_task,
+)
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 from functions.local.environment import ACCOUNT, REGION, LocalAWS
 from functions.local.fastpaths.guard import require
 from functions.local.lambdas import LambdaContext
+from functions.recorder.failures import ENV_FAILED_EXECUTIONS_QUEUE
 from infra.names import ENV_EXECUTIONS_TABLE, EXECUTIONS_TABLE, RECORDER_HANDLER
 
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
@@ -38,6 +60,10 @@ POLL_SECONDS = 0.05
 SWEEP_SECONDS = 0.2
 DELIVERY_THREADS = 4
 MAX_ATTEMPTS = 3
+FAILURES = ("FAILED", "TIMED_OUT", "ABORTED")  # the Failures rule's statuses
+FAILED_EXECUTIONS_QUEUE = "routines-local-failed-executions"
+# The service integration task's evaluation (moto), wrapped to hand record writes on.
+EVAL_PARAMETERS = ("self", "env", "resource_runtime_part", "normalised_parameters", "state_credentials")
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +113,34 @@ def status_event(description: dict[str, Any]) -> dict[str, Any]:
     return _event("Step Functions Execution Status Change", "aws.states", description["executionArn"], detail)
 
 
+def stream_event(key: dict[str, Any], image: dict[str, Any] | None) -> dict[str, Any]:
+    """The DynamoDB Stream event (an event source mapping's batch of one) of a write to
+    the executions table: its key and new image (NEW_IMAGE view)."""
+    change: dict[str, Any] = {"Keys": key, "StreamViewType": "NEW_IMAGE"}
+    if image is not None:
+        change["NewImage"] = image
+    return {
+        "Records": [
+            {
+                "eventID": uuid.uuid4().hex,
+                "eventName": "MODIFY",
+                "eventVersion": "1.1",
+                "eventSource": "aws:dynamodb",
+                "awsRegion": REGION,
+                "dynamodb": change,
+            }
+        ]
+    }
+
+
+def _machine_of(env: Any) -> str:
+    """The state machine ARN of the execution a task runs in (its context object)."""
+    try:
+        return str(env.states.context_object.context_object_data["StateMachine"]["Id"])
+    except (AttributeError, KeyError, TypeError):
+        return ""
+
+
 class StatusEvents:
     """``with StatusEvents(aws):`` — executions started meanwhile reach the recorder. Only
     the outermost of nested instances delivers (one event per status change)."""
@@ -110,6 +164,14 @@ class StatusEvents:
         self._original: Any = None
         self.delivered = 0
         self._delegate: StatusEvents | None = None
+        # Held while a machine's record write and the recorder's handling of it run (see
+        # the module); ``routines serve --state-dir`` sets its request lock (reentrant).
+        self.guard: AbstractContextManager[Any] = nullcontext()
+        self.written = 0  # record writes handed to the recorder
+        self._original_eval: Any = None
+        self._queued: set[str] = set()  # executions whose failure event was queued
+        self._saved_queue: str | None = None
+        self.failed_executions_queue: str | None = None
 
     def __enter__(self) -> StatusEvents:
         StatusEvents._active += 1
@@ -128,6 +190,32 @@ class StatusEvents:
             return execution
 
         StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign,assignment]
+        require(dynamodb_task.StateTaskServiceDynamoDB, "_eval_service_task", EVAL_PARAMETERS)
+        self._original_eval = dynamodb_task.StateTaskServiceDynamoDB._eval_service_task
+        evaluate = self._original_eval
+
+        def eval_service_task(
+            task: Any,
+            env: Any,
+            resource_runtime_part: Any,
+            normalised_parameters: Any,
+            state_credentials: Any,
+        ) -> Any:
+            key = normalised_parameters.get("Key") if isinstance(normalised_parameters, dict) else None
+            if (
+                not isinstance(key, dict)
+                or normalised_parameters.get("TableName") != watcher._table()
+                or not watcher._is_express(watcher.aws.client("stepfunctions"), _machine_of(env))
+            ):
+                # Not a record write, or a Standard machine's: its status events settle it.
+                return evaluate(task, env, resource_runtime_part, normalised_parameters, state_credentials)
+            with watcher.guard:
+                result = evaluate(task, env, resource_runtime_part, normalised_parameters, state_credentials)
+                watcher.record_written(key)  # only once the write applied (a refused one raised)
+            return result
+
+        dynamodb_task.StateTaskServiceDynamoDB._eval_service_task = eval_service_task  # type: ignore[method-assign,assignment]
+        self._open_failures_queue()
         self._pool = ThreadPoolExecutor(DELIVERY_THREADS, thread_name_prefix="status-events")
         self._thread = threading.Thread(target=self._run, name="status-events", daemon=True)
         self._thread.start()
@@ -142,11 +230,66 @@ class StatusEvents:
         if self._original is not None:
             StepFunctionsParserBackend.start_execution = self._original  # type: ignore[method-assign]
             self._original = None
+        if self._original_eval is not None:
+            dynamodb_task.StateTaskServiceDynamoDB._eval_service_task = self._original_eval  # type: ignore[method-assign]
+            self._original_eval = None
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
         if self._pool is not None:
             self._pool.shutdown(wait=True)
+        if self.failed_executions_queue is not None:
+            if self._saved_queue is None:
+                os.environ.pop(ENV_FAILED_EXECUTIONS_QUEUE, None)
+            else:
+                os.environ[ENV_FAILED_EXECUTIONS_QUEUE] = self._saved_queue
+            self.failed_executions_queue = None
+
+    def _open_failures_queue(self) -> None:
+        """The local failed-executions queue, named to the recorder (see the module)."""
+        self._saved_queue = os.environ.get(ENV_FAILED_EXECUTIONS_QUEUE)
+        url = str(self.aws.client("sqs").create_queue(QueueName=FAILED_EXECUTIONS_QUEUE)["QueueUrl"])
+        os.environ[ENV_FAILED_EXECUTIONS_QUEUE] = url
+        self.failed_executions_queue = url
+
+    def failed_executions(self) -> list[dict[str, Any]]:
+        """The messages in the local failed-executions queue (each taken off it)."""
+        if self._delegate is not None:
+            return self._delegate.failed_executions()
+        if self.failed_executions_queue is None:
+            return []
+        sqs = self.aws.client("sqs")
+        out: list[dict[str, Any]] = []
+        while True:
+            received = sqs.receive_message(
+                QueueUrl=self.failed_executions_queue, MaxNumberOfMessages=10, WaitTimeSeconds=0
+            ).get("Messages", [])
+            if not received:
+                return out
+            for message in received:
+                out.append(json.loads(message["Body"]))
+                sqs.delete_message(
+                    QueueUrl=self.failed_executions_queue, ReceiptHandle=message["ReceiptHandle"]
+                )
+
+    def record_written(self, key: dict[str, Any]) -> None:
+        """A machine wrote the execution record under ``key``: hand the write to the
+        recorder as its stream record (see the module). A failure is logged, not raised:
+        the machine's write happened, and the sweep settles what this did not."""
+        try:
+            item = (
+                self.aws.client("dynamodb")
+                .get_item(TableName=self._table(), Key=key, ConsistentRead=True)
+                .get("Item")
+            )
+            handler = self.aws.lambdas.handler(self.handler)
+            handler(
+                stream_event(key, item), LambdaContext("routines-recorder", "arn:local:recorder", 512, 60)
+            )
+            with self._lock:
+                self.written += 1
+        except Exception:
+            log.exception("recorder failed on the record write of %s", key)
 
     def watch(self, execution_arn: str) -> None:
         with self._lock:
@@ -197,6 +340,8 @@ class StatusEvents:
         """An Express machine's executions get no status events. (A definition wrapped to
         write its own records but deployed as Standard gets them, and the recorder settles
         its record from them: functions/recorder/recorder.py.)"""
+        if not machine_arn:
+            return False
         try:
             described = client.describe_state_machine(stateMachineArn=machine_arn)
         except Exception:  # deleted meanwhile: nothing to settle
@@ -233,6 +378,21 @@ class StatusEvents:
             self._express.difference_update(settled)
             self._lock.notify_all()
 
+    def _queue_failure(self, arn: str, description: dict[str, Any]) -> None:
+        """The Failures rule: a Standard execution's FAILED, TIMED_OUT or ABORTED status
+        event to the failed-executions queue, once (whatever the recorder's retries)."""
+        if description["status"] not in FAILURES or self.failed_executions_queue is None:
+            return
+        with self._lock:
+            if arn in self._queued:
+                return
+            self._queued.add(arn)
+        body = json.dumps(status_event(description), default=str)
+        try:  # a target of its own: whatever happens here, the recorder still gets the event
+            self.aws.client("sqs").send_message(QueueUrl=self.failed_executions_queue, MessageBody=body)
+        except Exception:
+            log.exception("failed-executions queue refused the event of %s", arn)
+
     @staticmethod
     def _table() -> str:
         return os.environ.get(ENV_EXECUTIONS_TABLE, EXECUTIONS_TABLE.name)
@@ -241,6 +401,7 @@ class StatusEvents:
         handler = self.aws.lambdas.handler(self.handler)
         done = False
         try:
+            self._queue_failure(arn, descriptions[-1])
             for description in descriptions:
                 if description["status"] == "RUNNING":
                     description = {**description, "output": None, "error": None, "cause": None}

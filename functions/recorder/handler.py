@@ -1,12 +1,14 @@
 """The recorder Lambda (``infra.names.RECORDER_HANDLER``): an EventBridge rule on
-"Step Functions Execution Status Change" invokes it; locally the runtime calls it with the
-same events."""
+"Step Functions Execution Status Change" invokes it, and a scheduled rule runs its sweep
+of Express records; locally the runtime calls it with the same events (and with each
+Express machine's record write, as a DynamoDB Stream record: functions/local/status_events.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from functions.recorder.error_routines import StoredErrorRoutines
+from functions.recorder.failures import FailedExecutions
 from functions.recorder.recorder import Recorder, RoutineSource
 from functions.store import ExecutionStore, NotFoundError, RoutineStore
 
@@ -31,4 +33,5 @@ def use_routine_source(source: RoutineSource | None) -> None:
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return Recorder(ExecutionStore(), _routines, StoredErrorRoutines()).handle(event)
+    recorder = Recorder(ExecutionStore(), _routines, StoredErrorRoutines(), FailedExecutions.from_env())
+    return recorder.handle(event)

@@ -10,9 +10,14 @@ ABORTED starts its routine's ``errorRoutine`` once (:mod:`functions.recorder.err
 
 Express executions send no status events: their machines write their own RUNNING and
 terminal records, and a scheduled sweep (:meth:`Recorder.sweep`) settles them — trace from
-node logs, error routine, TIMED_OUT for one that never wrote its end. Standard machines
-keep the status events: only they report a Standard execution's ABORTED and TIMED_OUT
-(which a machine cannot write itself) and its history gives the fuller trace.
+node logs, error routine, TIMED_OUT for one that never wrote its end, and for one that
+failed or timed out a message to the failed-executions queue, as the status events of a
+Standard one bring (:mod:`functions.recorder.failures`). A DynamoDB Stream record of the
+executions table whose new image is an ended, unsettled record is settled at once
+(:meth:`Recorder.settle_written`): the local runtime delivers each machine's record write
+so, and a stream on the table would on AWS. Standard machines keep the status events:
+only they report a Standard execution's ABORTED and TIMED_OUT (which a machine cannot
+write itself) and its history gives the fuller trace.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from typing import Any, Protocol
 from botocore.exceptions import ClientError
 
 from functions.recorder.error_routines import ErrorRoutines, pass_on
+from functions.recorder.failures import STATUSES as FAILURE_STATUSES
+from functions.recorder.failures import FailedExecutions, NotDelivered
 from functions.store.executions import (
     TERMINAL,
     ExecutionRecord,
@@ -69,6 +76,10 @@ DEFAULT_ERRORS = {
 SCHEDULE_SOURCE = "aws.events"
 SCHEDULED = "Scheduled Event"
 SWEEP_GRACE_SECONDS = 60
+# A DynamoDB Stream record (an event source mapping's batch), and the AWS Express
+# execution ARN, which Step Functions keeps no history for.
+STREAM_SOURCE = "aws:dynamodb"
+EXPRESS_ARN = ":express:"
 EXPRESS_TIMED_OUT = {
     "type": "States.Timeout",
     "message": f"the execution ran longer than an Express machine allows ({EXPRESS_MAX_SECONDS} s)",
@@ -141,15 +152,22 @@ class Recorder:
         store: ExecutionStore,
         routines: RoutineSource | None = None,
         error_routines: ErrorRoutines | None = None,
+        failures: FailedExecutions | None = None,
     ) -> None:
         self.store = store
         self.routines = routines
         # None: failed executions start no error routine (tests of the recorder alone).
         self.error_routines = error_routines
+        # None: failed Express executions reach no queue (no queue configured).
+        self.failures = failures
+        self._undelivered: list[str] = []
 
     def handle(self, event: Any) -> dict[str, Any]:
         if is_sweep(event):
             return self.sweep()
+        images = stream_images(event)
+        if images is not None:
+            return self.settle_written(images)
         change = StatusChange.parse(event)
         if change is None:
             log.warning("ignored: not a Step Functions execution status change")
@@ -296,7 +314,32 @@ class Recorder:
             record.status = "TIMED_OUT"
             record.stopped_at = record.started_at + limit
             timed_out += self._settle(record, document)
+        self._raise_undelivered()
         return {"result": "swept", "settled": settled, "timedOut": timed_out}
+
+    def settle_written(self, images: list[tuple[str, str | None]]) -> dict[str, Any]:
+        """Settle at once the records a stream of the executions table shows ended
+        (``images``: (execution id, ``pending`` of the new image) per stream record) —
+        what the sweep would do a minute later; other writes need nothing. Idempotent
+        with the sweep: whichever settles a record first, the other finds it settled."""
+        settled: list[str] = []
+        for written_id, pending in images:
+            if pending != PENDING_ENDED:
+                continue
+            record = self.store.find(written_id)
+            if record is None or record.pending != PENDING_ENDED:
+                continue  # settled meanwhile (or gone)
+            if self._settle(record, self._document(_meta(record))):
+                settled.append(written_id)
+        self._raise_undelivered()
+        return {"result": "settled", "settled": len(settled), "executionIds": settled}
+
+    def _raise_undelivered(self) -> None:
+        if self._undelivered:
+            undelivered, self._undelivered = self._undelivered, []
+            raise NotDelivered(
+                f"settled, but the failed-executions queue did not take: {', '.join(undelivered)}"
+            )
 
     def _settle(self, record: ExecutionRecord, document: Any) -> bool:
         meta = _meta(record)
@@ -313,13 +356,22 @@ class Recorder:
             try:
                 topology, report, variables = _compiled(meta.routine_id, meta.version, json.dumps(document))
                 context = {"trigger": record.trigger, "vars": variables}
-                record.nodes = trace_from_logs(record.execution_arn, topology, report, context)
+                record.nodes = _express_trace(record.execution_arn, topology, report, context)
             except Exception:  # the terminal status matters more than the trace
                 log.exception("no trace for %s", record.execution_id)
         if self.error_routines is not None:
             # Once, whichever sweep gets there: the error execution's name is fixed.
             record.error_routine = pass_on(self.error_routines, self.store, record, meta, document)
-        return self.store.settle(record)
+        settled = self.store.settle(record)
+        if settled and self.failures is not None and record.status in FAILURE_STATUSES:
+            # After the settle, by the one that won it: one message per execution. (A
+            # Standard execution's reach the queue from its status event instead.)
+            try:
+                self.failures.send(record)
+            except Exception:
+                log.exception("failed execution %s not sent to its queue", record.execution_id)
+                self._undelivered.append(record.execution_id)
+        return settled
 
     @staticmethod
     def _tagged(change: StatusChange, execution_input: Any) -> RunMeta | None:
@@ -366,6 +418,47 @@ def _meta(record: ExecutionRecord) -> RunMeta:
         record.trigger_type or "manual",
         record.rerun_of,
     )
+
+
+def _express_trace(
+    execution_arn: str, topology: Topology, report: dict[str, Any], context: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """The trace of an ended Express execution: from its node logs (AWS keeps no history
+    of Express executions) — or, where Step Functions does keep one (the local runtime),
+    from that history and the logs, as a Standard execution's: the trace its live events
+    (``GET /executions/{id}/events``) were derived from while it ran, so that the events
+    served from the settled record are the ones a client saw live."""
+    if EXPRESS_ARN not in execution_arn:
+        try:
+            trace = trace_execution(
+                client("stepfunctions"), execution_arn, topology, report, context, ended=True
+            )
+        except ClientError:
+            pass  # no history to read: from the logs
+        else:
+            return trace.nodes
+    return trace_from_logs(execution_arn, topology, report, context)
+
+
+def stream_images(event: Any) -> list[tuple[str, str | None]] | None:
+    """(execution id, ``pending``) of the new image of each record of a DynamoDB Stream
+    event on the executions table (None: ``event`` is not one). A record without a new
+    image (a removal) has ``pending`` None."""
+    records = event.get("Records") if isinstance(event, dict) else None
+    if not isinstance(records, list) or not records:
+        return None
+    if not all(isinstance(r, dict) and r.get("eventSource") == STREAM_SOURCE for r in records):
+        return None
+    images: list[tuple[str, str | None]] = []
+    for record in records:
+        change = record.get("dynamodb") if isinstance(record.get("dynamodb"), dict) else {}
+        keys, image = change.get("Keys") or {}, change.get("NewImage") or {}
+        execution_id = (keys.get("executionId") or {}).get("S") if isinstance(keys, dict) else None
+        if not isinstance(execution_id, str):
+            continue
+        pending = (image.get("pending") or {}).get("S") if isinstance(image, dict) else None
+        images.append((execution_id, pending if isinstance(pending, str) else None))
+    return images
 
 
 def express_limit(document: Any) -> float:

@@ -185,14 +185,21 @@ class Server:
         log: TextIO | None = None,
         workers: int = WORKERS,
         waiting: int = WAITING,
+        events: StatusEvents | None = None,
     ) -> None:
         self.aws = aws
         self.durable = durable  # --state-dir
         self.log = log
         self.dispatcher = Dispatcher(api_handler)
-        self.lock = threading.Lock()
+        # Reentrant: the recorder, run under it (an Express machine's record write, below),
+        # writes and journals records under it again.
+        self.lock = threading.RLock()
         if durable is not None:
             durable.guard = self.lock  # records written outside requests: journaled first
+            if events is not None:
+                # An Express machine's record write and its settling: one step for requests
+                # (functions/local/status_events.py), journaled before the lock is released.
+                events.guard = self.lock
         self.httpd = PooledHTTPServer(
             (HOST, port), self._handler_class(), self._busy_class(), workers, waiting
         )
@@ -350,7 +357,7 @@ class Server:
 @contextmanager
 def _runtime(
     state_dir: Path | None, saved: state.Saved | None
-) -> Iterator[tuple[LocalAWS, state.Durable | None, state.Restored]]:
+) -> Iterator[tuple[LocalAWS, state.Durable | None, state.Restored, StatusEvents]]:
     """A local AWS whose status events reach the recorder; with a state directory, the
     saved state put back (``saved``, from :func:`state.read`) and kept from then on.
     Raises :class:`state.StateFileError` for a state that cannot be put back or a
@@ -359,7 +366,7 @@ def _runtime(
     with LocalAWS() as aws:
         durable: state.Durable | None = None
         try:
-            with StatusEvents(aws, handler):
+            with StatusEvents(aws, handler) as events:
                 api_context.reset()
                 restored = state.Restored()
                 if state_dir is not None:
@@ -375,7 +382,7 @@ def _runtime(
                         raise state.StateFileError(
                             f"{state_dir}: cannot write the state there: {exc.strerror or exc}"
                         ) from None
-                yield aws, durable, restored
+                yield aws, durable, restored, events
         finally:
             # After the status events have stopped: what they recorded last is kept too.
             if durable is not None:
@@ -393,8 +400,8 @@ def running(
 ) -> Iterator[Server]:
     """A started server on a local AWS, in a background thread (tests, benchmarks)."""
     saved = state.read(state_dir) if state_dir is not None else None
-    with _runtime(state_dir, saved) as (aws, durable, _):
-        server = Server(aws, port, durable, log, workers, waiting)
+    with _runtime(state_dir, saved) as (aws, durable, _, events):
+        server = Server(aws, port, durable, log, workers, waiting, events)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         try:
@@ -412,9 +419,9 @@ def serve(port: int = DEFAULT_PORT, state_dir: Path | None = None) -> int:
     """Run until Ctrl-C; the exit code (2: cannot listen, or a state that cannot be used)."""
     try:
         saved = state.read(state_dir) if state_dir is not None else None
-        with _runtime(state_dir, saved) as (aws, durable, restored):
+        with _runtime(state_dir, saved) as (aws, durable, restored, events):
             try:
-                server = Server(aws, port, durable, sys.stderr)
+                server = Server(aws, port, durable, sys.stderr, events=events)
             except OSError as exc:
                 reason = exc.strerror or exc
                 print(f"routines serve: cannot listen on {HOST}:{port}: {reason}", file=sys.stderr)

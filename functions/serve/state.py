@@ -11,9 +11,11 @@ directory holds two kinds of file:
   answered once a snapshot taken after it is on disk; requests that arrive meanwhile share
   the next snapshot (group commit), so the cost is one scan per batch of requests.
 - ``journal-<n>.jsonl``: each execution record written outside a request — by the
-  recorder (terminal statuses) and the cron scheduler — is read back after the write and
-  appended as one JSON line before the writer goes on — under the server's request lock,
-  so no request can show a record that is not on disk yet. Saving the whole state for
+  recorder (terminal statuses, settled Express records), the cron scheduler, and an
+  Express machine itself (its own RUNNING and end: the end settled by the recorder as it
+  is written, :func:`record_status`) — is read back after the write and appended as one
+  JSON line before the writer goes on — under the server's request lock, so no request
+  can show a record that is not on disk yet. Saving the whole state for
   each of those writes would be too slow: a snapshot costs a scan of every kept table
   (~55 ms for 200 executions, growing with every execution kept) and the recorder writes
   a record per execution, on a pool of four threads; an append costs ~0.4 ms (one read,
@@ -59,8 +61,11 @@ from functions import activation
 from functions.activation import Settings
 from functions.local import LocalAWS
 from functions.recorder import Recorder
+from functions.recorder.error_routines import StoredErrorRoutines
+from functions.recorder.failures import FailedExecutions
 from functions.recorder.handler import StoredRoutines
 from functions.recorder.handler import lambda_handler as recorder_handler
+from functions.recorder.recorder import stream_images
 from functions.store import RoutineStore
 from functions.store.executions import ExecutionRecord, ExecutionStore
 from infra.names import (
@@ -621,12 +626,44 @@ class JournaledStore(ExecutionStore):
                 self.durable.journal(record.execution_id)
         return written
 
+    def settle(self, record: ExecutionRecord) -> bool:
+        """An Express record settled (by the sweep, or as its machine wrote it), journaled
+        as :meth:`record` journals."""
+        with self.durable.guard:
+            settled = super().settle(record)
+            if settled:
+                self.durable.journal(record.execution_id)
+        return settled
+
 
 def record_status(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The recorder Lambda as ``routines serve`` runs it (:data:`HANDLER`): with a state
     directory, what it records — a terminal status above all — is journaled before any
-    request can see it and before it returns, so it survives a crash."""
+    request can see it and before it returns, so it survives a crash.
+
+    An Express machine's record write comes as its stream record, under the guard
+    (functions/local/status_events.py): an end is settled and journaled, and any other
+    write (the RUNNING one, a child's first record) journaled as written, before the guard
+    is released — so the end of an Express execution, which its machine writes straight
+    into the table, is on disk before any request can see it (issue #28)."""
     durable = Durable.current
     if durable is None:
         return recorder_handler(event, context)
-    return Recorder(JournaledStore(durable), StoredRoutines()).handle(event)
+    recorder = Recorder(
+        JournaledStore(durable), StoredRoutines(), StoredErrorRoutines(), FailedExecutions.from_env()
+    )
+    written = stream_images(event)
+    if written is None:
+        return recorder.handle(event)
+    settled: list[str] = []
+    with durable.guard:
+        try:
+            result = recorder.handle(event)
+            settled = list(result.get("executionIds") or [])
+        finally:
+            # Settled ones were journaled by their settle; the rest as the machine wrote them
+            # (also when settling failed: the sweep settles them later).
+            for execution_id in dict.fromkeys(e for e, _ in written):
+                if execution_id not in settled:
+                    durable.journal(execution_id)
+    return result

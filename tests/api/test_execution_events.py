@@ -10,11 +10,14 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
+
 from functions.serve import running
 from tests.api.conftest import example
 from tests.api.test_serve import http as call
 
 TERMINAL = ("SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT")
+KINDS = ("standard", "express")
 
 
 class Stream:
@@ -65,6 +68,12 @@ def _start(base: str, document: dict[str, Any], user: str = "alice") -> str:
     return str(started["executionId"])
 
 
+def _machine_type(server: Any, execution_id: str) -> str:
+    machine = execution_id.split(":", 1)[0]
+    arn = f"arn:aws:states:us-east-1:123456789012:stateMachine:{machine}"
+    return str(server.aws.client("stepfunctions").describe_state_machine(stateMachineArn=arn)["type"])
+
+
 def _finished(base: str, execution_id: str) -> dict[str, Any]:
     for _ in range(300):
         body = call(base, "GET", f"/executions/{execution_id}")[1]
@@ -74,12 +83,13 @@ def _finished(base: str, execution_id: str) -> dict[str, Any]:
     raise AssertionError("the execution did not end")
 
 
-def _napping(seconds: int) -> dict[str, Any]:
+def _napping(seconds: int, execution: str = "standard") -> dict[str, Any]:
     return {
         "name": "napping",
-        # Standard: an Express execution's events come from its history while it runs and
-        # from node logs once settled, where a wait's duration is unknown (issue #28).
-        "execution": "standard",
+        # Both kinds: an Express execution's events come from its history while it runs and
+        # from its settled record's trace once it has ended — the trace the recorder built on
+        # that same history (functions/recorder/recorder.py ``_express_trace``, issue #28).
+        "execution": execution,
         "trigger": {"type": "manual"},
         "nodes": [
             {"id": "before", "plugin": "static-data", "parameters": {"data": {"a": 1}}},
@@ -123,9 +133,10 @@ def test_a_finished_execution_streams_every_event_and_ends() -> None:
             assert data["at"].endswith("Z")
 
 
-def test_a_running_execution_streams_live_until_its_end() -> None:
+@pytest.mark.parametrize("execution", KINDS)
+def test_a_running_execution_streams_live_until_its_end(execution: str) -> None:
     with running() as server:
-        execution_id = _start(server.url, _napping(2))
+        execution_id = _start(server.url, _napping(2, execution))
         stream = Stream(server.url, execution_id)
         events = stream.events()
         by_kind = {(data["node"], data["status"]): seconds for _, data, seconds in events}
@@ -158,9 +169,10 @@ def test_last_event_id_replays_exactly_what_was_missed() -> None:
         assert Stream(server.url, execution_id, last="not-an-id").status == 422
 
 
-def test_a_live_stream_cut_and_resumed_misses_nothing() -> None:
+@pytest.mark.parametrize("execution", KINDS)
+def test_a_live_stream_cut_and_resumed_misses_nothing(execution: str) -> None:
     with running() as server:
-        execution_id = _start(server.url, _napping(1))
+        execution_id = _start(server.url, _napping(1, execution))
         first = Stream(server.url, execution_id)
         seen: list[tuple[str, dict[str, Any]]] = []
         while True:  # read until the wait node is waiting, then drop the connection
@@ -173,9 +185,17 @@ def test_a_live_stream_cut_and_resumed_misses_nothing() -> None:
                     break
         first.connection.close()
         rest = Stream(server.url, execution_id, last=seen[-1][0]).events()
-        _finished(server.url, execution_id)
+        record = _finished(server.url, execution_id)
         whole = Stream(server.url, execution_id).events()
         assert seen + [(i, d) for i, d, _ in rest] == [(i, d) for i, d, _ in whole]
+        # After the end, from the settled record: the same events again, the wait's
+        # duration included (what a reconnect after the end is served).
+        again = Stream(server.url, execution_id, last=seen[0][0]).events()
+        assert [(i, d) for i, d, _ in again] == [(i, d) for i, d, _ in whole[1:]]
+        nap_end = next(d for _, d, _ in whole if d["node"] == "nap" and d["status"] == "succeeded")
+        assert nap_end["durationMs"] >= 900
+        assert record["nodes"]["nap"]["durationMs"] == nap_end["durationMs"]
+        assert _machine_type(server, execution_id) == execution.upper()
 
 
 def test_another_users_execution_is_not_found() -> None:

@@ -2,7 +2,12 @@
 
 A crash is simulated two ways: in-process, by copying the state directory while the server
 runs (what a ``kill -9`` at that instant would leave on disk) and starting a new server on
-the copy; and for real, with ``kill -9`` of a ``routines serve`` process."""
+the copy; and for real, with ``kill -9`` of a ``routines serve`` process.
+
+Runs that end are both kinds: Standard ones, recorded from their status events, and
+Express ones, whose machines write their records themselves (settled and journaled as the
+machine writes its end, before any request can see it: functions/local/status_events.py,
+functions/serve/state.py — issue #28)."""
 
 from __future__ import annotations
 
@@ -25,12 +30,15 @@ from typing import Any
 import pytest
 
 from functions.cli.main import main
+from functions.local.status_events import StatusEvents
 from functions.serve import Server, running
 from functions.serve.state import FILE, StateFileError
 from tests.api.conftest import manual
 
 STOPPED = "Routines.LocalServerStopped"
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+# How runs that end are recorded: from status events, or by their own (Express) machine.
+KINDS = ("standard", "express")
 
 
 def http(
@@ -62,7 +70,7 @@ def until(check: Callable[[], Any], timeout: float = 20, what: str = "condition"
 def approval_routine() -> dict[str, Any]:
     return {
         "name": "ship?",
-        "execution": "standard",  # the status-event path; Express: see the xfail below
+        "execution": "standard",  # an approval cannot be Express
         "trigger": {"type": "manual"},
         "nodes": [
             {"id": "ask", "plugin": "approval", "parameters": {"message": "Ship it?"}},
@@ -75,7 +83,7 @@ def approval_routine() -> dict[str, Any]:
 def waiting_routine() -> dict[str, Any]:
     return {
         "name": "later",
-        "execution": "standard",  # the status-event path; Express: see the xfail below
+        "execution": "standard",  # an hour's wait cannot be Express (5 minutes at most)
         "trigger": {"type": "manual"},
         "nodes": [
             {"id": "pause", "plugin": "wait", "parameters": {"seconds": 3600}},
@@ -85,12 +93,12 @@ def waiting_routine() -> dict[str, Any]:
     }
 
 
-def finishing_later(seconds: int = 1) -> dict[str, Any]:
+def finishing_later(seconds: int = 1, execution: str = "standard") -> dict[str, Any]:
     """A run that ends well after the request that started it has been answered (and
     has saved what it wrote)."""
     return {
         "name": "soon",
-        "execution": "standard",  # the status-event path; Express: see the xfail below
+        "execution": execution,
         "trigger": {"type": "manual"},
         "nodes": [
             {"id": "pause", "plugin": "wait", "parameters": {"seconds": seconds}},
@@ -98,6 +106,44 @@ def finishing_later(seconds: int = 1) -> dict[str, Any]:
         ],
         "connections": [{"sourceNodeId": "pause", "targetNodeId": "greet"}],
     }
+
+
+def on_error() -> dict[str, Any]:
+    return {
+        "name": "on error",
+        "trigger": {"type": "error"},
+        "nodes": [
+            {
+                "id": "note",
+                "plugin": "transform",
+                "parameters": {"fields": {"s": "{{ trigger.execution.status }}"}},
+            }
+        ],
+    }
+
+
+def failing_later(error_routine: str) -> dict[str, Any]:
+    """An Express run that fails after its start request was answered."""
+    return {
+        "name": "fragile",
+        "execution": "express",
+        "errorRoutine": error_routine,
+        "trigger": {"type": "manual"},
+        "nodes": [
+            {"id": "pause", "plugin": "wait", "parameters": {"seconds": 1}},
+            {
+                "id": "boom",
+                "plugin": "stop",
+                "parameters": {"status": "fail", "error": "Broken", "cause": "bad"},
+            },
+        ],
+        "connections": [{"sourceNodeId": "pause", "targetNodeId": "boom"}],
+    }
+
+
+def machine_type(server: Server, routine_id: str) -> str:
+    arn = f"arn:aws:states:us-east-1:123456789012:stateMachine:routines-{routine_id}"
+    return str(server.aws.client("stepfunctions").describe_state_machine(stateMachineArn=arn)["type"])
 
 
 def activated(base: str, document: dict[str, Any]) -> str:
@@ -127,9 +173,11 @@ def crash_copy(state_dir: Path, into: Path) -> Path:
     return into
 
 
-def test_a_run_that_finished_before_a_crash_keeps_its_terminal_record(tmp_path: Path) -> None:
+@pytest.mark.parametrize("execution", KINDS)
+def test_a_run_that_finished_before_a_crash_keeps_its_terminal_record(tmp_path: Path, execution: str) -> None:
     with running(state_dir=tmp_path / "live") as server:
-        routine_id = activated(server.url, finishing_later())
+        routine_id = activated(server.url, finishing_later(execution=execution))
+        assert machine_type(server, routine_id) == execution.upper()
         execution_id = start(server.url, routine_id, {"who": "ada"})
         until(lambda: recorded(server.url, routine_id).get(execution_id) == "SUCCEEDED", what="SUCCEEDED")
         # No request since the run ended: only the recorder wrote its terminal record.
@@ -140,7 +188,38 @@ def test_a_run_that_finished_before_a_crash_keeps_its_terminal_record(tmp_path: 
         assert record["status"] == "SUCCEEDED", record
         assert record["output"] == {"greet": {"who": "ada"}}
         assert record["nodes"]["greet"]["status"] == "succeeded"
+        assert record["nodes"]["pause"]["status"] == "succeeded"
         assert recorded(server.url, routine_id) == {execution_id: "SUCCEEDED"}
+
+
+def test_a_failed_express_run_keeps_its_record_its_error_routine_run_and_one_alarm_message(
+    tmp_path: Path,
+) -> None:
+    """The settle of a failed Express run — trace, clean error, error routine started,
+    failed-executions message — happens as its machine writes the end, journaled before
+    the guard is released; a crash right after keeps all of it (and sends nothing twice)."""
+    with running(state_dir=tmp_path / "live") as server:
+        handler_id = activated(server.url, on_error())
+        routine_id = activated(server.url, failing_later(handler_id))
+        assert machine_type(server, routine_id) == "EXPRESS"
+        execution_id = start(server.url, routine_id)
+        until(lambda: recorded(server.url, routine_id).get(execution_id) == "FAILED", what="FAILED")
+        status, record = http(server.url, "GET", f"/executions/{execution_id}")
+        assert record["errorRoutine"]["note"] is None, record
+        handled = record["errorRoutine"]["executionId"]
+        until(lambda: recorded(server.url, handler_id).get(handled) == "SUCCEEDED", what="the error routine")
+        crashed = crash_copy(tmp_path / "live", tmp_path / "crashed")
+        events = StatusEvents._current
+        assert events is not None
+        sent = [m["detail"]["name"] for m in events.failed_executions()]
+        assert sent == [execution_id.split(":", 1)[1]]
+    with running(state_dir=crashed) as server:
+        status, record = http(server.url, "GET", f"/executions/{execution_id}")
+        assert status == 200 and record["status"] == "FAILED", record
+        assert record["error"] == {"type": "Broken", "message": "bad"}
+        assert record["nodes"]["boom"]["status"] == "failed"
+        assert record["errorRoutine"]["executionId"] == handled
+        assert recorded(server.url, handler_id) == {handled: "SUCCEEDED"}
 
 
 def test_runs_in_flight_at_a_crash_are_closed_aborted_and_can_be_rerun(tmp_path: Path) -> None:
@@ -182,11 +261,12 @@ def test_runs_in_flight_at_a_crash_are_closed_aborted_and_can_be_rerun(tmp_path:
         assert http(base, "POST", f"/executions/{waiting}/rerun")[0] == 202
 
 
-def test_records_written_after_a_restart_survive_the_next_crash(tmp_path: Path) -> None:
+@pytest.mark.parametrize("execution", KINDS)
+def test_records_written_after_a_restart_survive_the_next_crash(tmp_path: Path, execution: str) -> None:
     """The journal of a restarted server goes on where the last one's left off."""
     live = tmp_path / "live"
     with running(state_dir=live) as server:
-        routine_id = activated(server.url, finishing_later())
+        routine_id = activated(server.url, finishing_later(execution=execution))
         first = start(server.url, routine_id)
         until(lambda: recorded(server.url, routine_id).get(first) == "SUCCEEDED", what="first run")
     with running(state_dir=live) as server:
@@ -197,15 +277,22 @@ def test_records_written_after_a_restart_survive_the_next_crash(tmp_path: Path) 
         assert recorded(server.url, routine_id) == {first: "SUCCEEDED", second: "SUCCEEDED"}
 
 
-def test_a_journal_line_cut_short_by_a_crash_is_the_write_that_had_not_happened(tmp_path: Path) -> None:
+@pytest.mark.parametrize("execution", KINDS)
+def test_a_journal_line_cut_short_by_a_crash_is_the_write_that_had_not_happened(
+    tmp_path: Path, execution: str
+) -> None:
     live = tmp_path / "live"
     with running(state_dir=live) as server:
-        routine_id = activated(server.url, finishing_later())
+        routine_id = activated(server.url, finishing_later(execution=execution))
         done = start(server.url, routine_id)
         until(lambda: recorded(server.url, routine_id).get(done) == "SUCCEEDED", what="SUCCEEDED")
         crashed = crash_copy(live, tmp_path / "crashed")
     (journal,) = sorted(crashed.glob("journal-*.jsonl"))
-    assert journal.read_text().count("\n") == 1
+    lines = journal.read_text().splitlines()
+    # The terminal record, last; an Express machine's own RUNNING write may come first
+    # (journaled as written, unless the start request's snapshot already held it).
+    assert json.loads(lines[-1])["item"]["status"] == {"S": "SUCCEEDED"}
+    assert len(lines) == 1 if execution == "standard" else len(lines) in (1, 2)
     with journal.open("a") as out:
         out.write('{"table": "executions", "item": {"executionId": {"S": "rout')  # no newline: cut
     with running(state_dir=crashed) as server:
@@ -373,14 +460,16 @@ def serve_process(state_dir: Path) -> Iterator[tuple[str, subprocess.Popen[str],
 QUICK, PAUSING, ASKING = 10, 5, 5
 
 
-def test_kill_9_during_twenty_executions_loses_no_terminal_record(tmp_path: Path) -> None:
-    """20 executions — 10 that finish at once, 5 on a one-hour wait node, 5 at an
-    approval — then kill -9 and a restart on the same directory: every finished one is
-    kept as it ended, none is left RUNNING, and the interrupted ones can be re-run."""
+@pytest.mark.parametrize("execution", KINDS)
+def test_kill_9_during_twenty_executions_loses_no_terminal_record(tmp_path: Path, execution: str) -> None:
+    """20 executions — 10 that finish at once (Standard, or Express: their machines write
+    their records), 5 on a one-hour wait node, 5 at an approval — then kill -9 and a
+    restart on the same directory: every finished one is kept as it ended, none is left
+    RUNNING, and the interrupted ones can be re-run."""
     state_dir = tmp_path / "state"
     began = time.monotonic()
     with serve_process(state_dir) as (base, process, _):
-        quick = activated(base, manual("quick") | {"execution": "standard"})
+        quick = activated(base, manual("quick") | {"execution": execution})
         pausing = activated(base, waiting_routine())
         asking = activated(base, approval_routine())
         started: dict[str, list[str]] = {quick: [], pausing: [], asking: []}
@@ -404,7 +493,8 @@ def test_kill_9_during_twenty_executions_loses_no_terminal_record(tmp_path: Path
         missing = [e for ids in started.values() for e in ids if e not in everything]
         stuck = [e for e, status in everything.items() if status not in TERMINAL]
         print(
-            f"\nkill -9 with {sum(map(len, started.values()))} executions: finished before the kill "
+            f"\nkill -9 with {sum(map(len, started.values()))} executions ({execution} quick ones): "
+            f"finished before the kill "
             f"{len(finished)}, finished status lost {len(lost)}, missing {len(missing)}, "
             f"not terminal after the restart {len(stuck)} ({time.monotonic() - began:.1f} s)"
         )

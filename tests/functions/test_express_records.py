@@ -4,7 +4,9 @@ on AWS) yet ends with exactly one terminal record, with its trace from the node 
 failure starts its error routine exactly once; an execution that never writes its end is
 timed out by the recorder's sweep, and its machine's late write cannot change that. Item
 4: a Standard routine's distributed loop runs Express children where the body allows,
-with the same result locally. And the examples choose as the issue says."""
+with the same result locally. And the examples choose as the issue says. Locally an end is
+settled as its machine writes it, before the execution ends; a failed or timed-out Express
+execution reaches the failed-executions queue once, as a Standard one's status event does."""
 
 from __future__ import annotations
 
@@ -15,9 +17,10 @@ from typing import Any
 
 import pytest
 
-from functions.local import LocalAWS, run_routine
-from functions.local.status_events import StatusEvents
+from functions.local import LocalAWS, run_routine, status_events
+from functions.local.status_events import StatusEvents, stream_event
 from functions.recorder.error_routines import StoredErrorRoutines, execution_name
+from functions.recorder.failures import FailedExecutions, NotDelivered, failure_event
 from functions.recorder.handler import StoredRoutines
 from functions.recorder.recorder import Recorder
 from functions.store import ExecutionStore
@@ -224,6 +227,130 @@ def test_the_wrapper_is_only_around_express_machines_and_keeps_the_routines_erro
     assert failed.status == "FAILED" and (failed.error, failed.cause) == ("Broken", "bad")
 
 
+# -- settled as the machine writes its end; failures reach the failed-executions queue ------
+
+
+def test_an_express_end_is_settled_as_its_machine_writes_it_before_the_execution_ends(
+    api: Api, aws: LocalAWS, events: StatusEvents, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The sweep only every hour: what settles the record is its write, handed to the
+    # recorder as its stream record on the machine's thread (functions/local/status_events.py).
+    monkeypatch.setattr(status_events, "SWEEP_SECONDS", 3600)
+    routine_id = activated(api, greet())
+    execution_id = api.ok("POST", f"/routines/{routine_id}/executions", {"input": {"who": "Ada", "n": 1}})[
+        "executionId"
+    ]
+    arn = ExecutionStore().find(execution_id).execution_arn  # type: ignore[union-attr]
+    sfn = aws.client("stepfunctions")
+    deadline = time.monotonic() + 30
+    while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    # The execution has just ended: its record is already settled, trace and all.
+    [item] = items(aws, execution_id)
+    assert item["status"]["S"] == "SUCCEEDED" and "pending" not in item
+    record = ExecutionStore().find(execution_id)
+    assert record is not None and record.nodes is not None
+    assert {n: e["status"] for n, e in record.nodes.items()} == {
+        "hello": "succeeded",
+        "big": "succeeded",
+        "yes": "skipped",
+        "no": "succeeded",
+    }
+    assert events.written >= 2  # RUNNING, SUCCEEDED
+
+
+def test_a_failed_express_execution_reaches_the_failed_executions_queue_once_as_a_standard_one_does(
+    api: Api, aws: LocalAWS, events: StatusEvents
+) -> None:
+    on_error = activated(api, handler())
+    express = activated(api, failing(on_error))
+    standard = activated(api, failing(on_error) | {"execution": "standard"})
+    assert (machine_type(aws, express), machine_type(aws, standard)) == ("EXPRESS", "STANDARD")
+    ran = {
+        routine_id: api.ok("POST", f"/routines/{routine_id}/executions", {"input": {}})["executionId"]
+        for routine_id in (express, standard)
+    }
+    assert events.settle(60)
+    # Later sweeps (and a stream record of the settled write, delivered again) send nothing more.
+    recorder = Recorder(
+        ExecutionStore(), StoredRoutines(), StoredErrorRoutines(), FailedExecutions.from_env()
+    )
+    recorder.sweep()
+    [item] = items(aws, ran[express])
+    assert recorder.handle(stream_event({"executionId": item["executionId"]}, item))["settled"] == 0
+    recorder.sweep()
+    messages = events.failed_executions()
+    by_execution = {m["detail"]["name"]: m for m in messages}
+    assert len(messages) == 2 == len(by_execution), messages  # one each; the error routine's run succeeded
+    sent = by_execution[ran[express].split(":", 1)[1]]
+    event = by_execution[ran[standard].split(":", 1)[1]]
+    # The same kind of message: the status-change event's shape, fields and values.
+    assert sent["detail-type"] == event["detail-type"] == "Step Functions Execution Status Change"
+    assert (sent["source"], event["source"]) == ("routines.recorder", "aws.states")
+    assert set(sent) == set(event) and set(sent["detail"]) == set(event["detail"])
+    record = ExecutionStore().find(ran[express])
+    assert record is not None and record.status == "FAILED"
+    assert sent["detail"]["executionArn"] == record.execution_arn
+    assert sent["detail"]["stateMachineArn"] == event["detail"]["stateMachineArn"].replace(standard, express)
+    assert (sent["detail"]["status"], sent["detail"]["error"], sent["detail"]["cause"]) == (
+        "FAILED",
+        "Broken",
+        "bad",
+    )
+    assert (event["detail"]["status"], event["detail"]["error"]) == ("FAILED", "Broken")
+    assert sent["detail"]["stopDate"] >= sent["detail"]["startDate"] > 0
+
+
+def test_a_timed_out_express_execution_is_sent_once_and_a_refused_send_fails_the_sweep_loudly(
+    aws: LocalAWS,
+) -> None:
+    document = routine(
+        {"id": "nap", "plugin": "wait", "parameters": {"seconds": 2}},
+        {"id": "after", "plugin": "transform", "parameters": {"fields": {"a": 1}}},
+        connections=[link("nap", "after")],
+    )
+    compiled = compile_routine(document)
+
+    class Documents:
+        def routine_document(self, owner: str, routine_id: str, version: int) -> Any:
+            return document if (owner, routine_id, version) == ("alice", "r1", 1) else None
+
+    sfn = aws.client("stepfunctions")
+    arn = sfn.create_state_machine(
+        name="routines-r1", definition=compiled.definition, roleArn=aws.role_arn, type="EXPRESS"
+    )["stateMachineArn"]
+    store = ExecutionStore()
+    sqs = aws.client("sqs")
+    queue = sqs.create_queue(QueueName="failed")["QueueUrl"]
+    first = start_execution(sfn, store, arn, RunMeta("alice", "r1", 1, "manual"), {"x": 1})
+    second = start_execution(sfn, store, arn, RunMeta("alice", "r1", 1, "manual"), {"x": 2})
+    time.sleep(0.5)  # the machines' RUNNING writes
+    # A queue that refuses: the records are settled all the same, and the sweep raises.
+    broken = Recorder(store, Documents(), failures=FailedExecutions(queue + "-gone"))
+    with pytest.raises(NotDelivered, match=first.execution_id):
+        broken.sweep(now=time.time() + 400)
+    assert store.find(first.execution_id).status == "TIMED_OUT"  # type: ignore[union-attr]
+    assert store.find(second.execution_id).status == "TIMED_OUT"  # type: ignore[union-attr]
+    # Settled records are not sent again, by any later sweep.
+    recorder = Recorder(store, Documents(), failures=FailedExecutions(queue))
+    assert recorder.sweep(now=time.time() + 400) == {"result": "swept", "settled": 0, "timedOut": 0}
+    assert sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []) == []
+    # A third one, timed out by a working sweep: one message, with the timeout's error.
+    third = start_execution(sfn, store, arn, RunMeta("alice", "r1", 1, "manual"), {"x": 3})
+    time.sleep(0.5)
+    assert recorder.sweep(now=time.time() + 400)["timedOut"] == 1
+    assert recorder.sweep(now=time.time() + 400)["timedOut"] == 0
+    [message] = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    sent = json.loads(message["Body"])
+    assert sent["detail"]["name"] == third.execution_id.split(":", 1)[1]
+    assert sent["detail"]["status"] == "TIMED_OUT" and sent["detail"]["error"] == "States.Timeout"
+    assert sent["id"] == failure_event(store.find(third.execution_id)).get("id")  # type: ignore[arg-type]
+    for started in (first, second, third):  # moto runs them on: let them end within the test
+        while sfn.describe_execution(executionArn=started.execution_arn)["status"] == "RUNNING":
+            time.sleep(0.1)
+
+
 def distributed(**extra: Any) -> dict[str, Any]:
     return routine(
         {"id": "list", "plugin": "static-data", "parameters": {"data": [1, 2, 3]}},
@@ -259,10 +386,10 @@ def test_a_distributed_loop_of_a_standard_routine_runs_express_children_with_the
 
 def test_a_body_that_is_not_safe_to_repeat_or_may_pass_five_minutes_keeps_standard_children() -> None:
     unsafe = distributed()
-    unsafe["nodes"][2] = {
+    unsafe["nodes"][2] = {  # a POST without its Idempotency-Key header
         "id": "double",
-        "plugin": "ses-send-email",
-        "parameters": {"from": "a@example.com", "to": ["b@example.com"], "subject": "s", "text": "t"},
+        "plugin": "http-request",
+        "parameters": {"method": "POST", "url": "https://hooks.example.com", "idempotencyHeader": ""},
     }
     slow = distributed()
     slow["nodes"].append({"id": "nap", "plugin": "wait", "parameters": {"seconds": 400}})
@@ -280,15 +407,14 @@ def _choice(name: str) -> dict[str, Any]:
     return dict(report["execution"])
 
 
-@pytest.mark.parametrize("name", ["webhook-order-handling", "event-fanout"])
-def test_the_webhook_and_event_examples_choose_express(name: str) -> None:
+@pytest.mark.parametrize("name", ["webhook-order-handling", "cron-daily-report", "event-fanout"])
+def test_the_webhook_cron_and_event_examples_choose_express(name: str) -> None:
+    # The cron example mails its report: ses-send-email sends once per key through the
+    # plugin ledger (plugins/runtime/ledger.py), so it is safe to repeat.
     assert _choice(name) == {"type": "express", "requested": "auto", "reasons": []}
 
 
-def test_the_cron_example_stays_standard_for_its_email_and_the_approval_example_for_its_approval() -> None:
-    cron = _choice("cron-daily-report")
-    assert cron["type"] == "standard"
-    assert any(r.startswith("nodes[mail]") and "not safe to repeat" in r for r in cron["reasons"])
+def test_the_approval_example_stays_standard_for_its_approval() -> None:
     approval = _choice("approval-flow")
     assert approval["type"] == "standard"
     [reason] = approval["reasons"]

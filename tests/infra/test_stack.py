@@ -8,6 +8,7 @@ from typing import Any
 from infra.lambdas import lambda_functions
 from infra.names import (
     IDEMPOTENCY_TABLE,
+    PLUGIN_LEDGER_TABLE,
     TABLES,
     function_name,
     table_name,
@@ -40,10 +41,11 @@ def _list(value: Any) -> list[Any]:
 
 
 def _statements(synth: Synth) -> dict[str, list[dict[str, Any]]]:
-    """Role logical id → its policy statements."""
+    """Role logical id → its policy statements (managed policies attached to it too)."""
     out: dict[str, list[dict[str, Any]]] = {}
-    for policy in synth.resources("AWS::IAM::Policy").values():
-        for role in policy["Properties"]["Roles"]:
+    policies = {**synth.resources("AWS::IAM::Policy"), **synth.resources("AWS::IAM::ManagedPolicy")}
+    for policy in policies.values():
+        for role in policy["Properties"].get("Roles", []):
             out.setdefault(role["Ref"], []).extend(policy["Properties"]["PolicyDocument"]["Statement"])
     return out
 
@@ -229,8 +231,9 @@ def test_tables_come_from_the_shared_specs_with_pitr(synth: Synth) -> None:
         t["Properties"]["TableName"]: t["Properties"]
         for t in synth.resources("AWS::DynamoDB::GlobalTable").values()
     }
-    assert set(tables) == {table_name(spec, "dev") for spec in (*TABLES, IDEMPOTENCY_TABLE)}
-    for spec in (*TABLES, IDEMPOTENCY_TABLE):
+    specs = (*TABLES, IDEMPOTENCY_TABLE, PLUGIN_LEDGER_TABLE)
+    assert set(tables) == {table_name(spec, "dev") for spec in specs}
+    for spec in specs:
         props = tables[table_name(spec, "dev")]
         keys = [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]
         if spec.sort_key:
