@@ -17,8 +17,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from contract.names import state_machine_prefix
 from infra.nag import allow
-from infra.names import state_machine_prefix
 from infra.plugin_functions import PAYLOADS, arn
 from infra.runtime import ProductFunction, retention
 from infra.settings import Settings

@@ -1,5 +1,5 @@
 """One Lambda function per plugin (plus the evaluator and the approval notifier), with the
-names and handler strings of the local runtime (both read :mod:`infra.lambdas`).
+names and handler strings of the local runtime (both read :mod:`plugins.lambdas`).
 
 Least privilege: each function may write node logs, read and write payloads under the
 payload prefix, and read secrets under the stage's plugin-secret prefix (never webhook
@@ -16,9 +16,7 @@ from aws_cdk import Duration, Stack
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra.lambdas import lambda_functions
-from infra.nag import acknowledge
-from infra.names import (
+from contract.names import (
     APPROVAL_NOTIFIER,
     ENV_APPROVALS_TABLE,
     ENV_NODE_LOGS_TABLE,
@@ -28,9 +26,11 @@ from infra.names import (
     plugin_secret_prefix,
     resource_prefix,
 )
+from infra.nag import acknowledge
 from infra.runtime import ProductFunction
 from infra.settings import Settings, SettingsError
 from infra.storage import Storage
+from plugins.lambdas import lambda_functions
 from plugins.sdk import default_registry
 
 PAYLOADS = "Payload objects have per-execution keys: access is limited to the payload prefix"

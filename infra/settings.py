@@ -13,7 +13,7 @@ from typing import Any
 
 from constructs import Construct
 
-from infra.names import DEFAULT_MAX_BODY_BYTES, DEFAULT_STAGE, check_stage
+from contract.names import DEFAULT_MAX_BODY_BYTES, DEFAULT_STAGE, check_stage
 
 
 class SettingsError(ValueError):

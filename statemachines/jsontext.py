@@ -32,7 +32,7 @@ from typing import Any
 
 # Deeper than any real payload, well inside what Python's recursive JSON handling (the
 # parser itself, json.dumps, copy.deepcopy) survives. Routine documents have their own,
-# smaller limit (statemachines.limits.MAX_DEPTH), reported with the validator's path.
+# smaller limit (contract.limits.MAX_DEPTH), reported with the validator's path.
 MAX_DEPTH = 128
 # Python's own limit for converting digits to an int (sys.int_info.default_max_str_digits).
 MAX_INTEGER_DIGITS = 4300

@@ -17,12 +17,12 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
+from contract.errors import InvalidRoutineError
+from contract.problems import Report, join_path
 from functions.activation import TriggerError
 from functions.store import ConflictError, InvalidListQuery, InvalidTokenError, NotFoundError
 from statemachines.document import report_json_error
-from statemachines.errors import InvalidRoutineError
 from statemachines.jsontext import ENCODING, SYNTAX, Issue, JsonTextError
-from statemachines.problems import Report, join_path
 
 logger = Logger(service="routines-api")
 

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from contract.problems import Report
 from functions.cli.loading import parse_json, read_source
-from statemachines.problems import Report
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 

@@ -6,9 +6,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from contract.limits import MAX_FILE_BYTES
+from contract.problems import Code, Report
 from statemachines.document import read_document
-from statemachines.limits import MAX_FILE_BYTES
-from statemachines.problems import Code, Report
 
 
 class UnreadableFile(Exception):

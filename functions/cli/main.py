@@ -13,10 +13,10 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from contract.problems import Problem, Report
 from functions.cli import startup
 from functions.cli.loading import UnreadableFile, parse_json, read_source
 from functions.cli.target import TargetError, add_target_arguments, compile_options, placeholders
-from statemachines.problems import Problem, Report
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 USER_VARIABLE, DEFAULT_USER = "ROUTINES_USER", "local"
@@ -211,8 +211,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
+    from contract.errors import CompileError
     from statemachines.compiler import compile_validated
-    from statemachines.errors import CompileError
     from statemachines.validator import analyse
 
     try:

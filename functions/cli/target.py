@@ -11,7 +11,7 @@ import argparse
 import re
 from collections.abc import Callable
 
-from infra.names import check_stage
+from contract.names import check_stage
 from statemachines.options import CompileOptions
 
 ACCOUNT = re.compile(r"^\d{12}$")

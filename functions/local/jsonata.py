@@ -11,7 +11,7 @@ size. While installed:
 
 - every ``{% %}`` field (``StringJSONata``) and every ``$name`` reference of a JSONPath
   field (``StringVariableSample``) evaluates the expression as written, with the values as
-  bindings, by :mod:`statemachines.jsonata.engine` — the one JSONata of the project, with
+  bindings, by :mod:`contract.jsonata.engine` — the one JSONata of the project, with
   Step Functions' own functions. Only the names an expression mentions are bound (nothing
   else can be reached: ``$eval`` is disabled). A plain reference (``$name.key.key`` walking
   objects) is read directly, as JSONata would read it, so a 17-digit integer keeps every
@@ -62,9 +62,9 @@ from moto.stepfunctions.parser.asl.eval.states import States
 from moto.stepfunctions.parser.asl.eval.variable_store import VariableStore
 from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
 
+from contract.jsonata.engine import UNDEFINED, JsonataError
+from contract.jsonata.engine import compile_expression as _compiled
 from functions.local.fastpaths.guard import Patch, Seam, refuse
-from statemachines.jsonata.engine import UNDEFINED, JsonataError
-from statemachines.jsonata.engine import compile_expression as _compiled
 
 # AWS's bounds on workflow variables (docs.aws.amazon.com/step-functions/latest/dg/
 # workflow-variables.html, "Variable size limits"), in bytes of the value's JSON text.

@@ -28,10 +28,10 @@ from typing import Any
 
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
+from contract.names import ENV_EXECUTIONS_TABLE, EXECUTIONS_TABLE, RECORDER_HANDLER
 from functions.local.environment import ACCOUNT, REGION, LocalAWS
 from functions.local.fastpaths.guard import require
 from functions.local.lambdas import LambdaContext
-from infra.names import ENV_EXECUTIONS_TABLE, EXECUTIONS_TABLE, RECORDER_HANDLER
 
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 POLL_SECONDS = 0.05

@@ -1,4 +1,4 @@
-"""The recorder Lambda (``infra.names.RECORDER_HANDLER``): an EventBridge rule on
+"""The recorder Lambda (``contract.names.RECORDER_HANDLER``): an EventBridge rule on
 "Step Functions Execution Status Change" invokes it; locally the runtime calls it with the
 same events."""
 

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
+from contract.names import ENV_SWEEP_GRACE_SECONDS
 from functions.recorder.error_routines import ErrorRoutines, pass_on
 from functions.store.executions import (
     TERMINAL,
@@ -45,7 +46,6 @@ from functions.trace import (
     trace_from_logs,
 )
 from functions.triggers.start import RunMeta, execution_id
-from infra.names import ENV_SWEEP_GRACE_SECONDS
 from plugins.runtime.aws import client
 from statemachines.compiler import compile_validated
 from statemachines.express import EXPRESS_MAX_SECONDS

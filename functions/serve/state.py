@@ -55,6 +55,13 @@ from typing import Any, ClassVar
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
+from contract.names import (
+    EXECUTIONS_TABLE,
+    IDEMPOTENCY_TABLE,
+    PAYLOAD_BUCKET,
+    RECORDS_PREFIX,
+    ROUTINES_TABLE,
+)
 from functions import activation
 from functions.activation import Settings
 from functions.local import LocalAWS
@@ -63,13 +70,6 @@ from functions.recorder.handler import StoredRoutines
 from functions.recorder.handler import lambda_handler as recorder_handler
 from functions.store import RoutineStore
 from functions.store.executions import ExecutionRecord, ExecutionStore
-from infra.names import (
-    EXECUTIONS_TABLE,
-    IDEMPOTENCY_TABLE,
-    PAYLOAD_BUCKET,
-    RECORDS_PREFIX,
-    ROUTINES_TABLE,
-)
 
 logger = Logger(service="routines-serve", child=True)
 FILE = "state.json"

@@ -23,8 +23,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from contract.names import ENV_ROUTINES_TABLE, ROUTINES_BY_ID, ROUTINES_TABLE
 from functions.store.errors import ConflictError, InvalidTokenError, NotFoundError
-from infra.names import ENV_ROUTINES_TABLE, ROUTINES_BY_ID, ROUTINES_TABLE
 from plugins.runtime.aws import client
 
 HEAD, VERSION = "R#", "V#"

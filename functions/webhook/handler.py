@@ -1,4 +1,4 @@
-"""The webhook Lambda (``infra.names.WEBHOOK_HANDLER``) behind ``POST /hooks/{routineId}``.
+"""The webhook Lambda (``contract.names.WEBHOOK_HANDLER``) behind ``POST /hooks/{routineId}``.
 
 Order of checks: body size (413) → an active webhook routine (404, the same answer as a
 routine that does not exist) → signature over a timestamp and the raw bytes, the timestamp
@@ -21,14 +21,14 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
+from contract.names import DEFAULT_MAX_BODY_BYTES, ENV_MAX_BODY_BYTES
+from contract.problems import join_path
 from functions.store import ExecutionStore, NotFoundError, RoutineStore
 from functions.triggers.start import RunMeta, start_execution
 from functions.webhook import idempotency, respond, secrets
 from functions.webhook.request import IDEMPOTENCY_HEADER, BadRequest, HookRequest, RefusedBody
 from functions.webhook.signature import DEFAULT_TOLERANCE_SECONDS, HEADER, SignatureRefusal, problem
-from infra.names import DEFAULT_MAX_BODY_BYTES, ENV_MAX_BODY_BYTES
 from plugins.runtime.aws import client
-from statemachines.problems import join_path
 
 logger = Logger(service="routines-webhook")
 

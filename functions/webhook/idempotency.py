@@ -1,5 +1,5 @@
 """One execution per Idempotency-Key per routine: powertools idempotency on DynamoDB
-(table ``infra.names.IDEMPOTENCY_TABLE``), records expiring after a day. The key is
+(table ``contract.names.IDEMPOTENCY_TABLE``), records expiring after a day. The key is
 (routine, Idempotency-Key); the body's hash is validated, so a key reused with another body
 is refused rather than answered with an unrelated execution."""
 
@@ -21,7 +21,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
-from infra.names import ENV_IDEMPOTENCY_TABLE, IDEMPOTENCY_TABLE
+from contract.names import ENV_IDEMPOTENCY_TABLE, IDEMPOTENCY_TABLE
 from plugins.runtime.aws import client
 
 EXPIRY_SECONDS = 24 * 3600

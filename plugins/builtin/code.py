@@ -18,8 +18,8 @@ from functools import lru_cache
 from types import CodeType
 from typing import Any
 
+from contract.expressions import ExpressionSyntaxError, iter_strings, parse_template
 from plugins.sdk import ERROR, OUT, Parameter, ParameterType, PluginDefinition
-from statemachines.expressions import ExpressionSyntaxError, iter_strings, parse_template
 
 # Modules user code may import (and their submodules: collections.abc, ...).
 ALLOWED_MODULES = frozenset(

@@ -9,6 +9,7 @@ retry's or an Express repeat's second request. See docs/plugins.md, "Safe to rep
 from collections.abc import Mapping
 from typing import Any
 
+from contract.expressions import has_expression
 from plugins.sdk import (
     ERROR,
     DisplayOptions,
@@ -22,7 +23,6 @@ from plugins.sdk import (
 )
 from plugins.sdk.common import timeout_parameter
 from plugins.sdk.idempotency import HEADER, HEADER_NAME
-from statemachines.expressions import has_expression
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 WITH_BODY = ("POST", "PUT", "PATCH", "DELETE")

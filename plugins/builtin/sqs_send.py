@@ -7,10 +7,10 @@ import math
 import re
 from typing import Any
 
+from contract.expressions import has_expression
 from plugins.sdk import Parameter, ParameterType, PluginDefinition
 from plugins.sdk.common import STRING, object_outputs
 from plugins.sdk.idempotency import FIELD
-from statemachines.expressions import has_expression
 
 MAX_ATTRIBUTES = 10  # per message (SQS)
 # Attribute names: letters, digits, '_', '-' and '.', at most 256; no leading, trailing or

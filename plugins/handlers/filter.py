@@ -1,10 +1,10 @@
 from collections.abc import Callable
 from typing import Any
 
+from contract.conditions import evaluate
 from plugins.builtin.filter import PLUGIN
 from plugins.runtime.errors import UserError
 from plugins.runtime.handler import RunContext, lambda_handler
-from statemachines.conditions import evaluate
 
 
 def execute(parameters: dict[str, Any], run: RunContext) -> Any:

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from contract.errors import PluginDefinitionError
 from plugins.sdk.parameters import Parameter
 from plugins.sdk.ports import ERROR, IN, OUT, Port
-from statemachines.errors import PluginDefinitionError
 
 PLUGIN_NAME = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 

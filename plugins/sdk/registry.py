@@ -10,9 +10,9 @@ from functools import lru_cache
 from importlib.metadata import entry_points
 from typing import Any
 
+from contract.errors import PluginDefinitionError, UnknownPluginError
 from plugins.sdk.definition import Kind, PluginDefinition
 from plugins.sdk.schema import definition_to_json
-from statemachines.errors import PluginDefinitionError, UnknownPluginError
 
 ENTRY_POINT_GROUP = "routines.plugins"
 BUILTIN_PACKAGE = "plugins.builtin"

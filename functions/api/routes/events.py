@@ -38,6 +38,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Header
 from botocore.exceptions import ClientError
 
+from contract.errors import RoutinesError
 from functions.activation.service import compile_record
 from functions.api import context
 from functions.api.responses import ERRORS
@@ -59,7 +60,6 @@ from functions.trace import (
 from functions.triggers import RunMeta
 from plugins.runtime.aws import client
 from plugins.runtime.nodelog import read_logs
-from statemachines.errors import RoutinesError
 from statemachines.topology import Topology
 from statemachines.validator import analyse
 

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
+from contract.errors import RoutinesError
 from functions.activation import runs
 from functions.api import context
 from functions.api.errors import ApiError
@@ -18,7 +19,6 @@ from functions.api.responses import ok
 from functions.api.routes.routines import RoutineId
 from functions.store import STATUSES, stop_error, stopped_status
 from functions.trace import shown_execution, timed_out_error
-from statemachines.errors import RoutinesError
 
 router = Router()  # type: ignore[no-untyped-call]
 

@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from pydantic import Strict
 
+from contract.errors import InvalidRoutineError
 from functions import activation
 from functions.api import context
 from functions.api.errors import ApiError, routine_document_body
@@ -27,7 +28,6 @@ from functions.api.models import (
 from functions.api.responses import ERRORS, ETAG, ok
 from functions.store import RoutineRecord
 from statemachines.compiler import validate_for_save
-from statemachines.errors import InvalidRoutineError
 
 router = Router()  # type: ignore[no-untyped-call]
 

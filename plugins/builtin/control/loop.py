@@ -1,6 +1,7 @@
 from collections.abc import Mapping
 from typing import Any
 
+from contract.conditions import check_condition
 from plugins.sdk import (
     ERROR,
     IN,
@@ -14,7 +15,6 @@ from plugins.sdk import (
     PortType,
 )
 from plugins.sdk.common import CONDITION_SCHEMA, items_parameter
-from statemachines.conditions import check_condition
 
 # Two forms: over ``items`` (a Map state), or, with ``until``, repeating its body until the
 # condition holds (Choice states looping back; statemachines/machine/repeat.py).

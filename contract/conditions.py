@@ -13,8 +13,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from statemachines.expressions import ExpressionSyntaxError, has_expression, parse_template
-from statemachines.problems import join_path
+from contract.expressions import ExpressionSyntaxError, has_expression, parse_template
+from contract.problems import join_path
 
 UNARY_OPS = frozenset({"exists", "isEmpty"})
 BINARY_OPS = frozenset(

@@ -1,4 +1,5 @@
-"""Product limits, chosen to keep every routine inside AWS's hard limits.
+"""Product limits, chosen to keep every routine inside AWS's hard limits, and the shape of
+the names a document may give.
 
 A routine document is stored as one DynamoDB item (400 KB), compiled to one state machine
 definition (1 MB) and runs with state payloads of at most 256 KiB.
@@ -14,3 +15,8 @@ MAX_VARIABLES = 200
 MAX_SWITCH_RULES = 64
 MAX_EVENT_PATTERN_BYTES = 4096
 MAX_EXPRESSION_LENGTH = 1024
+# An execution input larger than this is stored in S3 by its starter (a trigger, the API):
+# the machine receives a reference to it.
+TRIGGER_INLINE_BYTES = 16 * 1024
+# A port name: an output of a switch rule, an input of a node.
+PORT_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"

@@ -3,7 +3,7 @@
 It follows jsonata.js's tokenizer (strings with JSON escapes, backtick names, numbers,
 ``/regex/flags`` where an operand is expected, ``/* */`` comments, ``$name``/``$``/``$$``
 variables, names ending at whitespace or an operator character). The engine's parser has
-the final word on syntax (:func:`statemachines.jsonata.engine.compile_expression`).
+the final word on syntax (:func:`contract.jsonata.engine.compile_expression`).
 """
 
 from __future__ import annotations

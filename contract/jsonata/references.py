@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from statemachines.jsonata.lexer import Token, tokenize
+from contract.jsonata.lexer import Token, tokenize
 
 
 class ReferenceError_(ValueError):
@@ -34,7 +34,7 @@ class Reference:
     root (the name first), up to the first step that is not one; ``plain`` says they spell
     the whole path. ``source`` is the path's text; ``start``/``end`` delimit its *head* in
     the expression — ``root.name`` (or the bare root), ``$$.``/``$.`` included — which is
-    what :func:`statemachines.jsonata.translate.translate` replaces.
+    what :func:`contract.jsonata.translate.translate` replaces.
     """
 
     source: str

@@ -6,7 +6,7 @@ plugin's function has the same name and handler string in both places.
 
 from __future__ import annotations
 
-from infra.names import APPROVAL_NOTIFIER, EVALUATOR, function_name
+from contract.names import APPROVAL_NOTIFIER, EVALUATOR, function_name
 from plugins.sdk import PluginRegistry
 
 SYSTEM_HANDLERS = {

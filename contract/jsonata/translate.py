@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from statemachines.jsonata.lexer import Token, quote_string
-from statemachines.jsonata.references import Reference
+from contract.jsonata.lexer import Token, quote_string
+from contract.jsonata.references import Reference
 
 RootText = Callable[[Reference], str]
 _SIMPLE = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z_][A-Za-z0-9_]*|`[^`]*`))*")
@@ -30,7 +30,7 @@ def translate(
     """``expression`` with its root references replaced and its strings single-quoted.
 
     ``references`` and ``tokens`` are the expression's own (see
-    :func:`statemachines.jsonata.references.analyze`)."""
+    :func:`contract.jsonata.references.analyze`)."""
     edits: list[tuple[int, int, str]] = []
     for ref in references:
         replacement = root_text(ref)

@@ -3,8 +3,8 @@
 Each ``{{ }}`` holds a JSONata expression (the language of Step Functions' JSONata mode)
 reading from the roots ``trigger``, ``nodes``, ``vars``, ``loop``, ``execution``,
 ``secrets`` and, inside filter conditions, ``item`` (see
-:mod:`statemachines.jsonata.references`). Expressions in the older JSONPath dialect are
-translated to JSONata (:mod:`statemachines.jsonata.jsonpath`) and flagged. A string that is
+:mod:`contract.jsonata.references`). Expressions in the older JSONPath dialect are
+translated to JSONata (:mod:`contract.jsonata.jsonpath`) and flagged. A string that is
 exactly one expression yields the raw value (undefined → ``null``); any other string
 yields text. The same parser serves the save-time validator, the compiler (which puts
 :meth:`Template.native` into ``{% %}``) and the plugin runtime (:meth:`Template.render`,
@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
 
-from statemachines.jsonata.engine import UNDEFINED, JsonataError, compile_expression
-from statemachines.jsonata.jsonpath import JsonPathError, looks_like_jsonpath, to_jsonata
-from statemachines.jsonata.lexer import LexError, Token, field_text, template_end, tokenize
-from statemachines.jsonata.references import Reference, ReferenceError_, analyze
-from statemachines.jsonata.translate import RootText, concatenate, translate, whole
-from statemachines.limits import MAX_EXPRESSION_LENGTH
+from contract.jsonata.engine import UNDEFINED, JsonataError, compile_expression
+from contract.jsonata.jsonpath import JsonPathError, looks_like_jsonpath, to_jsonata
+from contract.jsonata.lexer import LexError, Token, field_text, template_end, tokenize
+from contract.jsonata.references import Reference, ReferenceError_, analyze
+from contract.jsonata.translate import RootText, concatenate, translate, whole
+from contract.limits import MAX_EXPRESSION_LENGTH
 
 ROOTS = ("trigger", "nodes", "vars", "loop", "execution", "secrets", "item")
 EXECUTION_FIELDS = ("id", "routineId", "startedAt")

@@ -165,3 +165,9 @@ def webhook_secret_prefix(stage: str | None = None) -> str:
 def plugin_secret_prefix(stage: str | None = None) -> str:
     """Secrets named in expressions (``secrets.github``) are read under this prefix."""
     return f"routines/{check_stage(stage)}/secrets/" if stage else ""
+
+
+# In an S3 reference (an output offloaded by a plugin Lambda): which top-level fields are
+# not inline, read by the machine's conditions. Not "$partial": moto's JSONPath parser
+# rejects "$" inside a path step.
+PARTIAL = "__partial"

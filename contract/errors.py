@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from statemachines.problems import Problem
+    from contract.problems import Problem
 
 
 class RoutinesError(Exception):

@@ -1,6 +1,6 @@
 """Conditions as JSONata booleans: what a Choice ``Condition`` evaluates natively.
 
-The text has exactly the meaning of :func:`statemachines.conditions.evaluate`, the
+The text has exactly the meaning of :func:`contract.conditions.evaluate`, the
 reference semantics: a missing operand is ``null``, ordering compares numbers with numbers
 and strings with strings (anything else is false), ``eq`` is JSON equality at every depth
 (``1 = 1.0``, ``true`` is not ``1``: JSONata's ``=`` is deep and typed), ``in`` is
@@ -23,9 +23,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from statemachines.conditions import evaluate
-from statemachines.expressions import has_expression
-from statemachines.jsonata.lexer import quote_string
+from contract.conditions import evaluate
+from contract.expressions import has_expression
+from contract.jsonata.lexer import quote_string
 
 # The JSONata text of an operand: a template's expression (yielding a value, or nothing
 # for a missing path) — the caller translates roots; literals are handled here.

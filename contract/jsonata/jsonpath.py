@@ -30,7 +30,7 @@ from typing import Any
 
 from jsonpath_ng.jsonpath import Child, Descendants, Fields, Index, JSONPath, Root, Slice, This, Wildcard
 
-from statemachines.jsonata.lexer import Token, field_text, quote_string
+from contract.jsonata.lexer import Token, field_text, quote_string
 
 _parsers = threading.local()
 _WORDS = ("and", "or", "in")
