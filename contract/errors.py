@@ -55,3 +55,29 @@ class CompileError(RoutinesError):
     """A valid routine could not be turned into a state machine (an engine limit or bug)."""
 
     code = "compile_error"
+
+
+class HttpError(RoutinesError):
+    """An answer an HTTP surface (the API, a webhook) decides itself: its status, a stable
+    ``code``, the path of what is wrong and further problems of the same answer. Each
+    surface turns it, and every other class of this tree, into a response in one place
+    (functions/api/errors.py, functions/webhook/handler.py)."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        path: str = "",
+        *,
+        more: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, path=path)
+        self.status, self.code = status, code
+        self.more = more or []
+        self.headers = headers or {}
+
+    def to_json(self) -> list[dict[str, str]]:
+        """The problems it answers with: ``[{code, path, message}, *more]``."""
+        return [{"code": self.code, "path": self.path, "message": self.message}, *self.more]

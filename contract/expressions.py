@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
 
+from contract.errors import RoutinesError
 from contract.jsonata.engine import UNDEFINED, JsonataError, compile_expression
 from contract.jsonata.jsonpath import JsonPathError, looks_like_jsonpath, to_jsonata
 from contract.jsonata.lexer import LexError, Token, field_text, template_end, tokenize
@@ -103,7 +104,7 @@ BINDING = "__routine"  # the variable render() binds the context to (users may n
 Dialect = Literal["jsonata", "jsonpath"]
 
 
-class ExpressionSyntaxError(ValueError):
+class ExpressionSyntaxError(RoutinesError, ValueError):
     """An expression that does not parse; ``message`` says why, for the user."""
 
 
@@ -111,7 +112,7 @@ class ExpressionTooLong(ExpressionSyntaxError):
     """An expression over the product limit (reported as ``limit_exceeded``)."""
 
 
-class ExpressionError(ValueError):
+class ExpressionError(RoutinesError, ValueError):
     """An expression that failed while evaluating (``'a' + 1``, ``$number('x')``)."""
 
 

@@ -18,14 +18,18 @@ from typing import Any
 
 import jsonatapy
 
+from contract.errors import RoutinesError
 
-class JsonataError(ValueError):
-    """An expression that does not parse or fails to evaluate. ``code`` is JSONata's error
-    code (``S0201``, ``T2001``, ``D3001``…) when it gave one; ``message`` is for people."""
+
+class JsonataError(RoutinesError, ValueError):
+    """An expression that does not parse or fails to evaluate. ``jsonata_code`` is JSONata's
+    error code (``S0201``, ``T2001``, ``D3001``…) when it gave one; ``message`` is for people."""
+
+    code = "invalid_expression"
 
     def __init__(self, message: str, code: str | None = None) -> None:
         super().__init__(message)
-        self.code = code
+        self.jsonata_code = code
         self.message = message
 
 

@@ -30,6 +30,7 @@ from typing import Any
 
 from jsonpath_ng.jsonpath import Child, Descendants, Fields, Index, JSONPath, Root, Slice, This, Wildcard
 
+from contract.errors import RoutinesError
 from contract.jsonata.lexer import Token, field_text, quote_string
 
 _parsers = threading.local()
@@ -39,7 +40,7 @@ _WORDS = ("and", "or", "in")
 ROOT_NAMES = frozenset({"trigger", "nodes", "vars", "loop", "execution", "secrets", "item"})
 
 
-class JsonPathError(ValueError):
+class JsonPathError(RoutinesError, ValueError):
     """A JSONPath expression that does not parse, or that has no JSONata equivalent here."""
 
 

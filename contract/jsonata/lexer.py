@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from contract.errors import RoutinesError
+
 Kind = Literal["string", "number", "value", "name", "variable", "regex", "op"]
 
 # Operator characters end names (jsonata.js's ``operators`` table).
@@ -25,7 +27,7 @@ _VALUES: dict[str, Any] = {"true": True, "false": False, "null": None}
 _OPERAND_END_OPS = frozenset({")", "]", "}"})
 
 
-class LexError(ValueError):
+class LexError(RoutinesError, ValueError):
     """Text that is not JSONata tokens; ``position`` is the offset of the problem."""
 
     def __init__(self, message: str, position: int) -> None:

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from contract.errors import RoutinesError
 from contract.jsonata.lexer import Token, tokenize
 
 
-class ReferenceError_(ValueError):
+class ReferenceError_(RoutinesError, ValueError):
     """An expression whose shape the roots forbid (a bare ``$``/``$$``, a reserved name);
     ``position`` is the offset in the expression."""
 

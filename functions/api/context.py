@@ -6,8 +6,8 @@ import re
 from functools import cache
 from typing import Any
 
+from contract.errors import HttpError
 from functions.activation import Settings
-from functions.api.errors import ApiError
 from functions.store import RoutineStore
 
 # Used in tags and keys: keep owner ids to characters every AWS service accepts there.
@@ -27,7 +27,7 @@ def owner_of(event: Any) -> str | None:
 def owner(event: Any) -> str:
     caller = owner_of(event)
     if caller is None:
-        raise ApiError(401, "unauthorized", "no caller identity")
+        raise HttpError(401, "unauthorized", "no caller identity")
     return caller
 
 

@@ -17,7 +17,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from contract.errors import InvalidRoutineError
+from contract.errors import HttpError, InvalidRoutineError
 from contract.problems import Report, join_path
 from functions.activation import TriggerError
 from functions.store import ConflictError, InvalidListQuery, InvalidTokenError, NotFoundError
@@ -29,14 +29,6 @@ logger = Logger(service="routines-api")
 # Routes whose body is a routine document (see routine_document_body): True when the
 # route answers with a verdict (POST /routines/validate), False when with a 422.
 _DOCUMENT_ROUTES: dict[Callable[..., Any], bool] = {}
-
-
-class ApiError(Exception):
-    """An error response decided by the API itself."""
-
-    def __init__(self, status: int, code: str, message: str, path: str = "") -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.path = status, code, message, path
 
 
 def error_response(
@@ -134,9 +126,9 @@ def install(app: APIGatewayRestResolver) -> None:
         # Raised while the body is parsed, after routing: the matched route is known.
         return _refused_json(error, app.context.get("_route"))
 
-    @app.exception_handler(ApiError)  # type: ignore[untyped-decorator]
-    def api_error(error: ApiError) -> Response[Any]:
-        return error_response(error.status, [problem(error.code, error.message, error.path)])
+    @app.exception_handler(HttpError)  # type: ignore[untyped-decorator]
+    def api_error(error: HttpError) -> Response[Any]:
+        return error_response(error.status, error.to_json(), error.headers or None)
 
     @app.exception_handler(NotFoundError)  # type: ignore[untyped-decorator]
     def not_found(error: NotFoundError) -> Response[Any]:

@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from contract.problems import Report, join_path
+from functions.cli.errors import UsageError
 from statemachines import jsontext
 
 ICONS = {"succeeded": "ok  ", "failed": "FAIL", "skipped": "skip", "cancelled": "cncl"}
 MAX_INPUT_BYTES = 10 * 1024 * 1024  # over its budget slot the input goes to S3 (offload.execution_input)
 
 
-class InputError(ValueError):
+class InputError(UsageError):
     """--input is not usable JSON."""
 
 

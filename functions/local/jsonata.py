@@ -191,7 +191,7 @@ def _bare(error: JsonataError) -> JsonataError:
     compiled expression, and the cycle they make with the exception is collected on
     whichever thread the garbage collector happens to run, where dropping a jsonatapy
     expression fails (it may only be dropped on the thread that made it)."""
-    return JsonataError(error.message, error.code)
+    return JsonataError(error.message, error.jsonata_code)
 
 
 def _fail(env: Any, cause: str, location: str | None = None) -> NoReturn:
@@ -222,7 +222,7 @@ def _defined(text: str, env: Any) -> Any:
     try:
         value = evaluate(text, env)
     except JsonataError as exc:
-        code = f"{exc.code}: " if exc.code else ""
+        code = f"{exc.jsonata_code}: " if exc.jsonata_code else ""
         _fail(env, f"The JSONata expression '{text}' failed: {code}{exc.message}")
     if value is UNDEFINED:
         _fail(env, f"The JSONata expression '{text}' returned nothing (undefined).")
@@ -323,7 +323,7 @@ def _evaluate_text(text: str) -> Any:
     except JsonataError as exc:
         failed = _bare(exc)
     if failed is not None:
-        raise moto_jsonata.JSONataException(failed.code or "UNKNOWN", failed.message)
+        raise moto_jsonata.JSONataException(failed.jsonata_code or "UNKNOWN", failed.message)
     return None if value is UNDEFINED else value
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from contract.errors import CompileError, InvalidRoutineError
+from contract.errors import CompileError, InvalidRoutineError, RoutinesError
 from contract.names import state_machine_prefix
 from contract.problems import join_path, node_path
 from functions.local import child_executions, compile_cache
@@ -141,7 +141,7 @@ class RunningExecution:
         )
 
 
-class PinError(ValueError):
+class PinError(RoutinesError, ValueError):
     """A pin names no node of the routine, or a node that runs no Lambda of its own."""
 
 

@@ -55,6 +55,7 @@ from typing import Any, ClassVar
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
+from contract.errors import RoutinesError
 from contract.names import (
     EXECUTIONS_TABLE,
     IDEMPOTENCY_TABLE,
@@ -88,7 +89,7 @@ STOPPED_ERROR = {
 ATTRIBUTE_TYPES = frozenset({"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"})
 
 
-class StateFileError(Exception):
+class StateFileError(RoutinesError):
     """A state file that cannot be used; the message is one line naming the file."""
 
 

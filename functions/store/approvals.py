@@ -10,6 +10,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from contract.errors import RoutinesError
 from plugins.runtime.aws import approvals_table, client
 
 GONE_TOKEN = ("TaskTimedOut", "TaskDoesNotExist", "InvalidToken")
@@ -21,11 +22,11 @@ STOPPED = "stopped"
 log = logging.getLogger(__name__)
 
 
-class NotWaiting(Exception):
+class NotWaiting(RoutinesError):
     """No approval waits at the node (never reached, already decided, timed out or ended)."""
 
 
-class DataTooLarge(ValueError):
+class DataTooLarge(RoutinesError, ValueError):
     """The decision's ``data`` is over :data:`MAX_DATA_BYTES` as JSON."""
 
 

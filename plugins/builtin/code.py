@@ -18,6 +18,7 @@ from functools import lru_cache
 from types import CodeType
 from typing import Any
 
+from contract.errors import RoutinesError
 from contract.expressions import ExpressionSyntaxError, iter_strings, parse_template
 from plugins.sdk import ERROR, OUT, Parameter, ParameterType, PluginDefinition
 
@@ -52,7 +53,7 @@ return {"total": round(total, 2), "node": ctx.node}
 """
 
 
-class CodeProblem(ValueError):
+class CodeProblem(RoutinesError, ValueError):
     """Code that cannot run: it does not compile, or it imports what it may not."""
 
     def __init__(self, messages: list[str]) -> None:

@@ -13,11 +13,11 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from botocore.exceptions import ClientError
 from pydantic import Field
 
+from contract.errors import HttpError
 from functions.activation import machines
 from functions.activation.rollback import Rollback
 from functions.activation.service import compile_record, tags
 from functions.api import context
-from functions.api.errors import ApiError
 from functions.api.models import ApiModel
 from functions.api.responses import ok
 from functions.api.routes.executions import ExecutionId
@@ -94,9 +94,9 @@ def decide(execution_id: ExecutionId, node_id: NodeId, request: Annotated[Decisi
             record.execution_arn or "", node_id, request.decision == "approve", request.data, owner
         )
     except approvals.NotWaiting as error:
-        raise ApiError(409, "not_waiting", str(error), "nodeId") from None
+        raise HttpError(409, "not_waiting", str(error), "nodeId") from None
     except approvals.DataTooLarge as error:
-        raise ApiError(413, "payload_too_large", str(error), "body.data") from None
+        raise HttpError(413, "payload_too_large", str(error), "body.data") from None
     return Decided(execution_id=execution_id, node_id=node_id, decision=output["decision"])
 
 
@@ -110,13 +110,13 @@ def rerun(execution_id: ExecutionId) -> Response[Rerun]:
     owner = context.owner(router.current_event)
     original = _record(owner, execution_id)
     if original.status not in RERUNNABLE:
-        raise ApiError(
+        raise HttpError(
             409,
             "not_rerunnable",
             f"execution is {original.status}; only {', '.join(RERUNNABLE)} ones are re-run",
         )
     if original.version is None:
-        raise ApiError(409, "not_rerunnable", "the execution's routine version is unknown")
+        raise HttpError(409, "not_rerunnable", "the execution's routine version is unknown")
     arn = _machine_for(owner, original.routine_id, original.version)
     meta = RunMeta(owner, original.routine_id, original.version, "rerun", rerun_of=execution_id)
     store = ExecutionStore()
@@ -141,10 +141,10 @@ def stop(
     owner = context.owner(router.current_event)
     record = _record(owner, execution_id)
     if record.terminal:
-        raise ApiError(409, "not_running", f"the execution already ended: {record.status}")
+        raise HttpError(409, "not_running", f"the execution already ended: {record.status}")
     settings = context.settings(router.lambda_context)
     if record.pending is not None or _express(settings, record.routine_id):
-        raise ApiError(
+        raise HttpError(
             409,
             "not_stoppable",
             "an Express execution cannot be stopped (Step Functions does not stop them; it ends "
@@ -158,8 +158,8 @@ def stop(
     if not store.request_stop(execution_id, owner, reason):
         current = store.get(owner, execution_id)
         if current is not None and current.terminal:
-            raise ApiError(409, "not_running", f"the execution already ended: {current.status}")
-        raise ApiError(409, "not_running", "the execution is already being stopped")
+            raise HttpError(409, "not_running", f"the execution already ended: {current.status}")
+        raise HttpError(409, "not_running", "the execution is already being stopped")
     cause = reason or f"stopped by {owner}"
     sfn = client("stepfunctions")
     try:
@@ -174,7 +174,7 @@ def stop(
     status = _status_after_stop(sfn, arn)
     if status not in ("RUNNING", "ABORTED"):  # it ended on its own meanwhile
         store.withdraw_stop(execution_id)
-        raise ApiError(409, "not_running", f"the execution already ended: {status}")
+        raise HttpError(409, "not_running", f"the execution already ended: {status}")
     return Response(
         HTTPStatus.ACCEPTED, content_types.APPLICATION_JSON, Stopped(execution_id=execution_id, status=status)
     )

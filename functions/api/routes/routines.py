@@ -11,10 +11,10 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from pydantic import Strict
 
-from contract.errors import InvalidRoutineError
+from contract.errors import HttpError, InvalidRoutineError
 from functions import activation
 from functions.api import context
-from functions.api.errors import ApiError, routine_document_body
+from functions.api.errors import routine_document_body
 from functions.api.models import (
     ActivateRequest,
     Activation,
@@ -40,7 +40,7 @@ def _object_body() -> None:
     """422 unless the body is a JSON object: the resolver reads a one-element list as its
     element (``[{...}]`` would be saved as ``{...}``)."""
     if not isinstance(router.current_event.json_body, dict):
-        raise ApiError(422, "invalid_request", "Input should be a JSON object (a routine document)", "body")
+        raise HttpError(422, "invalid_request", "Input should be a JSON object (a routine document)", "body")
 
 
 VersionQuery = Annotated[int | None, Query(ge=1, le=10**9, description="default: the latest version")]
@@ -96,7 +96,7 @@ def _if_match(value: str | None) -> int | None:
     if text is None or text == "*":
         return None
     if not _IF_MATCH.match(text):  # also checked by the resolver, from the same pattern
-        raise ApiError(
+        raise HttpError(
             422, "invalid_request", 'If-Match must be a version number, e.g. "3"', "header.If-Match"
         )
     return int(text.removeprefix("W/").strip('"'))
