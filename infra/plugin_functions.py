@@ -40,7 +40,7 @@ SECRETS = "Users name their secrets; plugins may read only those under the stage
 # (docs/plugins.md, "The code node"), and its parameters may not name secrets.
 NO_SECRETS = frozenset({"code"})
 # Memory of a function other than the default: the code node's child process may take
-# up to 3008 MB (its memoryMB maximum, plugins/builtin/code.py) beside the runtime's own.
+# up to 3008 MB (its memoryMB maximum, plugins/builtin/code/__init__.py) beside the runtime's own.
 MEMORY_MB = {"code": 3008 + 512}
 ALLOWED = (
     "Routines name their queues, topics, tables and buses at run time: only names under the "

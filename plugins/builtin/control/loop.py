@@ -44,6 +44,7 @@ PLUGIN = PluginDefinition(
     "'maxIterations' times); 'done' carries the list of each iteration's result.",
     category="flow",
     kind=Kind.CONTROL,
+    compiled_by=("statemachines.machine.constructs.loop", "statemachines.machine.repeat.until_loop"),
     parameters=(
         _items(items_parameter()),
         Parameter(

@@ -39,6 +39,7 @@ PLUGIN = PluginDefinition(
     "Compiles to one Choice state.",
     category="flow",
     kind=Kind.CONTROL,
+    compiled_by=("statemachines.machine.constructs.branch",),
     parameters=(
         Parameter(
             "rules",

@@ -1,5 +1,5 @@
 """The ``code`` node's Lambda: compiles and checks the code here, then runs it in a child
-process (plugins/handlers/code_runner.py) and returns what ``main`` returned.
+process (plugins/builtin/code/runner.py) and returns what ``main`` returned.
 
 Isolation is the child process, its limits and this function's role, nothing else (Python
 cannot be sandboxed in-process; docs/plugins.md, "The code node: what user code can and
@@ -54,7 +54,7 @@ from plugins.runtime.handler import RunContext, lambda_handler
 from plugins.runtime.observability import logger
 from plugins.sdk.errors import CODE_ERROR, CODE_MEMORY, CODE_TIMEOUT
 
-RUNNER = Path(__file__).with_name("code_runner.py")
+RUNNER = Path(__file__).with_name("runner.py")
 MAX_OUTPUT_BYTES = 32 * 1024 * 1024  # the answer's JSON; the runtime offloads a large output to S3
 MAX_LOG_BYTES = 16 * 1024  # what the code prints, kept for the function's log
 CHUNK = 64 * 1024

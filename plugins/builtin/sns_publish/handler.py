@@ -2,8 +2,8 @@ import json
 from typing import Any
 
 from plugins.builtin.sns_publish import PLUGIN
-from plugins.handlers.aws_errors import call
 from plugins.runtime.aws import client, region_of
+from plugins.runtime.aws_errors import call
 from plugins.runtime.handler import RunContext, lambda_handler
 from plugins.sdk.idempotency import FIELD
 

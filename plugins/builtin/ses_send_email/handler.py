@@ -1,8 +1,8 @@
 from typing import Any
 
 from plugins.builtin.ses_send_email import PLUGIN
-from plugins.handlers.aws_errors import call
 from plugins.runtime.aws import client
+from plugins.runtime.aws_errors import call
 from plugins.runtime.handler import RunContext, lambda_handler
 from plugins.sdk.idempotency import FIELD
 

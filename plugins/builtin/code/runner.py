@@ -1,6 +1,6 @@
 """The child process of a ``code`` node: ``python -I -S code_runner.py MEMORY_MB CPU_SECONDS``.
 
-Run as a script by plugins/handlers/code.py, never imported by it: standard library only,
+Run as a script by plugins/builtin/code/handler.py, never imported by it: standard library only,
 no site-packages (``-S``), no environment variables read by the interpreter (``-I``).
 
 1. Limits first, before anything is read: address space (``RLIMIT_AS``: a large allocation

@@ -5,8 +5,8 @@ from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from plugins.builtin.dynamodb_put import PLUGIN
-from plugins.handlers.aws_errors import call
 from plugins.runtime.aws import client
+from plugins.runtime.aws_errors import call
 from plugins.runtime.errors import UserError
 from plugins.runtime.handler import RunContext, lambda_handler
 from plugins.sdk.idempotency import FIELD

@@ -1,5 +1,5 @@
 """The ``code`` node: a Python function run on a value, in a child process with a time and a
-memory limit (run by plugins/handlers/code.py; docs/plugins.md, "The code node").
+memory limit (run by plugins/builtin/code/handler.py; docs/plugins.md, "The code node").
 
 The code is either a module that defines ``main(input, ctx)``, or — when it defines no
 top-level ``main`` — the body of that function. Both are checked at save time: the code

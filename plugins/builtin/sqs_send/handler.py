@@ -3,8 +3,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 from plugins.builtin.sqs_send import MAX_ATTRIBUTES, PLUGIN, attribute_problem
-from plugins.handlers.aws_errors import call
 from plugins.runtime.aws import client, region_of
+from plugins.runtime.aws_errors import call
 from plugins.runtime.errors import UserError
 from plugins.runtime.handler import RunContext, lambda_handler
 from plugins.sdk.idempotency import FIELD
