@@ -61,7 +61,7 @@ class InvalidListQuery(RoutinesError):
     """A list query parameter (``status``, ``limit``) is malformed (a bad ``nextToken`` is
     the store's :class:`InvalidTokenError`)."""
 
-    code = "invalid_query"
+    code = "invalid_request"
 
 
 def iso(epoch: float) -> str:

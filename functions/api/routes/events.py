@@ -43,7 +43,7 @@ from functions.activation.service import compile_record
 from functions.api import context
 from functions.api.responses import ERRORS
 from functions.api.routes.executions import ExecutionId
-from functions.store import ExecutionStore, NotFoundError
+from functions.store import NotFoundError
 from functions.store.executions import iso
 from functions.trace import (
     CANCELLED,
@@ -296,7 +296,7 @@ def _from_record(record_json: dict[str, Any], order: list[str]) -> list[StreamEv
 def execution_events(owner: str, execution_id: str, settings: Any) -> list[StreamEvent]:
     """Every event so far of one of ``owner``'s executions (NotFoundError otherwise)."""
     store = context.store()
-    record = ExecutionStore().get(owner, execution_id)
+    record = context.executions().get(owner, execution_id)
     parsed = settings.routine_of_execution(execution_id)
     if record is None:
         if parsed is None:
