@@ -21,8 +21,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import statemachines.document as document_limits
+from contract.errors import CompileError
 from statemachines.compiler import compile_routine
-from statemachines.errors import CompileError
 
 
 def transform(node_id: str, reads: str | None) -> dict[str, Any]:

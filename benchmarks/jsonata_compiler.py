@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from contract.errors import CompileError, InvalidRoutineError
 from functions.local import LocalAWS
 from functions.local.runner import run_routine
 from statemachines.compiler import compile_routine
-from statemachines.errors import CompileError, InvalidRoutineError
 from statemachines.options import CompileOptions
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

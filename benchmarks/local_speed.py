@@ -87,8 +87,8 @@ def branch_loop(items: int = 100) -> dict[str, Any]:
 
 
 def warm(name: str, document: dict[str, Any], repeat: int) -> None:
+    from contract.errors import CompileError
     from functions.local import LocalAWS, run_routine
-    from statemachines.errors import CompileError
 
     with LocalAWS() as aws:
         try:

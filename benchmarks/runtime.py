@@ -82,7 +82,11 @@ def handler_overhead() -> None:
 
 def cold_imports() -> None:
     print("2. cold import of a handler module (fresh interpreter, median of 5)")
-    for module in ("plugins.handlers.transform", "plugins.handlers.http_request", "plugins.system.evaluate"):
+    for module in (
+        "plugins.builtin.transform.handler",
+        "plugins.builtin.http_request.handler",
+        "plugins.system.evaluate",
+    ):
         code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
         samples = [
             float(

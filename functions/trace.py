@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from contract.conditions import evaluate
 from plugins.runtime.context import normalize
 from plugins.runtime.context import resolve as resolve_value
 from plugins.runtime.nodelog import read_logs
-from statemachines.conditions import evaluate
 from statemachines.layout import node_key
 from statemachines.machine.plan import variable_name
 from statemachines.machine.records import WRAPPER_STATES

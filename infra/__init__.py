@@ -1,1 +1,1 @@
-"""AWS CDK definition of the product. ``infra.names`` is importable without aws_cdk."""
+"""AWS CDK definition of the product. ``contract.names`` is importable without aws_cdk."""

@@ -16,9 +16,9 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from contract.names import stage_prefix
 from infra.auth import Auth
 from infra.nag import acknowledge
-from infra.names import stage_prefix
 from infra.runtime import ProductFunction, retention
 from infra.settings import Settings
 

@@ -8,8 +8,8 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cognito as cognito
 from constructs import Construct
 
+from contract.names import stage_prefix
 from infra.nag import acknowledge
-from infra.names import stage_prefix
 from infra.settings import Settings
 
 

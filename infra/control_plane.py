@@ -1,7 +1,7 @@
 """The API and webhook functions and what each may do.
 
 Both get the same environment (tables, bucket, stage, roles, trigger targets: the names in
-:mod:`infra.names`). Only the API function may pass the execution role (to Step
+:mod:`contract.names`). Only the API function may pass the execution role (to Step
 Functions) and the trigger role (to Scheduler and EventBridge) — and manage the roles of
 routines that start executions (functions/activation/roles.py): create them only under
 the stage's role path and with the stage's permissions boundary, attach no policy but the
@@ -15,9 +15,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra.execution import LOG_DELIVERY
-from infra.nag import acknowledge, nag_text
-from infra.names import (
+from contract.names import (
     API_HANDLER,
     APPROVALS_TABLE,
     EXECUTIONS_TABLE,
@@ -29,6 +27,8 @@ from infra.names import (
     state_machine_prefix,
     webhook_secret_prefix,
 )
+from infra.execution import LOG_DELIVERY
+from infra.nag import acknowledge, nag_text
 from infra.plugin_functions import PAYLOADS, RECORDS, arn
 from infra.runtime import ProductFunction
 from infra.settings import Settings

@@ -30,8 +30,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from contract.names import ROUTINE_ROLE_PATH, SYNC_RULE, SYNC_RULE_ACTIONS, state_machine_prefix
 from infra.nag import acknowledge, nag_text
-from infra.names import ROUTINE_ROLE_PATH, SYNC_RULE, SYNC_RULE_ACTIONS, state_machine_prefix
 from infra.plugin_functions import PAYLOADS, arn
 from infra.runtime import ProductFunction, retention
 from infra.settings import Settings

@@ -17,7 +17,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.names import stage_prefix
+from contract.names import stage_prefix
 from infra.runtime import ProductFunction
 from infra.settings import Settings
 

@@ -1,5 +1,5 @@
 """One Lambda function per plugin (plus the evaluator and the approval notifier), with the
-names and handler strings of the local runtime (both read :mod:`infra.lambdas`).
+names and handler strings of the local runtime (both read :mod:`plugins.lambdas`).
 
 Least privilege: each function may write node logs, read and write payloads under the
 payload prefix, and read secrets under the stage's plugin-secret prefix (never webhook
@@ -18,9 +18,7 @@ from aws_cdk import Duration, Stack
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra.lambdas import lambda_functions
-from infra.nag import acknowledge
-from infra.names import (
+from contract.names import (
     APPROVAL_NOTIFIER,
     ENV_APPROVALS_TABLE,
     ENV_NODE_LOGS_TABLE,
@@ -31,9 +29,11 @@ from infra.names import (
     plugin_secret_prefix,
     resource_prefix,
 )
+from infra.nag import acknowledge
 from infra.runtime import ProductFunction
 from infra.settings import Settings, SettingsError
 from infra.storage import Storage
+from plugins.lambdas import lambda_functions
 from plugins.sdk import default_registry
 
 PAYLOADS = "Payload objects have per-execution keys: access is limited to the payload prefix"
@@ -43,7 +43,7 @@ SECRETS = "Users name their secrets; plugins may read only those under the stage
 # (docs/plugins.md, "The code node"), and its parameters may not name secrets.
 NO_SECRETS = frozenset({"code"})
 # Memory of a function other than the default: the code node's child process may take
-# up to 3008 MB (its memoryMB maximum, plugins/builtin/code.py) beside the runtime's own.
+# up to 3008 MB (its memoryMB maximum, plugins/builtin/code/__init__.py) beside the runtime's own.
 MEMORY_MB = {"code": 3008 + 512}
 # What powertools idempotency's DynamoDB persistence layer calls (a conditional put to
 # claim, a get when the put's answer lacks the record, an update to store, a delete to release).

@@ -22,9 +22,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.control_plane import TRIGGERS
-from infra.nag import acknowledge
-from infra.names import (
+from contract.names import (
     EXECUTIONS_TABLE,
     NODE_LOGS_TABLE,
     RECORDER_HANDLER,
@@ -32,6 +30,8 @@ from infra.names import (
     function_name,
     state_machine_prefix,
 )
+from infra.control_plane import TRIGGERS
+from infra.nag import acknowledge
 from infra.plugin_functions import PAYLOADS, RECORDS, arn
 from infra.runtime import ProductFunction
 from infra.settings import Settings

@@ -137,7 +137,7 @@ PIP_INSTALL = (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("statemachines", "plugins", "functions", "infra")  # never tests, docs, benchmarks
+PACKAGES = ("contract", "statemachines", "plugins", "functions")  # never tests, docs, benchmarks
 EXCLUDE = ["*", *[f"!{p}/**" for p in PACKAGES], "**/__pycache__"]
 RETENTION = {
     1: logs.RetentionDays.ONE_DAY,

@@ -13,10 +13,11 @@ from typing import Any
 
 from constructs import Construct
 
-from infra.names import DEFAULT_MAX_BODY_BYTES, DEFAULT_STAGE, check_stage
+from contract.errors import RoutinesError
+from contract.names import DEFAULT_MAX_BODY_BYTES, DEFAULT_STAGE, check_stage
 
 
-class SettingsError(ValueError):
+class SettingsError(RoutinesError, ValueError):
     """A context value that cannot be used, with the key that is wrong."""
 
 

@@ -8,12 +8,7 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
-from infra.api import Api
-from infra.auth import Auth
-from infra.control_plane import ControlPlane
-from infra.execution import ExecutionRole
-from infra.monitoring import Monitoring
-from infra.names import (
+from contract.names import (
     APPROVAL_NOTIFIER,
     ENV_API_BASE_URL,
     ENV_EVENT_BUS,
@@ -33,6 +28,11 @@ from infra.names import (
     table_env,
     webhook_secret_prefix,
 )
+from infra.api import Api
+from infra.auth import Auth
+from infra.control_plane import ControlPlane
+from infra.execution import ExecutionRole
+from infra.monitoring import Monitoring
 from infra.plugin_functions import PluginFunctions
 from infra.recorder import Recorder
 from infra.runtime import code_asset

@@ -1,4 +1,4 @@
-"""Storage: one DynamoDB table per ``TableSpec`` in :mod:`infra.names` (keys, indexes and
+"""Storage: one DynamoDB table per ``TableSpec`` in :mod:`contract.names` (keys, indexes and
 TTL come from the spec, so a table or index added there is deployed too), and the S3
 payload bucket with its access-log bucket."""
 
@@ -9,8 +9,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.nag import acknowledge
-from infra.names import (
+from contract.names import (
     APPROVALS_TABLE,
     EXECUTIONS_TABLE,
     IDEMPOTENCY_TABLE,
@@ -24,6 +23,7 @@ from infra.names import (
     TableSpec,
     table_name,
 )
+from infra.nag import acknowledge
 from infra.runtime import ProductFunction
 from infra.settings import Settings
 

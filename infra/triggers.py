@@ -14,8 +14,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
 
+from contract.names import stage_prefix, state_machine_prefix
 from infra.nag import allow
-from infra.names import stage_prefix, state_machine_prefix
 from infra.plugin_functions import arn
 from infra.settings import Settings
 

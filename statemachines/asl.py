@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from statemachines.errors import CompileError
+from contract.errors import CompileError
 
 MAX_STATE_NAME = 80
 MAX_DEFINITION_BYTES = 1024 * 1024

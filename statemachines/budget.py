@@ -16,11 +16,11 @@ has its own fixed slot, applied by whoever starts the execution.
 
 from __future__ import annotations
 
-from statemachines.errors import CompileError
+from contract.errors import CompileError
+from contract.limits import TRIGGER_INLINE_BYTES
 
 PAYLOAD_LIMIT = 256 * 1024  # Step Functions' limit on any state's input, output or result
 RESERVE_BYTES = 24 * 1024  # keys, loop item and index, execution context, error records
-TRIGGER_INLINE_BYTES = 16 * 1024  # a larger execution input is stored in S3 by its starter
 MIN_INLINE_BYTES = 512  # a reference and a few kept values must fit in a slot
 LOOP_RESULT_BYTES = 256  # per-iteration results: a loop's result list holds one per item
 
@@ -56,7 +56,6 @@ __all__ = [
     "MIN_INLINE_BYTES",
     "PAYLOAD_LIMIT",
     "RESERVE_BYTES",
-    "TRIGGER_INLINE_BYTES",
     "chunk_items",
     "inline_bytes",
     "loop_result_bytes",

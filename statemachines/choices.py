@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from statemachines.conditions import evaluate
-from statemachines.expressions import has_expression, parse_template
+from contract.conditions import evaluate
+from contract.expressions import has_expression, parse_template
 
 MAX_IN_LIST = 32  # 'in' against a longer literal list goes to the evaluator
 _GLOB = re.compile(r"[*?\[\]\\]")

@@ -10,18 +10,18 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
-from infra.names import EVALUATOR
+from contract.errors import CompileError, InvalidRoutineError
+from contract.names import EVALUATOR
+from contract.problems import Code, Problem, Report, Warn
 from plugins.sdk import PluginRegistry
 from statemachines.asl import StateMachine, render
 from statemachines.emitter import Emitter
-from statemachines.errors import CompileError, InvalidRoutineError
 from statemachines.express import ExecutionChoice, choose
 from statemachines.machine import build_machine
 from statemachines.machine import routes as build_routes
 from statemachines.machine.race import RaceShapeError
 from statemachines.machine.records import routine_body
 from statemachines.options import CompileOptions
-from statemachines.problems import Code, Problem, Report, Warn
 from statemachines.report import build_report
 from statemachines.topology import NodeInfo, Topology
 from statemachines.validator import Validation, analyse

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from contract.errors import RoutinesError
+
 MONTH_NAMES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 DAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 MACROS = {
@@ -29,7 +31,7 @@ MACROS = {
 }
 
 
-class CronError(ValueError):
+class CronError(RoutinesError, ValueError):
     """A schedule that is not valid 5-field cron, or that AWS cannot run."""
 
 

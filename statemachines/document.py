@@ -14,8 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from statemachines import jsontext
-from statemachines.limits import (
+from contract.limits import (
     MAX_CONNECTIONS,
     MAX_DEPTH,
     MAX_DOCUMENT_BYTES,
@@ -23,6 +22,8 @@ from statemachines.limits import (
     MAX_NODES,
     MAX_VARIABLES,
 )
+from contract.problems import Code, Report, connection_path, join_path, node_path
+from statemachines import jsontext
 from statemachines.model import (
     EXECUTION_TYPES,
     MAX_ROUTINE_TIMEOUT_SECONDS,
@@ -31,7 +32,6 @@ from statemachines.model import (
     Connection,
     Node,
 )
-from statemachines.problems import Code, Report, connection_path, join_path, node_path
 from statemachines.pydantic_errors import report_pydantic
 
 TOP_LEVEL = (

@@ -23,9 +23,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from contract.problems import Code, Problem, join_path, node_path
 from plugins.sdk import Kind
 from statemachines.model import Routine
-from statemachines.problems import Code, Problem, join_path, node_path
 from statemachines.topology import NodeInfo, Topology
 
 # An Express execution ends, TIMED_OUT, after five minutes.

@@ -4,10 +4,10 @@ the series-parallel shape. They stay silent where earlier errors left the graph 
 
 from __future__ import annotations
 
+from contract.problems import Code, Report, Warn, connection_path, join_path, node_path
 from statemachines.document import Parts
 from statemachines.gaps import Gaps
 from statemachines.graph import Graph, is_series_parallel, live_nodes
-from statemachines.problems import Code, Report, Warn, connection_path, join_path, node_path
 from statemachines.topology import Topology
 
 

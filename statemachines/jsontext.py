@@ -30,9 +30,11 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
 
+from contract.errors import RoutinesError
+
 # Deeper than any real payload, well inside what Python's recursive JSON handling (the
 # parser itself, json.dumps, copy.deepcopy) survives. Routine documents have their own,
-# smaller limit (statemachines.limits.MAX_DEPTH), reported with the validator's path.
+# smaller limit (contract.limits.MAX_DEPTH), reported with the validator's path.
 MAX_DEPTH = 128
 # Python's own limit for converting digits to an int (sys.int_info.default_max_str_digits).
 MAX_INTEGER_DIGITS = 4300
@@ -69,7 +71,7 @@ class Issue:
     segments: Segments = ()  # where, from the root; () for the whole text
 
 
-class JsonTextError(ValueError):
+class JsonTextError(RoutinesError, ValueError):
     """Why a text was refused. ``value`` is what it parsed to, when it parsed at all
     (duplicates resolved last-wins, refused numbers as placeholders): enough to name a
     routine node by its id in a path."""

@@ -23,9 +23,6 @@ from typing import Any
 
 TRIGGER_PATH = "$.trigger"
 LOOP_PATH = "$.loop"
-# In an S3 reference: a value native states read is not inline. Not "$partial": moto's
-# JSONPath parser rejects "$" inside a path step.
-PARTIAL = "__partial"
 EXECUTION_PATH = "$.execution"  # only inside distributed Map iterations (child executions)
 
 

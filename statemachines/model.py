@@ -12,8 +12,9 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from contract.limits import PORT_NAME_PATTERN
+
 NODE_ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
-PORT_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
 
 NodeId = Annotated[str, Field(pattern=NODE_ID_PATTERN)]
 PortName = Annotated[str, Field(pattern=PORT_NAME_PATTERN)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from infra.names import function_name
+from contract.names import function_name
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from statemachines.problems import Code, Report, join_path, json_type_name
+from contract.problems import Code, Report, join_path, json_type_name
 
 _TYPE_NAMES = {
     "dict": "an object",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from statemachines.expressions import (
+from contract.expressions import (
     EXECUTION_FIELDS,
     LOOP_FIELDS,
     ROOTS,
@@ -20,8 +20,8 @@ from statemachines.expressions import (
     iter_strings,
     parse_template,
 )
+from contract.problems import Code, Report, Warn, join_path, node_path
 from statemachines.gaps import Gaps
-from statemachines.problems import Code, Report, Warn, join_path, node_path
 from statemachines.topology import NodeInfo, Topology
 
 NO_OUTPUT = frozenset({"if", "switch", "wait", "stop"})

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from contract.problems import Problem
 from statemachines.cost import PathCount, Span, cost_report, lambda_memory_mb
 from statemachines.express import ExecutionChoice
-from statemachines.problems import Problem
 
 LAMBDA_RESOURCE = ":lambda:"
 SUBSTITUTED = "${FunctionArn_"  # a Lambda ARN left to DefinitionSubstitutions

@@ -10,10 +10,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from contract.limits import MAX_EVENT_PATTERN_BYTES
+from contract.problems import Code, Report, join_path
 from statemachines.cron import CronError, parse_cron
-from statemachines.limits import MAX_EVENT_PATTERN_BYTES
 from statemachines.model import TRIGGER_MODELS, CronTrigger, EventTrigger
-from statemachines.problems import Code, Report, join_path
 from statemachines.pydantic_errors import report_pydantic
 
 ENVELOPE_FIELDS = frozenset(

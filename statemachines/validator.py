@@ -10,15 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from contract.errors import InvalidRoutineError
+from contract.problems import Code, Report, Warn, connection_path, join_path, node_path
 from plugins.sdk import PluginRegistry, PortType, can_connect, check_parameters, default_registry
 from statemachines.document import Parts, check_json, check_top_level, parse_parts
-from statemachines.errors import InvalidRoutineError
 from statemachines.express import check_express
 from statemachines.gaps import Gaps
 from statemachines.graph import Edge, Graph
 from statemachines.graph_checks import graph_checks
 from statemachines.model import Routine
-from statemachines.problems import Code, Report, Warn, connection_path, join_path, node_path
 from statemachines.references import ReferenceChecker
 from statemachines.topology import NodeInfo, Topology, make_edge
 from statemachines.triggers import check_trigger

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from statemachines.problems import Report
+from contract.problems import Report
 from statemachines.validator import validate_document
 from tests.asl_validator import Validate, ValidatorUnavailable, ensure_installed, validate_definitions
 

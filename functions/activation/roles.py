@@ -49,10 +49,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from contract.names import SYNC_RULE, SYNC_RULE_ACTIONS
 from functions.activation.rollback import Rollback
 from functions.activation.settings import Settings
 from functions.activation.subroutines import SubroutineError
-from infra.names import SYNC_RULE, SYNC_RULE_ACTIONS
 from plugins.runtime.aws import client
 
 POLICY_NAME = "starts-executions"

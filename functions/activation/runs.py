@@ -18,6 +18,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from contract.errors import RoutinesError
 from functions.activation import machines
 from functions.activation.rollback import Rollback
 from functions.activation.service import compile_record, tags
@@ -35,7 +36,6 @@ from functions.trace import (
 from functions.triggers import RunMeta, start_execution
 from plugins.runtime.aws import client
 from plugins.runtime.nodelog import read_logs
-from statemachines.errors import RoutinesError
 from statemachines.validator import analyse
 
 

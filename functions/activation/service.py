@@ -9,16 +9,16 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from contract.errors import InvalidRoutineError
+from contract.names import ENV_STAGE
 from functions.activation import error_routine, machines, subroutines, triggers
 from functions.activation.rollback import Rollback
 from functions.activation.settings import Settings
 from functions.store import RoutineRecord, RoutineStore
 from functions.store.routines import now
 from functions.triggers import RunMeta
-from infra.names import ENV_STAGE
 from plugins.sdk import PluginRegistry
 from statemachines.compiler import Compiled, compile_validated
-from statemachines.errors import InvalidRoutineError
 from statemachines.options import CompileOptions
 from statemachines.validator import analyse
 

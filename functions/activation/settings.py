@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from infra.names import (
+from contract.names import (
     ENV_EVENT_BUS,
     ENV_EXECUTION_LOG_GROUP_ARN,
     ENV_EXECUTION_POLICY_ARN,

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from contract.problems import join_path, node_path
 from functions.activation.triggers import TriggerError
 from functions.store import NotFoundError, RoutineStore
 from plugins.builtin.control.execute_routine import NAME, is_path
-from statemachines.problems import join_path, node_path
 
 
 class SubroutineError(TriggerError):

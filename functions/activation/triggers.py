@@ -14,13 +14,13 @@ from zoneinfo import ZoneInfo
 
 from botocore.exceptions import ClientError
 
+from contract.errors import RoutinesError
 from functions.activation.rollback import Rollback
 from functions.activation.settings import Settings
 from functions.triggers import META_KEY
 from functions.webhook.signature import DEFAULT_TOLERANCE_SECONDS
 from plugins.runtime.aws import client
 from statemachines.cron import parse_cron
-from statemachines.errors import RoutinesError
 from statemachines.model import DEFAULT_RESPOND_TIMEOUT_SECONDS
 
 NEXT_RUNS = 5

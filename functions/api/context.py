@@ -1,4 +1,5 @@
-"""Who is calling, and where the API runs — read from the current API Gateway event."""
+"""Who is calling, and where the API runs — read from the current API Gateway event — and
+the stores and settings every route uses, built once per container."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ import re
 from functools import cache
 from typing import Any
 
+from contract.errors import HttpError
 from functions.activation import Settings
-from functions.api.errors import ApiError
-from functions.store import RoutineStore
+from functions.store import ExecutionStore, RoutineStore
 
 # Used in tags and keys: keep owner ids to characters every AWS service accepts there.
 OWNER_ID = re.compile(r"^[A-Za-z0-9_.:@+=/-]{1,128}$")
@@ -27,7 +28,7 @@ def owner_of(event: Any) -> str | None:
 def owner(event: Any) -> str:
     caller = owner_of(event)
     if caller is None:
-        raise ApiError(401, "unauthorized", "no caller identity")
+        raise HttpError(401, "unauthorized", "no caller identity")
     return caller
 
 
@@ -49,10 +50,16 @@ def store() -> RoutineStore:
     return RoutineStore()
 
 
+@cache
+def executions() -> ExecutionStore:
+    return ExecutionStore()
+
+
 def reset() -> None:
-    """Forget cached settings and store (a new local AWS, new environment)."""
+    """Forget cached settings and stores (a new local AWS, new environment)."""
     _settings.cache_clear()
     store.cache_clear()
+    executions.cache_clear()
 
 
 def public_base_url(event: Any) -> str:

@@ -17,26 +17,18 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
+from contract.errors import HttpError, InvalidRoutineError, RoutinesError
+from contract.problems import Report, join_path
 from functions.activation import TriggerError
 from functions.store import ConflictError, InvalidListQuery, InvalidTokenError, NotFoundError
 from statemachines.document import report_json_error
-from statemachines.errors import InvalidRoutineError
 from statemachines.jsontext import ENCODING, SYNTAX, Issue, JsonTextError
-from statemachines.problems import Report, join_path
 
 logger = Logger(service="routines-api")
 
 # Routes whose body is a routine document (see routine_document_body): True when the
 # route answers with a verdict (POST /routines/validate), False when with a 422.
 _DOCUMENT_ROUTES: dict[Callable[..., Any], bool] = {}
-
-
-class ApiError(Exception):
-    """An error response decided by the API itself."""
-
-    def __init__(self, status: int, code: str, message: str, path: str = "") -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.path = status, code, message, path
 
 
 def error_response(
@@ -134,40 +126,10 @@ def install(app: APIGatewayRestResolver) -> None:
         # Raised while the body is parsed, after routing: the matched route is known.
         return _refused_json(error, app.context.get("_route"))
 
-    @app.exception_handler(ApiError)  # type: ignore[untyped-decorator]
-    def api_error(error: ApiError) -> Response[Any]:
-        return error_response(error.status, [problem(error.code, error.message, error.path)])
-
-    @app.exception_handler(NotFoundError)  # type: ignore[untyped-decorator]
-    def not_found(error: NotFoundError) -> Response[Any]:
-        return error_response(HTTPStatus.NOT_FOUND, [problem("not_found", error.message)])
-
-    @app.exception_handler(ConflictError)  # type: ignore[untyped-decorator]
-    def conflict(error: ConflictError) -> Response[Any]:
-        return error_response(HTTPStatus.CONFLICT, [problem("conflict", error.message)])
-
-    @app.exception_handler(InvalidTokenError)  # type: ignore[untyped-decorator]
-    def bad_token(error: InvalidTokenError) -> Response[Any]:
-        return error_response(
-            HTTPStatus.BAD_REQUEST, [problem("invalid_token", error.message, "query.nextToken")]
-        )
-
-    @app.exception_handler(InvalidListQuery)  # type: ignore[untyped-decorator]
-    def bad_query(error: InvalidListQuery) -> Response[Any]:
-        path = f"query.{error.path}" if error.path else "query"
-        return error_response(
-            HTTPStatus.UNPROCESSABLE_ENTITY, [problem("invalid_request", error.message, path)]
-        )
-
-    @app.exception_handler(InvalidRoutineError)  # type: ignore[untyped-decorator]
-    def invalid_routine(error: InvalidRoutineError) -> Response[Any]:
-        return error_response(HTTPStatus.UNPROCESSABLE_ENTITY, [p.to_json() for p in error.problems])
-
-    @app.exception_handler(TriggerError)  # type: ignore[untyped-decorator]
-    def invalid_trigger(error: TriggerError) -> Response[Any]:
-        return error_response(
-            HTTPStatus.UNPROCESSABLE_ENTITY, [problem(error.code, error.message, error.path)]
-        )
+    @app.exception_handler(RoutinesError)  # type: ignore[untyped-decorator]
+    def refused(error: RoutinesError) -> Response[Any]:
+        answer = answer_of(error)
+        return internal_error(app) if answer is None else error_response(*answer)
 
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def invalid_request(error: RequestValidationError) -> Response[Any]:
@@ -193,13 +155,45 @@ def install(app: APIGatewayRestResolver) -> None:
 
     @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
     def internal(error: Exception) -> Response[Any]:
-        request_id = getattr(app.lambda_context, "aws_request_id", None) if _has_context(app) else None
-        logger.exception("unhandled error", extra={"requestId": request_id})
-        body: dict[str, Any] = {
-            "errors": [problem("internal", "internal error; quote the request id when reporting it")],
-            "requestId": request_id,
-        }
-        return Response(status_code=500, content_type=content_types.APPLICATION_JSON, body=body)
+        return internal_error(app)
+
+
+def internal_error(app: APIGatewayRestResolver) -> Response[Any]:
+    """500 with the request id, never a stack trace (the error is logged, traceback and all)."""
+    request_id = getattr(app.lambda_context, "aws_request_id", None) if _has_context(app) else None
+    logger.exception("unhandled error", extra={"requestId": request_id})
+    body: dict[str, Any] = {
+        "errors": [problem("internal", "internal error; quote the request id when reporting it")],
+        "requestId": request_id,
+    }
+    return Response(status_code=500, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+# The one place an error of the tree becomes an HTTP status: by class (the first that
+# matches, in this order), with its code, message and path. 404 also stands for another
+# owner's resource: existence is never revealed.
+STATUSES: tuple[tuple[type[RoutinesError], int], ...] = (
+    (NotFoundError, HTTPStatus.NOT_FOUND),
+    (ConflictError, HTTPStatus.CONFLICT),  # a lost race, and a state that forbids the action
+    (InvalidTokenError, HTTPStatus.BAD_REQUEST),
+    (InvalidListQuery, HTTPStatus.UNPROCESSABLE_ENTITY),
+    (TriggerError, HTTPStatus.UNPROCESSABLE_ENTITY),
+)
+
+
+def answer_of(error: RoutinesError) -> tuple[int, list[dict[str, str]], dict[str, str] | None] | None:
+    """(status, problems, headers) of an error; None for an error no client caused (500)."""
+    if isinstance(error, HttpError):
+        return error.status, error.to_json(), error.headers or None
+    if isinstance(error, InvalidRoutineError):
+        return HTTPStatus.UNPROCESSABLE_ENTITY, [p.to_json() for p in error.problems], None
+    for cls, status in STATUSES:
+        if isinstance(error, cls):
+            path = error.path
+            if isinstance(error, InvalidTokenError | InvalidListQuery):  # a query parameter
+                path = join_path("query", path) if path else "query"
+            return status, [problem(error.code, error.message, path)], None
+    return None
 
 
 def allowed_methods(app: APIGatewayRestResolver, path: str) -> list[str]:

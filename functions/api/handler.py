@@ -1,4 +1,4 @@
-"""The API Lambda (``infra.names.API_HANDLER``): one powertools resolver, with request
+"""The API Lambda (``contract.names.API_HANDLER``): one powertools resolver, with request
 validation, OpenAPI at /openapi.json and Swagger UI at /docs. ``routines serve`` calls
 the same ``lambda_handler`` with API Gateway proxy events built from HTTP requests."""
 
@@ -20,16 +20,16 @@ from aws_lambda_powertools.event_handler.openapi import swagger_ui as swagger_ui
 from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from contract.names import DEFAULT_MAX_BODY_BYTES, ENV_MAX_BODY_BYTES
 from functions.api import context, errors, openapi
 from functions.api.routes import actions, events, executions, hooks, plugins, routines
-from infra.names import DEFAULT_MAX_BODY_BYTES, ENV_MAX_BODY_BYTES
 from statemachines import jsontext
 
 logger = Logger(service="routines-api")
 
 TITLE = "Routines API"
 VERSION = "1.0.0"
-# The stack's limit (routine documents are at most 256 KiB, statemachines.limits).
+# The stack's limit (routine documents are at most 256 KiB, contract.limits).
 # Anything larger is refused before it is parsed.
 MAX_BODY_BYTES = int(os.environ.get(ENV_MAX_BODY_BYTES) or DEFAULT_MAX_BODY_BYTES)
 # Paths served without a caller identity (webhooks add their prefix here).

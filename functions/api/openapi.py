@@ -25,7 +25,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
-from infra.names import DEFAULT_MAX_BODY_BYTES
+from contract.names import DEFAULT_MAX_BODY_BYTES
 from plugins.sdk import default_registry
 from statemachines.schema import routine_schema
 

@@ -12,17 +12,9 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from functions.cli.errors import ApiFailure
+
 DEFAULT_API = "http://127.0.0.1:8080"
-
-
-class ApiFailure(Exception):
-    """The API answered with an error (or could not be reached)."""
-
-    def __init__(self, status: int, body: Any) -> None:
-        self.status, self.body = status, body
-        problems = body.get("errors", []) if isinstance(body, dict) else []
-        lines = [f"{p.get('code')} {p.get('path') or ''}: {p.get('message', '')}".strip() for p in problems]
-        super().__init__(f"HTTP {status}" + ("\n  " + "\n  ".join(lines) if lines else f": {body}"))
 
 
 class Client:

@@ -9,10 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from contract.problems import Report
+from functions.cli.errors import EXIT_INVALID, EXIT_OK, UsageError
 from functions.cli.loading import parse_json, read_source
-from statemachines.problems import Report
-
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 
 def add_graph_command(commands: Any) -> None:
@@ -39,8 +38,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
         try:
             Path(args.output).write_text(text, encoding="utf-8")
         except OSError as exc:
-            print(f"routines graph: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
-            return EXIT_USAGE
+            raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     else:
         sys.stdout.write(text)
     return EXIT_OK

@@ -6,12 +6,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from contract.limits import MAX_FILE_BYTES
+from contract.problems import Code, Report
+from functions.cli.errors import UsageError
 from statemachines.document import read_document
-from statemachines.limits import MAX_FILE_BYTES
-from statemachines.problems import Code, Report
 
 
-class UnreadableFile(Exception):
+class UnreadableFile(UsageError):
     """The file could not be read at all (missing, a directory, no permission)."""
 
 

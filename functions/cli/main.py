@@ -13,12 +13,13 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from contract.errors import RoutinesError
+from contract.problems import Problem, Report
 from functions.cli import startup
-from functions.cli.loading import UnreadableFile, parse_json, read_source
-from functions.cli.target import TargetError, add_target_arguments, compile_options, placeholders
-from statemachines.problems import Problem, Report
+from functions.cli.errors import EXIT_INVALID, EXIT_OK, exit_code
+from functions.cli.loading import parse_json, read_source
+from functions.cli.target import add_target_arguments, compile_options, placeholders
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 USER_VARIABLE, DEFAULT_USER = "ROUTINES_USER", "local"
 SETTLE_LATER = ("run", "test")  # they settle once their local AWS is up
 
@@ -181,11 +182,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         startup.settle()
     try:
         code: int = args.handler(args)
-    except UnreadableFile as exc:
-        print(f"routines: {exc}", file=sys.stderr)
-        return EXIT_USAGE
     except BrokenPipeError:
         return EXIT_OK
+    except RoutinesError as exc:  # the one place an error becomes an exit code
+        print(f"routines {args.command}: {exc}", file=sys.stderr)
+        return exit_code(exc)
     return code
 
 
@@ -212,25 +213,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_compile(args: argparse.Namespace) -> int:
     from statemachines.compiler import compile_validated
-    from statemachines.errors import CompileError
     from statemachines.validator import analyse
 
-    try:
-        options = compile_options(args)
-    except TargetError as exc:
-        print(f"routines compile: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    options = compile_options(args)
     report = Report()
     ok, document = parse_json(read_source(args.file), report)
     validation = analyse(document) if ok else None
     if validation is None or not validation.report.valid:
         print(_human(args.file, validation.report if validation else report), file=sys.stderr)
         return EXIT_INVALID
-    try:
-        compiled = compile_validated(validation, options)
-    except CompileError as exc:
-        print(f"{args.file}: cannot compile: {exc}", file=sys.stderr)
-        return EXIT_INVALID
+    compiled = compile_validated(validation, options)
     shown = compiled.report if args.report else compiled.asl
     if args.report and options.substitutions:
         shown = {**shown, "substitutions": placeholders(compiled.definition)}
@@ -240,43 +232,27 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from functions.cli.run import InputError, run_file
-    from functions.cli.test import SecretError, parse_secrets
+    from functions.cli.test import parse_secrets
 
     report = Report()
     ok, document = parse_json(read_source(args.file), report)
     if not ok:
         print(_human(args.file, report), file=sys.stderr)
         return EXIT_INVALID
-    try:
-        secrets = parse_secrets(args.secret)
-        both = sorted(set(args.approve) & set(args.reject))
-        if both:
-            raise InputError(f"both --approve and --reject name {', '.join(both)}")
-        decisions = {**dict.fromkeys(args.approve, True), **dict.fromkeys(args.reject, False)}
-        return run_file(
-            args.file,
-            document,
-            args.input,
-            args.json,
-            args.timeout,
-            secrets,
-            decisions,
-            jsonpath=args.jsonpath,
-        )
-    except (InputError, SecretError) as exc:
-        print(f"routines: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    secrets = parse_secrets(args.secret)
+    both = sorted(set(args.approve) & set(args.reject))
+    if both:
+        raise InputError(f"both --approve and --reject name {', '.join(both)}")
+    decisions = {**dict.fromkeys(args.approve, True), **dict.fromkeys(args.reject, False)}
+    return run_file(
+        args.file, document, args.input, args.json, args.timeout, secrets, decisions, jsonpath=args.jsonpath
+    )
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    from functions.cli.test import SecretError, parse_secrets, test_paths
+    from functions.cli.test import parse_secrets, test_paths
 
-    try:
-        secrets = parse_secrets(args.secret)
-    except SecretError as exc:
-        print(f"routines: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    return test_paths(args.paths, secrets, args.only)
+    return test_paths(args.paths, parse_secrets(args.secret), args.only)
 
 
 def _human(name: str, report: Report) -> str:
@@ -326,7 +302,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_push(args: argparse.Namespace) -> int:
-    from functions.cli.client import ApiFailure, Client, print_push, push
+    from functions.cli.client import Client, print_push, push
 
     report = Report()
     ok, document = parse_json(read_source(args.file), report)
@@ -334,11 +310,7 @@ def cmd_push(args: argparse.Namespace) -> int:
         print(_human(args.file, report), file=sys.stderr)
         return EXIT_INVALID
     _as_user(args)
-    try:
-        result = push(Client(args.api, args.user), document, args.routine_id)
-    except ApiFailure as exc:
-        print(f"routines: {exc}", file=sys.stderr)
-        return EXIT_INVALID if exc.status in (409, 422) else EXIT_USAGE
+    result = push(Client(args.api, args.user), document, args.routine_id)
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
     else:
@@ -367,16 +339,12 @@ def cmd_executions(args: argparse.Namespace) -> int:
 def client_call(
     args: argparse.Namespace, method: str, path: str, body: Any, show: Callable[[Any], None]
 ) -> int:
-    """One API call of a client command: its answer shown (as JSON with --json), exit 0; or
-    the API's refusal on stderr, exit 2 for usage errors and an unreachable API, else 1."""
-    from functions.cli.client import ApiFailure, Client
+    """One API call of a client command: its answer shown (as JSON with --json), exit 0.
+    The API's refusal (:class:`ApiFailure`) goes to :func:`main`."""
+    from functions.cli.client import Client
 
     _as_user(args)
-    try:
-        answer = Client(args.api, args.user).call(method, path, body)
-    except ApiFailure as exc:
-        print(f"routines: {exc}", file=sys.stderr)
-        return EXIT_USAGE if exc.status in (0, 400, 401) else EXIT_INVALID
+    answer = Client(args.api, args.user).call(method, path, body)
     if args.json:
         print(json.dumps(answer, indent=2, ensure_ascii=False))
     else:

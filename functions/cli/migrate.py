@@ -14,10 +14,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from contract.expressions import ExpressionSyntaxError, iter_strings, parse_expression
+from contract.jsonata.lexer import LexError, template_end
+from contract.problems import join_path
 from functions.cli.loading import UnreadableFile, read_source
-from statemachines.expressions import ExpressionSyntaxError, iter_strings, parse_expression
-from statemachines.jsonata.lexer import LexError, template_end
-from statemachines.problems import join_path
 
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _KEY_FOLLOWS = re.compile(r"\s*:")

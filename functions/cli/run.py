@@ -15,14 +15,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from contract.problems import Report, join_path
+from functions.cli.errors import UsageError
 from statemachines import jsontext
-from statemachines.problems import Report, join_path
 
 ICONS = {"succeeded": "ok  ", "failed": "FAIL", "skipped": "skip", "cancelled": "cncl"}
 MAX_INPUT_BYTES = 10 * 1024 * 1024  # over its budget slot the input goes to S3 (offload.execution_input)
 
 
-class InputError(ValueError):
+class InputError(UsageError):
     """--input is not usable JSON."""
 
 
@@ -128,11 +129,11 @@ def run_file(
     *,
     jsonpath: bool = False,
 ) -> int:
+    from contract.errors import CompileError, InvalidRoutineError
     from functions.cli import startup
     from functions.local import LocalAWS
     from functions.local.runner import start_routine
     from functions.testing.approvals import ApprovalAnswers
-    from statemachines.errors import CompileError, InvalidRoutineError
 
     trigger = cron_trigger(document, parse_input(input_text))
     decisions = decisions or {}

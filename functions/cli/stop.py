@@ -9,7 +9,6 @@ reached.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 from urllib.parse import quote
 
@@ -30,13 +29,11 @@ def add_stop_command(
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
-    from functions.cli.main import EXIT_USAGE, client_call
+    from functions.cli.errors import UsageError
+    from functions.cli.main import client_call
 
     if args.reason is not None and len(args.reason) > MAX_REASON:
-        print(
-            f"routines: --reason is {len(args.reason):,} characters; at most {MAX_REASON:,}", file=sys.stderr
-        )
-        return EXIT_USAGE
+        raise UsageError(f"--reason is {len(args.reason):,} characters; at most {MAX_REASON:,}")
     body = {"reason": args.reason} if args.reason is not None else {}
     path = f"/executions/{quote(args.execution_id, safe=':')}/stop"
     return client_call(

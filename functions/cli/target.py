@@ -11,7 +11,8 @@ import argparse
 import re
 from collections.abc import Callable
 
-from infra.names import check_stage
+from contract.names import check_stage
+from functions.cli.errors import UsageError
 from statemachines.options import CompileOptions
 
 ACCOUNT = re.compile(r"^\d{12}$")
@@ -49,7 +50,7 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-class TargetError(ValueError):
+class TargetError(UsageError):
     """Options that contradict each other."""
 
 

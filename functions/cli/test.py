@@ -9,10 +9,10 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from functions.testing.spec import TestFileError
+from functions.cli.errors import UsageError
 
 
-class SecretError(ValueError):
+class SecretError(UsageError):
     """A --secret that is not NAME=VALUE."""
 
 
@@ -34,14 +34,9 @@ def test_paths(paths: list[str], secrets: dict[str, str], only: str | None, stre
     from functions.testing.cases import describe, find_test_files, run_file
 
     out = stream or sys.stdout
-    try:
-        files = find_test_files(paths or ["."])
-    except TestFileError as exc:
-        print(f"routines: {exc}", file=sys.stderr)
-        return 2
+    files = find_test_files(paths or ["."])
     if not files:
-        print(f"routines: no *.test.json files under {' '.join(paths or ['.'])}", file=sys.stderr)
-        return 2
+        raise UsageError(f"no *.test.json files under {' '.join(paths or ['.'])}")
     passed = failed = 0
     with LocalAWS() as aws:  # one local AWS for every case: deploying it is the slow part
         startup.settle()

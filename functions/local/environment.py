@@ -1,6 +1,6 @@
 """``LocalAWS``: moto in-process, with what the CDK app would deploy.
 
-Creates the tables and bucket from the same :mod:`infra.names` constants as the CDK
+Creates the tables and bucket from the same :mod:`contract.names` constants as the CDK
 stack, and one Lambda function per task plugin (plus the evaluator and approval
 notifier) registered with the same handler string the stack uses, served in-process;
 the shared execution role with its execution policy, and the permissions boundary of the
@@ -25,10 +25,7 @@ import boto3
 from aws_lambda_powertools.utilities import parameters as powertools_parameters
 from moto import mock_aws
 
-from functions.local import atomic, child_executions, express_children, fastpaths, jsonata, map_runs
-from functions.local.lambdas import InProcessLambda
-from infra.lambdas import lambda_functions
-from infra.names import (
+from contract.names import (
     ENV_APPROVALS_TABLE,
     ENV_EXECUTIONS_TABLE,
     ENV_IDEMPOTENCY_TABLE,
@@ -50,6 +47,9 @@ from infra.names import (
     TableSpec,
     state_machine_prefix,
 )
+from functions.local import atomic, child_executions, express_children, fastpaths, jsonata, map_runs
+from functions.local.lambdas import InProcessLambda
+from plugins.lambdas import lambda_functions
 from plugins.runtime.aws import reset_clients
 from plugins.sdk import PluginRegistry, default_registry
 from statemachines.machine.records import machine_type

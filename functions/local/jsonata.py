@@ -11,7 +11,7 @@ size. While installed:
 
 - every ``{% %}`` field (``StringJSONata``) and every ``$name`` reference of a JSONPath
   field (``StringVariableSample``) evaluates the expression as written, with the values as
-  bindings, by :mod:`statemachines.jsonata.engine` — the one JSONata of the project, with
+  bindings, by :mod:`contract.jsonata.engine` — the one JSONata of the project, with
   Step Functions' own functions. Only the names an expression mentions are bound (nothing
   else can be reached: ``$eval`` is disabled). A plain reference (``$name.key.key`` walking
   objects) is read directly, as JSONata would read it, so a 17-digit integer keeps every
@@ -62,9 +62,9 @@ from moto.stepfunctions.parser.asl.eval.states import States
 from moto.stepfunctions.parser.asl.eval.variable_store import VariableStore
 from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
 
+from contract.jsonata.engine import UNDEFINED, JsonataError
+from contract.jsonata.engine import compile_expression as _compiled
 from functions.local.fastpaths.guard import Patch, Seam, refuse
-from statemachines.jsonata.engine import UNDEFINED, JsonataError
-from statemachines.jsonata.engine import compile_expression as _compiled
 
 # AWS's bounds on workflow variables (docs.aws.amazon.com/step-functions/latest/dg/
 # workflow-variables.html, "Variable size limits"), in bytes of the value's JSON text.
@@ -191,7 +191,7 @@ def _bare(error: JsonataError) -> JsonataError:
     compiled expression, and the cycle they make with the exception is collected on
     whichever thread the garbage collector happens to run, where dropping a jsonatapy
     expression fails (it may only be dropped on the thread that made it)."""
-    return JsonataError(error.message, error.code)
+    return JsonataError(error.message, error.jsonata_code)
 
 
 def _fail(env: Any, cause: str, location: str | None = None) -> NoReturn:
@@ -222,7 +222,7 @@ def _defined(text: str, env: Any) -> Any:
     try:
         value = evaluate(text, env)
     except JsonataError as exc:
-        code = f"{exc.code}: " if exc.code else ""
+        code = f"{exc.jsonata_code}: " if exc.jsonata_code else ""
         _fail(env, f"The JSONata expression '{text}' failed: {code}{exc.message}")
     if value is UNDEFINED:
         _fail(env, f"The JSONata expression '{text}' returned nothing (undefined).")
@@ -323,7 +323,7 @@ def _evaluate_text(text: str) -> Any:
     except JsonataError as exc:
         failed = _bare(exc)
     if failed is not None:
-        raise moto_jsonata.JSONataException(failed.code or "UNKNOWN", failed.message)
+        raise moto_jsonata.JSONataException(failed.jsonata_code or "UNKNOWN", failed.message)
     return None if value is UNDEFINED else value
 
 

@@ -30,6 +30,7 @@ from typing import Any
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
+from contract.errors import RoutinesError
 from functions.local.fastpaths.guard import require
 
 Handler = Callable[[Any, Any], Any]
@@ -67,7 +68,7 @@ class Pin:
     message: str = ""
 
 
-class PinnedError(Exception):
+class PinnedError(RoutinesError):
     """Raised in place of a pinned node's plugin; reported under the pinned type name."""
 
     def __init__(self, pin: Pin) -> None:

@@ -12,6 +12,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from contract.errors import CompileError, InvalidRoutineError, RoutinesError
+from contract.names import state_machine_prefix
+from contract.problems import join_path, node_path
 from functions.local import child_executions, compile_cache
 from functions.local.environment import ACCOUNT, REGION, LocalAWS
 from functions.local.errors import clean_error
@@ -19,15 +22,12 @@ from functions.local.lambdas import Pin
 from functions.local.observe import observer as observe
 from functions.local.slices import long_slices
 from functions.trace import execution_history, shown_result, timed_out_error, trace_execution
-from infra.names import state_machine_prefix
 from plugins.builtin.control.execute_routine import NAME as EXECUTE_ROUTINE
 from plugins.builtin.control.execute_routine import is_path, routine_id
 from plugins.runtime.offload import execution_input
 from statemachines.compiler import Compiled, compile_validated
-from statemachines.errors import CompileError, InvalidRoutineError
 from statemachines.machine.records import machine_type
 from statemachines.options import CompileOptions
-from statemachines.problems import join_path, node_path
 from statemachines.topology import Topology
 from statemachines.validator import Validation, analyse
 
@@ -141,7 +141,7 @@ class RunningExecution:
         )
 
 
-class PinError(ValueError):
+class PinError(RoutinesError, ValueError):
     """A pin names no node of the routine, or a node that runs no Lambda of its own."""
 
 

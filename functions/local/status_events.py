@@ -49,11 +49,11 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
 )
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
+from contract.names import ENV_EXECUTIONS_TABLE, EXECUTIONS_TABLE, RECORDER_HANDLER
 from functions.local.environment import ACCOUNT, REGION, LocalAWS
 from functions.local.fastpaths.guard import require
 from functions.local.lambdas import LambdaContext
 from functions.recorder.failures import ENV_FAILED_EXECUTIONS_QUEUE
-from infra.names import ENV_EXECUTIONS_TABLE, EXECUTIONS_TABLE, RECORDER_HANDLER
 
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 POLL_SECONDS = 0.05

@@ -9,7 +9,7 @@ waiting for it, as moto does) only keeps its own worker busy. Each task runs in 
 ``contextvars`` context, as on a new thread. Threading locals set by one task stay on its
 worker for the next: the ones on the interpreter's path are cleared by their owners (the
 in-process Lambda's stdout buffer, the DynamoDB query hint of moto_paths) or are caches
-(statemachines.expressions keeps a JSONPath parser per thread). An exception escaping a
+(contract.expressions keeps a JSONPath parser per thread). An exception escaping a
 task goes to ``threading.excepthook``, as it would from a thread of its own. A worker
 idle for ``IDLE_SECONDS`` ends.
 """

@@ -1,4 +1,4 @@
-"""The recorder Lambda (``infra.names.RECORDER_HANDLER``): an EventBridge rule on
+"""The recorder Lambda (``contract.names.RECORDER_HANDLER``): an EventBridge rule on
 "Step Functions Execution Status Change" invokes it, and a scheduled rule runs its sweep
 of Express records; locally the runtime calls it with the same events (and with each
 Express machine's record write, as a DynamoDB Stream record: functions/local/status_events.py)."""

@@ -32,6 +32,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
+from contract.names import ENV_SWEEP_GRACE_SECONDS
 from functions.recorder.error_routines import ErrorRoutines, pass_on
 from functions.recorder.failures import STATUSES as FAILURE_STATUSES
 from functions.recorder.failures import FailedExecutions, NotDelivered
@@ -52,7 +53,6 @@ from functions.trace import (
     trace_from_logs,
 )
 from functions.triggers.start import RunMeta, execution_id
-from infra.names import ENV_SWEEP_GRACE_SECONDS
 from plugins.runtime.aws import client
 from statemachines.compiler import compile_validated
 from statemachines.express import EXPRESS_MAX_SECONDS

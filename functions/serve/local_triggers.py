@@ -9,13 +9,13 @@ import os
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from contract.names import ENV_API_BASE_URL
 from functions.local.status_events import StatusEvents
 from functions.serve.local_api import lambda_handler as local_handler
 from functions.serve.state import Durable
 from functions.store import ExecutionRecord
 from functions.triggers.cron import CronScheduler
 from functions.webhook.handler import lambda_handler as webhook_handler
-from infra.names import ENV_API_BASE_URL
 
 if TYPE_CHECKING:
     from functions.serve.server import Server

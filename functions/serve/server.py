@@ -27,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any, TextIO
 
+from contract.names import RECORDER_HANDLER
 from functions.api import context as api_context
 from functions.api.handler import MAX_BODY_BYTES
 from functions.api.handler import lambda_handler as api_handler
@@ -35,7 +36,6 @@ from functions.local.status_events import StatusEvents
 from functions.serve import state, static, streaming
 from functions.serve.adapter import Dispatcher, from_result, to_event
 from functions.serve.local_triggers import LocalTriggers
-from infra.names import RECORDER_HANDLER
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8080

@@ -57,6 +57,14 @@ from typing import Any, ClassVar
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
+from contract.errors import RoutinesError
+from contract.names import (
+    EXECUTIONS_TABLE,
+    IDEMPOTENCY_TABLE,
+    PAYLOAD_BUCKET,
+    RECORDS_PREFIX,
+    ROUTINES_TABLE,
+)
 from functions import activation
 from functions.activation import Settings
 from functions.local import LocalAWS
@@ -68,13 +76,6 @@ from functions.recorder.handler import lambda_handler as recorder_handler
 from functions.recorder.recorder import stream_images
 from functions.store import RoutineStore
 from functions.store.executions import ExecutionRecord, ExecutionStore
-from infra.names import (
-    EXECUTIONS_TABLE,
-    IDEMPOTENCY_TABLE,
-    PAYLOAD_BUCKET,
-    RECORDS_PREFIX,
-    ROUTINES_TABLE,
-)
 
 logger = Logger(service="routines-serve", child=True)
 FILE = "state.json"
@@ -93,7 +94,7 @@ STOPPED_ERROR = {
 ATTRIBUTE_TYPES = frozenset({"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"})
 
 
-class StateFileError(Exception):
+class StateFileError(RoutinesError):
     """A state file that cannot be used; the message is one line naming the file."""
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from contract.errors import RoutinesError
 from plugins.runtime.aws import approvals_table, client
 from statemachines.machine.race import RACE_ERROR
 
@@ -30,11 +31,11 @@ WITHDRAWN = "withdrawn"  # the approval's branch lost a race: another arrived fi
 log = logging.getLogger(__name__)
 
 
-class NotWaiting(Exception):
+class NotWaiting(RoutinesError):
     """No approval waits at the node (never reached, already decided, timed out or ended)."""
 
 
-class DataTooLarge(ValueError):
+class DataTooLarge(RoutinesError, ValueError):
     """The decision's ``data`` is over :data:`MAX_DATA_BYTES` as JSON."""
 
 

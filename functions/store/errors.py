@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from statemachines.errors import RoutinesError
+from contract.errors import RoutinesError
 
 
 class NotFoundError(RoutinesError):

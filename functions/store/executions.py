@@ -19,16 +19,16 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from functions.store.codec import decode_token, dump, encode_token, plain, typed
-from infra.names import (
+from contract.errors import RoutinesError
+from contract.names import (
     ENV_EXECUTIONS_TABLE,
     EXECUTIONS_BY_PENDING,
     EXECUTIONS_BY_ROUTINE,
     EXECUTIONS_BY_STATUS,
     EXECUTIONS_TABLE,
 )
+from functions.store.codec import decode_token, dump, encode_token, plain, typed
 from plugins.runtime.aws import client, payload_bucket
-from statemachines.errors import RoutinesError
 
 RUNNING = "RUNNING"
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
@@ -61,7 +61,7 @@ class InvalidListQuery(RoutinesError):
     """A list query parameter (``status``, ``limit``) is malformed (a bad ``nextToken`` is
     the store's :class:`InvalidTokenError`)."""
 
-    code = "invalid_query"
+    code = "invalid_request"
 
 
 def iso(epoch: float) -> str:

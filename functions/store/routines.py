@@ -23,8 +23,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from contract.names import ENV_ROUTINES_TABLE, ROUTINES_BY_ID, ROUTINES_TABLE
 from functions.store.errors import ConflictError, InvalidTokenError, NotFoundError
-from infra.names import ENV_ROUTINES_TABLE, ROUTINES_BY_ID, ROUTINES_TABLE
 from plugins.runtime.aws import client
 
 HEAD, VERSION = "R#", "V#"
@@ -327,7 +327,7 @@ def _decode_token(token: str) -> str:
         data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         after = data["after"]
     except (ValueError, KeyError, TypeError, binascii.Error):
-        raise InvalidTokenError("nextToken is not a token this API returned") from None
+        raise InvalidTokenError("nextToken is not a token this API returned", path="nextToken") from None
     if not isinstance(after, str) or not after:
-        raise InvalidTokenError("nextToken is not a token this API returned")
+        raise InvalidTokenError("nextToken is not a token this API returned", path="nextToken")
     return after

@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from contract.errors import CompileError, InvalidRoutineError
 from functions.local import LocalAWS
 from functions.local.runner import PinError, start_routine
 from functions.testing.approvals import ApprovalAnswers
 from functions.testing.compare import mismatches, show
 from functions.testing.spec import SUFFIX, Case, Expectation, LoadedTests, TestFileError, load_tests
-from statemachines.errors import CompileError, InvalidRoutineError
 
 
 @dataclass(slots=True)

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from contract.errors import RoutinesError
+
 if TYPE_CHECKING:
     from functions.local import LocalAWS
     from functions.testing.cases import CaseResult
@@ -80,7 +82,7 @@ def routines_runtime(request: pytest.FixtureRequest) -> LocalAWS:
     return request.config.stash[_RUNTIME].get()
 
 
-class RoutineCaseFailed(Exception):
+class RoutineCaseFailed(RoutinesError):
     def __init__(self, outcome: CaseResult) -> None:
         super().__init__("\n".join(outcome.problems))
         self.outcome = outcome

@@ -41,6 +41,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from contract.errors import RoutinesError
 from functions.local.lambdas import Pin
 
 SUFFIX = ".test.json"
@@ -48,7 +49,7 @@ STATUSES = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 NODE_STATUSES = ("succeeded", "failed", "skipped", "cancelled")
 
 
-class TestFileError(ValueError):
+class TestFileError(RoutinesError, ValueError):
     """The test file is unreadable or malformed; the message names the path at fault."""
 
     __test__ = False  # not a pytest test class, whatever its name
@@ -58,7 +59,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
 
-class PinnedError(_Strict):
+class PinnedErrorSpec(_Strict):
     type: str = Field(min_length=1, max_length=256)
     message: str = ""
 
@@ -94,7 +95,7 @@ class Case(_Strict):
     input: Any = Field(default_factory=dict)
     secrets: dict[str, Any] = Field(default_factory=dict)
     pinned: dict[str, Any] = Field(default_factory=dict)
-    pinned_errors: dict[str, PinnedError] = Field(default_factory=dict, alias="pinnedErrors")
+    pinned_errors: dict[str, PinnedErrorSpec] = Field(default_factory=dict, alias="pinnedErrors")
     approvals: dict[str, Approval] = Field(default_factory=dict)
     timeout_seconds: float = Field(60.0, alias="timeoutSeconds", gt=0, le=3600)
     expect: Expectation = Field(default_factory=Expectation)

@@ -14,6 +14,7 @@ from typing import Any
 
 from moto.events.models import EventPattern
 
+from contract.errors import RoutinesError
 from functions.local.environment import ACCOUNT, REGION
 from functions.store import ExecutionStore
 from functions.triggers.active import active_routines
@@ -21,7 +22,7 @@ from functions.triggers.start import RunMeta, start_execution
 from plugins.runtime.aws import client
 
 
-class BadEntry(ValueError):
+class BadEntry(RoutinesError, ValueError):
     pass
 
 

@@ -1,4 +1,4 @@
-"""The webhook Lambda (``infra.names.WEBHOOK_HANDLER``) behind ``POST /hooks/{routineId}``.
+"""The webhook Lambda (``contract.names.WEBHOOK_HANDLER``) behind ``POST /hooks/{routineId}``.
 
 Order of checks: body size (413) → an active webhook routine (404, the same answer as a
 routine that does not exist) → signature over a timestamp and the raw bytes, the timestamp
@@ -21,34 +21,25 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
+from contract.errors import HttpError
+from contract.names import DEFAULT_MAX_BODY_BYTES, ENV_MAX_BODY_BYTES
+from contract.problems import join_path
 from functions.store import ExecutionStore, NotFoundError, RoutineStore
 from functions.triggers.start import RunMeta, start_execution
 from functions.webhook import idempotency, respond, secrets
 from functions.webhook.request import IDEMPOTENCY_HEADER, BadRequest, HookRequest, RefusedBody
 from functions.webhook.signature import DEFAULT_TOLERANCE_SECONDS, HEADER, SignatureRefusal, problem
-from infra.names import DEFAULT_MAX_BODY_BYTES, ENV_MAX_BODY_BYTES
 from plugins.runtime.aws import client
-from statemachines.problems import join_path
 
 logger = Logger(service="routines-webhook")
 
 MAX_KEY_CHARS = 255
+# How a 401 says what the hook expects (RFC 9110 §11.6.1).
+CHALLENGE = {"WWW-Authenticate": 'HMAC-SHA256 header="X-Signature-256"'}
 
 
 def max_body_bytes() -> int:
     return int(os.environ.get(ENV_MAX_BODY_BYTES) or DEFAULT_MAX_BODY_BYTES)
-
-
-class Refused(Exception):
-    def __init__(
-        self, status: int, code: str, message: str, path: str = "", more: list[dict[str, str]] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.path = status, code, message, path
-        self.more = more or []  # further problems of the same answer
-
-    def problems(self) -> list[dict[str, str]]:
-        return [{"code": self.code, "path": self.path, "message": self.message}, *self.more]
 
 
 def response(status: int, body: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
@@ -75,12 +66,8 @@ class Started:
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         started = handle(event, context)
-    except Refused as refused:
-        headers = {
-            401: {"WWW-Authenticate": 'HMAC-SHA256 header="X-Signature-256"'},
-            405: {"Allow": "POST"},
-        }.get(refused.status, {})
-        return response(refused.status, {"errors": refused.problems()}, headers)
+    except HttpError as refused:
+        return response(refused.status, {"errors": refused.to_json()}, refused.headers)
     wait = respond.respond_timeout(started.options)
     if wait is None:
         return response(202, {"executionId": started.execution_id})
@@ -96,15 +83,15 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def handle(event: dict[str, Any], context: Any = None) -> Started:
     if str(event.get("httpMethod") or "POST").upper() != "POST":
-        raise Refused(405, "method_not_allowed", "webhooks take POST")
+        raise HttpError(405, "method_not_allowed", "webhooks take POST", headers={"Allow": "POST"})
     body = event.get("body") or ""
     size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
     if size > max_body_bytes():
-        raise Refused(413, "payload_too_large", f"the body is larger than {max_body_bytes()} bytes", "body")
+        raise HttpError(413, "payload_too_large", f"the body is larger than {max_body_bytes()} bytes", "body")
     try:
         request = HookRequest.from_event(event)
     except BadRequest as error:
-        raise Refused(400, "bad_request", str(error), "body") from None
+        raise HttpError(400, "bad_request", str(error), "body") from None
     owner, arn, version, options = _active_webhook(request.routine_id)
     _check_signature(request, options)
     trigger = _trigger_data(request)
@@ -113,7 +100,7 @@ def handle(event: dict[str, Any], context: Any = None) -> Started:
     if key is None:
         return Started(_start(arn, meta, trigger), arn, meta, options)
     if not key or len(key) > MAX_KEY_CHARS or not key.isprintable():
-        raise Refused(
+        raise HttpError(
             400,
             "invalid_idempotency_key",
             f"1 to {MAX_KEY_CHARS} printable characters",
@@ -123,17 +110,10 @@ def handle(event: dict[str, Any], context: Any = None) -> Started:
         execution_id = idempotency.once(
             request.routine_id, key, request.body, lambda: _start(arn, meta, trigger), context
         )
-    except idempotency.KeyReused:
-        raise Refused(
-            422,
-            "idempotency_key_reused",
-            "this Idempotency-Key was used with a different body",
-            "headers.Idempotency-Key",
-        ) from None
-    except idempotency.StillRunning:
-        raise Refused(
-            409, "in_progress", "a request with this Idempotency-Key is still being handled; retry"
-        ) from None
+    except idempotency.KeyReused as exc:
+        raise HttpError(422, exc.code, exc.message, "headers.Idempotency-Key") from None
+    except idempotency.StillRunning as exc:
+        raise HttpError(409, exc.code, exc.message) from None
     # A repeat is answered about the first call's execution (of the version it started).
     if respond.respond_timeout(options) is not None:
         meta = _meta_of(execution_id, meta)
@@ -152,7 +132,7 @@ def _meta_of(execution_id: str, meta: RunMeta) -> RunMeta:
 def _active_webhook(routine_id: str) -> tuple[str, str, int, dict[str, Any]]:
     """(owner, state machine ARN, active version, the webhook trigger's state as activation
     recorded it) — or 404 for anything else."""
-    gone = Refused(404, "not_found", f"no active webhook routine '{routine_id}'")
+    gone = HttpError(404, "not_found", f"no active webhook routine '{routine_id}'")
     store = RoutineStore()
     owner = store.owner_of(routine_id) if routine_id and "/" not in routine_id else None
     if owner is None:
@@ -183,7 +163,7 @@ def _check_signature(request: HookRequest, options: dict[str, Any]) -> None:
     if why is not None and why.mismatch:  # maybe rotated meanwhile: read again
         why = check(fresh=True)
     if why is not None:
-        raise Refused(401, why.code, why.message, "headers.X-Signature-256")
+        raise HttpError(401, why.code, why.message, "headers.X-Signature-256", headers=CHALLENGE)
 
 
 def _trigger_data(request: HookRequest) -> dict[str, Any]:
@@ -197,7 +177,7 @@ def _trigger_data(request: HookRequest) -> dict[str, Any]:
             {"code": "invalid_json", "path": join_path("body", *issue.segments), "message": issue.message}
             for issue in refused.error.issues
         )
-        raise Refused(400, first["code"], first["message"], first["path"], more) from None
+        raise HttpError(400, first["code"], first["message"], first["path"], more=more) from None
 
 
 def _start(arn: str, meta: RunMeta, trigger: dict[str, Any]) -> str:

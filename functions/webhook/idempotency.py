@@ -1,5 +1,5 @@
 """One execution per Idempotency-Key per routine: powertools idempotency on DynamoDB
-(table ``infra.names.IDEMPOTENCY_TABLE``), records expiring after a day. The key is
+(table ``contract.names.IDEMPOTENCY_TABLE``), records expiring after a day. The key is
 (routine, Idempotency-Key); the body's hash is validated, so a key reused with another body
 is refused rather than answered with an unrelated execution."""
 
@@ -21,7 +21,8 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
-from infra.names import ENV_IDEMPOTENCY_TABLE, IDEMPOTENCY_TABLE
+from contract.errors import RoutinesError
+from contract.names import ENV_IDEMPOTENCY_TABLE, IDEMPOTENCY_TABLE
 from plugins.runtime.aws import client
 
 EXPIRY_SECONDS = 24 * 3600
@@ -31,12 +32,16 @@ WAIT_SECONDS = 5.0
 POLL_SECONDS = 0.05
 
 
-class KeyReused(Exception):
-    pass
+class KeyReused(RoutinesError):
+    """The key was used before with a different body."""
+
+    code = "idempotency_key_reused"
 
 
-class StillRunning(Exception):
-    pass
+class StillRunning(RoutinesError):
+    """The first request with this key is still being handled."""
+
+    code = "in_progress"
 
 
 def once(routine_id: str, key: str, body: bytes, start: Callable[[], str], context: Any = None) -> str:
@@ -69,8 +74,10 @@ def once(routine_id: str, key: str, body: bytes, start: Callable[[], str], conte
         try:
             return str(guarded(request=request)["executionId"])
         except IdempotencyValidationError:
-            raise KeyReused from None
+            raise KeyReused("this Idempotency-Key was used with a different body") from None
         except IdempotencyAlreadyInProgressError:
             if time.monotonic() > deadline:
-                raise StillRunning from None
+                raise StillRunning(
+                    "a request with this Idempotency-Key is still being handled; retry"
+                ) from None
             time.sleep(POLL_SECONDS)

@@ -8,6 +8,7 @@ import binascii
 from dataclasses import dataclass
 from typing import Any
 
+from contract.errors import RoutinesError
 from statemachines import jsontext
 
 # Never passed on to the routine: they authenticate the call, they are not its data.
@@ -17,7 +18,7 @@ HIDDEN_HEADERS = frozenset(
 IDEMPOTENCY_HEADER = "idempotency-key"
 
 
-class BadRequest(ValueError):
+class BadRequest(RoutinesError, ValueError):
     pass
 
 
@@ -73,7 +74,7 @@ class HookRequest:
         return data
 
 
-class RefusedBody(ValueError):
+class RefusedBody(RoutinesError, ValueError):
     """A JSON body the strict parser refuses (:mod:`statemachines.jsontext`)."""
 
     def __init__(self, error: jsontext.JsonTextError) -> None:

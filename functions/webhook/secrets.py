@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from botocore.exceptions import ClientError
 
-from infra.names import ENV_WEBHOOK_SECRET_PREFIX, WEBHOOK_SECRET_PREFIX
+from contract.names import ENV_WEBHOOK_SECRET_PREFIX, WEBHOOK_SECRET_PREFIX
 from plugins.runtime.aws import client
 
 ENV_GRACE_SECONDS = "WEBHOOK_SECRET_GRACE_SECONDS"

@@ -14,8 +14,8 @@ from urllib.parse import urlparse
 
 import boto3
 
-from infra.names import APPROVALS_TABLE as APPROVALS
-from infra.names import (
+from contract.names import APPROVALS_TABLE as APPROVALS
+from contract.names import (
     ENV_APPROVALS_TABLE,
     ENV_NODE_LOGS_TABLE,
     ENV_PAYLOAD_BUCKET,

@@ -12,10 +12,10 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from contract.expressions import ExpressionError, Template, iter_strings, map_strings, parse_template
 from plugins.runtime.errors import UserError
 from plugins.runtime.event import Invocation
 from plugins.runtime.offload import load
-from statemachines.expressions import ExpressionError, Template, iter_strings, map_strings, parse_template
 
 REDACTED = "[secret]"
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from contract.errors import RoutinesError
 from plugins.sdk import errors as names
 
 
-class PluginError(Exception):
+class PluginError(RoutinesError):
     """A plugin failure with a stable name, a message for people, and optional details."""
 
     retryable = True

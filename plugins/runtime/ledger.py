@@ -5,7 +5,7 @@ Most plugins hand the attempt's idempotency key (:mod:`plugins.runtime.idempoten
 receiver that drops what it has seen (a FIFO queue, an HTTP API with Idempotency-Key). SES
 has nothing of the kind: every ``SendEmail`` delivers an email. A plugin that declares
 ``ledger=True`` (``PluginDefinition.ledger``) therefore runs its side effect through this
-ledger, a DynamoDB table (``infra.names.PLUGIN_LEDGER_TABLE``) written with powertools'
+ledger, a DynamoDB table (``contract.names.PLUGIN_LEDGER_TABLE``) written with powertools'
 idempotency utility:
 
 - the first attempt with a key claims it (a conditional put of an ``INPROGRESS`` record),
@@ -48,11 +48,11 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyPersistenceLayerError,
 )
 
-from infra.names import ENV_PLUGIN_LEDGER_TABLE, PLUGIN_LEDGER_TABLE
+from contract.errors import PluginDefinitionError
+from contract.names import ENV_PLUGIN_LEDGER_TABLE, PLUGIN_LEDGER_TABLE
 from plugins.runtime.aws import client
 from plugins.runtime.errors import OperationalError
 from plugins.runtime.observability import logger, redact_secrets
-from statemachines.errors import PluginDefinitionError
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext

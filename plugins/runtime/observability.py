@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Tracer
 
-from statemachines.expressions import iter_strings, map_strings
+from contract.expressions import iter_strings, map_strings
 
 F = TypeVar("F", bound=Callable[..., Any])
 

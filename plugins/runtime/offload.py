@@ -16,10 +16,10 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from contract.limits import TRIGGER_INLINE_BYTES
+from contract.names import PARTIAL
 from plugins.runtime.aws import client, payload_bucket, payload_key
 from plugins.runtime.errors import UserError
-from statemachines.budget import TRIGGER_INLINE_BYTES
-from statemachines.layout import PARTIAL
 
 REF = "$offloaded"
 SIZE = "$bytes"

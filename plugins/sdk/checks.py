@@ -11,9 +11,9 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from contract.expressions import has_expression
+from contract.problems import Code, Report, Warn, join_path, json_type_name
 from plugins.sdk.parameters import Parameter, ParameterType
-from statemachines.expressions import has_expression
-from statemachines.problems import Code, Report, Warn, join_path, json_type_name
 
 SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
 _JSON_TYPES: dict[str, Callable[[Any], bool]] = {

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from contract.conditions import check_condition
 from plugins.sdk.parameters import Parameter, ParameterType
 from plugins.sdk.ports import ERROR, Port, PortType
-from statemachines.conditions import check_condition
 
 STRING: dict[str, Any] = {"type": "string"}
 CONDITION_SCHEMA: dict[str, Any] = {

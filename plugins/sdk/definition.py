@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from contract.errors import PluginDefinitionError
 from plugins.sdk.parameters import Parameter
 from plugins.sdk.ports import ERROR, IN, OUT, Port
-from statemachines.errors import PluginDefinitionError
 
 PLUGIN_NAME = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 
@@ -51,7 +51,8 @@ class PluginDefinition:
     migrations: tuple[Migration, ...] = field(default=())
     check: CrossCheck | None = None
     # "module.function" of the Lambda handler; built-in plugins follow the convention
-    # plugins.builtin.<m> → plugins.handlers.<m>.handler (see the registry).
+    # plugins.builtin.<m> (the declaration) → plugins.builtin.<m>.handler.handler (see the
+    # registry).
     handler: str = ""
     # IAM actions the plugin's Lambda needs (on any resource: routines name their queues,
     # topics and tables at run time). The stack grants them to that function only.
@@ -77,12 +78,21 @@ class PluginDefinition:
     # The handler reads the execution's routine id and start time, not only its id (the
     # code node hands them to user code): JSONata machines send them only then.
     reads_execution: bool = False
+    # A control node runs as states of the machine, not as a Lambda: the functions that
+    # compile it (dotted names; the first is the one the compiler's construct table maps
+    # the node to). Strings, so declarations never import the compiler.
+    compiled_by: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not PLUGIN_NAME.match(self.name):
             raise PluginDefinitionError(f"plugin name '{self.name}' must be kebab-case")
         if self.version < 1:
             raise PluginDefinitionError(f"plugin '{self.name}': version must be ≥ 1")
+        if (self.kind is Kind.CONTROL) != bool(self.compiled_by):
+            raise PluginDefinitionError(
+                f"plugin '{self.name}': a control node names the functions that compile it "
+                "(compiled_by), and only a control node does"
+            )
         names = [p.name for p in self.parameters]
         if len(names) != len(set(names)):
             raise PluginDefinitionError(f"plugin '{self.name}' declares a parameter twice")

@@ -1,5 +1,11 @@
-"""Finds plugins without engine changes: every module under ``plugins.builtin`` that defines
-``PLUGIN``, plus any installed package exposing the ``routines.plugins`` entry point."""
+"""Finds plugins without engine changes: every built-in plugin, plus any installed package
+exposing the ``routines.plugins`` entry point.
+
+A built-in task plugin is one folder, ``plugins/builtin/<m>/``: its ``__init__`` declares
+``PLUGIN`` (imported to validate, so it stays light) and its ``handler`` module holds the
+Lambda entry point ``handler`` (imported only where it runs). Control nodes have no
+Lambda: their declarations are the modules of ``plugins/builtin/control/``, each naming the
+construct that compiles it (``PluginDefinition.compiled_by``)."""
 
 from __future__ import annotations
 
@@ -10,13 +16,13 @@ from functools import lru_cache
 from importlib.metadata import entry_points
 from typing import Any
 
+from contract.errors import PluginDefinitionError, UnknownPluginError
 from plugins.sdk.definition import Kind, PluginDefinition
 from plugins.sdk.schema import definition_to_json
-from statemachines.errors import PluginDefinitionError, UnknownPluginError
 
 ENTRY_POINT_GROUP = "routines.plugins"
 BUILTIN_PACKAGE = "plugins.builtin"
-HANDLER_PACKAGE = "plugins.handlers"  # execution code, kept apart so validating stays light
+HANDLER_MODULE = "handler"  # in a task plugin's folder: execution code, imported only to run
 
 
 class PluginRegistry:
@@ -65,7 +71,7 @@ class PluginRegistry:
 def discover() -> PluginRegistry:
     registry = PluginRegistry()
     for module, plugin in _builtin_plugins():
-        handler = f"{HANDLER_PACKAGE}.{module.rsplit('.', 1)[-1]}.handler" if plugin.kind is Kind.TASK else ""
+        handler = f"{module}.{HANDLER_MODULE}.handler" if plugin.kind is Kind.TASK else ""
         registry.register(plugin, handler)
     for entry in entry_points(group=ENTRY_POINT_GROUP):
         loaded = entry.load()
@@ -74,12 +80,19 @@ def discover() -> PluginRegistry:
 
 
 def _builtin_plugins() -> Iterator[tuple[str, PluginDefinition]]:
+    """(module, declaration): each task plugin's folder, and each module of a folder of
+    declarations (``control``). Handler modules are never imported here."""
     package = importlib.import_module(BUILTIN_PACKAGE)
-    for info in sorted(pkgutil.walk_packages(package.__path__, f"{BUILTIN_PACKAGE}."), key=lambda i: i.name):
+    for info in sorted(pkgutil.iter_modules(package.__path__, f"{BUILTIN_PACKAGE}."), key=lambda i: i.name):
         module = importlib.import_module(info.name)
         plugin = getattr(module, "PLUGIN", None)
         if isinstance(plugin, PluginDefinition):
             yield info.name, plugin
+        elif info.ispkg:
+            for inner in sorted(pkgutil.iter_modules(module.__path__, f"{info.name}."), key=lambda i: i.name):
+                plugin = getattr(importlib.import_module(inner.name), "PLUGIN", None)
+                if isinstance(plugin, PluginDefinition):
+                    yield inner.name, plugin
 
 
 @lru_cache(maxsize=1)

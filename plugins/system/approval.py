@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from infra.names import ENV_API_BASE_URL
+from contract.names import ENV_API_BASE_URL
 from plugins.builtin.control.approval import PLUGIN
 from plugins.runtime.aws import approvals_table, client
 from plugins.runtime.errors import UserError

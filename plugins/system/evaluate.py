@@ -15,6 +15,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from contract.conditions import evaluate
 from plugins.runtime.aws import payload_key
 from plugins.runtime.context import error_record
 from plugins.runtime.errors import UserError
@@ -22,7 +23,6 @@ from plugins.runtime.handler import RunContext, invoke
 from plugins.runtime.observability import tracer
 from plugins.runtime.offload import DEFAULT_THRESHOLD, encode, load_key, store
 from plugins.sdk import default_registry
-from statemachines.conditions import evaluate
 
 JSON_TYPE_NAMES = {str: "a string", bool: "a boolean", int: "a number", float: "a number", dict: "an object"}
 

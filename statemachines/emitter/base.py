@@ -6,15 +6,15 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
+from contract.errors import CompileError
+from contract.problems import Problem, Warn, node_path
 from statemachines.asl import State, StateMachine
 from statemachines.emitter.scope import MAX_STATES, Scope
-from statemachines.errors import CompileError
 from statemachines.graph import iter_bits
 from statemachines.layout import node_key
 from statemachines.liveness import Reads, reads
 from statemachines.naming import Namer
 from statemachines.options import CompileOptions
-from statemachines.problems import Problem, Warn, node_path
 from statemachines.slots import Slots
 from statemachines.topology import NodeInfo, Topology
 from statemachines.walk import Sim

@@ -24,7 +24,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from infra.names import EVALUATOR
+from contract.names import EVALUATOR
 from statemachines.asl import State, StateMachine
 from statemachines.emitter.exits import Exits
 from statemachines.emitter.scope import Scope, s3_get_object

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.names import APPROVAL_NOTIFIER
+from contract.names import APPROVAL_NOTIFIER, PARTIAL
 from statemachines.asl import State
 from statemachines.choices import Const, Rule, choice_rule, string_equals
 from statemachines.emitter.exits import Exits
 from statemachines.emitter.scope import Link, Outcome, Scope, Step, both, set_link
 from statemachines.emitter.tasks import retriers
-from statemachines.layout import PARTIAL, Status
+from statemachines.layout import Status
 from statemachines.topology import NodeInfo
 from statemachines.walk import Sim, complete
 

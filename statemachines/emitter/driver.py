@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from contract.errors import CompileError
+from contract.problems import node_path
 from statemachines.asl import StateMachine
 from statemachines.emitter.branching import Branching
 from statemachines.emitter.loops import Loops
 from statemachines.emitter.parallel import Parallels
 from statemachines.emitter.scope import Link, Outcome, Scope, Step
-from statemachines.errors import CompileError
 from statemachines.graph import iter_bits
 from statemachines.layout import Status
-from statemachines.problems import node_path
 from statemachines.walk import Sim, complete, start
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from contract.names import PARTIAL
 from statemachines.asl import State
 from statemachines.choices import Const, DocPath
 from statemachines.emitter.bodies import Bodies
 from statemachines.emitter.exits import STOP_ERROR
 from statemachines.emitter.scope import Scope, Step, both, s3_get_object, set_link
 from statemachines.emitter.tasks import retriers
-from statemachines.layout import PARTIAL
 from statemachines.topology import NodeInfo
 from statemachines.walk import Sim
 

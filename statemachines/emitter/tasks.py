@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infra.names import EVALUATOR
+from contract.errors import CompileError
+from contract.expressions import has_expression, parse_template
+from contract.names import EVALUATOR
+from contract.problems import node_path
 from plugins.sdk import PortType
 from plugins.sdk.errors import LAMBDA_THROTTLED, LAMBDA_TRANSIENT, NOT_RETRYABLE
 from statemachines.asl import State
@@ -14,8 +17,6 @@ from statemachines.budget import chunk_items, inline_bytes, loop_result_bytes
 from statemachines.choices import Const, DocPath, Operand
 from statemachines.emitter.base import EmitterBase
 from statemachines.emitter.scope import Outcome, Scope, Step, both, set_link
-from statemachines.errors import CompileError
-from statemachines.expressions import has_expression, parse_template
 from statemachines.layout import (
     EXECUTION_PATH,
     LOOP_PATH,
@@ -25,7 +26,6 @@ from statemachines.layout import (
     steps_path,
 )
 from statemachines.model import Node
-from statemachines.problems import node_path
 from statemachines.topology import NodeInfo
 from statemachines.walk import Sim, complete
 

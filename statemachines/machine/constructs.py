@@ -16,22 +16,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from infra.names import APPROVAL_NOTIFIER, EVALUATOR
+from contract.conditions import evaluate
+from contract.errors import CompileError
+from contract.expressions import map_strings, parse_template
+from contract.jsonata.conditions import condition_jsonata, literal
+from contract.names import APPROVAL_NOTIFIER, EVALUATOR
+from contract.problems import node_path
 from plugins.sdk import PortType
 from statemachines.asl import State
-from statemachines.conditions import evaluate
 from statemachines.emitter.tasks import retriers
-from statemachines.errors import CompileError
-from statemachines.expressions import map_strings, parse_template
 from statemachines.graph import Edge
-from statemachines.jsonata.conditions import condition_jsonata, literal
 from statemachines.layout import Status
 from statemachines.machine.plan import expression_roots, variable_name
 from statemachines.machine.race import merge_step
 from statemachines.machine.subroutine import execute_routine
 from statemachines.machine.values import RootText, arguments, error_record, native
 from statemachines.machine.walk import Build, Outcome, Scope, Step, both, set_link
-from statemachines.problems import node_path
 from statemachines.topology import NodeInfo
 from statemachines.walk import Sim, complete, start
 

@@ -15,13 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from statemachines.expressions import JSONATA_FUNCTIONS, Expression, iter_strings, parse_template
+from contract.expressions import JSONATA_FUNCTIONS, Expression, iter_strings, parse_template
 from statemachines.graph import Graph
 from statemachines.liveness import reads
 from statemachines.options import CompileOptions
 from statemachines.topology import NodeInfo, Topology
 
-# Names our own generated expressions bind locally (statemachines.jsonata.translate and
+# Names our own generated expressions bind locally (contract.jsonata.translate and
 # .conditions): a node variable of the same name would be shadowed inside them.
 LOCAL_NAMES = frozenset({"states", "v", "l", "r", "x"})
 # JSONata's keywords: a variable may be named so, but not a field step (``.null``).

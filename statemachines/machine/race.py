@@ -34,13 +34,13 @@ from dataclasses import dataclass, field
 from math import ceil
 from typing import Any
 
+from contract.errors import CompileError
+from contract.jsonata.conditions import literal
+from contract.problems import node_path
 from statemachines.asl import State
-from statemachines.errors import CompileError
-from statemachines.jsonata.conditions import literal
 from statemachines.layout import Status
 from statemachines.machine.values import VARIABLE_ROOM
 from statemachines.machine.walk import EXIT, Build, Outcome, Scope, Step, both, set_link
-from statemachines.problems import node_path
 from statemachines.topology import NodeInfo
 from statemachines.walk import Sim, complete
 

@@ -45,11 +45,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infra.names import EXECUTIONS_TABLE, table_name
+from contract.names import EXECUTIONS_TABLE, table_name
+from contract.problems import Code, Problem, node_path
 from statemachines.asl import State, StateMachine
 from statemachines.express import EXPRESS_MAX_SECONDS, _longest, _semantic_reasons
 from statemachines.options import CompileOptions
-from statemachines.problems import Code, Problem, node_path
 from statemachines.topology import Topology
 
 RECORDED = "Recorded?"

@@ -43,15 +43,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from contract.errors import CompileError
+from contract.expressions import parse_template
+from contract.jsonata.conditions import condition_jsonata
+from contract.jsonata.references import Reference
+from contract.problems import node_path
 from statemachines.asl import State
-from statemachines.errors import CompileError
-from statemachines.expressions import parse_template
-from statemachines.jsonata.conditions import condition_jsonata
-from statemachines.jsonata.references import Reference
 from statemachines.layout import Status
 from statemachines.machine.values import RootText, error_record
 from statemachines.machine.walk import Build, Link, Outcome, Scope, Step, both, set_link
-from statemachines.problems import node_path
 from statemachines.topology import NodeInfo
 from statemachines.walk import Sim, complete, start
 

@@ -27,7 +27,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.names import state_machine_prefix
+from contract.errors import CompileError
+from contract.expressions import map_strings
+from contract.jsonata.conditions import literal
+from contract.names import state_machine_prefix
+from contract.problems import node_path
 from plugins.builtin.control.execute_routine import (
     CALL_DEPTH_ERROR,
     MAX_DEPTH,
@@ -37,14 +41,10 @@ from plugins.builtin.control.execute_routine import (
 from plugins.sdk import PortType
 from plugins.sdk.errors import NOT_RETRYABLE
 from statemachines.asl import State
-from statemachines.errors import CompileError
-from statemachines.expressions import map_strings
-from statemachines.jsonata.conditions import literal
 from statemachines.layout import Status
 from statemachines.machine.values import INPUT, native
 from statemachines.machine.walk import Build, Outcome, Scope, Step, both, set_link
 from statemachines.options import CompileOptions
-from statemachines.problems import node_path
 from statemachines.topology import NodeInfo
 from statemachines.walk import Sim, complete
 

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from statemachines.expressions import iter_strings, map_strings, parse_template
-from statemachines.jsonata.conditions import literal
-from statemachines.jsonata.lexer import field_text
-from statemachines.jsonata.references import Reference
-from statemachines.layout import PARTIAL, has_unsafe_keys
+from contract.expressions import iter_strings, map_strings, parse_template
+from contract.jsonata.conditions import literal
+from contract.jsonata.lexer import field_text
+from contract.jsonata.references import Reference
+from contract.names import PARTIAL
+from statemachines.layout import has_unsafe_keys
 from statemachines.machine.plan import Plan, expression_roots, is_lambda_evaluated
 from statemachines.topology import NodeInfo
 

@@ -14,13 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from contract.jsonata.conditions import literal
+from contract.problems import Problem, Warn, node_path
 from statemachines.asl import State, StateMachine
-from statemachines.jsonata.conditions import literal
 from statemachines.layout import Status
 from statemachines.machine.plan import Plan
 from statemachines.machine.values import VARIABLE_ROOM, RootText
 from statemachines.naming import Namer
-from statemachines.problems import Problem, Warn, node_path
 from statemachines.walk import Sim, complete
 
 EXIT = "\x00exit"

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from contract.names import ENV_EVENT_BUS, ENV_STAGE
 from functions.activation import triggers
 from functions.activation.rollback import Rollback
 from functions.activation.settings import Settings
 from functions.local import LocalAWS
-from infra.names import ENV_EVENT_BUS, ENV_STAGE
 
 STAGE_BUS = "routines-dev-triggers"  # what the CDK stack passes as EVENT_BUS_NAME
 PATTERN = {"source": ["aws.s3"], "detail-type": ["Object Created"]}

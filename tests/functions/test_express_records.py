@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from contract.names import EXECUTIONS_TABLE
 from functions.local import LocalAWS, run_routine, status_events
 from functions.local.status_events import StatusEvents, stream_event
 from functions.recorder.error_routines import StoredErrorRoutines, execution_name
@@ -25,7 +26,6 @@ from functions.recorder.handler import StoredRoutines
 from functions.recorder.recorder import Recorder
 from functions.store import ExecutionStore
 from functions.triggers.start import RunMeta, start_execution
-from infra.names import EXECUTIONS_TABLE
 from statemachines.compiler import compile_routine
 from statemachines.machine.records import RECORDED, WRAPPER_STATES, child_reasons
 from statemachines.options import CompileOptions

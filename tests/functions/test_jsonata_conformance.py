@@ -34,9 +34,9 @@ from typing import Any
 
 import pytest
 
+from contract.expressions import Reference, parse_template
+from contract.jsonata.lexer import field_text
 from functions.local import LocalAWS
-from statemachines.expressions import Reference, parse_template
-from statemachines.jsonata.lexer import field_text
 from tests.conftest import ROOT
 from tests.statemachines.test_expression_cookbook import RECIPES
 

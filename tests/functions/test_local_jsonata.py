@@ -13,10 +13,10 @@ import pytest
 from moto.stepfunctions.parser.asl.component.common.string.string_expression import StringJSONata
 from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
 
+from contract.names import PAYLOAD_BUCKET
 from functions.local import LocalAWS
 from functions.local import jsonata as seam
 from functions.local.fastpaths.guard import SeamError
-from infra.names import PAYLOAD_BUCKET
 
 TRICKY = {
     "quote": 'she said "hi"',

@@ -528,7 +528,8 @@ def test_invocations_on_one_thread_each_emit_only_their_own_metrics(aws: LocalAW
     import sys
 
     from functions.local.lambdas import LambdaContext
-    from plugins.handlers import static_data, transform
+    from plugins.builtin.static_data import handler as static_data
+    from plugins.builtin.transform import handler as transform
 
     context = LambdaContext("f", "arn:aws:lambda:us-east-1:123456789012:function:f", 128, 3)
     stdout, sys.stdout = sys.stdout, io.StringIO()
@@ -547,7 +548,7 @@ def test_invocations_on_one_thread_each_emit_only_their_own_metrics(aws: LocalAW
 
 def test_metrics_switched_off_do_not_pile_up_on_a_thread(aws: LocalAWS, monkeypatch: Any) -> None:
     from functions.local.lambdas import LambdaContext
-    from plugins.handlers import transform
+    from plugins.builtin.transform import handler as transform
     from plugins.runtime import handler as runtime
 
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")  # nothing flushed, nothing cleared

@@ -106,7 +106,7 @@ def test_a_crashing_plugin_lambda_leaves_a_failed_record(
 ) -> None:
     doc = routine(transform("a", {"x": 1}), transform("b", {"y": 2}), connections=[link("a", "b")])
     arn = deploy(aws, documents, doc)
-    handler_string = "plugins.handlers.transform.handler"
+    handler_string = "plugins.builtin.transform.handler.handler"
 
     def crash(event: Any, context: Any) -> Any:
         if event.get("node") == "b":

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
+from contract.errors import CompileError
 from functions.local import LocalAWS, child_executions
 from functions.local.lambdas import Pin
 from functions.local.runner import ExecutionResult, run_routine, start_routine
 from functions.trace import trace_execution
-from statemachines.errors import CompileError
 
 CHILD_MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:routines-child"
 

@@ -40,7 +40,7 @@ def deployment(synth: Synth) -> Deployment:
 
 def test_the_code_node_has_its_own_function_with_room_for_its_child(deployment: Deployment) -> None:
     function = deployment.function(CODE)
-    assert function["Handler"] == "plugins.handlers.code.handler"
+    assert function["Handler"] == "plugins.builtin.code.handler.handler"
     # memoryMB goes up to 3008 for the child, on top of the runtime's own process.
     assert function["MemorySize"] >= 3008 + 256
     assert function["Timeout"] >= 300 + 10
@@ -109,7 +109,7 @@ def _event(code: str, node: str, **extra: Any) -> dict[str, Any]:
 
 
 def test_every_call_of_a_code_node_is_allowed_by_its_role(world: World, deployment: Deployment) -> None:
-    from plugins.handlers.code import handler
+    from plugins.builtin.code.handler import handler
     from plugins.runtime.errors import PluginError
 
     with world.running(CODE):

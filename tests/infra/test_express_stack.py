@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
+from contract.names import ENV_EXECUTION_LOG_GROUP_ARN, ENV_EXECUTION_ROLE_ARN, EXECUTIONS_BY_PENDING
 from functions.activation import machines
 from functions.activation.rollback import Rollback
 from functions.activation.settings import Settings
-from infra.names import ENV_EXECUTION_LOG_GROUP_ARN, ENV_EXECUTION_ROLE_ARN, EXECUTIONS_BY_PENDING
 from plugins.runtime.aws import reset_clients
 from statemachines.compiler import compile_routine
 from statemachines.options import CompileOptions

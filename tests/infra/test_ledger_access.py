@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from infra.names import (
+from contract.names import (
     ENV_PLUGIN_LEDGER_TABLE,
     IDEMPOTENCY_TABLE,
     PLUGIN_LEDGER_TABLE,
@@ -96,7 +96,7 @@ def test_only_ledger_plugins_get_the_table_name_and_its_items(deployment: Deploy
 
 class LedgerWorld(World):
     def mail(self, attempt: int, sender: str = SENDER) -> Any:
-        from plugins.handlers.ses_send_email import handler
+        from plugins.builtin.ses_send_email.handler import handler
         from plugins.runtime.errors import PluginError
 
         event = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.names import (
+from contract.names import (
     ROUTINES_TABLE,
     WEBHOOK_SECRET_PREFIX,
     check_stage,

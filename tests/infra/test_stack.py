@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infra.lambdas import lambda_functions
-from infra.names import (
+from contract.names import (
     IDEMPOTENCY_TABLE,
     PLUGIN_LEDGER_TABLE,
     TABLES,
     function_name,
     table_name,
 )
+from plugins.lambdas import lambda_functions
 from plugins.sdk import default_registry
 from tests.infra.conftest import Synth
 

@@ -1,4 +1,4 @@
-"""The ``code`` node (plugins/builtin/code.py, plugins/handlers/code.py and its child,
+"""The ``code`` node (plugins/builtin/code/__init__.py, plugins/builtin/code/handler.py and its child,
 code_runner.py): save-time checks of the Python, and runs through the local runtime —
 values, input, ctx, errors with the user's line, the time and memory limits, the child's
 clean environment."""

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from contract.names import function_name
 from functions.local import LocalAWS
-from infra.names import function_name
 from plugins.runtime.aws import client
 from plugins.runtime.event import Invocation
 from plugins.runtime.idempotency import idempotency_key

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from contract.problems import Report
 from plugins.sdk import DisplayOptions, Option, Parameter, ParameterType, check_parameters
-from statemachines.problems import Report
 
 P = ParameterType
 

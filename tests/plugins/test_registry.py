@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from contract.errors import PluginDefinitionError, UnknownPluginError
 from plugins.sdk import (
     Migration,
     Parameter,
@@ -15,7 +16,6 @@ from plugins.sdk import (
     default_registry,
     definition_to_json,
 )
-from statemachines.errors import PluginDefinitionError, UnknownPluginError
 from statemachines.validator import validate_document
 from tests.conftest import node, problems, routine
 

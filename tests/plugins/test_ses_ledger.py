@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
+from contract.errors import PluginDefinitionError
+from contract.names import PLUGIN_LEDGER_TABLE, function_name
 from functions.local import LocalAWS
-from infra.lambdas import lambda_functions
-from infra.names import PLUGIN_LEDGER_TABLE, function_name
+from plugins.lambdas import lambda_functions
 from plugins.runtime import ledger
 from plugins.runtime.aws import client
 from plugins.runtime.errors import OperationalError
@@ -25,7 +26,6 @@ from plugins.runtime.handler import RunContext
 from plugins.runtime.idempotency import idempotency_key
 from plugins.sdk import Kind, PluginDefinition, default_registry
 from plugins.sdk.idempotency import FIELD
-from statemachines.errors import PluginDefinitionError
 
 EXECUTION = "arn:aws:states:us-east-1:123456789012:express:routine-r:run-1"
 SENDER = "reports@example.com"
@@ -139,7 +139,7 @@ def _hold_sends() -> tuple[threading.Event, threading.Event]:
 
 
 def _send_in_thread(payload: dict[str, Any], out: list[Any]) -> threading.Thread:
-    from plugins.handlers.ses_send_email import handler
+    from plugins.builtin.ses_send_email.handler import handler
 
     def run() -> None:
         try:
@@ -155,7 +155,7 @@ def _send_in_thread(payload: dict[str, Any], out: list[Any]) -> threading.Thread
 def test_a_repeat_while_the_first_attempt_sends_fails_retryably_then_gets_its_result(
     aws: LocalAWS, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from plugins.handlers.ses_send_email import handler
+    from plugins.builtin.ses_send_email.handler import handler
 
     monkeypatch.setattr(ledger, "WAIT_SECONDS", 0.3)
     entered, release = _hold_sends()
@@ -179,7 +179,7 @@ def test_a_repeat_while_the_first_attempt_sends_fails_retryably_then_gets_its_re
 def test_a_repeat_waits_briefly_for_a_first_attempt_about_to_finish(
     aws: LocalAWS, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from plugins.handlers.ses_send_email import handler
+    from plugins.builtin.ses_send_email.handler import handler
 
     monkeypatch.setattr(ledger, "WAIT_SECONDS", 10.0)  # ends as soon as the result is stored
     entered, release = _hold_sends()
@@ -199,7 +199,7 @@ def test_a_repeat_waits_briefly_for_a_first_attempt_about_to_finish(
 def test_a_claim_stays_until_its_attempts_deadline_then_a_repeat_sends_again(aws: LocalAWS) -> None:
     """The limit docs/cost.md states: an attempt that died after SES accepted its email and
     before the ledger stored the result looks like one that died before sending."""
-    from plugins.handlers.ses_send_email import handler
+    from plugins.builtin.ses_send_email.handler import handler
 
     handler(event(), Context())
     [record] = records(aws)
@@ -225,7 +225,7 @@ def test_a_claim_stays_until_its_attempts_deadline_then_a_repeat_sends_again(aws
 
 
 def test_the_claim_of_an_attempt_expires_with_its_lambda(aws: LocalAWS) -> None:
-    from plugins.handlers.ses_send_email import handler
+    from plugins.builtin.ses_send_email.handler import handler
 
     entered, release = _hold_sends()
     first: list[Any] = []
@@ -301,7 +301,7 @@ def test_a_ledger_makes_a_plugin_safe_to_repeat_and_only_tasks_have_one() -> Non
     assert ses.ledger and ses.repeat_safe and ses.repeat_problems(MAIL) == []
     assert dataclasses.replace(ses, repeat_safe=False).repeat_safe  # follows from the ledger
     with pytest.raises(PluginDefinitionError, match="no ledger"):
-        PluginDefinition("x", 1, "X", "x", "core", kind=Kind.CONTROL, ledger=True)
+        PluginDefinition("x", 1, "X", "x", "core", kind=Kind.CONTROL, compiled_by=("x.y",), ledger=True)
 
 
 def test_every_plugin_that_declares_a_ledger_uses_it_and_only_those() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from statemachines.conditions import evaluate
+from contract.conditions import evaluate
 
 PASS_THROUGH = {"transform": "out", "merge": "out", "if": "false"}
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from contract.errors import CompileError
 from statemachines.asl import State, StateMachine, render
-from statemachines.errors import CompileError
 from statemachines.liveness import reads
 from statemachines.naming import Namer
 from statemachines.validator import analyse

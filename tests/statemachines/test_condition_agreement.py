@@ -24,10 +24,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
+from contract.conditions import OPS, check_condition, evaluate
+from contract.expressions import has_expression, parse_template
 from plugins.runtime.context import resolve
 from statemachines.choices import Const, DocPath, Operand, choice_rule
-from statemachines.conditions import OPS, check_condition, evaluate
-from statemachines.expressions import has_expression, parse_template
 from statemachines.layout import TRIGGER_PATH, steps_path
 
 ROLE = "arn:aws:iam::123456789012:role/routines"

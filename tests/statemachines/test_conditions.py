@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from statemachines.conditions import check_condition, evaluate
+from contract.conditions import check_condition, evaluate
 
 
 def ident(value: Any) -> Any:

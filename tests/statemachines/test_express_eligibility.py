@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from contract.errors import InvalidRoutineError
 from plugins.sdk import PluginDefinition, PluginRegistry, default_registry
 from statemachines.compiler import compile_routine, validate_for_save
-from statemachines.errors import InvalidRoutineError
 from statemachines.express import (
     EXPRESS_MAX_SECONDS,
     PLUGIN_OVERHEAD_SECONDS,

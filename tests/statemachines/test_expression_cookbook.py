@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from statemachines.expressions import parse_template
+from contract.expressions import parse_template
 from tests.conftest import ROOT
 
 DOC = ROOT / "docs" / "expressions.md"

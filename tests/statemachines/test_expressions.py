@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from statemachines.expressions import (
+from contract.expressions import (
     MAX_CACHED_TEMPLATE,
     ExpressionError,
     ExpressionSyntaxError,

@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
+from contract.errors import CompileError
 from functions.local import LocalAWS
 from functions.local.runner import run_routine
 from functions.testing.cases import run_file
 from plugins.runtime.handler import resolve_parameters
 from plugins.sdk import default_registry
 from statemachines.compiler import compile_routine
-from statemachines.errors import CompileError
 from statemachines.machine.records import routine_body
 from statemachines.options import CompileOptions
 from tests.asl_validator import Validate

@@ -8,9 +8,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from statemachines.conditions import BINARY_OPS, UNARY_OPS, evaluate
-from statemachines.jsonata import evaluate as jsonata
-from statemachines.jsonata.conditions import condition_jsonata, literal
+from contract.conditions import BINARY_OPS, UNARY_OPS, evaluate
+from contract.jsonata import evaluate as jsonata
+from contract.jsonata.conditions import condition_jsonata, literal
 
 NAMES = ("a", "b", "c")
 scalars = st.one_of(

@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 from jsonpath_ng.ext.parser import parse as jsonpath_parse
 
-from statemachines.expressions import first_or_none, parse_expression, parse_template
-from statemachines.jsonata import evaluate
-from statemachines.jsonata.lexer import LexError, field_text, quote_string, template_end, tokenize
-from statemachines.jsonata.references import Reference, analyze
-from statemachines.jsonata.translate import is_simple
+from contract.expressions import first_or_none, parse_expression, parse_template
+from contract.jsonata import evaluate
+from contract.jsonata.lexer import LexError, field_text, quote_string, template_end, tokenize
+from contract.jsonata.references import Reference, analyze
+from contract.jsonata.translate import is_simple
 
 
 def kinds(text: str) -> list[tuple[str, Any]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from statemachines.conditions import check_condition, evaluate
+from contract.conditions import check_condition, evaluate
 from statemachines.validator import validate_document
 from tests.conftest import link, node, problems, routine
 

@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 
-from statemachines import limits
-from statemachines.compiler import compile_routine, validate_for_save
-from statemachines.conditions import evaluate
-from statemachines.limits import (
+from contract import limits
+from contract.conditions import evaluate
+from contract.limits import (
     MAX_CONNECTIONS,
     MAX_DOCUMENT_BYTES,
     MAX_EVENT_PATTERN_BYTES,
@@ -19,6 +18,7 @@ from statemachines.limits import (
     MAX_NODES,
     MAX_SWITCH_RULES,
 )
+from statemachines.compiler import compile_routine, validate_for_save
 from statemachines.validator import validate_document
 from tests.conftest import ROOT, link, node, problems, routine
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from contract.errors import CompileError, InvalidRoutineError
 from statemachines.compiler import compile_routine
-from statemachines.errors import CompileError, InvalidRoutineError
 from statemachines.options import CompileOptions
 from statemachines.validator import analyse
 from tests.asl_validator import Validate

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from statemachines.errors import InvalidRoutineError
+from contract.errors import InvalidRoutineError
 from statemachines.model import Routine
 from statemachines.validator import validate_document, validate_routine
 from tests.conftest import error_codes, link, node, problems, routine, warning_codes

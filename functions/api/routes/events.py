@@ -38,11 +38,12 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Header
 from botocore.exceptions import ClientError
 
+from contract.errors import RoutinesError
 from functions.activation.service import compile_record
 from functions.api import context
 from functions.api.responses import ERRORS
 from functions.api.routes.executions import ExecutionId
-from functions.store import ExecutionStore, NotFoundError
+from functions.store import NotFoundError
 from functions.store.executions import iso
 from functions.trace import (
     CANCELLED,
@@ -59,7 +60,6 @@ from functions.trace import (
 from functions.triggers import RunMeta
 from plugins.runtime.aws import client
 from plugins.runtime.nodelog import read_logs
-from statemachines.errors import RoutinesError
 from statemachines.topology import Topology
 from statemachines.validator import analyse
 
@@ -296,7 +296,7 @@ def _from_record(record_json: dict[str, Any], order: list[str]) -> list[StreamEv
 def execution_events(owner: str, execution_id: str, settings: Any) -> list[StreamEvent]:
     """Every event so far of one of ``owner``'s executions (NotFoundError otherwise)."""
     store = context.store()
-    record = ExecutionStore().get(owner, execution_id)
+    record = context.executions().get(owner, execution_id)
     parsed = settings.routine_of_execution(execution_id)
     if record is None:
         if parsed is None:

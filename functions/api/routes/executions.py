@@ -10,15 +10,14 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
+from contract.errors import HttpError, RoutinesError
 from functions.activation import runs
 from functions.api import context
-from functions.api.errors import ApiError
 from functions.api.models import Execution, ExecutionList, ExecutionSummary, RunRequest, RunStarted
 from functions.api.responses import ok
 from functions.api.routes.routines import RoutineId
 from functions.store import STATUSES, stop_error, stopped_status
 from functions.trace import shown_execution, timed_out_error
-from statemachines.errors import RoutinesError
 
 router = Router()  # type: ignore[no-untyped-call]
 
@@ -39,7 +38,7 @@ def start_execution(
     request = request or RunRequest()
     trigger = {} if request.input is None else request.input
     if len(json.dumps({"trigger": trigger}).encode()) > MAX_INPUT_BYTES:
-        raise ApiError(
+        raise HttpError(
             413, "payload_too_large", f"input is larger than {MAX_INPUT_BYTES} bytes", "body.input"
         )
     execution_id = runs.start(

@@ -11,9 +11,10 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from pydantic import Strict
 
-from functions import activation
+from contract.errors import HttpError
+from functions import activation, control
 from functions.api import context
-from functions.api.errors import ApiError, routine_document_body
+from functions.api.errors import routine_document_body
 from functions.api.models import (
     ActivateRequest,
     Activation,
@@ -27,7 +28,6 @@ from functions.api.models import (
 from functions.api.responses import ERRORS, ETAG, ok
 from functions.store import RoutineRecord
 from statemachines.compiler import validate_for_save
-from statemachines.errors import InvalidRoutineError
 
 router = Router()  # type: ignore[no-untyped-call]
 
@@ -40,7 +40,7 @@ def _object_body() -> None:
     """422 unless the body is a JSON object: the resolver reads a one-element list as its
     element (``[{...}]`` would be saved as ``{...}``)."""
     if not isinstance(router.current_event.json_body, dict):
-        raise ApiError(422, "invalid_request", "Input should be a JSON object (a routine document)", "body")
+        raise HttpError(422, "invalid_request", "Input should be a JSON object (a routine document)", "body")
 
 
 VersionQuery = Annotated[int | None, Query(ge=1, le=10**9, description="default: the latest version")]
@@ -74,14 +74,6 @@ def _routine(
     )
 
 
-def _validated(document: dict[str, Any]) -> list[dict[str, str]]:
-    """The warnings of a valid document; :class:`InvalidRoutineError` (422) otherwise."""
-    report = validate_for_save(document)
-    if not report.valid:
-        raise InvalidRoutineError(report.errors)
-    return [w.to_json() for w in report.warnings]
-
-
 def _etag(version: int) -> dict[str, str]:
     return {"ETag": f'"{version}"'}
 
@@ -96,7 +88,7 @@ def _if_match(value: str | None) -> int | None:
     if text is None or text == "*":
         return None
     if not _IF_MATCH.match(text):  # also checked by the resolver, from the same pattern
-        raise ApiError(
+        raise HttpError(
             422, "invalid_request", 'If-Match must be a version number, e.g. "3"', "header.If-Match"
         )
     return int(text.removeprefix("W/").strip('"'))
@@ -114,8 +106,7 @@ def _if_match(value: str | None) -> int | None:
 def create_routine(document: Document) -> Response[Routine]:
     owner = context.owner(router.current_event)
     _object_body()
-    warnings = _validated(document)
-    record = context.store().create(owner, document)
+    record, warnings = control.create(context.store(), owner, document)
     return Response(
         HTTPStatus.CREATED,
         content_types.APPLICATION_JSON,
@@ -190,9 +181,7 @@ def update_routine(
     owner = context.owner(router.current_event)
     _object_body()
     expected = _if_match(if_match)
-    context.store().head(owner, routine_id)  # 404 before 422: the routine must be there
-    warnings = _validated(document)
-    record = context.store().update(owner, routine_id, document, expected)
+    record, warnings = control.update(context.store(), owner, routine_id, document, expected)
     return Response(
         HTTPStatus.OK,
         content_types.APPLICATION_JSON,

@@ -30,6 +30,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from contract.errors import RoutinesError
 from functions.local.fastpaths.written_for import WRITTEN_FOR
 
 # (key, owner, attribute, replacement); the original stays reachable by key, so a
@@ -176,7 +177,7 @@ def _library_code(stored: Any, files: set[str | None]) -> bool:
     return code is None or code.co_filename in files
 
 
-class SeamError(RuntimeError):
+class SeamError(RoutinesError, RuntimeError):
     """moto no longer has, or no longer calls the same way, something the local runtime
     cannot run without."""
 

@@ -8,6 +8,7 @@ PLUGIN = PluginDefinition(
     ".waitForTaskToken); 'timeout' fires after timeoutSeconds.",
     category="flow",
     kind=Kind.CONTROL,
+    compiled_by=("statemachines.machine.constructs.approval",),
     parameters=(
         Parameter(
             "message", ParameterType.STRING, "Message", max_length=4096, description="Shown to the approver"

@@ -89,6 +89,7 @@ PLUGIN = PluginDefinition(
     ),
     category="flow",
     kind=Kind.CONTROL,
+    compiled_by=("statemachines.machine.subroutine.execute_routine",),
     parameters=(
         Parameter(
             "routine",

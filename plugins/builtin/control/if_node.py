@@ -9,6 +9,7 @@ PLUGIN = PluginDefinition(
     "cannot express ('matches') are evaluated by a small Lambda first.",
     category="flow",
     kind=Kind.CONTROL,
+    compiled_by=("statemachines.machine.constructs.branch",),
     parameters=(condition_parameter(),),
     inputs=(IN,),
     outputs=(Port("true", PortType.CONDITION, "True"), Port("false", PortType.CONDITION, "False")),

@@ -1,6 +1,7 @@
 from collections.abc import Mapping
 from typing import Any
 
+from contract.conditions import check_condition
 from plugins.sdk import (
     ERROR,
     IN,
@@ -14,7 +15,6 @@ from plugins.sdk import (
     PortType,
 )
 from plugins.sdk.common import CONDITION_SCHEMA, items_parameter
-from statemachines.conditions import check_condition
 
 # Two forms: over ``items`` (a Map state), or, with ``until``, repeating its body until the
 # condition holds (Choice states looping back; statemachines/machine/repeat.py).
@@ -44,6 +44,7 @@ PLUGIN = PluginDefinition(
     "'maxIterations' times); 'done' carries the list of each iteration's result.",
     category="flow",
     kind=Kind.CONTROL,
+    compiled_by=("statemachines.machine.constructs.loop", "statemachines.machine.repeat.until_loop"),
     parameters=(
         _items(items_parameter()),
         Parameter(

@@ -9,6 +9,7 @@ PLUGIN = PluginDefinition(
     "mode 'first', the first parallel branch to arrive wins and the others are cancelled.",
     category="flow",
     kind=Kind.CONTROL,
+    compiled_by=("statemachines.machine.race.merge_step", "statemachines.machine.race.race_step"),
     parameters=(
         Parameter(
             "mode",

@@ -17,6 +17,7 @@ PLUGIN = PluginDefinition(
     description="Ends the execution: succeeded, or failed with an error and cause.",
     category="flow",
     kind=Kind.CONTROL,
+    compiled_by=("statemachines.machine.constructs.stop",),
     parameters=(
         Parameter(
             "status",

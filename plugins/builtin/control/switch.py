@@ -1,10 +1,9 @@
 from collections.abc import Mapping
 from typing import Any
 
+from contract.limits import MAX_SWITCH_RULES, PORT_NAME_PATTERN
 from plugins.sdk import IN, Kind, Parameter, ParameterType, PluginDefinition, Port, PortType
 from plugins.sdk.common import condition_parameter
-from statemachines.limits import MAX_SWITCH_RULES
-from statemachines.model import PORT_NAME_PATTERN
 
 DEFAULT = Port("default", PortType.CONDITION, "Default", "When no rule matches")
 
@@ -40,6 +39,7 @@ PLUGIN = PluginDefinition(
     "Compiles to one Choice state.",
     category="flow",
     kind=Kind.CONTROL,
+    compiled_by=("statemachines.machine.constructs.branch",),
     parameters=(
         Parameter(
             "rules",

@@ -20,6 +20,7 @@ PLUGIN = PluginDefinition(
     description="Pauses for a duration or until a timestamp (a Wait state; no cost while waiting).",
     category="flow",
     kind=Kind.CONTROL,
+    compiled_by=("statemachines.machine.constructs.wait",),
     parameters=(
         Parameter("seconds", ParameterType.NUMBER, "Seconds", minimum=0, maximum=31_536_000, integer=True),
         Parameter(

@@ -1,0 +1,22 @@
+"""Product limits, chosen to keep every routine inside AWS's hard limits, and the shape of
+the names a document may give.
+
+A routine document is stored as one DynamoDB item (400 KB), compiled to one state machine
+definition (1 MB) and runs with state payloads of at most 256 KiB.
+"""
+
+MAX_DOCUMENT_BYTES = 256 * 1024  # as compact JSON, UTF-8
+# A routine file as read (formatting whitespace included) may be up to four times larger.
+MAX_FILE_BYTES = 4 * MAX_DOCUMENT_BYTES
+MAX_DEPTH = 48
+MAX_NODES = 1_000
+MAX_CONNECTIONS = 4_000
+MAX_VARIABLES = 200
+MAX_SWITCH_RULES = 64
+MAX_EVENT_PATTERN_BYTES = 4096
+MAX_EXPRESSION_LENGTH = 1024
+# An execution input larger than this is stored in S3 by its starter (a trigger, the API):
+# the machine receives a reference to it.
+TRIGGER_INLINE_BYTES = 16 * 1024
+# A port name: an output of a switch rule, an input of a node.
+PORT_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"

@@ -1,0 +1,146 @@
+"""Acting on an execution: re-run a failed one, stop a running one."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from functions.activation import Settings, machines
+from functions.activation.rollback import Rollback
+from functions.activation.service import compile_record, tags
+from functions.store import (
+    STOPPED_ERROR,
+    ConflictError,
+    ExecutionRecord,
+    ExecutionStore,
+    NotFoundError,
+    RoutineStore,
+    approvals,
+    stopped_status,
+)
+from functions.triggers.start import RunMeta, start_execution
+from plugins.runtime.aws import client
+
+RERUNNABLE = ("FAILED", "TIMED_OUT", "ABORTED")
+# StopExecution is synchronous on AWS; moto stops an execution in its own thread, soon after.
+STOP_SETTLE_SECONDS = 1.0
+STOP_POLL_SECONDS = 0.05
+
+
+class NotRerunnable(ConflictError):
+    code = "not_rerunnable"
+
+
+class NotRunning(ConflictError):
+    code = "not_running"
+
+
+class NotStoppable(ConflictError):
+    code = "not_stoppable"
+
+
+def record(executions: ExecutionStore, owner: str, execution_id: str) -> ExecutionRecord:
+    found = executions.get(owner, execution_id)
+    if found is None:
+        raise NotFoundError(f"no execution '{execution_id}'")
+    return found
+
+
+def rerun(
+    routines: RoutineStore, executions: ExecutionStore, settings: Settings, owner: str, execution_id: str
+) -> ExecutionRecord:
+    """A new execution of a failed one's routine version with its trigger data, linked
+    both ways."""
+    original = record(executions, owner, execution_id)
+    if original.status not in RERUNNABLE:
+        raise NotRerunnable(f"execution is {original.status}; only {', '.join(RERUNNABLE)} ones are re-run")
+    if original.version is None:
+        raise NotRerunnable("the execution's routine version is unknown")
+    arn = _machine_for(routines, settings, owner, original.routine_id, original.version)
+    meta = RunMeta(owner, original.routine_id, original.version, "rerun", rerun_of=execution_id)
+    started = start_execution(client("stepfunctions"), executions, arn, meta, original.trigger)
+    executions.link_rerun(execution_id, started.execution_id)
+    return started
+
+
+def stop(
+    executions: ExecutionStore, settings: Settings, owner: str, execution_id: str, reason: str | None
+) -> str:
+    """Stop a running Standard execution; Step Functions' status after the stop (ABORTED,
+    or RUNNING for a moment under ``routines serve``)."""
+    found = record(executions, owner, execution_id)
+    if found.terminal:
+        raise NotRunning(f"the execution already ended: {found.status}")
+    if found.pending is not None or _express(settings, found.routine_id):
+        raise NotStoppable(
+            "an Express execution cannot be stopped (Step Functions does not stop them; it ends "
+            'within 5 minutes): a routine with "execution": "standard" runs stoppable executions'
+        )
+    arn = found.execution_arn or settings.execution_arn(execution_id)
+    # Who and why go on the record first: the recorder, which writes the terminal record
+    # whenever the ABORTED event arrives, finds them there.
+    if not executions.request_stop(execution_id, owner, reason):
+        current = executions.get(owner, execution_id)
+        if current is not None and current.terminal:
+            raise NotRunning(f"the execution already ended: {current.status}")
+        raise NotRunning("the execution is already being stopped")
+    cause = reason or f"stopped by {owner}"
+    sfn = client("stepfunctions")
+    try:
+        sfn.stop_execution(executionArn=arn, error=STOPPED_ERROR, cause=cause)
+    except ClientError as error:
+        executions.withdraw_stop(execution_id)  # not stopped: a retry may ask again
+        if error.response["Error"]["Code"] in ("ExecutionDoesNotExist", "InvalidArn"):
+            raise NotFoundError(f"no execution '{execution_id}'") from None
+        raise
+    # A pending approval is closed: deciding it later is a 409, never a dead token's 500.
+    approvals.close(arn, owner, STOPPED_ERROR, cause)
+    status = _status_after_stop(sfn, arn)
+    if status not in ("RUNNING", "ABORTED"):  # it ended on its own meanwhile
+        executions.withdraw_stop(execution_id)
+        raise NotRunning(f"the execution already ended: {status}")
+    return status
+
+
+def _express(settings: Settings, routine_id: str) -> bool:
+    """Whether the routine's machine is Express (its record may not be written yet)."""
+    try:
+        described = client("stepfunctions").describe_state_machine(
+            stateMachineArn=settings.machine_arn(settings.machine_name(routine_id))
+        )
+    except ClientError:  # no machine (deactivated meanwhile): not ours to say
+        return False
+    return bool(described.get("type") == "EXPRESS")
+
+
+def _status_after_stop(sfn: Any, arn: str) -> str:
+    deadline = time.monotonic() + STOP_SETTLE_SECONDS
+    while True:
+        described = sfn.describe_execution(executionArn=arn)
+        status = stopped_status(str(described["status"]), described.get("error"))
+        if status != "RUNNING" or time.monotonic() >= deadline:
+            return status
+        time.sleep(STOP_POLL_SECONDS)
+
+
+def _machine_for(
+    routines: RoutineStore, settings: Settings, owner: str, routine_id: str, version: int
+) -> str:
+    """The active machine when it runs that version; else the version deployed on the
+    routine's test machine (an execution keeps the definition it started with)."""
+    head = routines.head(owner, routine_id)
+    if head.active_version == version and head.activation:
+        return str(head.activation["stateMachineArn"])
+    saved = routines.get(owner, routine_id, version)
+    with Rollback() as rollback:
+        arn = machines.deploy(
+            settings,
+            settings.machine_name(routine_id, test=True),
+            compile_record(saved, settings).definition,
+            tags(saved, version),
+            rollback,
+        )
+        rollback.commit()
+    return arn
