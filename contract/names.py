@@ -19,13 +19,16 @@ class IndexSpec:
 @dataclass(frozen=True, slots=True)
 class TableSpec:
     """A DynamoDB table as both the CDK app and the local runtime create it. ``ttl`` names
-    the attribute (epoch seconds) after which DynamoDB deletes a record."""
+    the attribute (epoch seconds) after which DynamoDB deletes a record. ``stream``: the
+    deployed table streams its new images (the local runtime hands writes on in-process
+    instead, functions/local/status_events.py)."""
 
     name: str
     partition_key: str
     sort_key: str | None = None
     indexes: tuple[IndexSpec, ...] = ()
     ttl: str | None = None
+    stream: bool = False
 
 
 # Single-table layout (docs/storage.md): per owner, a head item "R#<routineId>" and one
@@ -42,11 +45,17 @@ EXECUTIONS_BY_STATUS = IndexSpec("byRoutineStatus", "routineStatusKey", "startKe
 # ENDED once their machine wrote the end), until the recorder's sweep settles them
 # (statemachines/machine/records.py, functions/recorder/recorder.py).
 EXECUTIONS_BY_PENDING = IndexSpec("byPending", "pending", "startKey")
+# Its stream feeds the recorder the ends Express machines write (records with ``pending``
+# = PENDING_ENDED), so they are settled as they are written, not a sweep later.
 EXECUTIONS_TABLE = TableSpec(
     "executions",
     "executionId",
     indexes=(EXECUTIONS_BY_ROUTINE, EXECUTIONS_BY_STATUS, EXECUTIONS_BY_PENDING),
+    stream=True,
 )
+# An Express machine's end, written by the machine itself and not settled yet
+# (statemachines/machine/records.py writes it; the recorder settles it).
+PENDING_ENDED = "ENDED"
 NODE_LOGS_TABLE = TableSpec("node-logs", "executionId", "nodeAttempt", ttl="expiresAt")
 # Paused approval nodes: their task token, keyed by execution and node.
 APPROVALS_TABLE = TableSpec("approvals", "executionId", "nodeId", ttl="expiresAt")

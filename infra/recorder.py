@@ -1,6 +1,8 @@
 """The recorder: Step Functions "Execution Status Change" events of this stage's routine
-state machines (matched by name prefix) → ``functions/recorder`` → execution records; and
-every minute its sweep, which settles the records Express machines write themselves.
+state machines (matched by name prefix) → ``functions/recorder`` → execution records; the
+ends Express machines write themselves, from the executions table's stream, settled as
+they are written; and every minute its sweep, which settles what the stream missed and
+times out Express executions that never wrote their end.
 
 Delivery is at least once with retries (EventBridge target retry policy, then Lambda's
 asynchronous retries); what still fails lands in a dead-letter queue, whose depth is
@@ -19,12 +21,14 @@ from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from contract.names import (
     EXECUTIONS_TABLE,
     NODE_LOGS_TABLE,
+    PENDING_ENDED,
     RECORDER_HANDLER,
     ROUTINES_TABLE,
     function_name,
@@ -133,8 +137,32 @@ class Recorder(Construct):
                 )
             ],
         )
-        # Express executions send no status events: their machines write their records,
-        # and this schedule runs the recorder's sweep, which settles them (trace, error
+        # Express executions send no status events: their machines write their records. The
+        # table's stream brings each end as it is written (only those: filtered on the new
+        # image's pending = ENDED, so the machines' RUNNING writes invoke nothing); a batch
+        # that keeps failing is split, then its records go to the dead-letter queue, and
+        # the sweep settles them a minute later anyway.
+        fn.add_event_source(
+            sources.DynamoEventSource(
+                storage.executions,
+                starting_position=lambda_.StartingPosition.LATEST,
+                batch_size=10,
+                filters=[
+                    lambda_.FilterCriteria.filter(
+                        {
+                            "dynamodb": {
+                                "NewImage": {"pending": {"S": lambda_.FilterRule.is_equal(PENDING_ENDED)}}
+                            }
+                        }
+                    )
+                ],
+                retry_attempts=3,
+                bisect_batch_on_error=True,
+                max_record_age=Duration.hours(1),
+                on_failure=sources.SqsDlq(self.dead_letters),
+            )
+        )
+        # And this schedule runs the recorder's sweep, which settles them (trace, error
         # routine) and times out those that never wrote their end.
         self.sweep = events.Rule(
             self,

@@ -106,6 +106,7 @@ class Storage(Construct):
                 point_in_time_recovery_enabled=True
             ),
             time_to_live_attribute=spec.ttl,
+            dynamo_stream=dynamodb.StreamViewType.NEW_IMAGE if spec.stream else None,
             removal_policy=RemovalPolicy.RETAIN,
         )
 

@@ -76,6 +76,9 @@ ARN_FORMAT = {
 }
 
 
+STREAM_LABEL = "2026-12-07T00:00:00.000"
+
+
 class Unresolved(ValueError):
     """A template value this model cannot turn into a string: extend the model."""
 
@@ -119,8 +122,10 @@ class Deployment:
             return self.name(ref)
         if set(value) == {"Fn::GetAtt"}:
             logical, attribute = value["Fn::GetAtt"]
+            if attribute == "StreamArn" and self.resources[logical]["Type"] == "AWS::DynamoDB::GlobalTable":
+                return f"{self.arn(logical)}/stream/{STREAM_LABEL}"  # the label is DynamoDB's to pick
             if attribute != "Arn":
-                raise Unresolved(f"Fn::GetAtt {logical}.{attribute}: only Arn is modelled")
+                raise Unresolved(f"Fn::GetAtt {logical}.{attribute}: only Arn and StreamArn are modelled")
             return self.arn(logical)
         if set(value) == {"Fn::Join"}:
             separator, parts = value["Fn::Join"]
