@@ -94,6 +94,22 @@ class Report:
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 
+def json_type(value: Any) -> str:
+    """A JSON value's type as JSON Schema names it: null, boolean, number, string, array or
+    object (anything else: its Python type's name)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object" if isinstance(value, dict) else type(value).__name__
+
+
 def json_type_name(value: Any) -> str:
     """'a string', 'an object', ... for messages about a value of the wrong type."""
     if value is None:

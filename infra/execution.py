@@ -31,7 +31,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from contract.names import ROUTINE_ROLE_PATH, SYNC_RULE, SYNC_RULE_ACTIONS, state_machine_prefix
-from infra.nag import acknowledge, nag_text
+from infra.nag import allow
 from infra.plugin_functions import PAYLOADS, arn
 from infra.runtime import ProductFunction, retention
 from infra.settings import Settings
@@ -62,22 +62,6 @@ WATCH_ACTIONS = ["states:DescribeExecution", "states:StopExecution"]
 def role_path(stage: str) -> str:
     """The IAM path of the stage's per-routine roles: ``/routines/<stage>/``."""
     return f"{ROUTINE_ROLE_PATH}{stage}/"
-
-
-def grant(
-    policy: iam.ManagedPolicy, actions: list[str], resources: list[str], why: str | None = None
-) -> None:
-    """A statement on a managed policy; as :func:`infra.nag.allow` for roles, a resource
-    with a wildcard needs a reason, which acknowledges exactly that cdk-nag finding."""
-    policy.add_statements(iam.PolicyStatement(actions=actions, resources=resources))
-    stack = Stack.of(policy)
-    for resource in resources:
-        text = nag_text(stack.resolve(resource))
-        if "*" not in text:
-            continue
-        if why is None:
-            raise ValueError(f"{policy.node.path}: '{text}' has a wildcard and no reason")
-        acknowledge(policy, f"AwsSolutions-IAM5[Resource::{text}]", why)
 
 
 class ExecutionRole(Construct):
@@ -129,12 +113,12 @@ class ExecutionRole(Construct):
         both = [self.policy, self.boundary]
         functions_arns = [f.function.function_arn for f in functions]
         for policy in both:
-            grant(policy, ["lambda:InvokeFunction"], functions_arns)
-            grant(policy, ["s3:GetObject", "s3:PutObject"], [storage.payload_objects()], PAYLOADS)
+            allow(policy, ["lambda:InvokeFunction"], functions_arns)
+            allow(policy, ["s3:GetObject", "s3:PutObject"], [storage.payload_objects()], PAYLOADS)
             # Express machines write their own execution records (statemachines/machine/
             # records.py): the native dynamodb:updateItem integration, on that table alone.
-            grant(policy, RECORD_WRITES, [storage.executions.table_arn])
-            grant(
+            allow(policy, RECORD_WRITES, [storage.executions.table_arn])
+            allow(
                 policy,
                 LOG_DELIVERY + XRAY,
                 ["*"],
@@ -144,12 +128,12 @@ class ExecutionRole(Construct):
         # A distributed Map starts, watches and stops child executions of its own machine;
         # an execute-routine node starts another routine's: within the stage's machines,
         # and only those the routine names (its own role's inline policy).
-        grant(self.boundary, START_ACTIONS, [arn(self, "states", f"stateMachine:{machines}")], MACHINES)
-        grant(self.boundary, WATCH_ACTIONS, [arn(self, "states", f"execution:{machines}")], MACHINES)
+        allow(self.boundary, START_ACTIONS, [arn(self, "states", f"stateMachine:{machines}")], MACHINES)
+        allow(self.boundary, WATCH_ACTIONS, [arn(self, "states", f"execution:{machines}")], MACHINES)
         # startExecution.sync:2 (execute-routine waiting for its child) learns of the child's
         # end through the rule Step Functions manages for it in the account (AWS's
         # documented policy for the integration; the rule's name is fixed).
-        grant(self.boundary, list(SYNC_RULE_ACTIONS), [arn(self, "events", f"rule/{SYNC_RULE}")])
+        allow(self.boundary, list(SYNC_RULE_ACTIONS), [arn(self, "events", f"rule/{SYNC_RULE}")])
         self.role = iam.Role(
             self,
             "Role",

@@ -19,16 +19,24 @@ def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
     Validations.of(scope).acknowledge(Acknowledgment(id=rule, reason=reason))
 
 
-def allow(role: iam.Role, actions: list[str], resources: list[str], why: str | None = None) -> None:
-    role.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=resources))
-    stack = Stack.of(role)
+def allow(
+    holder: iam.Role | iam.ManagedPolicy, actions: list[str], resources: list[str], why: str | None = None
+) -> None:
+    """A statement on a role or a managed policy. A resource with a wildcard needs a reason,
+    which acknowledges exactly that cdk-nag finding (``AwsSolutions-IAM5[Resource::…]``)."""
+    statement = iam.PolicyStatement(actions=actions, resources=resources)
+    if isinstance(holder, iam.ManagedPolicy):
+        holder.add_statements(statement)
+    else:
+        holder.add_to_principal_policy(statement)
+    stack = Stack.of(holder)
     for resource in resources:
         text = nag_text(stack.resolve(resource))
         if "*" not in text:
             continue
         if why is None:
-            raise ValueError(f"{role.node.path}: '{text}' has a wildcard and no reason")
-        acknowledge(role, f"AwsSolutions-IAM5[Resource::{text}]", why)
+            raise ValueError(f"{holder.node.path}: '{text}' has a wildcard and no reason")
+        acknowledge(holder, f"AwsSolutions-IAM5[Resource::{text}]", why)
 
 
 def nag_text(value: Any) -> str:

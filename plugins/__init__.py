@@ -1,29 +1,4 @@
-"""Plugins: the SDK (``plugins.sdk``) and the built-in nodes (``plugins.builtin``)."""
-
-from plugins.sdk import (
-    DisplayOptions,
-    Kind,
-    Migration,
-    Option,
-    Parameter,
-    ParameterType,
-    PluginDefinition,
-    PluginRegistry,
-    Port,
-    PortType,
-    default_registry,
-)
-
-__all__ = [
-    "DisplayOptions",
-    "Kind",
-    "Migration",
-    "Option",
-    "Parameter",
-    "ParameterType",
-    "PluginDefinition",
-    "PluginRegistry",
-    "Port",
-    "PortType",
-    "default_registry",
-]
+"""Plugins: the SDK (``plugins.sdk``, whose exports are the plugin API), the built-in nodes
+(``plugins.builtin``: a folder per task plugin, ``control/`` for the control nodes), the
+runtime plugin Lambdas run in (``plugins.runtime``) and the evaluator and approval
+Lambdas (``plugins.system``)."""

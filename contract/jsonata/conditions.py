@@ -26,6 +26,7 @@ from typing import Any
 from contract.conditions import evaluate
 from contract.expressions import has_expression
 from contract.jsonata.lexer import quote_string
+from contract.problems import json_type
 
 # The JSONata text of an operand: a template's expression (yielding a value, or nothing
 # for a missing path) — the caller translates roots; literals are handled here.
@@ -82,7 +83,7 @@ class _Side:
     def is_type(self, kind: str) -> str | None:
         """The test that this side is of JSON type ``kind`` (None: a literal that is)."""
         if self.literal:
-            return None if _json_type(self.value) == kind else "false"
+            return None if json_type(self.value) == kind else "false"
         return f"$type({self.name}) = '{kind}'"
 
 
@@ -171,18 +172,6 @@ def literal(value: Any) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{literal(str(k))}: {literal(v)}" for k, v in value.items()) + "}"
     return json.dumps(value)
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
 
 
 def _json_equal(left: Any, right: Any) -> bool:

@@ -65,6 +65,7 @@ from contract.names import (
     RECORDS_PREFIX,
     ROUTINES_TABLE,
 )
+from contract.problems import json_type_name
 from functions import activation
 from functions.activation import Settings
 from functions.local import LocalAWS
@@ -206,7 +207,7 @@ def _read_snapshot(path: Path, saved: Saved) -> None:
     state = _json(path, text)
     if not isinstance(state, dict):
         raise StateFileError(
-            f"{path}: expected a JSON object with 'format' and 'tables', found {_kind(state)}"
+            f"{path}: expected a JSON object with 'format' and 'tables', found {json_type_name(state)}"
         )
     if state.get("format") != FORMAT:
         raise StateFileError(
@@ -215,11 +216,12 @@ def _read_snapshot(path: Path, saved: Saved) -> None:
     tables = state.get("tables")
     if not isinstance(tables, dict):
         raise StateFileError(
-            f"{path}: 'tables' must be an object of table name → items, found {_kind(tables)}"
+            f"{path}: 'tables' must be an object of table name → items, found {json_type_name(tables)}"
         )
     for name, items in tables.items():
         if not isinstance(items, list):
-            raise StateFileError(f"{path}: tables.{name} must be a list of items, found {_kind(items)}")
+            found = json_type_name(items)
+            raise StateFileError(f"{path}: tables.{name} must be a list of items, found {found}")
         if name not in KEPT_TABLES:
             continue
         saved.tables[name] = [_item(path, item, f"tables.{name}[{i}]") for i, item in enumerate(items)]
@@ -245,7 +247,7 @@ def _read_journal(path: Path, saved: Saved) -> None:
         entry = _json(path, line, where)
         if not isinstance(entry, dict) or not isinstance(entry.get("table"), str):
             raise StateFileError(
-                f"{path}: {where}expected an object with 'table' and 'item', found {_kind(entry)}"
+                f"{path}: {where}expected an object with 'table' and 'item', found {json_type_name(entry)}"
             )
         item = _item(path, entry.get("item"), f"{where}item")
         objects = _objects(path, entry.get("objects", {}), f"{where}objects")
@@ -267,7 +269,7 @@ def _objects(path: Path, objects: Any, where: str) -> dict[str, bytes]:
 def _item(path: Path, item: Any, where: str) -> dict[str, Any]:
     if not isinstance(item, dict) or not item:
         raise StateFileError(
-            f"{path}: {where} is not a DynamoDB item (an object of attributes), but {_kind(item)}"
+            f"{path}: {where} is not a DynamoDB item (an object of attributes), but {json_type_name(item)}"
         )
     for name, value in item.items():
         problem = _attribute_problem(value)
@@ -283,7 +285,7 @@ def _item(path: Path, item: Any, where: str) -> dict[str, Any]:
 def _attribute_problem(value: Any) -> str:
     """Why ``value`` is not DynamoDB-JSON (as :func:`_plain` writes it); empty when it is."""
     if not isinstance(value, dict) or len(value) != 1:
-        return f"expected an object with one type key, found {_kind(value)}"
+        return f"expected an object with one type key, found {json_type_name(value)}"
     ((kind, inner),) = value.items()
     if kind not in ATTRIBUTE_TYPES:
         return f"unknown type {kind!r}"
@@ -301,24 +303,12 @@ def _attribute_problem(value: Any) -> str:
         "L": isinstance(inner, list),
     }
     if not expected[kind]:
-        return f"{kind} holds {_kind(inner)}"
+        return f"{kind} holds {json_type_name(inner)}"
     if kind == "M":
         return next((f"{k}: {p}" for k, v in inner.items() if (p := _attribute_problem(v))), "")
     if kind == "L":
         return next((f"[{i}]: {p}" for i, v in enumerate(inner) if (p := _attribute_problem(v))), "")
     return ""
-
-
-def _kind(value: Any) -> str:
-    return {
-        dict: "an object",
-        list: "a list",
-        str: "a string",
-        bool: "a boolean",
-        int: "a number",
-        float: "a number",
-        type(None): "null",
-    }.get(type(value), type(value).__name__)
 
 
 # -- restoring (on the local AWS) ----------------------------------------------------------

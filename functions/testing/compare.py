@@ -11,26 +11,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from contract.problems import json_type
+
 MAX_SHOWN = 120  # characters of a value shown in a diff line
 
 
 def show(value: Any) -> str:
     text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
     return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 3] + "..."
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object" if isinstance(value, dict) else type(value).__name__
 
 
 def mismatches(expected: Any, actual: Any, path: str) -> list[str]:
@@ -51,6 +39,6 @@ def mismatches(expected: Any, actual: Any, path: str) -> list[str]:
         for index, (want, got) in enumerate(zip(expected, actual, strict=True)):
             lines += mismatches(want, got, f"{path}[{index}]")
         return lines
-    if _kind(expected) == _kind(actual) and expected == actual:
+    if json_type(expected) == json_type(actual) and expected == actual:
         return []
     return [f"{path}: expected {show(expected)}, got {show(actual)}"]
