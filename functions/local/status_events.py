@@ -89,6 +89,12 @@ def scheduled_event() -> dict[str, Any]:
     return _event("Scheduled Event", "aws.events", rule, {})
 
 
+def _ended_now(status: str) -> int | None:
+    """AWS dates every end; moto leaves a TIMED_OUT execution's stopDate unset. The watcher
+    sees an end within POLL_SECONDS of it: now is its date, to that precision."""
+    return int(time.time() * 1000) if status in TERMINAL else None
+
+
 def status_event(description: dict[str, Any]) -> dict[str, Any]:
     """The EventBridge event Step Functions emits for ``description`` (DescribeExecution)."""
 
@@ -101,7 +107,7 @@ def status_event(description: dict[str, Any]) -> dict[str, Any]:
         "name": description.get("name") or description["executionArn"].rsplit(":", 1)[1],
         "status": description["status"],
         "startDate": millis(description["startDate"]),
-        "stopDate": millis(description.get("stopDate")),
+        "stopDate": millis(description.get("stopDate")) or _ended_now(description["status"]),
         "input": description.get("input"),
         "output": description.get("output"),
         "inputDetails": {"included": True},

@@ -23,10 +23,11 @@ from statemachines.validator import validate_document
 from tests.api.conftest import Api
 
 
-def routine(timeout: Any = None, wait: int = 5) -> dict[str, Any]:
+def routine(timeout: Any = None, wait: int = 5, execution: str = "auto") -> dict[str, Any]:
     document: dict[str, Any] = {
         "name": "slow",
         "trigger": {"type": "manual"},
+        "execution": execution,
         "nodes": [{"id": "nap", "plugin": "wait", "parameters": {"seconds": wait}}],
     }
     if timeout is not None:
@@ -71,9 +72,12 @@ def api() -> Iterator[tuple[Api, LocalAWS]]:
         api_context.reset()
 
 
-def test_a_run_past_its_timeout_ends_timed_out_with_a_clear_error(api: tuple[Api, LocalAWS]) -> None:
+@pytest.mark.parametrize("execution", ["standard", "express"])
+def test_a_run_past_its_timeout_ends_timed_out_with_a_clear_error(
+    api: tuple[Api, LocalAWS], execution: str
+) -> None:
     client, aws = api
-    routine_id = client.ok("POST", "/routines", routine(1, wait=5))["id"]
+    routine_id = client.ok("POST", "/routines", routine(1, wait=5, execution=execution))["id"]
     client.ok("POST", f"/routines/{routine_id}/activate")
     expected = {"type": "States.Timeout", "message": "the routine ran longer than its timeoutSeconds (1 s)"}
     began = time.monotonic()
@@ -93,6 +97,9 @@ def test_a_run_past_its_timeout_ends_timed_out_with_a_clear_error(api: tuple[Api
         assert events.settle(30)
     record = ExecutionStore().find(second)
     assert record is not None and record.status == "TIMED_OUT" and record.error == expected
+    # It ran until its timeout: a Standard one's end is dated by its status event, an
+    # Express one's by the sweep (started + limit).
+    assert record.stopped_at is not None and 0.9 <= record.stopped_at - record.started_at < 4.5
     assert client.ok("GET", f"/executions/{second}")["error"] == expected
 
 
