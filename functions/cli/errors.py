@@ -27,7 +27,8 @@ class ApiFailure(RoutinesError):
     def __init__(self, status: int, body: Any) -> None:
         self.status, self.body = status, body
         problems = body.get("errors", []) if isinstance(body, dict) else []
-        lines = [f"{p.get('code')} {p.get('path') or ''}: {p.get('message', '')}".strip() for p in problems]
+        where = [" ".join(str(part) for part in (p.get("code"), p.get("path")) if part) for p in problems]
+        lines = [f"{at}: {p.get('message', '')}" for at, p in zip(where, problems, strict=True)]
         super().__init__(f"HTTP {status}" + ("\n  " + "\n  ".join(lines) if lines else f": {body}"))
 
 
