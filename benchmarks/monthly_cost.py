@@ -31,7 +31,7 @@ from statemachines.cost import ASSUMED_LAMBDA_MS, PER, PRICES
 from statemachines.options import CompileOptions
 
 ROOT = Path(__file__).resolve().parent.parent
-OPTIONS = CompileOptions(query_language="JSONata")
+OPTIONS = CompileOptions()
 PRICE = {
     "api_request": 3.50 / 1e6,  # REST API, first 333 M requests
     "dynamodb_write": 0.625 / 1e6,  # on-demand write request unit

@@ -5,12 +5,11 @@ execution, small payloads vs large ones. Prints figures; asserts nothing.
 
 The routine: a chain of five transforms, an ``if`` on a field of the last one, a ``switch``
 on the trigger, and a loop over a list from a node output. "Extra transitions" are the
-states the budget adds that ran: the evaluator answering for a Choice whose value was not
-kept inline, the evaluator writing a large list to S3 for a distributed Map (in chunks when
-the loop's results are read on), and the evaluator collecting a chunked loop's results. S3
-requests are counted on the plugin Lambdas' client, which the local trace shares (the
-distributed Map's ItemReader reads once more, inside Step Functions). Transitions of a
-distributed Map's child executions are not in the parent's history, so not counted.
+states offloading adds that ran: the evaluator answering for a Choice whose value was
+offloaded without the paths it reads (``<node> (offloaded)``, then ``<node> (route)``). S3
+requests are counted on the plugin Lambdas' client, which the local trace shares. A list
+or a loop's results too large for a variable fail the loop with a ``Routines.UserError``
+(docs/design/jsonata-engine.md, "Remaining").
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from functions.local import LocalAWS, run_routine
 from plugins.runtime.aws import client
 
-BUDGET_STATES = ("(large value)", "(large value route)", "(list size)", "(list to S3)", "(results)")
+BUDGET_STATES = ("(offloaded)", "(route)")
 
 
 def transform(node_id: str, fields: dict[str, Any]) -> dict[str, Any]:

@@ -21,7 +21,6 @@ from contract.conditions import evaluate
 from plugins.runtime.context import normalize
 from plugins.runtime.context import resolve as resolve_value
 from plugins.runtime.nodelog import read_logs
-from statemachines.layout import node_key
 from statemachines.machine.plan import variable_name
 from statemachines.machine.records import WRAPPER_STATES
 from statemachines.topology import NodeInfo, Topology
@@ -420,6 +419,8 @@ def build_trace(
                 info,
                 seen.entered[node_id],
                 seen.exited[node_id],
+                # Executions of machines compiled before the JSONata compiler (their records
+                # name "JSONPath") show no control-node output: their document is gone.
                 seen.assigned[node_id] if report.get("queryLanguage") == "JSONata" else None,
             )
             if info.plugin.name == EXECUTE_ROUTINE:
@@ -656,8 +657,9 @@ def _from_states(
     exited: list[tuple[datetime, Any]],
     assigned: list[str] | None = None,
 ) -> dict[str, Any]:
-    """``assigned``: in a JSONata machine, the values its states assigned to the node's
-    variable (one per run: a node inside a loop runs once per iteration)."""
+    """``assigned``: the values its states assigned to the node's variable (one per run: a
+    node inside a loop runs once per iteration); None: no variables to read (no history,
+    or a machine compiled before the JSONata compiler)."""
     duration = 0.0
     if entered and exited:
         duration = max(0.0, (exited[-1][0] - entered[0]).total_seconds() * 1000)
@@ -676,13 +678,6 @@ def _from_states(
         output = normalize(json.loads(exited[-1][1]))
         if info.plugin.name == "loop" and isinstance(output, dict) and "error" not in output:
             output = output.get(node_id)
-    elif exited and exited[-1][1]:
-        document = json.loads(exited[-1][1])
-        if isinstance(document, dict) and node_key(node_id) not in document:
-            # The last state of an execution builds its result ({<id>: output}) in place.
-            output = normalize(document.get(node_id))
-        elif isinstance(document, dict):
-            output = normalize(document.get(node_key(node_id)))
     plugin, parameters = info.plugin.name, info.parameters
     if plugin == "stop" and parameters.get("status") != "fail":
         # Inside a Parallel or Map, a stop is a Fail state raising the error that ends

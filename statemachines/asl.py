@@ -2,9 +2,9 @@
 type, and a final check of the whole machine before anything is emitted.
 
 Only ASL that behaves the same on AWS and on moto's interpreter is produced here (no
-redrive-only features). A machine is JSONPath (the 2023 model) or, with
-``query_language="JSONata"``, JSONata with workflow variables; each type allows the fields
-of both, and AWS's validator (tests/asl_validator.py) checks that a machine keeps to one.
+redrive-only features). Machines are JSONata with workflow variables (``QueryLanguage``
+at the top level); each type allows JSONata mode's fields, and AWS's validator
+(tests/asl_validator.py) checks the whole machine.
 """
 
 from __future__ import annotations
@@ -18,24 +18,19 @@ from contract.errors import CompileError
 MAX_STATE_NAME = 80
 MAX_DEFINITION_BYTES = 1024 * 1024
 
-_IO = frozenset({"Comment", "InputPath", "OutputPath"})
-_FLOW = frozenset({"Next", "End"})
-_RESULT = frozenset({"ResultSelector", "ResultPath"})
+# JSONata mode's fields per type (no InputPath, Parameters, ResultPath…: those are JSONPath's).
+_FLOW = frozenset({"Comment", "Next", "End"})
 _ERRORS = frozenset({"Retry", "Catch"})
+_VARIABLES = frozenset({"Output", "Assign"})
 _ALLOWED: dict[str, frozenset[str]] = {
-    "Task": _IO
-    | _FLOW
-    | _RESULT
+    "Task": _FLOW | _ERRORS | _VARIABLES | {"Resource", "Arguments", "TimeoutSeconds", "HeartbeatSeconds"},
+    "Choice": frozenset({"Comment", "Choices", "Default"}) | _VARIABLES,
+    "Parallel": _FLOW | _ERRORS | _VARIABLES | {"Branches", "Arguments"},
+    "Map": _FLOW
     | _ERRORS
-    | {"Resource", "Parameters", "TimeoutSeconds", "HeartbeatSeconds"},
-    "Choice": _IO | {"Choices", "Default"},
-    "Parallel": _IO | _FLOW | _RESULT | _ERRORS | {"Branches", "Parameters"},
-    "Map": _IO
-    | _FLOW
-    | _RESULT
-    | _ERRORS
+    | _VARIABLES
     | {
-        "ItemsPath",
+        "Items",
         "ItemReader",
         "ItemSelector",
         "ItemProcessor",
@@ -43,23 +38,11 @@ _ALLOWED: dict[str, frozenset[str]] = {
         "ToleratedFailurePercentage",
         "Label",
     },
-    "Wait": _IO | _FLOW | {"Seconds", "Timestamp", "SecondsPath", "TimestampPath"},
-    "Pass": _IO | _FLOW | {"Parameters", "Result", "ResultPath"},
-    "Succeed": _IO,
-    "Fail": frozenset({"Comment", "Error", "Cause", "ErrorPath", "CausePath"}),
+    "Wait": _FLOW | _VARIABLES | {"Seconds", "Timestamp"},
+    "Pass": _FLOW | _VARIABLES,
+    "Succeed": frozenset({"Comment", "Output"}),
+    "Fail": frozenset({"Comment", "Error", "Cause"}),
 }
-# JSONata mode's fields (Arguments, Output, Assign; Items for Map; Condition lives in Choice rules).
-_JSONATA: dict[str, frozenset[str]] = {
-    "Task": frozenset({"Arguments", "Output", "Assign"}),
-    "Choice": frozenset({"Output", "Assign"}),
-    "Parallel": frozenset({"Arguments", "Output", "Assign"}),
-    "Map": frozenset({"Items", "Output", "Assign"}),
-    "Wait": frozenset({"Output", "Assign"}),
-    "Pass": frozenset({"Output", "Assign"}),
-    "Succeed": frozenset({"Output"}),
-    "Fail": frozenset(),
-}
-_ALLOWED = {kind: fields | _JSONATA[kind] for kind, fields in _ALLOWED.items()}
 TERMINAL = frozenset({"Succeed", "Fail"})
 
 
@@ -97,7 +80,7 @@ class StateMachine:
     states: dict[str, State]
     comment: str = ""
     timeout_seconds: int | None = None  # the top level only: the whole execution's limit
-    query_language: str | None = None  # the top level only: "JSONata" (None: JSONPath)
+    query_language: str | None = None  # the top level only: "JSONata" (branches inherit it)
 
     def check(self, where: str = "") -> None:
         """Unique, short names; every Next exists; every state reachable; every path ends."""

@@ -21,8 +21,6 @@ class CompileOptions:
     # True: ``${FunctionArn_<plugin>}`` placeholders instead of ARNs, for the deployment to
     # fill in (CloudFormation's DefinitionSubstitutions).
     substitutions: bool = False
-    # "JSONata" (statemachines.machine); "JSONPath": the previous compiler, until it is deleted.
-    query_language: str = "JSONata"
     # The machine type the routine's ``execution`` setting chose (statemachines.express),
     # set by the compiler: "express" wraps the machine so that it writes its own execution
     # records (statemachines/machine/records.py). None: not decided (no wrapper).

@@ -43,7 +43,7 @@ def build_report(
     for state, node in state_nodes.items():
         nodes.setdefault(node, []).append(state)
     report: dict[str, Any] = {
-        "queryLanguage": definition.get("QueryLanguage", "JSONPath"),
+        "queryLanguage": definition.get("QueryLanguage", "JSONata"),
         "states": walk.counts["states"],
         "lambdaTasks": walk.counts["lambdaTasks"],
         "evaluatorTasks": walk.counts["evaluatorTasks"],
@@ -189,7 +189,7 @@ class _Walk:
             plugin = self.node_plugins.get(self.state_nodes.get(name, ""), "")
             return PathCount(1, 1, lambda_memory_mb(plugin))
         seconds = state.get("Seconds") if state["Type"] == "Wait" else None
-        # A computed wait (SecondsPath, a JSONata expression, a timestamp) counts nothing.
+        # A computed wait (a JSONata expression, a timestamp) counts nothing.
         if isinstance(seconds, int | float) and not isinstance(seconds, bool):
             return PathCount(1, wait_seconds=float(seconds))
         return PathCount(1)
@@ -233,7 +233,7 @@ def subroutines(machine: dict[str, Any], state_nodes: dict[str, str]) -> dict[st
             resource = str(state.get("Resource", ""))
             if state.get("Type") != "Task" or START_EXECUTION not in resource:
                 continue
-            arguments = state.get("Arguments") or state.get("Parameters") or {}
+            arguments = state.get("Arguments") or {}
             meta = (arguments.get("Input") or {}).get("meta") or {}
             found[state_nodes.get(name, name)] = {
                 "routine": meta.get("routineId"),

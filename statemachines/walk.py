@@ -1,4 +1,4 @@
-"""The static simulation the emitter walks: which nodes are still to come, which of them
+"""The static simulation the compiler walks: which nodes are still to come, which of them
 have been activated, and what is known about the ones that are done.
 
 The routine's semantics (DESIGN §3) are simulated at compile time. A node whose incoming

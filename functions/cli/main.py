@@ -24,12 +24,6 @@ USER_VARIABLE, DEFAULT_USER = "ROUTINES_USER", "local"
 SETTLE_LATER = ("run", "test")  # they settle once their local AWS is up
 
 
-JSONPATH_HELP = (
-    "compile to the previous engine's JSONPath machine (statemachines/emitter), kept while "
-    "the JSONata machines replace it; routines that use execute-routine compile to JSONata anyway"
-)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="routines", description="Routines on AWS Step Functions")
     parser.add_argument("--version", action="version", version=f"routines {_version()}")
@@ -44,7 +38,6 @@ def build_parser() -> argparse.ArgumentParser:
     compile_.add_argument("file", metavar="FILE", help="routine JSON file ('-' = stdin)")
     compile_.add_argument("--report", action="store_true", help="print the compile report instead")
     compile_.add_argument("--routine-id", default="local", help="routine id baked into the definition")
-    compile_.add_argument("--jsonpath", action="store_true", help=JSONPATH_HELP)
     add_target_arguments(compile_)
     compile_.set_defaults(handler=cmd_compile)
 
@@ -73,7 +66,6 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="NODE",
             help=f"{verb} this approval node each time it waits (repeatable)",
         )
-    run.add_argument("--jsonpath", action="store_true", help=JSONPATH_HELP)
     run.set_defaults(handler=cmd_run)
 
     test = commands.add_parser("test", help="run routine test files (*.test.json) on the local runtime")
@@ -244,9 +236,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if both:
         raise InputError(f"both --approve and --reject name {', '.join(both)}")
     decisions = {**dict.fromkeys(args.approve, True), **dict.fromkeys(args.reject, False)}
-    return run_file(
-        args.file, document, args.input, args.json, args.timeout, secrets, decisions, jsonpath=args.jsonpath
-    )
+    return run_file(args.file, document, args.input, args.json, args.timeout, secrets, decisions)
 
 
 def cmd_test(args: argparse.Namespace) -> int:

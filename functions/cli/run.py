@@ -20,7 +20,7 @@ from functions.cli.errors import UsageError
 from statemachines import jsontext
 
 ICONS = {"succeeded": "ok  ", "failed": "FAIL", "skipped": "skip", "cancelled": "cncl"}
-MAX_INPUT_BYTES = 10 * 1024 * 1024  # over its budget slot the input goes to S3 (offload.execution_input)
+MAX_INPUT_BYTES = 10 * 1024 * 1024  # over its inline room the input goes to S3 (offload.execution_input)
 
 
 class InputError(UsageError):
@@ -126,8 +126,6 @@ def run_file(
     timeout: float | None = None,
     secrets: dict[str, str] | None = None,
     decisions: dict[str, bool] | None = None,
-    *,
-    jsonpath: bool = False,
 ) -> int:
     from contract.errors import CompileError, InvalidRoutineError
     from functions.cli import startup
@@ -145,7 +143,6 @@ def run_file(
                 aws,
                 document,
                 trigger,
-                query_language="JSONPath" if jsonpath else "JSONata",
                 # execute-routine nodes may name a child by its file, next to this one
                 base=Path(name).parent if name != "-" else None,
             )

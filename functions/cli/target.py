@@ -65,7 +65,6 @@ def compile_options(args: argparse.Namespace) -> CompileOptions:
     return CompileOptions(
         routine_id=args.routine_id,
         substitutions=args.substitutions,
-        query_language="JSONPath" if getattr(args, "jsonpath", False) else "JSONata",
         **given,
     )
 

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
@@ -164,7 +164,6 @@ def start_routine(
     routine_id: str = "local",
     *,
     pins: dict[str, Pin] | None = None,
-    query_language: str = "JSONata",
     base: Path | None = None,
 ) -> RunningExecution:
     """Validate, compile, deploy and start. ``pins``: nodes whose Lambda is not run during
@@ -176,14 +175,12 @@ def start_routine(
         raise InvalidRoutineError(validation.report.errors)
     if pins:
         check_pins(validation.topology, pins)
-    options = CompileOptions(
-        routine_id=routine_id, region=REGION, account=ACCOUNT, query_language=query_language
-    )
+    options = CompileOptions(routine_id=routine_id, region=REGION, account=ACCOUNT)
     compiled = compile_cache.compiled(
         document, aws.registry, options, lambda: compile_validated(validation, options)
     )
     aws.provision(document)
-    deploy_children(aws, validation.topology, base, query_language, tuple(pins or ()))
+    deploy_children(aws, validation.topology, base, tuple(pins or ()))
     client = aws.client("stepfunctions")
     name, machine_arn = aws.state_machine(compiled.definition)
     execution_name = uuid.uuid4().hex
@@ -211,7 +208,6 @@ def deploy_children(
     aws: LocalAWS,
     topology: Topology,
     base: Path | None,
-    query_language: str,
     pinned: Collection[str] = (),
     seen: dict[str, Path] | None = None,
 ) -> None:
@@ -261,15 +257,13 @@ def deploy_children(
             raise CompileError(
                 f"routine file {path} is invalid: {first.code} {first.path}: {first.message}", path=where
             )
-        options = CompileOptions(
-            routine_id=child, region=REGION, account=ACCOUNT, query_language=query_language
-        )
+        options = CompileOptions(routine_id=child, region=REGION, account=ACCOUNT)
         try:
             compiled = _compile(document, aws, validation, options)
         except CompileError as exc:
             raise CompileError(f"routine file {path} cannot compile: {exc}", path=where) from None
         aws.provision(document)
-        deploy_children(aws, validation.topology, path.parent, query_language, (), seen)
+        deploy_children(aws, validation.topology, path.parent, (), seen)
         _deploy(aws, state_machine_prefix(None) + child, compiled.definition)
 
 
@@ -320,9 +314,7 @@ def run_routine(
     on_event: EventCallback | None = None,
     timeout: float | None = None,
     pins: dict[str, Pin] | None = None,
-    query_language: str = "JSONata",
     base: Path | None = None,
+    query_language: Literal["JSONata"] = "JSONata",  # the only compiler; to go with its last caller
 ) -> ExecutionResult:
-    return start_routine(aws, document, trigger, pins=pins, query_language=query_language, base=base).wait(
-        on_event, timeout
-    )
+    return start_routine(aws, document, trigger, pins=pins, base=base).wait(on_event, timeout)

@@ -77,7 +77,7 @@ def _why(result: dict[str, Any]) -> str:
     return f" ({error.get('type')}: {error.get('message')})" if isinstance(error, dict) else ""
 
 
-def run_case(aws: LocalAWS, tests: LoadedTests, case: Case, query_language: str = "JSONata") -> CaseResult:
+def run_case(aws: LocalAWS, tests: LoadedTests, case: Case) -> CaseResult:
     outcome = CaseResult(tests.path, case.name)
     started = time.perf_counter()
     try:
@@ -92,7 +92,6 @@ def run_case(aws: LocalAWS, tests: LoadedTests, case: Case, query_language: str 
             tests.routine,
             case.input,
             pins=case.pins(),
-            query_language=query_language,
             base=tests.routine_path.parent,
         )
         with ApprovalAnswers(aws, execution.arn, case.answers()):
@@ -118,9 +117,7 @@ def _not_approvals(routine: Any, case: Case) -> str | None:
     return next((node for node in sorted(case.approvals) if plugins.get(node) != "approval"), None)
 
 
-def run_file(
-    aws: LocalAWS, path: Path, only: str | None = None, query_language: str = "JSONata"
-) -> Iterator[CaseResult]:
+def run_file(aws: LocalAWS, path: Path, only: str | None = None) -> Iterator[CaseResult]:
     """Every case of one test file (``only``: whose name contains it), in order; a broken
     file is one failed result."""
     try:
@@ -130,7 +127,7 @@ def run_file(
         return
     for case in tests.spec.cases:
         if only is None or only in case.name:
-            yield run_case(aws, tests, case, query_language)
+            yield run_case(aws, tests, case)
 
 
 def describe(outcome: CaseResult) -> str:

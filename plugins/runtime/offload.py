@@ -1,12 +1,13 @@
-"""Large values go to S3; the state document carries a small reference instead, so no
-routine dies of Step Functions' 256 KiB payload limit (see :mod:`statemachines.budget`).
+"""Large values go to S3; the workflow variable carries a small reference instead, so no
+routine dies of Step Functions' 256 KiB limits (a variable's room, the Task's
+``inlineBytes``, is planned by the compiler: statemachines/machine/walk.py).
 
 A reference is ``{"$offloaded": "s3://bucket/key", "$bytes": n, ...kept}``: besides the
-address it keeps, at their own JSON paths, the small values native states of the routine
-read (Choice variables, Wait values, Map items), which the compiler passes to the Task as
-``keep``. When they do not fit the budget, the reference says ``"__partial": true`` and
-the compiled Choice asks the evaluator Lambda instead, which loads the whole value.
-Downstream Lambdas resolve references transparently when they build their context.
+address it keeps, at their own JSON paths, the small values native expressions of the
+routine read, which the compiler passes to the Task as ``keep``. When they do not fit its
+room, the reference says ``"__partial"`` (the top-level fields left out) and the machine
+asks a Lambda instead, which loads the whole value. Downstream Lambdas resolve references
+transparently when they build their context.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from plugins.runtime.errors import UserError
 
 REF = "$offloaded"
 SIZE = "$bytes"
-DEFAULT_THRESHOLD = 32 * 1024  # only for events compiled without a budget
+DEFAULT_THRESHOLD = 32 * 1024  # only for events without inlineBytes
 Path = Sequence[str | int]
 
 
@@ -144,9 +145,9 @@ def load_key(key: str) -> Any:
 
 
 def trigger_input(trigger: Any, name: str) -> Any:
-    """The trigger as the execution input carries it. A trigger over its slot of the
-    payload budget is stored in S3 under ``name``; the reference keeps inline its smallest
-    top-level fields that fit the slot (what a Choice or a Map usually reads), and says
+    """The trigger as the execution input carries it. A trigger over its inline room
+    (``TRIGGER_INLINE_BYTES``) is stored in S3 under ``name``; the reference keeps inline
+    its smallest top-level fields that fit (what a Choice or a Map usually reads), and says
     ``__partial`` when it had to leave one out. Whoever starts an execution (local runner,
     API, webhook, scheduler) passes the trigger through this."""
     body = encode(trigger)

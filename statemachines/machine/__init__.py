@@ -1,9 +1,7 @@
-"""The JSONata compiler (issue #23, in progress): a routine → a ``QueryLanguage: JSONata``
-machine with workflow variables. ``plan`` is the pure analysis, ``walk`` the emit state and
-the walk, ``constructs`` one function per node kind, ``values`` what roots and parameters
-become. Chosen with ``CompileOptions(query_language="JSONata")`` until it covers every
-construct (loops, approval and stops inside branches do not compile here yet); then it
-replaces ``statemachines.emitter``. See docs/design/jsonata-engine.md."""
+"""The compiler: a routine → a ``QueryLanguage: JSONata`` machine with workflow variables.
+``plan`` is the pure analysis, ``walk`` the emit state and the walk, ``constructs`` one
+function per node kind, ``values`` what roots and parameters become. See
+docs/design/jsonata-engine.md and docs/compiler.md."""
 
 from __future__ import annotations
 

@@ -24,11 +24,11 @@ from contract.names import APPROVAL_NOTIFIER, EVALUATOR
 from contract.problems import node_path
 from plugins.sdk import PortType
 from statemachines.asl import State
-from statemachines.emitter.tasks import retriers
 from statemachines.graph import Edge
 from statemachines.layout import Status
 from statemachines.machine.plan import expression_roots, variable_name
 from statemachines.machine.race import merge_step
+from statemachines.machine.retry import retriers
 from statemachines.machine.subroutine import execute_routine
 from statemachines.machine.values import RootText, arguments, error_record, native
 from statemachines.machine.walk import Build, Outcome, Scope, Step, both, set_link

@@ -5,32 +5,15 @@ execution id on the parent's node."""
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
-
-import pytest
 
 from functions.local import LocalAWS
 from functions.local.status_events import StatusEvents
 from functions.store import ExecutionStore
-from statemachines.options import CompileOptions
 from tests.api.conftest import Api
 from tests.api.test_actions import final
 
 ROUTINE_PATH = "nodes[call].parameters.routine"
-
-
-@pytest.fixture(autouse=True)
-def jsonata_machines(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Saving, activation and the recorder compile with CompileOptions' defaults:
-    execute-routine compiles only to JSONata machines, whichever the default is."""
-    init = CompileOptions.__init__
-    names = list(inspect.signature(init).parameters)[1:]
-    if "query_language" not in names or init.__defaults__ is None:
-        return
-    defaults = list(init.__defaults__)
-    defaults[names.index("query_language") - (len(names) - len(defaults))] = "JSONata"
-    monkeypatch.setattr(init, "__defaults__", tuple(defaults))
 
 
 def child() -> dict[str, Any]:

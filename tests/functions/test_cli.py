@@ -133,15 +133,6 @@ def test_compile_prints_the_definition(capsys: pytest.CaptureFixture[str]) -> No
     assert body["StartAt"] == "people" and body["States"]["people"]["Type"] == "Task"
 
 
-def test_compile_report_of_the_jsonpath_machine(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "compile", "--jsonpath", "--report", HELLO)
-    report = json.loads(out)
-    assert code == 0
-    assert report["lambdaTasks"] == 4 and report["evaluatorTasks"] == 1
-    assert report["transitions"] == {"min": 5, "max": 5}
-    assert report["stateNodes"]["anyone (route)"] == "anyone"
-
-
 def test_compile_report_chooses_the_machine_type_and_prices_both(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "compile", "--report", str(ROOT / "examples" / "approval-flow.json"))
     report = json.loads(out)
@@ -153,11 +144,7 @@ def test_compile_report_chooses_the_machine_type_and_prices_both(capsys: pytest.
     assert set(cost["express"]["perMillion"]) == {"min", "max"}
 
 
-def test_compile_prints_a_jsonata_machine_and_the_jsonpath_one_on_request(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    code, out, _ = run(capsys, "compile", "--jsonpath", HELLO)
-    assert code == 0 and "QueryLanguage" not in json.loads(out)
+def test_compile_reports_a_jsonata_machine(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "compile", "--report", HELLO)
     report = json.loads(out)
     assert code == 0

@@ -368,13 +368,12 @@ def _processor_type(compiled: Any) -> str:
 def test_a_distributed_loop_of_a_standard_routine_runs_express_children_with_the_same_result(
     aws: LocalAWS,
 ) -> None:
-    # The JSONata compiler's (the JSONPath emitter, being replaced, keeps Standard children).
-    compiled = compile_routine(distributed(), options=CompileOptions(query_language="JSONata"))
+    compiled = compile_routine(distributed(), options=CompileOptions())
     assert compiled.report["execution"]["type"] == "standard"
     assert _processor_type(compiled) == "EXPRESS"
     assert compiled.report["loops"]["each"]["childExecutions"] == {"perItem": 1, "type": "express"}
     assert "runs them as Standard" in compiled.report["execution"]["localChildren"]
-    result = run_routine(aws, distributed(), query_language="JSONata")
+    result = run_routine(aws, distributed())
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     assert result.output == {"each": [{"n": 2}, {"n": 4}, {"n": 6}]}
     # The stored definition is the one AWS gets (moto only reads it as Standard children).
@@ -395,7 +394,7 @@ def test_a_body_that_is_not_safe_to_repeat_or_may_pass_five_minutes_keeps_standa
     slow["nodes"].append({"id": "nap", "plugin": "wait", "parameters": {"seconds": 400}})
     slow["connections"].append(link("double", "nap"))
     for document in (unsafe, slow):
-        compiled = compile_routine(document, options=CompileOptions(query_language="JSONata"))
+        compiled = compile_routine(document, options=CompileOptions())
         assert _processor_type(compiled) == "STANDARD"
         assert "localChildren" not in compiled.report["execution"]
         topology = analyse(document).topology
@@ -425,7 +424,7 @@ def test_aws_asl_validator_accepts_the_wrapper_and_express_children(asl_validato
     definitions = [
         compile_routine(greet(), options=CompileOptions(routine_id="r", stage="dev", owner="u", version=3)),
         compile_routine(failing("none")),
-        compile_routine(distributed(), options=CompileOptions(query_language="JSONata")),
+        compile_routine(distributed(), options=CompileOptions()),
     ]
     assert '"ExecutionType":"EXPRESS"' in definitions[2].definition
     for compiled, result in zip(definitions, asl_validator([c.definition for c in definitions]), strict=True):

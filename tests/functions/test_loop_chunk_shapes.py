@@ -1,26 +1,16 @@
-"""Adversarial shapes of chunked loops (issue #8): lists around the chunk size, loops over
-another loop's results, bodies ending in a merge, onError continue inside the body, two
-chunked loops in Parallel branches reading an outer output. Results keep their order and
-their ``loop.index`` whatever the path (inline Map, or chunks through a distributed Map)."""
+"""Adversarial shapes of long loops (issue #8): lists around the size the previous compiler
+ran in chunks, loops over another loop's results, bodies ending in a merge, onError
+continue inside the body, two loops in Parallel branches reading an outer output. Results
+keep their order and their ``loop.index``."""
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 import pytest
 
-from functions.local import LocalAWS
-from functions.local import run_routine as run_any
-from statemachines import compiler
-from statemachines.options import CompileOptions
+from functions.local import LocalAWS, run_routine
 from tests.conftest import link, routine
-
-# The JSONPath emitter's own tests (statemachines/emitter, slots and budget): its machines,
-# still selectable with --jsonpath while the JSONata machines replace them (issue #23).
-JSONPATH = CompileOptions(query_language="JSONPath")
-run_routine = partial(run_any, query_language="JSONPath")
-compile_routine = partial(compiler.compile_routine, options=JSONPATH)
 
 
 def transform(node_id: str, **fields: Any) -> dict[str, Any]:
@@ -31,23 +21,9 @@ def loop(node_id: str, items: str) -> dict[str, Any]:
     return {"id": node_id, "plugin": "loop", "parameters": {"items": items}}
 
 
-def chunk_size(doc: dict[str, Any]) -> int:
-    """The chunk the compiler chose (the evaluator payload's ``chunk``)."""
-    found: list[int] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, dict):
-            if isinstance(value.get("chunk"), int):
-                found.append(value["chunk"])
-            for item in value.values():
-                walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item)
-
-    walk(compile_routine(doc).asl)
-    assert len(set(found)) == 1, found
-    return found[0]
+# The chunk the previous (JSONPath) compiler chose for each loop below, whose lists ran
+# in chunks through a distributed Map: the same lengths, now one Map each.
+CHUNK = {"plain": 172, "nested": 122, "merge": 143, "errors": 172}
 
 
 def test_lists_around_the_chunk_size_keep_order_and_indexes(aws: LocalAWS) -> None:
@@ -57,7 +33,7 @@ def test_lists_around_the_chunk_size_keep_order_and_indexes(aws: LocalAWS) -> No
         transform("after", all="{{ nodes.each }}", fifth="{{ nodes.each[5] }}"),
         connections=[link("each", "row", "body"), link("each", "after", "done")],
     )
-    chunk = chunk_size(doc)
+    chunk = CHUNK["plain"]
     for count in (0, 1, chunk - 1, chunk, chunk + 1, 2 * chunk + 1):
         items = [f"v{i}" for i in range(count)]
         result = run_routine(aws, doc, {"items": items})
@@ -81,7 +57,7 @@ def test_a_loop_over_a_chunked_loops_results(aws: LocalAWS) -> None:
             link("b", "after", "done"),
         ],
     )
-    count = chunk_size(doc) * 2 + 7
+    count = CHUNK["nested"] * 2 + 7
     result = run_routine(aws, doc, {"items": list(range(count))})
     assert result.status == "SUCCEEDED", result.cause
     assert result.nodes["after"]["output"] == {"rows": [{"x": i, "i": i, "j": i} for i in range(count)]}
@@ -108,7 +84,7 @@ def test_a_chunked_body_ending_in_a_merge_after_an_if(aws: LocalAWS) -> None:
             link("each", "after", "done"),
         ],
     )
-    count = chunk_size(doc) + 3
+    count = CHUNK["merge"] + 3
     items = [{"odd": i % 2 == 1, "v": i} for i in range(count)]
     result = run_routine(aws, doc, {"items": items})
     assert result.status == "SUCCEEDED", result.cause
@@ -128,7 +104,7 @@ def test_errors_continued_inside_a_chunked_body_are_records_in_order(aws: LocalA
         transform("after", types="{{ nodes.each[*].error.type }}", last="{{ nodes.each }}"),
         connections=[link("each", "call", "body"), link("each", "after", "done")],
     )
-    count = chunk_size(doc) + 2
+    count = CHUNK["errors"] + 2
     result = run_routine(aws, doc, {"items": list(range(count))})
     assert result.status == "SUCCEEDED", result.cause
     out = result.output["after"]  # the node log truncates an output this large

@@ -3,28 +3,24 @@ States.DataLimitExceeded. Large bodies come from a local HTTP server or static-d
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 import pytest
 
-from functions.local import LocalAWS
-from functions.local import run_routine as run_any
+from functions.local import LocalAWS, run_routine
 from functions.local.map_runs import exceeded
-from statemachines import budget, compiler
-from statemachines.options import CompileOptions
+from statemachines.machine import walk
 from tests.conftest import link, routine
 from tests.functions.conftest import Recorder
 
-# The JSONPath emitter's own tests (statemachines/emitter, slots and budget): its machines,
-# still selectable with --jsonpath while the JSONata machines replace them (issue #23).
-JSONPATH = CompileOptions(query_language="JSONPath")
-run_routine = partial(run_any, query_language="JSONPath")
-compile_routine = partial(compiler.compile_routine, options=JSONPATH)
-validate_for_save = partial(compiler.validate_for_save, options=JSONPATH)
-
-
 KB = 1024
+
+
+def chain(length: int) -> dict[str, Any]:
+    nodes = [transform("n0", {"v": 0})] + [
+        transform(f"n{i}", {"v": f"{{{{ nodes.n{i - 1}.v }}}}", "i": i}) for i in range(1, length)
+    ]
+    return routine(*nodes, connections=[link(f"n{i}", f"n{i + 1}") for i in range(length - 1)])
 
 
 def fetch_node(node_id: str, url: str) -> dict[str, Any]:
@@ -85,7 +81,7 @@ def test_a_choice_on_a_large_value_asks_the_evaluator(aws: LocalAWS, http: Recor
     entered = [
         e["stateEnteredEventDetails"]["name"] for e in result.history if "stateEnteredEventDetails" in e
     ]
-    assert "starts (large value)" in entered, "a value too large to keep inline is decided by the evaluator"
+    assert "starts (offloaded)" in entered, "a value too large to keep inline is decided by the evaluator"
 
 
 def test_ten_outputs_of_30_kb_accumulate_without_exceeding_the_limit(aws: LocalAWS, http: Recorder) -> None:
@@ -194,98 +190,7 @@ def test_a_loop_over_2000_small_items(aws: LocalAWS) -> None:
     assert result.nodes["double"]["runs"] == 2000
 
 
-def test_a_loop_whose_results_outgrow_the_document_runs_in_chunks(aws: LocalAWS) -> None:
-    # 3,000 results of ~200 bytes: 600 KB, more than a Map may collect. The list is longer
-    # than a chunk, so it is spilled to S3 in chunks; each child execution stores its
-    # chunk's results, and the loop's output is their concatenation (a reference).
-    doc = routine(
-        {
-            "id": "each",
-            "plugin": "loop",
-            "parameters": {"items": "{{ trigger.items }}", "maxConcurrency": 40},
-        },
-        transform("row", {"i": "{{ loop.item }}", "at": "{{ loop.index }}", "pad": "p" * 180}),
-        transform("after", {"first": "{{ nodes.each[0].i }}", "last": "{{ nodes.each[2999].at }}"}),
-        {
-            "id": "many",
-            "plugin": "if",
-            "parameters": {"condition": {"left": "{{ nodes.each[2999].i }}", "op": "eq", "right": 2999}},
-        },
-        transform("yes", {"ok": True}),
-        connections=[
-            link("each", "row", "body"),
-            link("each", "after", "done"),
-            link("after", "many"),
-            link("many", "yes", "true"),
-        ],
-    )
-    result = run_routine(aws, doc, {"items": list(range(3000))})
-    assert result.status == "SUCCEEDED", result.cause
-    assert result.nodes["after"]["output"] == {"first": 0, "last": 2999}
-    assert statuses(result)["yes"] == "succeeded"  # a Choice on the results: the evaluator's
-    assert result.nodes["row"]["runs"] == 3000
-    assert sorted(result.nodes["row"]["output"], key=lambda r: r["at"]) == result.nodes["row"]["output"]
-    entered = {
-        e["stateEnteredEventDetails"]["name"] for e in result.history if "stateEnteredEventDetails" in e
-    }
-    assert {"each (list to S3)", "each (from S3)", "each (results)"} <= entered
-    # maxConcurrency still bounds the iterations: one chunk at a time, 40 items of it at once.
-    chunked = compile_routine(doc).asl["States"]["each (from S3)"]
-    assert chunked["MaxConcurrency"] == 1
-    assert chunked["ItemProcessor"]["States"]["each (chunk)"]["MaxConcurrency"] == 40
-
-
-def test_a_loop_with_a_stop_inside_refuses_more_results_than_fit_with_a_typed_error(aws: LocalAWS) -> None:
-    # A stop cannot end the execution from a child execution, so this loop cannot run in
-    # chunks: a list whose results would overflow the Map fails the loop, catchably.
-    doc = routine(
-        {
-            "id": "each",
-            "plugin": "loop",
-            "parameters": {"items": "{{ trigger.items }}", "maxConcurrency": 40},
-            "onError": "route",
-        },
-        if_node("odd", "{{ loop.item }}", "eq", -1),
-        {"id": "halt", "plugin": "stop", "parameters": {"status": "succeed"}},
-        transform("row", {"i": "{{ loop.item }}", "pad": "p" * 180}),
-        transform("after", {"n": "{{ nodes.each[1].i }}"}),
-        transform("failed", {"why": "{{ nodes.each.error.message }}"}),
-        connections=[
-            link("each", "odd", "body"),
-            link("odd", "halt", "true"),
-            link("odd", "row", "false"),
-            link("each", "after", "done"),
-            link("each", "failed", "error"),
-        ],
-    )
-    short = run_routine(aws, doc, {"items": [0, 1, 2]})
-    assert short.status == "SUCCEEDED", short.cause
-    assert short.nodes["after"]["output"] == {"n": 1}
-    long = run_routine(aws, doc, {"items": list(range(3000))})
-    assert long.status == "SUCCEEDED", long.cause  # routed by onError, not DataLimitExceeded
-    assert statuses(long)["after"] == "skipped" and statuses(long)["row"] == "skipped"
-    assert long.nodes["failed"]["output"]["why"].startswith("loop over 3,000 items: with a stop inside")
-    # Items the evaluator computes (a negative index is not a JSONPath step): the rule joins
-    # the Choice after it.
-    doc["nodes"][0]["parameters"]["items"] = "{{ trigger.lists[-1] }}"
-    computed = run_routine(aws, doc, {"lists": [[0], list(range(3000))]})
-    assert computed.status == "SUCCEEDED", computed.cause
-    assert computed.nodes["failed"]["output"]["why"].startswith("loop over 3,000 items: with a stop inside")
-
-
-def test_a_constant_list_too_long_for_its_results_is_refused_at_save_time() -> None:
-    doc = routine(
-        {"id": "each", "plugin": "loop", "parameters": {"items": list(range(5000))}},
-        transform("row", {"i": "{{ loop.item }}"}),
-        transform("after", {"all": "{{ nodes.each }}"}),
-        connections=[link("each", "row", "body"), link("each", "after", "done")],
-    )
-    report = validate_for_save(doc)
-    assert [(p.code, p.path) for p in report.errors] == [("limit_exceeded", "nodes[each]")]
-    assert "constant list of 5,000 items" in report.errors[0].message
-
-
-def test_a_chunked_loop_inside_a_loop_sees_the_outer_data_and_numbers_its_iterations(aws: LocalAWS) -> None:
+def test_a_long_loop_inside_a_loop_sees_the_outer_data_and_numbers_its_iterations(aws: LocalAWS) -> None:
     doc = routine(
         transform("pre", {"tag": "T"}),
         {"id": "rows", "plugin": "loop", "parameters": {"items": "{{ trigger.rows }}", "maxConcurrency": 2}},
@@ -312,18 +217,18 @@ def test_a_chunked_loop_inside_a_loop_sees_the_outer_data_and_numbers_its_iterat
     assert cells["runs"] == 2000
     assert [c["v"] for c in cells["output"]] == rows[0] + rows[1]  # ordered by iteration "row.cell"
     assert [c["at"] for c in cells["output"]] == list(range(1000)) * 2
-    entered = [
-        e["stateEnteredEventDetails"]["name"] for e in result.history if "stateEnteredEventDetails" in e
-    ]
-    assert entered.count("cells (list to S3)") == 2  # each row's cells ran in chunks
 
 
-def test_a_failing_iteration_fails_a_chunked_loop_as_on_aws(aws: LocalAWS) -> None:
+def test_a_failing_iteration_fails_a_distributed_loop_as_on_aws(aws: LocalAWS) -> None:
     # moto reported a distributed Map run with failed children as succeeded (the loop went
     # on, or its results' collection failed on a missing chunk); functions/local/map_runs
     # fails it with States.ExceedToleratedFailureThreshold, as AWS does.
     doc = routine(
-        {"id": "each", "plugin": "loop", "parameters": {"items": "{{ trigger.items }}"}},
+        {
+            "id": "each",
+            "plugin": "loop",
+            "parameters": {"items": "{{ trigger.items }}", "mode": "distributed"},
+        },
         if_node("bad", "{{ loop.item }}", "eq", 3),
         {"id": "f", "plugin": "http-request", "parameters": {"url": "http://127.0.0.1:1/{{ loop.item }}"}},
         transform("ok", {"v": "{{ loop.item }}"}),
@@ -392,7 +297,7 @@ def test_an_index_followed_by_a_field_is_read_as_on_aws(aws: LocalAWS) -> None:
     assert result.nodes["each"]["output"] == [{"v": 1}, {"v": 2}, {"v": 3}]
 
 
-def test_a_short_list_of_a_chunked_loop_stays_inline(aws: LocalAWS) -> None:
+def test_a_short_list_whose_results_are_read_on(aws: LocalAWS) -> None:
     doc = routine(
         {"id": "each", "plugin": "loop", "parameters": {"items": "{{ trigger.items }}"}},
         transform("row", {"i": "{{ loop.item }}"}),
@@ -402,10 +307,6 @@ def test_a_short_list_of_a_chunked_loop_stays_inline(aws: LocalAWS) -> None:
     result = run_routine(aws, doc, {"items": [1, 2, 3]})
     assert result.status == "SUCCEEDED", result.cause
     assert result.nodes["after"]["output"] == {"all": [{"i": 1}, {"i": 2}, {"i": 3}]}
-    entered = {
-        e["stateEnteredEventDetails"]["name"] for e in result.history if "stateEnteredEventDetails" in e
-    }
-    assert "each (list to S3)" not in entered  # no extra state on the common path
 
 
 def test_a_1_mb_trigger_is_read_transparently(aws: LocalAWS) -> None:
@@ -484,39 +385,58 @@ def test_a_parallel_of_three_200_kb_branches(aws: LocalAWS) -> None:
     assert output["pads"] == {n: {"pad": "p" * 200_000, "k": n} for n in "abc"}
 
 
-def test_a_loop_over_a_1_mb_list_reads_it_from_s3(aws: LocalAWS, http: Recorder) -> None:
-    rows = [{"id": i, "text": "r" * 480} for i in range(2000)]  # ~1 MB
-    url = http.respond("/rows", (200, {"rows": rows}))
-    doc = routine(
-        fetch_node("fetch", url),
-        {
-            "id": "each",
-            "plugin": "loop",
-            "parameters": {"items": "{{ nodes.fetch.body.rows }}", "maxConcurrency": 40},
-        },
-        transform("pick", {"id": "{{ loop.item.id }}"}),
-        transform("after", {"first": "{{ nodes.each[0].id }}", "last": "{{ nodes.each[1999].id }}"}),
-        connections=[link("fetch", "each"), link("each", "pick", "body"), link("each", "after", "done")],
-    )
-    result = run_routine(aws, doc)
-    assert result.status == "SUCCEEDED", result.cause
-    assert result.nodes["after"]["output"] == {"first": 0, "last": 1999}
-    assert result.nodes["pick"]["runs"] == 2000
-    entered = [
-        e["stateEnteredEventDetails"]["name"] for e in result.history if "stateEnteredEventDetails" in e
-    ]
-    assert "each (from S3)" in entered, "a list too large for the document is read with ItemReader"
-
-
+@pytest.mark.parametrize(
+    "execution",
+    [
+        "standard",  # what the previous (JSONPath) compiler built: the same test, unchanged
+        pytest.param(
+            "express",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="inside the Express record-writing wrapper's Parallel, moto re-raises "
+                "States.DataLimitExceeded as States.Runtime with its own ValueError as the cause",
+            ),
+        ),
+    ],
+)
 def test_a_data_limit_exceeded_is_reported_plainly(
-    aws: LocalAWS, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+    aws: LocalAWS, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str], execution: str
 ) -> None:
-    # Without the budget (a limit far above AWS's), a 300 KB output stays inline and the
+    # Without the room (a limit far above AWS's), a 300 KB output stays inline and the
     # local runtime fails as AWS would: by name, with a one-line cause, no moto internals.
-    monkeypatch.setattr(budget, "PAYLOAD_LIMIT", 100 * 1024 * 1024)
-    doc = routine(transform("big", {"pad": "{{ trigger.pad }}"}))
+    monkeypatch.setattr(walk, "VARIABLE_ROOM", 100 * 1024 * 1024)
+    doc = {**routine(transform("big", {"pad": "{{ trigger.pad }}"})), "execution": execution}
     result = run_routine(aws, doc, {"pad": "b" * 300_000})
     assert result.status == "FAILED"
     assert result.error == "States.DataLimitExceeded"
     assert result.cause is not None and "size exceeding" in result.cause and len(result.cause) < 300
     assert "Exception=" not in capfd.readouterr().err, "moto's log of the failure stays off stderr"
+
+
+def test_a_long_chain_runs_with_every_value_passed_on(aws: LocalAWS) -> None:
+    result = run_routine(aws, chain(450))  # the previous compiler refused ~430 outputs before it shared slots
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.output == {"n449": {"v": 0, "i": 449}}
+    assert result.nodes["n300"]["output"] == {"v": 0, "i": 300}
+
+
+def test_a_node_at_top_level_on_one_path_and_in_a_branch_on_another_keeps_its_own_key(
+    aws: LocalAWS,
+) -> None:
+    # Found by the random-routine property test: on the false path n2 runs in a Parallel
+    # branch beside n3, whose copy of the document would have merged n0's value over n2's.
+    doc = routine(
+        transform("n0", {"id": "n0"}),
+        {
+            "id": "n1",
+            "plugin": "if",
+            "parameters": {"condition": {"left": "{{ trigger.n1 }}", "op": "eq", "right": True}},
+        },
+        transform("n2", {"id": "n2"}),
+        {**transform("n3", {"id": "n3", "saw_n0": "{{ nodes.n0.id }}"}), "disabled": True},
+        connections=[link("n0", "n1"), link("n0", "n2"), link("n1", "n2", "true"), link("n1", "n3", "false")],
+    )
+    for flag in (False, True):
+        result = run_routine(aws, doc, {"n1": flag})
+        assert result.status == "SUCCEEDED", result.cause
+        assert result.output == {"n2": {"id": "n2"}}, flag

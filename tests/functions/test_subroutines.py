@@ -110,7 +110,7 @@ def parent(routine: str = "child.json", **node: Any) -> dict[str, Any]:
 def run(
     aws: LocalAWS, folder: Path, document: dict[str, Any], trigger: Any, **kwargs: Any
 ) -> ExecutionResult:
-    return run_routine(aws, document, trigger, query_language="JSONata", base=folder, timeout=120, **kwargs)
+    return run_routine(aws, document, trigger, base=folder, timeout=120, **kwargs)
 
 
 def child_executions_of(aws: LocalAWS, machine: str = CHILD_MACHINE) -> list[dict[str, Any]]:
@@ -293,14 +293,14 @@ def test_children_that_cannot_be_deployed_are_refused_at_the_node(
     for name, text in files.items():
         (tmp_path / name).write_text(text)
     with pytest.raises(CompileError) as raised:
-        start_routine(aws, parent(routine), {}, query_language="JSONata", base=tmp_path)
+        start_routine(aws, parent(routine), {}, base=tmp_path)
     assert raised.value.path == "nodes[call].parameters.routine"
     assert message in raised.value.message
 
 
 def test_a_path_needs_the_documents_folder(aws: LocalAWS) -> None:
     with pytest.raises(CompileError, match="not read from a file"):
-        start_routine(aws, parent(), {}, query_language="JSONata")
+        start_routine(aws, parent(), {})
 
 
 def test_grandchildren_are_deployed_relative_to_their_parent(aws: LocalAWS, tmp_path: Path) -> None:
@@ -355,7 +355,7 @@ def test_a_waiting_node_shows_its_child_while_it_runs(aws: LocalAWS, tmp_path: P
         "trigger": {"type": "manual"},
         "nodes": [{"id": "call", "plugin": "execute-routine", "parameters": {"routine": "slow.json"}}],
     }
-    running = start_routine(aws, document, {}, query_language="JSONata", base=tmp_path)
+    running = start_routine(aws, document, {}, base=tmp_path)
     sfn = aws.client("stepfunctions")
     for _ in range(200):
         trace = trace_execution(sfn, running.arn, running.topology, running.compiled.report, ended=False)

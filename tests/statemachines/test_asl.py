@@ -58,7 +58,7 @@ def test_final_check_refuses_broken_machines(states: dict[str, State], message: 
 
 
 def test_definition_size_is_limited() -> None:
-    big = machine(A=State("Pass", {"Result": "x" * (1024 * 1024), "End": True}))
+    big = machine(A=State("Pass", {"Output": "x" * (1024 * 1024), "End": True}))
     with pytest.raises(CompileError, match="bytes"):
         render(big)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from statemachines.compiler import compile_routine, compile_validated
+from statemachines.compiler import compile_validated
 from statemachines.options import CompileOptions
 from statemachines.validator import analyse
 from tests.asl_validator import AslResult, Validate
@@ -273,20 +273,3 @@ def test_the_compiled_routine_passes_aws_validation(name: str, verdicts: dict[st
     # Warnings do not fail; they are shown with -rA (none today).
     for warning in result.warnings:
         print(f"{name}: {warning}")
-
-
-def test_todays_compiler_emits_jsonpath_which_jsonata_mode_would_reject(
-    asl_validator: Validate, compiled: dict[str, str]
-) -> None:
-    """Proves the compiled-examples check is not vacuous: the JSONPath machine (the
-    previous compiler's: Parameters, ResultPath, `.$` keys), declared JSONata, fails."""
-    options = CompileOptions(query_language="JSONPath")
-    machine = json.loads(
-        compile_routine(
-            json.loads((ROOT / "examples" / "hello.json").read_text()), options=options
-        ).definition
-    )
-    assert "QueryLanguage" not in machine
-    as_jsonata = _one(asl_validator, {**machine, "QueryLanguage": "JSONata"})
-    assert not as_jsonata.ok
-    assert {d.source for d in as_jsonata.errors} == {QUERY_LANGUAGE}

@@ -84,3 +84,20 @@ def test_groups() -> None:
 def test_structural_problems_have_paths(condition: Any, path: str) -> None:
     found = check_condition(condition, "c")
     assert [p for p, _ in found] == [path]
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "expected"),
+    [
+        (True, [1], False),
+        (1, [True], False),
+        (1, [1.0], True),
+        ([True], [[1]], False),
+        ({"a": 1}, [{"a": True}], False),
+        ({"a": [1]}, [{"a": [1.0]}], True),
+        (None, [None], True),
+    ],
+)
+def test_in_uses_json_equality(left: Any, right: Any, expected: bool) -> None:
+    assert evaluate({"left": left, "op": "in", "right": right}, lambda v: v) is expected
+    assert evaluate({"left": [left], "op": "eq", "right": [right[0]]}, lambda v: v) is expected

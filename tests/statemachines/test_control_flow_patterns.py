@@ -4,9 +4,7 @@ behaviour that defines the pattern asserted from the run (which nodes ran, which
 skipped, what they read, when they started and finished, how the execution ended).
 
 docs/patterns.md is the table: every supported or partly supported pattern names its test
-here; unsupported patterns have none. Each test runs on both compilers (JSONPath and
-JSONata machines) while both exist, except the races of WCP-16 and WCP-19: a merge with
-mode "first" compiles to a JSONata machine only. Timings come from the node logs
+here; unsupported patterns have none. Timings come from the node logs
 (``startedAt`` and ``finishedAt`` of each plugin run); where concurrency matters, branches
 wait one second first, so that running them one after another could not pass."""
 
@@ -30,7 +28,6 @@ from plugins.runtime.aws import approvals_table
 from plugins.runtime.nodelog import read_logs
 from tests.conftest import link, routine
 
-LANGUAGES = ("JSONPath", "JSONata")  # both compilers, until JSONata is the only one
 WAIT = 1  # seconds a branch waits where a test tells concurrent from one-after-another
 RUN_TIMEOUT = 60.0
 
@@ -41,13 +38,8 @@ def aws() -> Iterator[LocalAWS]:
         yield local
 
 
-@pytest.fixture(params=LANGUAGES)
-def language(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-def run(aws: LocalAWS, language: str, document: dict[str, Any], trigger: Any = None) -> ExecutionResult:
-    return run_routine(aws, document, trigger, query_language=language, timeout=RUN_TIMEOUT)
+def run(aws: LocalAWS, document: dict[str, Any], trigger: Any = None) -> ExecutionResult:
+    return run_routine(aws, document, trigger, timeout=RUN_TIMEOUT)
 
 
 def transform(node_id: str, fields: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -102,14 +94,14 @@ def one_run(logs: dict[str, list[dict[str, Any]]], node_id: str) -> dict[str, An
 # WCP-1 Sequence: a task is enabled after the completion of the preceding task.
 
 
-def test_wcp01_sequence_runs_each_node_after_the_one_before(aws: LocalAWS, language: str) -> None:
+def test_wcp01_sequence_runs_each_node_after_the_one_before(aws: LocalAWS) -> None:
     doc = routine(
         transform("capture", {"card": "{{ trigger.card }}"}),
         transform("verify", {"card": "{{ nodes.capture.card }}", "verified": True}),
         transform("receipt", {"card": "{{ nodes.verify.card }}", "verified": "{{ nodes.verify.verified }}"}),
         connections=[link("capture", "verify"), link("verify", "receipt")],
     )
-    result = run(aws, language, doc, {"card": "4242"})
+    result = run(aws, doc, {"card": "4242"})
     assert result.status == "SUCCEEDED"
     assert result.nodes["receipt"]["output"] == {"card": "4242", "verified": True}
     assert result.output == {"receipt": {"card": "4242", "verified": True}}
@@ -122,7 +114,7 @@ def test_wcp01_sequence_runs_each_node_after_the_one_before(aws: LocalAWS, langu
 # WCP-2 Parallel Split: a branch diverges into branches that execute concurrently.
 
 
-def test_wcp02_parallel_split_runs_the_branches_concurrently(aws: LocalAWS, language: str) -> None:
+def test_wcp02_parallel_split_runs_the_branches_concurrently(aws: LocalAWS) -> None:
     doc = routine(
         transform("hired", {"name": "{{ trigger.name }}"}),
         wait("accessQueue"),
@@ -136,7 +128,7 @@ def test_wcp02_parallel_split_runs_the_branches_concurrently(aws: LocalAWS, lang
             link("deskQueue", "desk"),
         ],
     )
-    result = run(aws, language, doc, {"name": "ada"})
+    result = run(aws, doc, {"name": "ada"})
     assert result.status == "SUCCEEDED"
     assert ran(result) == {"hired", "accessQueue", "deskQueue", "access", "desk"}
     assert result.output == {"access": {"for": "ada"}, "desk": {"for": "ada"}}
@@ -151,7 +143,7 @@ def test_wcp02_parallel_split_runs_the_branches_concurrently(aws: LocalAWS, lang
 # WCP-3 Synchronization: branches converge; control passes on when all have completed.
 
 
-def test_wcp03_synchronization_waits_for_every_branch(aws: LocalAWS, language: str) -> None:
+def test_wcp03_synchronization_waits_for_every_branch(aws: LocalAWS) -> None:
     doc = routine(
         transform("close", {"store": "{{ trigger.store }}"}),
         wait("printer"),
@@ -166,7 +158,7 @@ def test_wcp03_synchronization_waits_for_every_branch(aws: LocalAWS, language: s
             link("count", "reconcile"),
         ],
     )
-    result = run(aws, language, doc, {"store": "s-1"})
+    result = run(aws, doc, {"store": "s-1"})
     assert result.status == "SUCCEEDED"
     # The join saw both branches' outputs, the slow one included, and ran once.
     assert result.nodes["reconcile"]["output"] == {"summary": {"printed": "s-1"}, "count": {"counted": "s-1"}}
@@ -180,7 +172,7 @@ def test_wcp03_synchronization_waits_for_every_branch(aws: LocalAWS, language: s
 # WCP-4 Exclusive Choice: control passes to precisely one of the outgoing branches.
 
 
-def test_wcp04_exclusive_choice_takes_exactly_one_branch(aws: LocalAWS, language: str) -> None:
+def test_wcp04_exclusive_choice_takes_exactly_one_branch(aws: LocalAWS) -> None:
     rules = [
         {"port": "small", "condition": {"left": "{{ trigger.volume }}", "op": "lt", "right": 10}},
         {"port": "medium", "condition": {"left": "{{ trigger.volume }}", "op": "lt", "right": 100}},
@@ -198,7 +190,7 @@ def test_wcp04_exclusive_choice_takes_exactly_one_branch(aws: LocalAWS, language
     )
     branches = {"bobcat", "backhoe", "excavator"}
     for volume, expected in ((5, "bobcat"), (50, "backhoe"), (500, "excavator")):
-        result = run(aws, language, doc, {"volume": volume})
+        result = run(aws, doc, {"volume": volume})
         assert result.status == "SUCCEEDED", volume
         assert ran(result) & branches == {expected}, volume
         assert all(statuses(result)[b] == "skipped" for b in branches - {expected}), volume
@@ -209,7 +201,7 @@ def test_wcp04_exclusive_choice_takes_exactly_one_branch(aws: LocalAWS, language
 # enablement of an incoming branch passes control on.
 
 
-def test_wcp05_simple_merge_continues_after_whichever_branch_ran(aws: LocalAWS, language: str) -> None:
+def test_wcp05_simple_merge_continues_after_whichever_branch_ran(aws: LocalAWS) -> None:
     def excavation(join: bool) -> dict[str, Any]:
         nodes = [
             if_true("small", "{{ trigger.volume < 10 }}"),
@@ -228,12 +220,12 @@ def test_wcp05_simple_merge_continues_after_whichever_branch_ran(aws: LocalAWS, 
         return routine(*nodes, connections=connections)
 
     for volume, taken, other in ((3, "bobcat", "d9"), (30, "d9", "bobcat")):
-        merged = run(aws, language, excavation(join=True), {"volume": volume})
+        merged = run(aws, excavation(join=True), {"volume": volume})
         assert merged.status == "SUCCEEDED"
         assert statuses(merged)[taken] == "succeeded" and statuses(merged)[other] == "skipped"
         assert merged.nodes["estimate"]["output"] == {"after": {taken: {"by": taken}}}
         assert len(runs(merged)["estimate"]) == 1
-        direct = run(aws, language, excavation(join=False), {"volume": volume})
+        direct = run(aws, excavation(join=False), {"volume": volume})
         assert direct.status == "SUCCEEDED"
         assert direct.nodes["estimate"]["output"] == {taken: taken, other: None}
         assert len(runs(direct)["estimate"]) == 1
@@ -263,21 +255,19 @@ def emergency(join: bool) -> dict[str, Any]:
     return routine(*nodes, connections=connections)
 
 
-def test_wcp06_multi_choice_takes_every_branch_whose_condition_holds(aws: LocalAWS, language: str) -> None:
+def test_wcp06_multi_choice_takes_every_branch_whose_condition_holds(aws: LocalAWS) -> None:
     doc = emergency(join=False)
     for chosen in ({"police", "ambulance"}, {"fire"}, set(), set(UNITS)):
-        result = run(aws, language, doc, dict.fromkeys(chosen, True))
+        result = run(aws, doc, dict.fromkeys(chosen, True))
         assert result.status == "SUCCEEDED", chosen
         assert ran(result) & set(UNITS) == chosen
         assert all(statuses(result)[u] == "skipped" for u in set(UNITS) - chosen), chosen
         assert result.output == {unit: {"unit": unit} for unit in chosen}, chosen
 
 
-def test_wcp07_structured_synchronizing_merge_waits_for_the_active_branches_only(
-    aws: LocalAWS, language: str
-) -> None:
+def test_wcp07_structured_synchronizing_merge_waits_for_the_active_branches_only(aws: LocalAWS) -> None:
     doc = emergency(join=True)
-    both = run(aws, language, doc, {"police": True, "ambulance": True})
+    both = run(aws, doc, {"police": True, "ambulance": True})
     assert both.status == "SUCCEEDED"
     assert statuses(both)["fire"] == "skipped"
     assert both.nodes["transfer"]["output"] == {
@@ -288,13 +278,13 @@ def test_wcp07_structured_synchronizing_merge_waits_for_the_active_branches_only
     assert transfer["startedAt"] >= one_run(logs, "police")["finishedAt"]
     assert transfer["startedAt"] >= one_run(logs, "ambulance")["finishedAt"]
     # Inactive branches are not waited for: only the ambulance, and the join still fires.
-    alone = run(aws, language, doc, {"ambulance": True})
+    alone = run(aws, doc, {"ambulance": True})
     assert alone.status == "SUCCEEDED"
     assert statuses(alone)["police"] == statuses(alone)["fire"] == "skipped"
     assert alone.nodes["transfer"]["output"] == {"units": {"ambulance": {"unit": "ambulance"}}}
     assert len(runs(alone)["transfer"]) == 1
     # No branch taken: nothing to wait for, and nothing after the merge runs.
-    none = run(aws, language, doc, {})
+    none = run(aws, doc, {})
     assert none.status == "SUCCEEDED"
     assert statuses(none)["arrived"] == statuses(none)["transfer"] == "skipped"
     assert none.output == {}
@@ -303,7 +293,7 @@ def test_wcp07_structured_synchronizing_merge_waits_for_the_active_branches_only
 # WCP-11 Implicit Termination: the instance ends when no work remains now or later.
 
 
-def test_wcp11_implicit_termination_ends_when_no_work_remains(aws: LocalAWS, language: str) -> None:
+def test_wcp11_implicit_termination_ends_when_no_work_remains(aws: LocalAWS) -> None:
     doc = routine(
         transform("order", {"total": "{{ trigger.total }}"}),
         transform("confirm", {"sent": True}),
@@ -319,7 +309,7 @@ def test_wcp11_implicit_termination_ends_when_no_work_remains(aws: LocalAWS, lan
             link("large", "review", "true"),
         ],
     )
-    result = run(aws, language, doc, {"total": 20})
+    result = run(aws, doc, {"total": 20})
     # Three ends, no end node: the execution succeeded once the slowest branch was done,
     # and the branch not taken is skipped rather than awaited.
     assert result.status == "SUCCEEDED"
@@ -338,7 +328,7 @@ def test_wcp11_implicit_termination_ends_when_no_work_remains(aws: LocalAWS, lan
 # in the same case, and nothing waits for them to complete.
 
 
-def test_wcp12_multiple_instances_without_synchronization(aws: LocalAWS, language: str) -> None:
+def test_wcp12_multiple_instances_without_synchronization(aws: LocalAWS) -> None:
     doc = routine(
         transform("received", {"office": "{{ trigger.office }}"}),
         loop("each", "{{ trigger.infringements }}"),
@@ -360,7 +350,7 @@ def test_wcp12_multiple_instances_without_synchronization(aws: LocalAWS, languag
         ],
     )
     plates = ["B-1", "B-2", "B-3"]
-    result = run(aws, language, doc, {"office": "north", "infringements": plates})
+    result = run(aws, doc, {"office": "north", "infringements": plates})
     assert result.status == "SUCCEEDED"
     assert result.nodes["notice"]["runs"] == len(plates)
     case = result.execution_arn  # every instance ran in the case that started it, with its data
@@ -379,8 +369,7 @@ def test_wcp12_multiple_instances_without_synchronization(aws: LocalAWS, languag
 # fixed in the model run concurrently and are synchronized at completion.
 
 
-@pytest.mark.parametrize("language", LANGUAGES)
-def test_wcp13_multiple_instances_with_design_time_knowledge(aws: LocalAWS, language: str) -> None:
+def test_wcp13_multiple_instances_with_design_time_knowledge(aws: LocalAWS) -> None:
     directors = ["ada", "grace", "edsger"]
     doc = routine(
         loop("sign", directors),  # the number of instances is in the routine itself
@@ -389,7 +378,7 @@ def test_wcp13_multiple_instances_with_design_time_knowledge(aws: LocalAWS, lang
         transform("issue", {"signatures": "{{ nodes.sign }}"}),
         connections=[link("sign", "read", "body"), link("read", "signature"), link("sign", "issue", "done")],
     )
-    result = run(aws, language, doc)
+    result = run(aws, doc)
     assert result.status == "SUCCEEDED"
     expected = [{"by": d, "at": i} for i, d in enumerate(directors)]
     assert result.nodes["issue"]["output"] == {"signatures": expected}
@@ -406,7 +395,7 @@ def test_wcp13_multiple_instances_with_design_time_knowledge(aws: LocalAWS, lang
 # known at run time, before they start; they are synchronized at completion.
 
 
-def test_wcp14_multiple_instances_with_run_time_knowledge(aws: LocalAWS, language: str) -> None:
+def test_wcp14_multiple_instances_with_run_time_knowledge(aws: LocalAWS) -> None:
     doc = routine(
         transform("errors", {"sensors": "{{ trigger.errors.sensor }}"}),
         loop("each", "{{ nodes.errors.sensors }}"),
@@ -415,7 +404,7 @@ def test_wcp14_multiple_instances_with_run_time_knowledge(aws: LocalAWS, languag
         connections=[link("errors", "each"), link("each", "check", "body"), link("each", "identify", "done")],
     )
     for sensors in (["s1", "s2"], ["s1", "s2", "s3", "s4", "s5"]):
-        result = run(aws, language, doc, {"errors": [{"sensor": s} for s in sensors]})
+        result = run(aws, doc, {"errors": [{"sensor": s} for s in sensors]})
         assert result.status == "SUCCEEDED", sensors
         assert result.nodes["check"]["runs"] == len(sensors)
         checked = [{"sensor": s, "at": i} for i, s in enumerate(sensors)]
@@ -496,7 +485,7 @@ def test_wcp16_deferred_choice_by_a_race_of_outside_parties(aws: LocalAWS) -> No
     expiry = 3 * WAIT
     for decider, chosen in [*alternatives.items(), (None, "expire")]:
         started = time.monotonic()
-        running = start_routine(aws, job_offer(expiry), {"role": "pilot"}, query_language="JSONata")
+        running = start_routine(aws, job_offer(expiry), {"role": "pilot"})
         for approval in alternatives:
             waiting_approval(aws, running.arn, approval)
         if decider is not None:
@@ -519,10 +508,10 @@ def test_wcp16_deferred_choice_by_a_race_of_outside_parties(aws: LocalAWS) -> No
                 decide(running.arn, approval, True, None, "late")
 
 
-def test_wcp16_deferred_choice_by_an_approval_or_its_timeout(aws: LocalAWS, language: str) -> None:
+def test_wcp16_deferred_choice_by_an_approval_or_its_timeout(aws: LocalAWS) -> None:
     branches = {"contact", "decline", "escalate"}
     for approve, chosen in ((True, "contact"), (False, "decline")):
-        running = start_routine(aws, approval_offer(timeout=30), query_language=language)
+        running = start_routine(aws, approval_offer(timeout=30))
         waiting_approval(aws, running.arn, "offer")
         decide(running.arn, "offer", approve, None, "ada")
         result = running.wait(timeout=RUN_TIMEOUT)
@@ -531,7 +520,7 @@ def test_wcp16_deferred_choice_by_an_approval_or_its_timeout(aws: LocalAWS, lang
         assert all(statuses(result)[b] == "skipped" for b in branches - {chosen})
         assert result.output == {chosen: {"by": "ada"}}
     # Nobody decides: the timer wins the race, and a decision arriving later is refused.
-    running = start_routine(aws, approval_offer(timeout=WAIT), query_language=language)
+    running = start_routine(aws, approval_offer(timeout=WAIT))
     waiting_approval(aws, running.arn, "offer")
     result = running.wait(timeout=RUN_TIMEOUT)
     assert result.status == "SUCCEEDED"
@@ -546,7 +535,7 @@ def test_wcp16_deferred_choice_by_an_approval_or_its_timeout(aws: LocalAWS, lang
 # over the tasks in an order chosen at run time (which must respect the partial order).
 
 
-def test_wcp17_interleaved_routing_by_a_one_at_a_time_loop(aws: LocalAWS, language: str) -> None:
+def test_wcp17_interleaved_routing_by_a_one_at_a_time_loop(aws: LocalAWS) -> None:
     rules = [
         {"port": task, "condition": {"left": "{{ loop.item }}", "op": "eq", "right": task}}
         for task in ("pick", "pack")
@@ -573,7 +562,7 @@ def test_wcp17_interleaved_routing_by_a_one_at_a_time_loop(aws: LocalAWS, langua
         ],
     )
     order = ["pick", "invoice", "pack"]  # pick before pack; the invoice anywhere
-    result = run(aws, language, doc, {"order": order})
+    result = run(aws, doc, {"order": order})
     assert result.status == "SUCCEEDED"
     assert result.nodes["ship"]["output"] == {"steps": [{task: {"done": task}} for task in order]}
     logs = runs(result)
@@ -619,7 +608,7 @@ def slow_server() -> Iterator[tuple[str, list[str], threading.Event]]:
 
 
 def test_wcp19_cancel_task_at_its_deadline(
-    aws: LocalAWS, language: str, slow_server: tuple[str, list[str], threading.Event]
+    aws: LocalAWS, slow_server: tuple[str, list[str], threading.Event]
 ) -> None:
     url, requested, release = slow_server
     doc = routine(
@@ -635,7 +624,7 @@ def test_wcp19_cancel_task_at_its_deadline(
         connections=[link("inspect", "report"), link("inspect", "withdrawn", "error")],
     )
     started = time.monotonic()
-    result = run(aws, language, doc)
+    result = run(aws, doc)
     elapsed = time.monotonic() - started
     try:
         assert requested == ["/inspection"]  # the task had started
@@ -690,7 +679,7 @@ def test_wcp19_cancel_task_by_a_branch_that_finishes_first(
         ],
     )
     started = time.monotonic()
-    running = start_routine(aws, doc, {"car": "c-7"}, query_language="JSONata")
+    running = start_routine(aws, doc, {"car": "c-7"})
     result = running.wait(timeout=RUN_TIMEOUT)
     elapsed = time.monotonic() - started
     try:
@@ -730,7 +719,7 @@ def test_wcp19_cancel_task_by_a_branch_that_finishes_first(
 # run later included, and recorded as completed unsuccessfully.
 
 
-def test_wcp20_cancel_case_by_a_stop_node(aws: LocalAWS, language: str) -> None:
+def test_wcp20_cancel_case_by_a_stop_node(aws: LocalAWS) -> None:
     doc = routine(
         transform("claim", {"policy": "{{ trigger.policy }}"}),
         wait("assess", 30),
@@ -749,7 +738,7 @@ def test_wcp20_cancel_case_by_a_stop_node(aws: LocalAWS, language: str) -> None:
         ],
     )
     started = time.monotonic()
-    result = run(aws, language, doc, {"policy": "expired"})
+    result = run(aws, doc, {"policy": "expired"})
     assert time.monotonic() - started < 10  # the 30 s assessment running alongside was cancelled
     assert (result.status, result.error) == ("FAILED", "PolicyExpired")
     assert result.cause == "the policy has expired"
@@ -758,7 +747,7 @@ def test_wcp20_cancel_case_by_a_stop_node(aws: LocalAWS, language: str) -> None:
     assert "pay" not in runs(result)
 
 
-def test_wcp20_cancel_case_by_stopping_the_execution(aws: LocalAWS, language: str) -> None:
+def test_wcp20_cancel_case_by_stopping_the_execution(aws: LocalAWS) -> None:
     doc = routine(
         transform("apply", {"house": "{{ trigger.house }}"}),
         wait("valuation", 30),
@@ -766,7 +755,7 @@ def test_wcp20_cancel_case_by_stopping_the_execution(aws: LocalAWS, language: st
         connections=[link("apply", "valuation"), link("valuation", "mortgage")],
     )
     started = time.monotonic()
-    running = start_routine(aws, doc, {"house": "h-9"}, query_language=language)
+    running = start_routine(aws, doc, {"house": "h-9"})
     deadline = time.monotonic() + 10
     while "apply" not in runs_of(running.arn) and time.monotonic() < deadline:
         time.sleep(0.02)

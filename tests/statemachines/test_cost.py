@@ -27,7 +27,6 @@ from statemachines.cost import (
 from statemachines.options import CompileOptions
 
 ROOT = Path(__file__).resolve().parents[2]
-COMPILERS = [CompileOptions(query_language="JSONPath"), CompileOptions(query_language="JSONata")]
 T = "{{ %s }}"
 
 
@@ -87,12 +86,9 @@ def test_lambda_memory_is_the_deployed_functions_memory() -> None:
 # --- per execution -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("options", COMPILERS, ids=["jsonpath", "jsonata"])
-def test_a_chain_costs_its_transitions_under_standard_and_its_request_and_duration_under_express(
-    options: CompileOptions,
-) -> None:
+def test_a_chain_costs_its_transitions_under_standard_and_its_request_and_duration_under_express() -> None:
     nodes = [transform(f"n{i}") for i in range(10)]
-    report = report_of(routine(nodes), options)
+    report = report_of(routine(nodes), CompileOptions())
     cost = report["cost"]
     transitions = report["transitions"]["max"]
     assert report["transitions"]["min"] == transitions == len(nodes)  # one Task state per node
@@ -107,13 +103,10 @@ def test_a_chain_costs_its_transitions_under_standard_and_its_request_and_durati
     assert cost["express"]["durationMs"] == {"min": duration, "max": duration}
     assert cost["express"]["perMillion"]["max"] == per_million(express_dollars(duration) + lambdas)
     assert cost["express"]["perMillion"]["max"] < standard
-    # The previous compiler (--jsonpath) builds Standard machines only, and says so.
-    chosen = "standard" if options.query_language == "JSONPath" else "express"
-    assert cost["chosen"] == report["execution"]["type"] == chosen
+    assert cost["chosen"] == report["execution"]["type"] == "express"
 
 
-@pytest.mark.parametrize("options", COMPILERS, ids=["jsonpath", "jsonata"])
-def test_min_and_max_are_the_cheapest_and_costliest_paths(options: CompileOptions) -> None:
+def test_min_and_max_are_the_cheapest_and_costliest_paths() -> None:
     condition = {"left": T % "trigger.big", "op": "eq", "right": True}
     nodes = [
         {"id": "check", "plugin": "if", "parameters": {"condition": condition}},
@@ -126,10 +119,10 @@ def test_min_and_max_are_the_cheapest_and_costliest_paths(options: CompileOption
         {"sourceNodeId": "a", "targetNodeId": "b"},
         {"sourceNodeId": "check", "sourcePort": "false", "targetNodeId": "c"},
     ]
-    report = report_of(routine(nodes, links), options)
+    report = report_of(routine(nodes, links), CompileOptions())
     cost = report["cost"]
-    # c alone, or a then b (the JSONPath machine may also ask the evaluator Lambda, when
-    # the value compared was offloaded): the bounds differ, and each price follows its own.
+    # c alone, or a then b (the machine may also ask the evaluator Lambda, when the value
+    # compared was offloaded): the bounds differ, and each price follows its own.
     assert cost["lambdaInvocations"]["min"] == 1 < cost["lambdaInvocations"]["max"]
     for bound in ("min", "max"):
         transitions = report["transitions"][bound]
@@ -188,11 +181,8 @@ def loop_routine(mode: str) -> dict[str, Any]:
     return routine(nodes, links)
 
 
-@pytest.mark.parametrize("options", COMPILERS, ids=["jsonpath", "jsonata"])
-def test_an_inline_loop_item_costs_transitions_under_standard_and_duration_under_express(
-    options: CompileOptions,
-) -> None:
-    report = report_of(loop_routine("inline"), options)
+def test_an_inline_loop_item_costs_transitions_under_standard_and_duration_under_express() -> None:
+    report = report_of(loop_routine("inline"), CompileOptions())
     loop = report["loops"]["each"]
     item = report["cost"]["perLoopItem"]["each"]
     assert loop["mode"] == item["mode"] == "inline" and "childExecutions" not in loop
@@ -208,38 +198,31 @@ def test_an_inline_loop_item_costs_transitions_under_standard_and_duration_under
     assert item["express"]["perMillion"]["max"] == per_million(duration + lambdas)
 
 
-@pytest.mark.parametrize("options", COMPILERS, ids=["jsonpath", "jsonata"])
-def test_a_distributed_loop_counts_a_child_execution_per_item(options: CompileOptions) -> None:
+def test_a_distributed_loop_counts_a_child_execution_per_item() -> None:
     """Issue #28 item 5: the children bill their transitions, per item, whatever the parent."""
-    report = report_of(loop_routine("distributed"), options)
+    report = report_of(loop_routine("distributed"), CompileOptions())
     loop = report["loops"]["each"]
     assert loop["mode"] == "distributed"
-    # JSONata machines run an eligible body's children as Express (#28 item 4); the
-    # previous compiler's are Standard.
-    kind = "standard" if options.query_language == "JSONPath" else "express"
-    assert loop["childExecutions"] == {"perItem": 1, "type": kind}
+    # An eligible body's children run as Express (#28 item 4).
+    assert loop["childExecutions"] == {"perItem": 1, "type": "express"}
     item = report["cost"]["perLoopItem"]["each"]
-    assert item["childExecutions"] == {"perItem": 1, "type": kind}
+    assert item["childExecutions"] == {"perItem": 1, "type": "express"}
     assert item["transitions"] == {"min": loop["min"], "max": loop["max"]} and loop["min"] >= 2
-    expected = per_million(loop["max"] * PRICES.standard_transition + lambda_dollars(2))
-    if kind == "standard":
-        assert item["standard"]["perMillion"]["max"] == expected
-        assert item["express"]["perMillion"]["max"] == expected
-    else:  # Express children bill a request and their duration, whatever the parent
-        express = item["express"]["perMillion"]["max"]
-        assert item["standard"]["perMillion"]["max"] == express
-        assert express < loop["max"] * PRICES.standard_transition * 1e6 + lambda_dollars(2) * 1e6
+    # Express children bill a request and their duration, whatever the parent.
+    express = item["express"]["perMillion"]["max"]
+    assert item["standard"]["perMillion"]["max"] == express
+    assert express < loop["max"] * PRICES.standard_transition * 1e6 + lambda_dollars(2) * 1e6
     # A thousand items bill a thousand times the item, not the parent's few transitions.
     thousand = report["transitions"]["max"] + 1000 * item["transitions"]["max"]
     assert thousand >= 1000 * 2
 
 
 def test_examples_report_both_costs_and_a_choice() -> None:
-    """Every example (the JSONata compiler compiles them all: execute-routine compiles only there)."""
+    """Every example."""
     for path in sorted((ROOT / "examples").glob("*.json")):
         if path.name.endswith(".test.json"):
             continue
-        report = report_of(json.loads(path.read_text()), CompileOptions(query_language="JSONata"))
+        report = report_of(json.loads(path.read_text()), CompileOptions())
         cost = report["cost"]
         assert cost["chosen"] == report["execution"]["type"] in ("standard", "express"), path.name
         for kind in ("standard", "express"):

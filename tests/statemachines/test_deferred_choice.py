@@ -102,7 +102,7 @@ def confirm_or_lapse(lapse_seconds: int) -> dict[str, Any]:
 
 
 def start(aws: LocalAWS, document: dict[str, Any], trigger: Any = None) -> RunningExecution:
-    return start_routine(aws, document, trigger, query_language="JSONata")
+    return start_routine(aws, document, trigger)
 
 
 def record(aws: LocalAWS, execution_arn: str, node_id: str) -> dict[str, Any] | None:

@@ -1,4 +1,4 @@
-"""The JSONata compiler (statemachines.machine), while it grows to replace the emitter: every
+"""The JSONata compiler (statemachines.machine): every
 example it compiles behaves as its test file says, the machines pass AWS's validator, and
 what follows an exclusive merge is emitted once."""
 
@@ -22,7 +22,7 @@ from statemachines.options import CompileOptions
 from tests.asl_validator import Validate
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-JSONATA = CompileOptions(query_language="JSONata")
+JSONATA = CompileOptions()
 # Examples with constructs the JSONata compiler does not have yet (and the node that says so).
 NOT_YET: dict[str, str] = {}
 
@@ -68,7 +68,7 @@ def aws() -> Any:
     "path", [p for p in EXAMPLES.glob("*.test.json") if p.name.replace(".test", "") not in NOT_YET], ids=str
 )
 def test_each_example_passes_its_tests_as_a_jsonata_machine(aws: LocalAWS, path: Path) -> None:
-    failures = [(r.case, r.problems) for r in run_file(aws, path, query_language="JSONata") if r.problems]
+    failures = [(r.case, r.problems) for r in run_file(aws, path) if r.problems]
     assert not failures
 
 
@@ -135,7 +135,7 @@ def test_both_paths_through_the_shared_tail_read_the_branch_that_ran(
 ) -> None:
     document = json.loads(json.dumps(MERGED))
     document["nodes"][0]["parameters"]["data"]["total"] = total
-    result = run_routine(aws, document, {}, query_language="JSONata", timeout=60).to_json()
+    result = run_routine(aws, document, {}, timeout=60).to_json()
     assert result["status"] == "SUCCEEDED", result["error"]
     assert result["output"] == {"summary": {"speed": speed, "n": 2}}
     skipped = "calm" if speed == "rush" else "rush"
@@ -186,7 +186,7 @@ def test_a_stop_in_a_parallel_branch_ends_the_execution_at_once(aws: LocalAWS, s
     asl = routine_body(compile_routine(_stop_in_a_branch(status), options=JSONATA).asl)
     parallel = next(s for s in asl["States"].values() if s["Type"] == "Parallel")
     assert parallel["Catch"][0]["ErrorEquals"] == ["Routines.Stop.quick"]
-    result = run_routine(aws, _stop_in_a_branch(status), {}, query_language="JSONata", timeout=20).to_json()
+    result = run_routine(aws, _stop_in_a_branch(status), {}, timeout=20).to_json()
     if status == "fail":
         assert result["status"] == "FAILED"
         assert result["error"] == {"type": "Halted", "message": "enough"}
@@ -215,7 +215,7 @@ def test_a_stop_in_a_loop_body_ends_the_execution(aws: LocalAWS) -> None:
             {"sourceNodeId": "big", "sourcePort": "false", "targetNodeId": "row"},
         ],
     }
-    result = run_routine(aws, document, {}, query_language="JSONata", timeout=20).to_json()
+    result = run_routine(aws, document, {}, timeout=20).to_json()
     assert result["status"] == "FAILED"
     assert result["error"]["type"] == "TooBig"
 
@@ -254,7 +254,7 @@ def test_matches_is_decided_by_the_evaluator_on_natively_evaluated_operands(
     }
     report = compile_routine(document, options=JSONATA).report
     assert report["evaluatorTasks"] == 1
-    result = run_routine(aws, document, {"email": email}, query_language="JSONata", timeout=20).to_json()
+    result = run_routine(aws, document, {"email": email}, timeout=20).to_json()
     assert result["status"] == "SUCCEEDED", result["error"]
     assert result["output"] == ({"ok": {"ok": True}} if port == "valid" else {"bad": {"ok": False}})
     assert result["nodes"]["check"]["status"] == "succeeded"
@@ -281,7 +281,7 @@ def test_a_distributed_loop_carries_what_its_iterations_read(aws: LocalAWS, asl_
     assert list(each["ItemSelector"]["nodes"]) == ["products"]
     [checked] = asl_validator([asl])
     assert checked.ok, checked.describe()
-    result = run_routine(aws, _distributed(), {"who": "me"}, query_language="JSONata", timeout=60).to_json()
+    result = run_routine(aws, _distributed(), {"who": "me"}, timeout=60).to_json()
     assert result["status"] == "SUCCEEDED", result["error"]
     rows = result["nodes"]["each"]["output"]
     assert rows[2]["standard"] == {
@@ -322,7 +322,7 @@ def test_an_output_larger_than_a_variable_goes_to_s3_and_reads_the_same(aws: Loc
         ],
         "connections": [{"sourceNodeId": "big", "targetNodeId": "after"}],
     }
-    run = run_routine(aws, document, {}, query_language="JSONata", timeout=60)
+    run = run_routine(aws, document, {}, timeout=60)
     result = run.to_json() | {"history": run.history}
     assert result["status"] == "SUCCEEDED", result["error"]
     assert result["nodes"]["after"]["output"] == {"length": 300_000, "n": 7}
@@ -373,7 +373,7 @@ def test_a_condition_on_an_offloaded_output_takes_the_same_branch(aws: LocalAWS,
             {"sourceNodeId": "flagged", "targetNodeId": "on", "sourcePort": "true"},
         ],
     }
-    run = run_routine(aws, document, {}, query_language="JSONata", timeout=60)
+    run = run_routine(aws, document, {}, timeout=60)
     assert run.status == "SUCCEEDED", (run.error, run.cause)
     assert run.output == ({"yes": {"n": 3000}, "on": {"flag": True}} if flag else {"yes": {"n": 3000}})
     entered = [e["stateEnteredEventDetails"]["name"] for e in run.history if "stateEnteredEventDetails" in e]

@@ -21,7 +21,7 @@ from statemachines.compiler import compile_routine, validate_for_save
 from statemachines.options import CompileOptions
 from tests.asl_validator import Validate
 
-JSONATA = CompileOptions(query_language="JSONata")
+JSONATA = CompileOptions()
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "paginate.json"
 PAGES = {1: ["a", "b"], 2: ["c", "d"], 3: ["e"]}
 
@@ -102,9 +102,7 @@ def counter(**loop: Any) -> dict[str, Any]:
 
 
 def run(aws: LocalAWS, document: dict[str, Any], trigger: Any = None) -> dict[str, Any]:
-    result: dict[str, Any] = run_routine(
-        aws, document, trigger, query_language="JSONata", timeout=60
-    ).to_json()
+    result: dict[str, Any] = run_routine(aws, document, trigger, timeout=60).to_json()
     return result
 
 
@@ -211,7 +209,7 @@ def test_results_over_their_share_go_to_s3_and_mean_the_same(aws: LocalAWS) -> N
     inline in the reference) and hands every whole result on."""
     document = counter(maxIterations=1000, until={"left": "{{ loop.previous.n }}", "op": "gte", "right": 2})
     document["nodes"][1]["parameters"]["fields"]["pad"] = "x" * 2000
-    execution = run_routine(aws, document, None, query_language="JSONata", timeout=60)
+    execution = run_routine(aws, document, None, timeout=60)
     result = execution.to_json()
     assert result["status"] == "SUCCEEDED", result["error"]
     got = result["output"]["after"]["got"]

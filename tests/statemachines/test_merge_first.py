@@ -18,7 +18,7 @@ from statemachines.compiler import compile_routine, validate_for_save
 from statemachines.options import CompileOptions
 from tests.asl_validator import Validate
 
-JSONATA = CompileOptions(query_language="JSONata")
+JSONATA = CompileOptions()
 SLOW_SECONDS = 5
 
 
@@ -70,7 +70,7 @@ def history_seconds(result: Any) -> float:
 
 def test_the_first_branch_wins_and_the_loser_is_cancelled_within_a_second(aws: LocalAWS) -> None:
     began = time.monotonic()
-    result = run_routine(aws, race(), {"q": "why"}, query_language="JSONata", timeout=60)
+    result = run_routine(aws, race(), {"q": "why"}, timeout=60)
     elapsed = time.monotonic() - began
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     # The wait of 5 s was cancelled: the execution ended well within a second of starting.
@@ -105,7 +105,7 @@ def test_the_winner_is_whichever_arrives_first(aws: LocalAWS) -> None:
         {"sourceNodeId": "quick", "targetNodeId": "hold"},
         {"sourceNodeId": "hold", "targetNodeId": "checked"},
     ]
-    result = run_routine(aws, document, {"q": "x"}, query_language="JSONata", timeout=60)
+    result = run_routine(aws, document, {"q": "x"}, timeout=60)
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     assert history_seconds(result) < SLOW_SECONDS - 2  # not after the 5 s hold
     assert result.nodes["hold"]["status"] == "cancelled"
@@ -117,7 +117,7 @@ def test_the_winner_is_whichever_arrives_first(aws: LocalAWS) -> None:
 def test_a_merge_waits_for_every_branch_by_default(aws: LocalAWS) -> None:
     document = race(mode=None)
     document["nodes"][3]["parameters"]["seconds"] = 1
-    result = run_routine(aws, document, {"q": "q"}, query_language="JSONata", timeout=60)
+    result = run_routine(aws, document, {"q": "q"}, timeout=60)
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     assert history_seconds(result) >= 1.0
     assert set(result.output["use"]["got"]) == {"checked", "late"}
@@ -212,7 +212,7 @@ def test_a_branch_that_may_not_arrive_races_on(aws: LocalAWS) -> None:
         connections=[("quick", "out", "gate"), ("gate", "true", "checked")],
     )
     assert _errors(document) == []
-    result = run_routine(aws, document, {"q": "q", "fast": False}, query_language="JSONata", timeout=60)
+    result = run_routine(aws, document, {"q": "q", "fast": False}, timeout=60)
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     assert history_seconds(result) >= 1.0  # the quick branch ended at once, not arriving
     assert result.output == {"use": {"got": {"late": {"answer": "too late"}}}}

@@ -14,7 +14,7 @@ from statemachines.options import CompileOptions
 from statemachines.validator import analyse
 from tests.asl_validator import Validate
 
-JSONATA = CompileOptions(query_language="JSONata")
+JSONATA = CompileOptions()
 SYNC = "arn:aws:states:::states:startExecution.sync:2"
 
 
@@ -39,9 +39,7 @@ def test_a_waiting_call_is_a_sync_task_whose_output_is_the_childs_result() -> No
     document = routine(
         call(), transform("after", got="{{ nodes.call }}"), connections=[("call", "out", "after")]
     )
-    options = CompileOptions(
-        query_language="JSONata", account="210987654321", region="eu-west-1", stage="dev"
-    )
+    options = CompileOptions(account="210987654321", region="eu-west-1", stage="dev")
     asl = compile_routine(document, options=options).asl
     task = asl["States"]["call"]
     assert task["Resource"] == SYNC
@@ -205,11 +203,6 @@ def test_the_routine_parameter_is_required() -> None:
     assert [(p.code, p.path) for p in raised.value.problems] == [
         ("missing_parameter", "nodes[call].parameters.routine")
     ]
-
-
-def test_a_routine_calling_another_compiles_to_jsonata_even_when_jsonpath_is_asked() -> None:
-    compiled = compile_routine(routine(call()), options=CompileOptions(query_language="JSONPath"))
-    assert compiled.asl["QueryLanguage"] == "JSONata" and compiled.report["queryLanguage"] == "JSONata"
 
 
 def test_inside_a_distributed_loop_it_does_not_compile_yet() -> None:
