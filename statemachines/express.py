@@ -372,6 +372,15 @@ def _loop_seconds(topology: Topology, info: NodeInfo) -> _Span:
         return _Span(0.0, loops=inner)
     if per_item == 0:
         return _Span(0.0, loops=inner)
+    bound = info.parameters.get("maxIterations")
+    if info.parameters.get("until") is not None and isinstance(bound, int):
+        # An until loop runs its iterations one after another, at most maxIterations.
+        seconds = bound * per_item
+        why = (
+            f"{bound} iterations (maxIterations) of {_secs(per_item)} may take {_secs(seconds)}; "
+            f"an Express execution ends after {EXPRESS_MAX_SECONDS} s"
+        )
+        return _Span(seconds, join_path(path, "parameters", "maxIterations"), why, inner)
     items = info.parameters.get("items")
     if not isinstance(items, list):
         return _Span(

@@ -244,6 +244,27 @@ def test_a_literal_item_list_is_bounded_in_rounds_of_max_concurrency() -> None:
     assert paths(over) == ["nodes[each]"]
 
 
+def until_loop(max_iterations: int, per_item: int) -> dict[str, Any]:
+    until = {"expression": "{{ loop.index >= 2 }}"}
+    body = [node("b", timeoutSeconds=per_item)]
+    document = loop(None, body, until=until, maxIterations=max_iterations)
+    document["nodes"][0]["parameters"].pop("items")
+    return document
+
+
+def test_an_until_loop_is_bounded_by_max_iterations_one_after_another() -> None:
+    per_item = 50
+    fits = EXPRESS_MAX_SECONDS // per_item  # this many iterations fit, one more does not
+    assert choice(until_loop(fits, per_item)).type == "express"
+    over = choice(until_loop(fits + 1, per_item))
+    assert [(r.path, r.message.split(";")[0]) for r in over.reasons] == [
+        (
+            "nodes[each].parameters.maxIterations",
+            f"{fits + 1} iterations (maxIterations) of {per_item} s may take {(fits + 1) * per_item:,} s",
+        )
+    ]
+
+
 def test_a_distributed_loop_is_a_reason() -> None:
     body = [node("check", "if", parameters={"condition": {"left": T % "loop.item", "op": "eq", "right": 1}})]
     document = loop(T % "trigger.items", body, mode="distributed")
