@@ -427,6 +427,9 @@ def build_trace(
                 _subroutine(trace[node_id], seen.calls[node_id], info)
             if trace[node_id]["status"] == FAILED and trace[node_id]["error"] is None:
                 trace[node_id]["error"] = _control_error(by_node.get(node_id, []), history)
+                if trace[node_id]["error"] is None and _interrupted(history):
+                    # Stopped or timed out while it waited: the node did not fail.
+                    trace[node_id]["status"] = CANCELLED
             ports = seen.ports[node_id]
             if node_id in seen.ambiguous and not topology.enclosing.get(node_id):
                 ports = {_decide(info, trace, context or {})}
@@ -545,6 +548,11 @@ def _control_error(logs: list[dict[str, Any]], history: list[dict[str, Any]]) ->
         if details is not None:
             return clean_error(details.get("error"), details.get("cause"))
     return None
+
+
+def _interrupted(history: list[dict[str, Any]]) -> bool:
+    """Whether the execution was stopped or ran out of time (nothing in it failed)."""
+    return any(event.get("type") in ("ExecutionAborted", "ExecutionTimedOut") for event in history)
 
 
 def _decide(info: NodeInfo, trace: dict[str, dict[str, Any]], context: dict[str, Any]) -> str:

@@ -62,6 +62,8 @@ def test_a_stopped_execution_ends_aborted_with_who_and_why(
     assert shown["status"] == "ABORTED" and shown["stoppedBy"] == "alice"
     assert shown["stopReason"] == "deploy freeze"
     assert shown["error"] == {"type": "Routines.Stopped", "message": "stopped by alice: deploy freeze"}
+    # The wait was stopped, it did not fail (an error routine is told of no failed node).
+    assert shown["nodes"]["nap"]["status"] == "cancelled" and shown["nodes"]["nap"]["error"] is None
     # Stopping twice: it already ended.
     status, body, _ = api("POST", f"/executions/{execution_id}/stop")
     assert status == 409 and body["errors"][0]["code"] == "not_running"
