@@ -43,9 +43,14 @@ def parse_input(text: str | None) -> Any:
 
 
 class Timeline:
-    """Prints a line per node as its state finishes (a node's other states — its error
-    port's, a large value's — print only when its own did not), and a line when an
-    approval starts waiting."""
+    """Prints a line per node as its own state finishes — ``done``, or ``failed: <error>``
+    when its last attempt failed (a caught failure or one that ends the run) — a line per
+    failed attempt that is retried, and a line when an approval starts waiting. A node's
+    other states (its error port's, a race's, a large value's) print nothing: the summary
+    after the run has every node."""
+
+    FAILURES = ("LambdaFunctionFailed", "LambdaFunctionTimedOut", "TaskFailed", "TaskTimedOut")
+    SUCCESSES = ("LambdaFunctionSucceeded", "TaskSucceeded")
 
     def __init__(
         self, state_nodes: dict[str, str], stream: Any, approvals: dict[str, str] | None = None
@@ -54,29 +59,51 @@ class Timeline:
         self.stream = stream
         self.approvals = approvals or {}  # approval node → how it is decided (empty: not)
         self.started = time.monotonic()
-        self._shown: set[str] = set()
+        self._state_of: dict[int, str] = {}  # history event id → the state it belongs to
+        self._failed: dict[str, str] = {}  # node → its last attempt's error, while it failed
 
     def __call__(self, event: dict[str, Any]) -> None:
+        state = self._state(event)
+        node = self.state_nodes.get(state) if state is not None else None
         entered = event.get("stateEnteredEventDetails")
         if entered is not None:
-            node = self.state_nodes.get(entered["name"])
             if node in self.approvals and entered["name"] == node:
                 self._line(node, self.approvals[node] or _how_to_decide(node))
             return
-        details = event.get("stateExitedEventDetails")
-        if details is None:
+        if event["type"] in self.FAILURES and node is not None and state == node:
+            details: dict[str, Any] = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+            error = str(details.get("error") or "failed")
+            if node in self._failed:
+                self._line(node, f"attempt failed: {self._failed[node]}")  # the one before was retried
+            self._failed[node] = error
+            return
+        if event["type"] in self.SUCCESSES and node is not None:
+            if node in self._failed:
+                self._line(node, f"attempt failed: {self._failed.pop(node)}")  # retried, then succeeded
+            return
+        exited = event.get("stateExitedEventDetails")
+        if exited is None:
             if event["type"] in ("ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"):
+                for failing, error in self._failed.items():
+                    self._line(failing, f"failed: {error}")
+                self._failed.clear()
                 self._line("execution", event["type"].removeprefix("Execution").lower())
             return
-        node = self.state_nodes.get(details["name"])
-        if node is None:
-            return
-        if details["name"] == node:
-            self._shown.add(node)
-            self._line(node, "done")
-        elif node not in self._shown:
-            self._shown.add(node)
-            self._line(node, f"done ({details['name']})")
+        if node is not None and exited["name"] == node:
+            failed = self._failed.pop(node, "")
+            self._line(node, f"failed: {failed}" if failed else "done")
+
+    def _state(self, event: dict[str, Any]) -> str | None:
+        """The state an event belongs to: its own name when it enters or exits one, else
+        that of the event before it (a Lambda's scheduled, started, failed events)."""
+        named = event.get("stateEnteredEventDetails") or event.get("stateExitedEventDetails")
+        if named is not None:
+            state: str | None = str(named["name"])
+        else:
+            state = self._state_of.get(int(event.get("previousEventId") or 0))
+        if state is not None and "id" in event:
+            self._state_of[int(event["id"])] = state
+        return state
 
     def _line(self, who: str, what: str) -> None:
         elapsed = time.monotonic() - self.started
