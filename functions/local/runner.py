@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -315,6 +315,5 @@ def run_routine(
     timeout: float | None = None,
     pins: dict[str, Pin] | None = None,
     base: Path | None = None,
-    query_language: Literal["JSONata"] = "JSONata",  # the only compiler; to go with its last caller
 ) -> ExecutionResult:
     return start_routine(aws, document, trigger, pins=pins, base=base).wait(on_event, timeout)

@@ -426,7 +426,7 @@ def test_large_outputs_travel_through_s3(aws: LocalAWS) -> None:
         transform("count", {"last": "{{ nodes.big.rows[599].i }}"}),
         connections=[link("big", "count")],
     )
-    result = run_routine(aws, doc, {"rows": rows}, query_language="JSONata")
+    result = run_routine(aws, doc, {"rows": rows})
     assert result.status == "SUCCEEDED"
     assert result.nodes["count"]["output"] == {"last": 599}
     keys = [o["Key"] for o in aws.client("s3").list_objects_v2(Bucket="payloads").get("Contents", [])]
