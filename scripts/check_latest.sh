@@ -35,9 +35,8 @@ echo "== local fast paths on these releases"
 
 product=(tests/functions/test_local_runtime.py tests/functions/test_conformance.py
          tests/functions/test_routine_tests.py tests/statemachines/test_golden_runs.py examples)
-fast=(tests/functions/test_local_inline_runs.py tests/functions/test_local_moto_paths.py tests/functions/test_local_botocore_paths.py
+fast=(tests/functions/test_local_inline_runs.py tests/functions/test_local_moto_paths.py
       tests/functions/test_local_interp_paths.py tests/functions/test_local_direct_dynamodb.py
-      tests/functions/test_local_fastcopy.py tests/functions/test_local_json_paths.py
       tests/functions/test_local_speed_paths.py)
 
 echo "== product tests, fast paths as their guards decide"

@@ -1,8 +1,8 @@
-"""The interpreter's per-state fast paths (functions/local/interp_paths.py, and the
-program-state copies of fastcopy) change no execution: golden routines, loops with a
-Lambda body, a retried failure inside a loop and a Task timeout run the same with them as
-without them — same events, details, ids and previous ids where the run is sequential,
-the same events and links where Map iterations or branches run concurrently."""
+"""The interpreter's per-state fast paths (functions/local/fastpaths/interp_paths.py) change
+no execution: golden routines, loops with a Lambda body, a retried failure inside a loop
+and a Task timeout run the same with them as without them — same events, details, ids
+and previous ids where the run is sequential, the same events and links where Map
+iterations or branches run concurrently."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.item
 from moto.stepfunctions.parser.asl.eval.event import event_manager
 
 from functions.local import LocalAWS, run_routine
-from functions.local.fastpaths import fastcopy, interp_paths
+from functions.local.fastpaths import interp_paths
 from functions.local.lambdas import Pin
 from tests.functions.conftest import in_process_function
 
@@ -54,7 +54,6 @@ TIMED = {
 @contextmanager
 def without_fast_paths(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     interp_paths.uninstall()
-    monkeypatch.setattr(fastcopy, "OBJECTS", frozenset())
     try:
         assert ExecutionState._evaluate_with_timeout is not interp_paths._evaluate_with_timeout
         yield

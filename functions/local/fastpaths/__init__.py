@@ -11,15 +11,17 @@ writes, failing Map Runs) lives beside it in :mod:`functions.local` and is guard
 fast path                    what it spares
 ============================ ===================================================
 ``imports``                  half a second of cold start (moto's Batch package)
-``botocore-client``          botocore's walks over DynamoDB attribute values, UA
-``moto-requests``            moto's alias look-ups, parser walks, request ids
-``moto-dynamodb``            moto's DynamoDB item model: sizes, copies, queries
-``interpreter-copies``       ``copy.deepcopy``'s dispatch inside the interpreter
+``moto-layer``               moto's alias look-ups, parser walks, request ids;
+                             its DynamoDB item model: sizes, copies, queries
 ``interpreter-steps``        copies and thread hand-overs per state and iteration
 ``interpreter-programs``     parsing a definition per start; a Lambda client per
                              invoke; HTTP around the interpreter's Lambda invokes
 ``direct-dynamodb``          HTTP around a node log's PutItem and a trace's Query
 ============================ ===================================================
+
+Each stays only while it pays for itself: ``benchmarks/local_speed.py --fastpaths``
+measures every one (its figure is in its module's docstring); ``botocore-client``,
+``interpreter-copies`` and the JSONPath cache were deleted on those figures (2026-12-07).
 
 ``ROUTINES_LOCAL_FAST=0`` turns all of them off (moto, botocore and boto3 run as
 released); ``ROUTINES_LOCAL_FAST=-name,-other`` turns off the ones named (benchmarks
@@ -45,9 +47,7 @@ OFF_WORDS = frozenset({"0", "false", "no", "off"})
 # itself cannot be imported.
 MODULES = {
     "imports": ("imports",),
-    "botocore_paths": ("botocore-client",),
     "moto_paths": ("moto-layer",),
-    "fastcopy": ("interpreter-copies",),
     "interp_paths": ("interpreter-steps",),
     "interpreter": ("interpreter-programs",),
     "direct_dynamodb": ("direct-dynamodb",),

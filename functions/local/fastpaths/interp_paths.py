@@ -2,6 +2,8 @@
 that change no execution (tests/functions/test_local_interp_paths.py runs routines with
 and without them).
 
+Saves 19% of chain1000 (without it +23%; benchmarks/local_speed.py --fastpaths, 2026-12-07).
+
 A profile of a warm Map over 100 items showed most of the interpreter's copying going to
 one value: the Map state's input (which holds the items themselves), deep-copied twice
 per iteration — so a Map's cost grew with the square of its items. Both copies protect
@@ -66,6 +68,7 @@ whose files differ keeps its own code. Elsewhere:
 from __future__ import annotations
 
 import contextvars
+import copy
 import datetime
 import logging
 import sys
@@ -94,7 +97,6 @@ from moto.stepfunctions.parser.asl.eval.program_state import ProgramRunning
 from moto.stepfunctions.parser.asl.eval.states import States
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 
-from functions.local.fastpaths import fastcopy
 from functions.local.fastpaths.guard import FastPath, Patch
 from functions.local.workers import WORKERS
 
@@ -179,8 +181,8 @@ def _eval_input(self: InlineItemProcessorWorker, env_frame: Any) -> None:
 
 def _frame_stack(state: ExecutionState, stack: list[Any]) -> list[Any]:
     if type(state) is StateTaskLambda:
-        return [*stack[:-1], *fastcopy.deepcopy(stack[-1:])]
-    return fastcopy.deepcopy(stack)  # type: ignore[no-any-return]
+        return [*stack[:-1], *copy.deepcopy(stack[-1:])]
+    return copy.deepcopy(stack)
 
 
 def _evaluate_with_timeout(self: ExecutionState, env: Any) -> None:

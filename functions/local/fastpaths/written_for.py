@@ -12,16 +12,9 @@ from __future__ import annotations
 WRITTEN_FOR: dict[str, dict[str, str]] = {
     "boto3.session": {"c113623eabf46a14": "boto3 1.44.18"},
     "botocore.awsrequest": {"85d0ae028b154a99": "botocore 1.44.18"},
-    "botocore.context": {"5d044303460f6a32": "botocore 1.44.18"},
     "botocore.endpoint": {"0ce924a118e3ad98": "botocore 1.44.18"},
-    "botocore.model": {"1f502c7ddf1ca329": "botocore 1.44.18"},
     "botocore.parsers": {"2367dc4b9f07e495": "botocore 1.44.18"},
-    "botocore.serialize": {"06792680a5afce10": "botocore 1.44.18"},
     "botocore.session": {"1da939f2ac5ee705": "botocore 1.44.18"},
-    "botocore.useragent": {"9e00a622e1e5691c": "botocore 1.44.18"},
-    "botocore.utils": {"3b4d463722d7736e": "botocore 1.44.18"},
-    "botocore.validate": {"8f2d9c9dac096cbd": "botocore 1.44.18"},
-    "jsonpath_ng.ext.parser": {"388728ece72af3fc": "jsonpath-ng 1.17.0"},
     "jsonpath_ng.jsonpath": {"605dce23d032f7d8": "jsonpath-ng 1.17.0"},
     "jsonpath_ng.parser": {"cc02ad2deed62264": "jsonpath-ng 1.17.0"},
     "moto.awslambda.models": {"fc37ae1c1fa75676": "moto 5.2.5, 5.2.6"},
@@ -51,9 +44,6 @@ WRITTEN_FOR: dict[str, dict[str, str]] = {
     "moto.stepfunctions.parser.asl.component.common.path.result_path": {
         "33b4fae320351419": "moto 5.2.5, 5.2.6",
     },
-    "moto.stepfunctions.parser.asl.component.common.string.string_expression": {
-        "7816418b4d1a9fbb": "moto 5.2.5, 5.2.6",
-    },
     "moto.stepfunctions.parser.asl.component.common.timeouts.timeout": {
         "6039a7c77b6b04b4": "moto 5.2.5, 5.2.6",
     },
@@ -66,15 +56,6 @@ WRITTEN_FOR: dict[str, dict[str, str]] = {
     "moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor."
     "inline_item_processor_worker": {
         "64ad6bed9f0d8f8c": "moto 5.2.5, 5.2.6",
-    },
-    "moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.job": {
-        "35c3336f2c73ba3d": "moto 5.2.5, 5.2.6",
-    },
-    "moto.stepfunctions.parser.asl.component.state.exec.state_map.state_map": {
-        "d8637f74c8a5d857": "moto 5.2.5, 5.2.6",
-    },
-    "moto.stepfunctions.parser.asl.component.state.exec.state_parallel.state_parallel": {
-        "5d2fe1712de91fd8": "moto 5.2.5, 5.2.6",
     },
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils": {
         "3b0e86edfb1661db": "moto 5.2.5, 5.2.6",
@@ -93,7 +74,6 @@ WRITTEN_FOR: dict[str, dict[str, str]] = {
     "moto.stepfunctions.parser.asl.parse.asl_parser": {"441f2b03ef50e2ed": "moto 5.2.5, 5.2.6"},
     "moto.stepfunctions.parser.asl.utils.boto_client": {"a6bb8ed8174dc035": "moto 5.2.5, 5.2.6"},
     "moto.stepfunctions.parser.asl.utils.encoding": {"a1c22cd54259fa5a": "moto 5.2.5, 5.2.6"},
-    "moto.stepfunctions.parser.asl.utils.json_path": {"33a9527fc839442d": "moto 5.2.5, 5.2.6"},
     "moto.stepfunctions.parser.backend.execution": {"7fb8d9974b83b566": "moto 5.2.5, 5.2.6"},
     "moto.stepfunctions.parser.models": {"be4646bb5c7f1aef": "moto 5.2.5", "24b99216eb9641d0": "moto 5.2.6"},
 }
