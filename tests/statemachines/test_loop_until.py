@@ -334,6 +334,9 @@ def test_a_body_that_forks_runs_again_each_iteration(aws: LocalAWS, asl_validato
     document = {
         "name": "polls",
         "trigger": {"type": "manual"},
+        # Short enough for Express since until loops are bounded by maxIterations: Standard
+        # keeps the loop's states at the top (an Express machine wraps them in its records).
+        "execution": "standard",
         "nodes": [
             {
                 "id": "polls",
