@@ -131,6 +131,24 @@ class World:
         self.calls: dict[str, list[Call]] = {}
         self.recorder = Calls()
 
+    @contextmanager
+    def provisioned(self) -> Iterator[None]:
+        """Provisioned on a fresh moto; the recording hook and the process environment
+        undone afterwards."""
+        from moto import mock_aws
+
+        saved = dict(os.environ)
+        try:
+            with mock_aws():
+                try:
+                    self.provision()
+                    yield
+                finally:
+                    self.recorder.uninstall()
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
     def provision(self) -> None:
         import boto3
 
@@ -309,21 +327,10 @@ def deployment(synth: Synth) -> Deployment:
 
 @pytest.fixture(scope="module")
 def world(deployment: Deployment) -> Iterator[World]:
-    from moto import mock_aws
-
     world = World(deployment)
-    saved = dict(os.environ)
-    try:
-        with mock_aws():
-            try:
-                world.provision()
-                world.scenarios()
-                yield world
-            finally:
-                world.recorder.uninstall()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    with world.provisioned():
+        world.scenarios()
+        yield world
 
 
 def _denied(world: World, function: str) -> list[str]:

@@ -7,7 +7,6 @@ allowed by that role. docs/plugins.md, "The code node: what user code can and ca
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -79,20 +78,9 @@ def test_the_other_plugins_keep_their_secret_access(deployment: Deployment) -> N
 
 @pytest.fixture(scope="module")
 def world(deployment: Deployment) -> Iterator[World]:
-    from moto import mock_aws
-
     world = World(deployment)
-    saved = dict(os.environ)
-    try:
-        with mock_aws():
-            try:
-                world.provision()
-                yield world
-            finally:
-                world.recorder.uninstall()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    with world.provisioned():
+        yield world
 
 
 def _event(code: str, node: str, **extra: Any) -> dict[str, Any]:

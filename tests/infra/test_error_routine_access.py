@@ -6,7 +6,6 @@ code calls on moto (tests/infra/access.py), in a scenario of its own."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -84,21 +83,10 @@ class ErrorWorld(World):
 
 @pytest.fixture(scope="module")
 def world(deployment: Deployment) -> Iterator[World]:
-    from moto import mock_aws
-
     world = ErrorWorld(deployment)
-    saved = dict(os.environ)
-    try:
-        with mock_aws():
-            try:
-                world.provision()
-                world.scenarios()
-                yield world
-            finally:
-                world.recorder.uninstall()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    with world.provisioned():
+        world.scenarios()
+        yield world
 
 
 @pytest.mark.parametrize("function", [API, WEBHOOK, RECORDER])

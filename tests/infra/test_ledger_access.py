@@ -6,7 +6,6 @@ environment (tests/infra/access.py)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -115,26 +114,16 @@ class LedgerWorld(World):
 @pytest.fixture(scope="module")
 def world(deployment: Deployment) -> Iterator[LedgerWorld]:
     import boto3
-    from moto import mock_aws
 
     world = LedgerWorld(deployment)
-    saved = dict(os.environ)
-    try:
-        with mock_aws():
-            try:
-                world.provision()
-                boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=SENDER)
-                # A refused send (an unverified sender) releases its claim; then one email,
-                # then its repeat, answered from the ledger.
-                assert type(world.mail(0, "nobody@example.com")).__name__ == "Routines.UserError"
-                first = world.mail(0)
-                assert world.mail(1) == first and "messageId" in first
-                yield world
-            finally:
-                world.recorder.uninstall()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    with world.provisioned():
+        boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=SENDER)
+        # A refused send (an unverified sender) releases its claim; then one email,
+        # then its repeat, answered from the ledger.
+        assert type(world.mail(0, "nobody@example.com")).__name__ == "Routines.UserError"
+        first = world.mail(0)
+        assert world.mail(1) == first and "messageId" in first
+        yield world
 
 
 def test_every_ledger_call_of_the_ses_plugin_is_allowed_by_its_role(world: LedgerWorld) -> None:

@@ -18,7 +18,6 @@ template with the same IAM evaluation as the access tests (tests/infra/access.py
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -237,21 +236,10 @@ class ParentWorld(World):
 
 @pytest.fixture(scope="module")
 def world(deployment: Deployment) -> Iterator[ParentWorld]:
-    from moto import mock_aws
-
     world = ParentWorld(deployment)
-    saved = dict(os.environ)
-    try:
-        with mock_aws():
-            try:
-                world.provision()
-                world.scenarios()
-                yield world
-            finally:
-                world.recorder.uninstall()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    with world.provisioned():
+        world.scenarios()
+        yield world
 
 
 def may(deployment: Deployment, role: dict[str, Any], request: Request) -> bool:
