@@ -11,10 +11,11 @@ Execution Status Change", the same ``detail`` fields), whose ``source`` says who
 
 Exactly once per execution: the message is sent only by the settle that wins (the store's
 settle is a conditional write that succeeds once, whichever sweep or stream delivery gets
-there first), and after it. A send that fails raises :class:`NotDelivered` at the end of
-the recorder's invocation: the Lambda invocation fails, and once its retries (which find
-the record settled and send nothing) are spent it lands in the recorder's dead-letter
-queue, whose alarm notifies the same topic.
+there first), and after it. A send that fails is logged and raises :class:`NotDelivered`
+at the end of the recorder's invocation, which fails (the recorder's Errors metric counts
+it); its retries find the record settled and send nothing, so that message is lost. Sending
+before the settle would lose none but send twice whenever two settles race (the stream and
+the sweep; locally, every Express end): an outbox on the record is the way to have both.
 """
 
 from __future__ import annotations

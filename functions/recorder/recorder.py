@@ -15,7 +15,7 @@ failed or timed out a message to the failed-executions queue, as the status even
 Standard one bring (:mod:`functions.recorder.failures`). A DynamoDB Stream record of the
 executions table whose new image is an ended, unsettled record is settled at once
 (:meth:`Recorder.settle_written`): the local runtime delivers each machine's record write
-so, and a stream on the table would on AWS. Standard machines keep the status events:
+so, and the table's stream does on AWS (infra/recorder.py). Standard machines keep the status events:
 only they report a Standard execution's ABORTED and TIMED_OUT (which a machine cannot
 write itself) and its history gives the fuller trace.
 """
