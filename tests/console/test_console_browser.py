@@ -268,7 +268,9 @@ def test_10000_loop_iterations_are_one_box_each(page: Page, tmp_path: Path) -> N
         expect(page.locator("#exec-status")).to_have_text("SUCCEEDED", timeout=240_000)
         # Iterations grouped: one box per node, the runs counted on it; a short timeline.
         expect(page.locator("#graph .node")).to_have_count(3)
-        expect(page.locator('[data-node="double"]')).to_contain_text(f"\u00d7{count} runs")
+        # The trace of 10,000 runs is read once the status says SUCCEEDED: on a loaded
+        # machine that takes more than the default 5 s.
+        expect(page.locator('[data-node="double"]')).to_contain_text(f"\u00d7{count} runs", timeout=60_000)
         expect(page.locator("#graph .cluster")).to_have_count(1)
         assert page.locator("#timeline li").count() <= 10
         page.screenshot(path=str(tmp_path / "loop-10000.png"), full_page=True)
