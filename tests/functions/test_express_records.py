@@ -56,6 +56,15 @@ def greet(**extra: Any) -> dict[str, Any]:
     }
 
 
+def napping() -> dict[str, Any]:
+    """An Express routine that naps 2 s, then transforms: long enough to be swept."""
+    return routine(
+        {"id": "nap", "plugin": "wait", "parameters": {"seconds": 2}},
+        {"id": "after", "plugin": "transform", "parameters": {"fields": {"a": 1}}},
+        connections=[link("nap", "after")],
+    )
+
+
 def handler() -> dict[str, Any]:
     return {
         "name": "on error",
@@ -171,11 +180,7 @@ def test_a_failed_express_execution_starts_its_error_routine_exactly_once(
 def test_an_express_execution_that_never_writes_its_end_is_timed_out_by_the_sweep_once(
     aws: LocalAWS,
 ) -> None:
-    document = routine(
-        {"id": "nap", "plugin": "wait", "parameters": {"seconds": 2}},
-        {"id": "after", "plugin": "transform", "parameters": {"fields": {"a": 1}}},
-        connections=[link("nap", "after")],
-    )
+    document = napping()
     compiled = compile_routine(document)
     assert compiled.report["execution"]["type"] == "express"
     documents = {("alice", "r1", 1): document}
@@ -305,11 +310,7 @@ def test_a_failed_express_execution_reaches_the_failed_executions_queue_once_as_
 def test_a_timed_out_express_execution_is_sent_once_and_a_refused_send_fails_the_sweep_loudly(
     aws: LocalAWS,
 ) -> None:
-    document = routine(
-        {"id": "nap", "plugin": "wait", "parameters": {"seconds": 2}},
-        {"id": "after", "plugin": "transform", "parameters": {"fields": {"a": 1}}},
-        connections=[link("nap", "after")],
-    )
+    document = napping()
     compiled = compile_routine(document)
 
     class Documents:
