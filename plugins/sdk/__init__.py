@@ -1,7 +1,7 @@
 """Plugin SDK: declare a plugin as data; the registry finds it; the validator checks it."""
 
 from plugins.sdk.checks import check_parameters
-from plugins.sdk.definition import Kind, Migration, PluginDefinition
+from plugins.sdk.definition import Kind, Migration, PluginDefinition, control_plugin
 from plugins.sdk.parameters import DisplayOptions, Option, Parameter, ParameterType
 from plugins.sdk.ports import ERROR, IN, OUT, Port, PortType, can_connect
 from plugins.sdk.registry import PluginRegistry, default_registry, discover
@@ -23,6 +23,7 @@ __all__ = [
     "PortType",
     "can_connect",
     "check_parameters",
+    "control_plugin",
     "default_registry",
     "definition_to_json",
     "discover",

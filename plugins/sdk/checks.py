@@ -23,6 +23,8 @@ _JSON_TYPES: dict[str, Callable[[Any], bool]] = {
     "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
     "boolean": lambda v: isinstance(v, bool),
 }
+# The check of one parameter type: (path, message) findings for a value.
+ValueCheck = Callable[[Parameter, Any, str], list[tuple[str, str]]]
 
 
 def check_parameters(
@@ -80,9 +82,24 @@ def _collection_items(param: Parameter, value: Any, path: str) -> list[tuple[str
     return []
 
 
+def _wrong_type(param: Parameter, value: Any, path: str, wanted: str) -> list[tuple[str, str]]:
+    """The finding for a value of the wrong JSON type: one wording for every parameter type."""
+    return [(path, f"'{param.label}' must be {wanted}, not {json_type_name(value)}")]
+
+
+def _only_json_type(json_type: str, wanted: str) -> ValueCheck:
+    """The check of a parameter type whose one rule is the value's JSON type."""
+    accepts = _JSON_TYPES[json_type]
+
+    def check(param: Parameter, value: Any, path: str) -> list[tuple[str, str]]:
+        return [] if accepts(value) else _wrong_type(param, value, path, wanted)
+
+    return check
+
+
 def _string(param: Parameter, value: Any, path: str) -> list[tuple[str, str]]:
     if not isinstance(value, str):
-        return [(path, f"'{param.label}' must be a string, not {json_type_name(value)}")]
+        return _wrong_type(param, value, path, "a string")
     if param.min_length is not None and len(value) < param.min_length:
         return [(path, f"'{param.label}' must be at least {param.min_length} characters")]
     if param.max_length is not None and len(value) > param.max_length:
@@ -95,7 +112,7 @@ def _string(param: Parameter, value: Any, path: str) -> list[tuple[str, str]]:
 
 def _number(param: Parameter, value: Any, path: str) -> list[tuple[str, str]]:
     if not isinstance(value, int | float) or isinstance(value, bool):
-        return [(path, f"'{param.label}' must be a number, not {json_type_name(value)}")]
+        return _wrong_type(param, value, path, "a number")
     if param.integer and not (isinstance(value, int) or value.is_integer()):
         return [(path, f"'{param.label}' must be a whole number")]
     if param.minimum is not None and value < param.minimum:
@@ -105,10 +122,7 @@ def _number(param: Parameter, value: Any, path: str) -> list[tuple[str, str]]:
     return []
 
 
-def _boolean(param: Parameter, value: Any, path: str) -> list[tuple[str, str]]:
-    if not isinstance(value, bool):
-        return [(path, f"'{param.label}' must be true or false, not {json_type_name(value)}")]
-    return []
+_boolean = _only_json_type("boolean", "true or false")
 
 
 def _select(param: Parameter, value: Any, path: str) -> list[tuple[str, str]]:
@@ -120,7 +134,7 @@ def _select(param: Parameter, value: Any, path: str) -> list[tuple[str, str]]:
 
 def _multi_select(param: Parameter, value: Any, path: str) -> list[tuple[str, str]]:
     if not isinstance(value, list):
-        return [(path, f"'{param.label}' must be a list, not {json_type_name(value)}")]
+        return _wrong_type(param, value, path, "a list")
     allowed = param.option_values()
     for index, item in enumerate(value):
         if item not in allowed:
@@ -132,7 +146,7 @@ def _multi_select(param: Parameter, value: Any, path: str) -> list[tuple[str, st
 
 def _json(param: Parameter, value: Any, path: str) -> list[tuple[str, str]]:
     if param.json_type and not _JSON_TYPES[param.json_type](value):
-        return [(path, f"'{param.label}' must be a JSON {param.json_type}, not {json_type_name(value)}")]
+        return _wrong_type(param, value, path, f"a JSON {param.json_type}")
     return []
 
 
@@ -142,17 +156,14 @@ def _credential(param: Parameter, value: Any, path: str) -> list[tuple[str, str]
     return []
 
 
-def _collection(param: Parameter, value: Any, path: str) -> list[tuple[str, str]]:
-    if not isinstance(value, dict):
-        return [(path, f"'{param.label}' must be an object, not {json_type_name(value)}")]
-    return []
+_collection = _only_json_type("object", "an object")
 
 
 def _fixed_collection(param: Parameter, value: Any, path: str) -> list[tuple[str, str]]:
     if not param.multiple:
         return _collection(param, value, path)
     if not isinstance(value, list):
-        return [(path, f"'{param.label}' must be a list, not {json_type_name(value)}")]
+        return _wrong_type(param, value, path, "a list")
     if param.min_items is not None and len(value) < param.min_items:
         return [(path, f"'{param.label}' needs at least {param.min_items} item(s)")]
     findings: list[tuple[str, str]] = []
@@ -163,7 +174,7 @@ def _fixed_collection(param: Parameter, value: Any, path: str) -> list[tuple[str
     return findings
 
 
-_CHECKS: dict[ParameterType, Callable[[Parameter, Any, str], list[tuple[str, str]]]] = {
+_CHECKS: dict[ParameterType, ValueCheck] = {
     ParameterType.STRING: _string,
     ParameterType.CODE: _string,
     ParameterType.NUMBER: _number,

@@ -16,14 +16,20 @@ CONDITION_SCHEMA: dict[str, Any] = {
 
 
 def condition_parameter(
-    name: str = "condition", *, extra_roots: tuple[str, ...] = (), description: str = ""
+    name: str = "condition",
+    *,
+    extra_roots: tuple[str, ...] = (),
+    description: str = "",
+    display_name: str = "Condition",
+    required: bool = True,
 ) -> Parameter:
+    """A condition (if, switch, filter; loop's optional ``until``), checked as one."""
     return Parameter(
         name=name,
         type=ParameterType.JSON,
-        display_name="Condition",
+        display_name=display_name,
         description=description or "{all|any: [...]}, {not: {...}} or {left, op, right}",
-        required=True,
+        required=required,
         json_schema=CONDITION_SCHEMA,
         check=check_condition,
         extra_roots=extra_roots,

@@ -137,3 +137,34 @@ class PluginDefinition:
         for version in range(from_version, self.version):
             current = steps[version].migrate(current)
         return current
+
+
+def control_plugin(
+    name: str,
+    display_name: str,
+    description: str,
+    *,
+    compiled_by: tuple[str, ...],
+    outputs: tuple[Port, ...],
+    parameters: tuple[Parameter, ...] = (),
+    dynamic_outputs: DynamicPorts | None = None,
+    check: CrossCheck | None = None,
+) -> PluginDefinition:
+    """A control node's declaration: what every built-in one shares (version 1, the 'flow'
+    category, ``Kind.CONTROL``, the one main input) filled in, so each names only what is
+    its own. Outputs are always given: control nodes differ most there (branches, a loop
+    body, none at all for ``stop``)."""
+    return PluginDefinition(
+        name=name,
+        version=1,
+        display_name=display_name,
+        description=description,
+        category="flow",
+        kind=Kind.CONTROL,
+        compiled_by=compiled_by,
+        parameters=parameters,
+        inputs=(IN,),
+        outputs=outputs,
+        dynamic_outputs=dynamic_outputs,
+        check=check,
+    )

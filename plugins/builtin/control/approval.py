@@ -1,13 +1,10 @@
-from plugins.sdk import ERROR, IN, Kind, Parameter, ParameterType, PluginDefinition, Port, PortType
+from plugins.sdk import ERROR, Parameter, ParameterType, Port, PortType, control_plugin
 
-PLUGIN = PluginDefinition(
+PLUGIN = control_plugin(
     name="approval",
-    version=1,
     display_name="Approval",
     description="Pauses until someone approves or rejects through the API (a Task with "
     ".waitForTaskToken); 'timeout' fires after timeoutSeconds.",
-    category="flow",
-    kind=Kind.CONTROL,
     compiled_by=("statemachines.machine.constructs.approval",),
     parameters=(
         Parameter(
@@ -31,7 +28,6 @@ PLUGIN = PluginDefinition(
             description="POSTed {executionId, nodeId, message, approvalUrl} when the node starts waiting",
         ),
     ),
-    inputs=(IN,),
     outputs=(
         Port("approved", PortType.CONDITION, "Approved"),
         Port("rejected", PortType.CONDITION, "Rejected"),

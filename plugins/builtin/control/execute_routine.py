@@ -20,7 +20,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from plugins.sdk import ERROR, IN, OUT, Kind, Parameter, ParameterType, PluginDefinition
+from plugins.sdk import ERROR, OUT, Parameter, ParameterType, control_plugin
 
 NAME = "execute-routine"
 ROUTINE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # statemachines.model.ROUTINE_ID_PATTERN
@@ -78,17 +78,14 @@ def _check(parameters: Mapping[str, Any]) -> list[tuple[str, str]]:
     return found
 
 
-PLUGIN = PluginDefinition(
+PLUGIN = control_plugin(
     name=NAME,
-    version=1,
     display_name="Execute routine",
     description=(
         "Runs another routine (a sub-routine) as a child execution. With 'wait' the output is "
         "the child's result and a child failure fails this node (retry and onError apply); "
         "without it the output is {executionId} and the routine goes on."
     ),
-    category="flow",
-    kind=Kind.CONTROL,
     compiled_by=("statemachines.machine.subroutine.execute_routine",),
     parameters=(
         Parameter(
@@ -120,7 +117,6 @@ PLUGIN = PluginDefinition(
             description="false: start the child and go on; the output is {executionId}",
         ),
     ),
-    inputs=(IN,),
     outputs=(OUT, ERROR),
     check=_check,
 )

@@ -1,20 +1,18 @@
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
-from contract.conditions import check_condition
 from plugins.sdk import (
     ERROR,
-    IN,
     DisplayOptions,
-    Kind,
     Option,
     Parameter,
     ParameterType,
-    PluginDefinition,
     Port,
     PortType,
+    control_plugin,
 )
-from plugins.sdk.common import CONDITION_SCHEMA, items_parameter
+from plugins.sdk.common import condition_parameter, items_parameter
 
 # Two forms: over ``items`` (a Map state), or, with ``until``, repeating its body until the
 # condition holds (Choice states looping back; statemachines/machine/repeat.py).
@@ -29,82 +27,78 @@ def _until_needs_a_bound(parameters: Mapping[str, Any]) -> list[tuple[str, str]]
     return []
 
 
-def _items(parameter: Parameter) -> Parameter:
-    """items_parameter, not shown (nor required) when the loop repeats until a condition."""
-    fields = {name: getattr(parameter, name) for name in parameter.__dataclass_fields__}
-    return Parameter(**{**fields, "display_options": OVER_ITEMS})
+def _only_in(form: DisplayOptions, *parameters: Parameter) -> tuple[Parameter, ...]:
+    """The parameters of one form, shown only in it (a hidden parameter is never required:
+    ``items`` is not when the loop repeats until a condition)."""
+    return tuple(replace(parameter, display_options=form) for parameter in parameters)
 
 
-PLUGIN = PluginDefinition(
+PLUGIN = control_plugin(
     name="loop",
-    version=1,
     display_name="Loop",
     description="Runs the nodes reachable from 'body' once per item (a Map state) — or, with "
     "'until', again and again until the condition holds after an iteration (at most "
     "'maxIterations' times); 'done' carries the list of each iteration's result.",
-    category="flow",
-    kind=Kind.CONTROL,
     compiled_by=("statemachines.machine.constructs.loop", "statemachines.machine.repeat.until_loop"),
     parameters=(
-        _items(items_parameter()),
-        Parameter(
-            "maxConcurrency",
-            ParameterType.NUMBER,
-            "Max concurrency",
-            default=10,
-            minimum=0,
-            maximum=10_000,
-            integer=True,
-            description="Iterations at once (0 = as many as Step Functions allows)",
-            display_options=OVER_ITEMS,
-        ),
-        Parameter(
-            "mode",
-            ParameterType.SELECT,
-            "Mode",
-            default="inline",
-            options=(
-                Option("inline", "Inline", "Up to 40 concurrent iterations, in this execution"),
-                Option("distributed", "Distributed", "Child executions; for large item lists"),
+        *_only_in(
+            OVER_ITEMS,
+            items_parameter(),
+            Parameter(
+                "maxConcurrency",
+                ParameterType.NUMBER,
+                "Max concurrency",
+                default=10,
+                minimum=0,
+                maximum=10_000,
+                integer=True,
+                description="Iterations at once (0 = as many as Step Functions allows)",
             ),
-            display_options=OVER_ITEMS,
+            Parameter(
+                "mode",
+                ParameterType.SELECT,
+                "Mode",
+                default="inline",
+                options=(
+                    Option("inline", "Inline", "Up to 40 concurrent iterations, in this execution"),
+                    Option("distributed", "Distributed", "Child executions; for large item lists"),
+                ),
+            ),
         ),
-        Parameter(
+        condition_parameter(
             "until",
-            ParameterType.JSON,
-            "Until",
+            display_name="Until",
+            required=False,
             description="Repeat the body until this condition holds, checked after each "
             "iteration: `loop.previous` is that iteration's result, `loop.index` its index "
             "(from 0). Replaces 'items' (e.g. pagination: until there is no next page)",
-            json_schema=CONDITION_SCHEMA,
-            check=check_condition,
             # loop.* here is this loop's own (statemachines.references)
             extra_roots=("loop",),
         ),
-        Parameter(
-            "maxIterations",
-            ParameterType.NUMBER,
-            "Max iterations",
-            minimum=1,
-            maximum=MAX_ITERATIONS,
-            integer=True,
-            description="Required with 'until': after this many iterations without the "
-            "condition holding, the node fails with Routines.LoopLimit",
-            display_options=REPEATING,
-        ),
-        Parameter(
-            "collect",
-            ParameterType.SELECT,
-            "Collect",
-            default="all",
-            options=(
-                Option("all", "All", "'done' carries every iteration's result"),
-                Option("last", "Last", "'done' carries the last iteration's result only"),
+        *_only_in(
+            REPEATING,
+            Parameter(
+                "maxIterations",
+                ParameterType.NUMBER,
+                "Max iterations",
+                minimum=1,
+                maximum=MAX_ITERATIONS,
+                integer=True,
+                description="Required with 'until': after this many iterations without the "
+                "condition holding, the node fails with Routines.LoopLimit",
             ),
-            display_options=REPEATING,
+            Parameter(
+                "collect",
+                ParameterType.SELECT,
+                "Collect",
+                default="all",
+                options=(
+                    Option("all", "All", "'done' carries every iteration's result"),
+                    Option("last", "Last", "'done' carries the last iteration's result only"),
+                ),
+            ),
         ),
     ),
-    inputs=(IN,),
     outputs=(
         Port(
             "body",

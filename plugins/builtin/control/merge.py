@@ -1,14 +1,11 @@
-from plugins.sdk import IN, OUT, Kind, Option, Parameter, ParameterType, PluginDefinition
+from plugins.sdk import OUT, Option, Parameter, ParameterType, control_plugin
 
-PLUGIN = PluginDefinition(
+PLUGIN = control_plugin(
     name="merge",
-    version=1,
     display_name="Merge",
     description="Joins branches: waits for every branch that is running, then continues. Its "
     "output is the outputs of the branches that ran, by node id. No state of its own. With "
     "mode 'first', the first parallel branch to arrive wins and the others are cancelled.",
-    category="flow",
-    kind=Kind.CONTROL,
     compiled_by=("statemachines.machine.race.merge_step", "statemachines.machine.race.race_step"),
     parameters=(
         Parameter(
@@ -29,6 +26,5 @@ PLUGIN = PluginDefinition(
             ),
         ),
     ),
-    inputs=(IN,),
     outputs=(OUT,),
 )

@@ -1,22 +1,11 @@
-from plugins.sdk import (
-    IN,
-    DisplayOptions,
-    Kind,
-    Option,
-    Parameter,
-    ParameterType,
-    PluginDefinition,
-)
+from plugins.sdk import DisplayOptions, Option, Parameter, ParameterType, control_plugin
 
 WHEN_FAILING = DisplayOptions(show={"status": ("fail",)})
 
-PLUGIN = PluginDefinition(
+PLUGIN = control_plugin(
     name="stop",
-    version=1,
     display_name="Stop",
     description="Ends the execution: succeeded, or failed with an error and cause.",
-    category="flow",
-    kind=Kind.CONTROL,
     compiled_by=("statemachines.machine.constructs.stop",),
     parameters=(
         Parameter(
@@ -48,6 +37,5 @@ PLUGIN = PluginDefinition(
             display_options=WHEN_FAILING,
         ),
     ),
-    inputs=(IN,),
     outputs=(),
 )

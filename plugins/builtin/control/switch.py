@@ -2,7 +2,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from contract.limits import MAX_SWITCH_RULES, PORT_NAME_PATTERN
-from plugins.sdk import IN, Kind, Parameter, ParameterType, PluginDefinition, Port, PortType
+from plugins.sdk import Parameter, ParameterType, Port, PortType, control_plugin
 from plugins.sdk.common import condition_parameter
 
 DEFAULT = Port("default", PortType.CONDITION, "Default", "When no rule matches")
@@ -31,14 +31,11 @@ def _unique_ports(value: Any, path: str) -> list[tuple[str, str]]:
     return []
 
 
-PLUGIN = PluginDefinition(
+PLUGIN = control_plugin(
     name="switch",
-    version=1,
     display_name="Switch",
     description="Routes to the port of the first rule whose condition holds, else 'default'. "
     "Compiles to one Choice state.",
-    category="flow",
-    kind=Kind.CONTROL,
     compiled_by=("statemachines.machine.constructs.branch",),
     parameters=(
         Parameter(
@@ -61,7 +58,6 @@ PLUGIN = PluginDefinition(
             ),
         ),
     ),
-    inputs=(IN,),
     outputs=(DEFAULT,),
     dynamic_outputs=_ports,
 )

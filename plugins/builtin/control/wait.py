@@ -1,7 +1,7 @@
 from collections.abc import Mapping
 from typing import Any
 
-from plugins.sdk import IN, OUT, Kind, Parameter, ParameterType, PluginDefinition
+from plugins.sdk import OUT, Parameter, ParameterType, control_plugin
 
 
 def _one_of(parameters: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -13,13 +13,10 @@ def _one_of(parameters: Mapping[str, Any]) -> list[tuple[str, str]]:
     return []
 
 
-PLUGIN = PluginDefinition(
+PLUGIN = control_plugin(
     name="wait",
-    version=1,
     display_name="Wait",
     description="Pauses for a duration or until a timestamp (a Wait state; no cost while waiting).",
-    category="flow",
-    kind=Kind.CONTROL,
     compiled_by=("statemachines.machine.constructs.wait",),
     parameters=(
         Parameter("seconds", ParameterType.NUMBER, "Seconds", minimum=0, maximum=31_536_000, integer=True),
@@ -31,7 +28,6 @@ PLUGIN = PluginDefinition(
             description="ISO 8601 timestamp with a zone, e.g. 2026-01-01T09:00:00Z",
         ),
     ),
-    inputs=(IN,),
     outputs=(OUT,),
     check=_one_of,
 )
