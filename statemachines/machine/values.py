@@ -31,6 +31,12 @@ EXECUTION = {
 # A node's output lives in a variable: at most 256 KiB each (AWS), less room for the rest
 # of the Task's result.
 VARIABLE_ROOM = 250 * 1024
+# All the variables in scope hold at most 10 MiB together (AWS; the local seam checks it
+# too): the outputs' rooms are cut so that all of them fit at once (walk.share_room).
+SCOPE_LIMIT = 10 * 1024 * 1024
+# ... less what outputs whose size no room bounds may take (an approval's decision, a
+# sub-routine's result: a variable's most each) and the markers, counts and error records.
+SCOPE_SLACK = 256 * 1024
 
 
 class RootText:

@@ -19,7 +19,7 @@ from contract.problems import Problem, Warn, node_path
 from statemachines.asl import State, StateMachine
 from statemachines.layout import Status
 from statemachines.machine.plan import Plan
-from statemachines.machine.values import VARIABLE_ROOM, RootText
+from statemachines.machine.values import SCOPE_LIMIT, SCOPE_SLACK, VARIABLE_ROOM, RootText
 from statemachines.naming import Namer
 from statemachines.walk import Sim, complete
 
@@ -129,13 +129,26 @@ class Build:
             sources = [s for n in read for s in plan.sources.get(n, (n,))]
             if self.infos[node].is_task:
                 self.share(sources)
+        cap = self.scope_room()
         for node, payloads in self.task_args.items():
-            room = VARIABLE_ROOM // self.shares.get(node, 1)
+            room = min(VARIABLE_ROOM // self.shares.get(node, 1), cap)
             count = self.per_item.get(node)
             for args in payloads:
                 args["inlineBytes"] = (
                     room if count is None else "{% " + f"$floor({room} / $max([1, {count}]))" + " %}"
                 )
+
+    def scope_room(self) -> int:
+        """The most one Task output may hold so that every stored output fits in a scope's
+        10 MiB at once. Counted as if all were alive together (a loop's iterations, a
+        branch and the top level alike): sound, if cautious for long routines, whose larger
+        outputs then go to S3 sooner."""
+        plan = self.plan
+        stored = [n for n in plan.needed if n in plan.variable]
+        bounded = [n for n in stored if n in self.task_args or n in plan.results]
+        unbounded = len(stored) - len(bounded)
+        free = SCOPE_LIMIT - SCOPE_SLACK - unbounded * VARIABLE_ROOM
+        return max(1024, free // max(1, len(bounded)))
 
     # --- the walk ---------------------------------------------------------------------
 

@@ -440,3 +440,21 @@ def test_a_node_at_top_level_on_one_path_and_in_a_branch_on_another_keeps_its_ow
         result = run_routine(aws, doc, {"n1": flag})
         assert result.status == "SUCCEEDED", result.cause
         assert result.output == {"n2": {"id": "n2"}}, flag
+
+
+def test_sixty_outputs_of_200_kb_fit_the_10_mib_of_variables_in_scope(aws: LocalAWS) -> None:
+    # Each output fits a variable (256 KiB), but 60 of them kept at once would be 12 MB:
+    # over the 10 MiB all variables in scope may hold (AWS; the local seam checks it). The
+    # rooms are cut so that all fit: the larger outputs go to S3 and still read back whole.
+    big = "{{ $pad('', 200000, 'x') }}"
+    nodes = [transform("n0", {"pad": big})]
+    nodes += [
+        transform(f"n{i}", {"pad": big, "before": f"{{{{ $length(nodes.n{i - 1}.pad) }}}}"})
+        for i in range(1, 60)
+    ]
+    nodes.append(transform("last", {"first": "{{ $length(nodes.n0.pad) }}", "n58": "{{ nodes.n59.before }}"}))
+    connections = [link(f"n{i}", f"n{i + 1}") for i in range(59)] + [link("n59", "last")]
+    result = run_routine(aws, routine(*nodes, connections=connections))
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.nodes["last"]["output"] == {"first": 200_000, "n58": 200_000}
+    assert offloaded(aws) == 60
