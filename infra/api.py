@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from contract.names import stage_prefix
 from infra.auth import Auth
 from infra.nag import acknowledge
-from infra.runtime import ProductFunction, retention
+from infra.runtime import ProductFunction, log_group
 from infra.settings import Settings
 
 SECURED = ("routines", "executions", "plugins")
@@ -39,9 +38,7 @@ class Api(Construct):
         webhook: ProductFunction,
     ) -> None:
         super().__init__(scope, construct_id)
-        access_logs = logs.LogGroup(
-            self, "AccessLogs", retention=retention(settings), removal_policy=RemovalPolicy.DESTROY
-        )
+        access_logs = log_group(self, "AccessLogs", settings)
         self.rest_api = apigw.RestApi(
             self,
             "Rest",

@@ -23,7 +23,6 @@ from contract.names import (
     NODE_LOGS_TABLE,
     ROUTINES_TABLE,
     WEBHOOK_HANDLER,
-    function_name,
     state_machine_prefix,
     webhook_secret_prefix,
 )
@@ -89,8 +88,26 @@ class ControlPlane(Construct):
         stage = settings.stage
         machines = f"{state_machine_prefix(stage)}*"
         secrets = arn(self, "secretsmanager", f"secret:{webhook_secret_prefix(stage)}*")
-        self.api = self._function("Api", "api", API_HANDLER, code, settings, environment)
-        self.webhook = self._function("Webhook", "webhook", WEBHOOK_HANDLER, code, settings, environment)
+        # The two functions behind API Gateway, alike but for name and handler.
+        self.api, self.webhook = (
+            ProductFunction(
+                self,
+                child_id,
+                name=name,
+                handler=handler,
+                code=code,
+                settings=settings,
+                environment=environment,
+                timeout=Duration.seconds(29),  # API Gateway's integration limit
+                memory_mb=1024,
+            )
+            for child_id, name, handler in (
+                ("Api", "api", API_HANDLER),
+                ("Webhook", "webhook", WEBHOOK_HANDLER),
+            )
+        )
+        for function in (self.api, self.webhook):
+            acknowledge(function.function, "Serverless-LambdaDLQ", SYNC_ONLY)
 
         api = self.api
         for spec in (ROUTINES_TABLE, EXECUTIONS_TABLE, APPROVALS_TABLE):
@@ -201,26 +218,3 @@ class ControlPlane(Construct):
         acknowledge(
             self.api.role, f"AwsSolutions-IAM5[Resource::{nag_text(stack.resolve(roles))}]", ROUTINE_ROLES
         )
-
-    def _function(
-        self,
-        construct_id: str,
-        name: str,
-        handler: str,
-        code: lambda_.Code,
-        settings: Settings,
-        environment: dict[str, str],
-    ) -> ProductFunction:
-        function = ProductFunction(
-            self,
-            construct_id,
-            name=function_name(name, settings.stage),
-            handler=handler,
-            code=code,
-            settings=settings,
-            environment=environment,
-            timeout=Duration.seconds(29),  # API Gateway's integration limit
-            memory_mb=1024,
-        )
-        acknowledge(function.function, "Serverless-LambdaDLQ", SYNC_ONLY)
-        return function

@@ -25,15 +25,14 @@ create, change and delete only roles under the path that carry the boundary.
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from contract.names import ROUTINE_ROLE_PATH, SYNC_RULE, SYNC_RULE_ACTIONS, state_machine_prefix
 from infra.nag import allow
 from infra.plugin_functions import PAYLOADS, arn
-from infra.runtime import ProductFunction, retention
+from infra.runtime import ProductFunction, log_group
 from infra.settings import Settings
 from infra.storage import Storage
 
@@ -76,12 +75,8 @@ class ExecutionRole(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            log_group_name=f"/aws/vendedlogs/states/{state_machine_prefix(settings.stage)}executions",
-            retention=retention(settings),
-            removal_policy=RemovalPolicy.DESTROY,
+        self.log_group = log_group(
+            self, "Logs", settings, f"/aws/vendedlogs/states/{state_machine_prefix(settings.stage)}executions"
         )
         # Both policies are named (per stage and region: IAM is global) so that the API
         # function can name their ARNs without depending on them: they grant invoking the

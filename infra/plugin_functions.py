@@ -25,7 +25,6 @@ from contract.names import (
     ENV_PAYLOAD_BUCKET,
     ENV_PLUGIN_LEDGER_TABLE,
     ENV_PLUGIN_SECRET_PREFIX,
-    function_name,
     plugin_secret_prefix,
     resource_prefix,
 )
@@ -87,7 +86,7 @@ class PluginFunctions(Construct):
             function = ProductFunction(
                 self,
                 _construct_id(name),
-                name=function_name(name, settings.stage),
+                name=name,
                 handler=handler,
                 code=code,
                 settings=settings,

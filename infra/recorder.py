@@ -31,7 +31,6 @@ from contract.names import (
     PENDING_ENDED,
     RECORDER_HANDLER,
     ROUTINES_TABLE,
-    function_name,
     state_machine_prefix,
 )
 from infra.control_plane import TRIGGERS
@@ -80,7 +79,7 @@ class Recorder(Construct):
         self.function = ProductFunction(
             self,
             "Recorder",
-            name=function_name("recorder", settings.stage),
+            name="recorder",
             handler=RECORDER_HANDLER,
             code=code,
             settings=settings,

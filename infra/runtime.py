@@ -58,6 +58,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from packaging.requirements import InvalidRequirement, Requirement
 
+from contract.names import function_name
 from infra.nag import acknowledge, allow
 from infra.settings import Settings
 
@@ -244,6 +245,21 @@ def retention(settings: Settings) -> logs.RetentionDays:
     return RETENTION[settings.log_retention_days]
 
 
+def log_group(
+    scope: Construct, construct_id: str, settings: Settings, name: str | None = None
+) -> logs.LogGroup:
+    """A log group of the product (a function's, the executions', the API's access log):
+    kept for the deployer's retention, and deleted with the stack. ``name``: None lets
+    CloudFormation name it."""
+    return logs.LogGroup(
+        scope,
+        construct_id,
+        log_group_name=name,
+        retention=retention(settings),
+        removal_policy=RemovalPolicy.DESTROY,
+    )
+
+
 @jsii.implements(ILocalBundling)
 class _PipBundling:
     """Installs ``requirements`` (from :func:`lambda_requirements`) for the Lambda's
@@ -286,8 +302,9 @@ def code_asset(settings: Settings) -> lambda_.Code:
 
 
 class ProductFunction(Construct):
-    """A function of the product: its own role (no managed policies), a log group with
-    retention, X-Ray tracing, ARM64 on the runtime above."""
+    """A function of the product: named under the stage's prefix (``name`` is the
+    unprefixed one: :func:`contract.names.function_name`), its own role (no managed
+    policies), a log group with retention, X-Ray tracing, ARM64 on the runtime above."""
 
     def __init__(
         self,
@@ -305,13 +322,8 @@ class ProductFunction(Construct):
         dead_letter_queue: sqs.IQueue | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            log_group_name=f"/aws/lambda/{name}",
-            retention=retention(settings),
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        name = function_name(name, settings.stage)  # as deployed: routines-<stage>-<name>
+        self.log_group = log_group(self, "Logs", settings, f"/aws/lambda/{name}")
         self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
         self.function = lambda_.Function(
             self,

@@ -11,23 +11,14 @@ from constructs import Construct
 from contract.names import (
     APPROVAL_NOTIFIER,
     ENV_API_BASE_URL,
-    ENV_EVENT_BUS,
-    ENV_EXECUTION_LOG_GROUP_ARN,
-    ENV_EXECUTION_POLICY_ARN,
-    ENV_EXECUTION_ROLE_ARN,
     ENV_MAX_BODY_BYTES,
     ENV_PAYLOAD_BUCKET,
-    ENV_ROUTINE_ROLE_BOUNDARY_ARN,
-    ENV_ROUTINE_ROLE_PATH,
-    ENV_SCHEDULE_GROUP,
-    ENV_STAGE,
-    ENV_TRIGGER_ROLE_ARN,
-    ENV_WEBHOOK_SECRET_PREFIX,
     IDEMPOTENCY_TABLE,
     TABLES,
     table_env,
     webhook_secret_prefix,
 )
+from contract.settings import DeploymentEnvironment
 from infra.api import Api
 from infra.auth import Auth
 from infra.control_plane import ControlPlane
@@ -68,16 +59,18 @@ class RoutinesStack(Stack):
                 table_env(spec): storage.tables[spec.name].table_name for spec in (*TABLES, IDEMPOTENCY_TABLE)
             },
             ENV_PAYLOAD_BUCKET: storage.payloads.bucket_name,
-            ENV_STAGE: settings.stage,
-            ENV_EXECUTION_ROLE_ARN: self.execution.role.role_arn,
-            ENV_EXECUTION_POLICY_ARN: self.execution.policy_arn,
-            ENV_ROUTINE_ROLE_BOUNDARY_ARN: self.execution.boundary_arn,
-            ENV_ROUTINE_ROLE_PATH: self.execution.role_path,
-            ENV_EXECUTION_LOG_GROUP_ARN: self.execution.log_group.log_group_arn,
-            ENV_TRIGGER_ROLE_ARN: triggers.role.role_arn,
-            ENV_SCHEDULE_GROUP: triggers.schedule_group.ref,
-            ENV_EVENT_BUS: triggers.bus.event_bus_name,
-            ENV_WEBHOOK_SECRET_PREFIX: webhook_secret_prefix(settings.stage),
+            **DeploymentEnvironment(
+                stage=settings.stage,
+                execution_role_arn=self.execution.role.role_arn,
+                execution_policy_arn=self.execution.policy_arn,
+                role_boundary_arn=self.execution.boundary_arn,
+                role_path=self.execution.role_path,
+                execution_log_group_arn=self.execution.log_group.log_group_arn,
+                trigger_role_arn=triggers.role.role_arn,
+                schedule_group=triggers.schedule_group.ref,
+                event_bus=triggers.bus.event_bus_name,
+                webhook_secret_prefix=webhook_secret_prefix(settings.stage),
+            ).variables(),
             ENV_MAX_BODY_BYTES: str(settings.max_body_bytes),
         }
         self.control_plane = ControlPlane(

@@ -8,22 +8,13 @@ import os
 from dataclasses import dataclass
 
 from contract.names import (
-    ENV_EVENT_BUS,
-    ENV_EXECUTION_LOG_GROUP_ARN,
-    ENV_EXECUTION_POLICY_ARN,
-    ENV_EXECUTION_ROLE_ARN,
-    ENV_ROUTINE_ROLE_BOUNDARY_ARN,
-    ENV_ROUTINE_ROLE_PATH,
-    ENV_SCHEDULE_GROUP,
-    ENV_STAGE,
-    ENV_TRIGGER_ROLE_ARN,
-    ENV_WEBHOOK_SECRET_PREFIX,
     LOCAL_EXECUTION_POLICY,
     LOCAL_ROLE_BOUNDARY,
     LOCAL_ROLE_PATH,
     WEBHOOK_SECRET_PREFIX,
     state_machine_prefix,
 )
+from contract.settings import DeploymentEnvironment
 
 LOCAL_ACCOUNT = "123456789012"
 LOCAL_ROLE = "routines-local"  # the role LocalAWS creates
@@ -52,26 +43,25 @@ class Settings:
         """``account``: the caller's (in Lambda, from the invoked function ARN)."""
         region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
         account = account or LOCAL_ACCOUNT
+        deployed = DeploymentEnvironment.from_environ(os.environ)  # unset or empty: the defaults
         local_role = f"arn:{partition}:iam::{account}:role/{LOCAL_ROLE}"
-        execution_role = os.environ.get(ENV_EXECUTION_ROLE_ARN) or local_role
+        execution_role = deployed.execution_role_arn or local_role
         local_policy = f"arn:{partition}:iam::{account}:policy/"
         return cls(
             region=region,
             account=account,
             partition=partition,
             execution_role_arn=execution_role,
-            trigger_role_arn=os.environ.get(ENV_TRIGGER_ROLE_ARN) or execution_role,
-            schedule_group=os.environ.get(ENV_SCHEDULE_GROUP) or "default",
-            log_group_arn=os.environ.get(ENV_EXECUTION_LOG_GROUP_ARN)
+            trigger_role_arn=deployed.trigger_role_arn or execution_role,
+            schedule_group=deployed.schedule_group or "default",
+            log_group_arn=deployed.execution_log_group_arn
             or f"arn:{partition}:logs:{region}:{account}:log-group:/aws/vendedlogs/states/routines:*",
-            default_bus=os.environ.get(ENV_EVENT_BUS) or "default",
-            prefix=state_machine_prefix(os.environ.get(ENV_STAGE) or None),
-            webhook_secret_prefix=os.environ.get(ENV_WEBHOOK_SECRET_PREFIX) or WEBHOOK_SECRET_PREFIX,
-            execution_policy_arn=os.environ.get(ENV_EXECUTION_POLICY_ARN)
-            or local_policy + LOCAL_EXECUTION_POLICY,
-            role_boundary_arn=os.environ.get(ENV_ROUTINE_ROLE_BOUNDARY_ARN)
-            or local_policy + LOCAL_ROLE_BOUNDARY,
-            role_path=os.environ.get(ENV_ROUTINE_ROLE_PATH) or LOCAL_ROLE_PATH,
+            default_bus=deployed.event_bus or "default",
+            prefix=state_machine_prefix(deployed.stage or None),
+            webhook_secret_prefix=deployed.webhook_secret_prefix or WEBHOOK_SECRET_PREFIX,
+            execution_policy_arn=deployed.execution_policy_arn or local_policy + LOCAL_EXECUTION_POLICY,
+            role_boundary_arn=deployed.role_boundary_arn or local_policy + LOCAL_ROLE_BOUNDARY,
+            role_path=deployed.role_path or LOCAL_ROLE_PATH,
         )
 
     def machine_arn(self, name: str) -> str:
