@@ -102,44 +102,25 @@ def _table_request(spec: TableSpec) -> dict[str, Any]:
     return request
 
 
+def _allow(action: str | list[str], resource: str) -> dict[str, Any]:
+    """One IAM policy statement allowing ``action`` on ``resource``."""
+    return {"Effect": "Allow", "Action": action, "Resource": resource}
+
+
 def _policies() -> tuple[dict[str, Any], dict[str, Any]]:
     """(execution policy, routine role boundary) as the CDK stack writes them
     (infra/execution.py), for the local account, region and names."""
     arn = f"arn:aws:{{}}:{REGION}:{ACCOUNT}:{{}}".format
     machines = state_machine_prefix(None)
     shared = [
-        {
-            "Effect": "Allow",
-            "Action": "lambda:InvokeFunction",
-            "Resource": arn("lambda", f"function:{FUNCTION_PREFIX}*"),
-        },
-        {
-            "Effect": "Allow",
-            "Action": ["s3:GetObject", "s3:PutObject"],
-            "Resource": f"arn:aws:s3:::{PAYLOAD_BUCKET}/{PAYLOAD_PREFIX}*",
-        },
-        {
-            "Effect": "Allow",
-            "Action": "dynamodb:UpdateItem",
-            "Resource": arn("dynamodb", f"table/{EXECUTIONS_TABLE.name}"),
-        },
+        _allow("lambda:InvokeFunction", arn("lambda", f"function:{FUNCTION_PREFIX}*")),
+        _allow(["s3:GetObject", "s3:PutObject"], f"arn:aws:s3:::{PAYLOAD_BUCKET}/{PAYLOAD_PREFIX}*"),
+        _allow("dynamodb:UpdateItem", arn("dynamodb", f"table/{EXECUTIONS_TABLE.name}")),
     ]
     starts = [
-        {
-            "Effect": "Allow",
-            "Action": "states:StartExecution",
-            "Resource": arn("states", f"stateMachine:{machines}*"),
-        },
-        {
-            "Effect": "Allow",
-            "Action": ["states:DescribeExecution", "states:StopExecution"],
-            "Resource": arn("states", f"execution:{machines}*"),
-        },
-        {
-            "Effect": "Allow",
-            "Action": list(SYNC_RULE_ACTIONS),
-            "Resource": arn("events", f"rule/{SYNC_RULE}"),
-        },
+        _allow("states:StartExecution", arn("states", f"stateMachine:{machines}*")),
+        _allow(["states:DescribeExecution", "states:StopExecution"], arn("states", f"execution:{machines}*")),
+        _allow(list(SYNC_RULE_ACTIONS), arn("events", f"rule/{SYNC_RULE}")),
     ]
     document = {"Version": "2012-10-17"}
     return {**document, "Statement": shared}, {**document, "Statement": shared + starts}
