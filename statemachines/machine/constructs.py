@@ -72,7 +72,18 @@ def task(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
     ok_ports = frozenset(
         p.name for p in info.plugin.output_ports(info.parameters) if p.type is not PortType.ERROR
     )
-    return Step(name, error_outcomes(build, sim, info, fields, ok_ports))
+    outcomes = error_outcomes(build, sim, info, fields, ok_ports)
+    clear_dead(build, scope, info, fields)
+    return Step(name, outcomes)
+
+
+def clear_dead(build: Build, scope: Scope, info: NodeInfo, fields: dict[str, Any]) -> None:
+    """Sets to null the variables this node reads last (Plan.clears), in the state's own
+    ``Assign`` and its Catches'. Only at the top level: a branch or an iteration cannot
+    assign an outer variable."""
+    names = build.plan.clears.get(info.id, ()) if scope.kind == "top" else ()
+    for holder in [fields, *fields.get("Catch", [])] if names else []:
+        holder["Assign"] = {**holder.get("Assign", {}), **dict.fromkeys(names)}
 
 
 def error_outcomes(
@@ -433,9 +444,9 @@ def loop(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
             info.id,
         )
         guard["Default"] = failure
-        return Step(
-            guard_name, _with_stops(error_outcomes(build, sim, info, fields, ok_ports), fields, stop_catch)
-        )
+        outcomes = _with_stops(error_outcomes(build, sim, info, fields, ok_ports), fields, stop_catch)
+        clear_dead(build, scope, info, fields)
+        return Step(guard_name, outcomes)
     record = build.name(f"{info.id} (not a list)", info.id)
     error = "{% {'error': {'type': 'Routines.UserError', 'message': " + message + "}} %}"
     pass_fields: dict[str, Any] = {"Output": error}  # the trace reads the node's error here
@@ -444,6 +455,7 @@ def loop(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
     build.add(scope, record, State("Pass", pass_fields), info.id)
     guard["Default"] = record
     outcomes = _with_stops(error_outcomes(build, sim, info, fields, ok_ports), fields, stop_catch)
+    clear_dead(build, scope, info, fields)
     last = outcomes[-1]
     outcomes[-1] = Outcome(last.sim, both(last.link, set_link(pass_fields, "Next")) if last.link else None)
     return Step(guard_name, outcomes)

@@ -48,6 +48,8 @@ class Plan:
     # node → the paths of its output that expressions evaluated in the machine read: kept
     # inline in the S3 reference when the output is offloaded (plugins.runtime.offload).
     keep: dict[str, tuple[tuple[str | int, ...], ...]]
+    # node → the variables its state sets to null: it is their last reader (see clears())
+    clears: dict[str, tuple[str, ...]]
 
     @property
     def graph(self) -> Graph:
@@ -112,6 +114,9 @@ def make_plan(topology: Topology, routine_variables: dict[str, Any], options: Co
         stack.extend(sources.get(node, ()))
         if infos[node].node.disabled:
             stack.extend(e.source for e in graph.incoming[node])
+    # Kept to the end: the result, what a loop's Map or an approval's or until loop's own
+    # states read (see clears()).
+    kept = set(leaves) | set(results.values()) | set(approvals) | set(repeats)
     markers = {
         n: variable_name(n)
         for n in needed
@@ -137,6 +142,69 @@ def make_plan(topology: Topology, routine_variables: dict[str, Any], options: Co
         below=below,
         position={n: i for i, n in enumerate(topology.order)},
         keep=native_paths(topology, sources, results),
+        clears=clears(topology, sources, node_reads, below, {n: variable_name(n) for n in stored}, kept),
+    )
+
+
+def clears(
+    topology: Topology,
+    sources: dict[str, tuple[str, ...]],
+    node_reads: dict[str, frozenset[str]],
+    below: dict[str, int],
+    variable: dict[str, str],
+    kept: set[str],
+) -> dict[str, tuple[str, ...]]:
+    """Liveness: the variables a Task or loop at the top level sets to null in its own
+    ``Assign`` because it is their last reader — every other node that reads them comes
+    before it on every path (or runs inside it: a loop's iterations), so none reads them
+    after. The history and the 10 MiB of variables in scope then hold only live outputs.
+
+    Kept to the end (``kept``): the execution's result, loops' iteration results,
+    approvals and until loops (their states read their own variables). A reader in a
+    loop's body counts as its outermost loop; an until loop's body runs at the top level
+    again and again, so what it reads is never cleared. A node reading all of ``nodes``
+    reads every output."""
+    graph = topology.graph
+    infos = topology.infos
+
+    def effective(node: str) -> str:
+        loops = topology.enclosing.get(node)
+        return loops[0] if loops else node
+
+    readers: dict[str, set[str]] = {}
+    for node, read in node_reads.items():
+        if _reads_every_output(infos[node]):
+            read = frozenset(variable)
+        stack = list(read)
+        while stack:  # a merge is read through the outputs it joins
+            source = stack.pop()
+            if source in sources:
+                stack.extend(sources[source])
+            elif source in variable:
+                readers.setdefault(source, set()).add(effective(node))
+    out: dict[str, list[str]] = {}
+    for source, who in readers.items():
+        if source in kept or topology.enclosing.get(source):
+            continue
+        last = [r for r in who if all(below[other] & graph.bit(r) for other in who)]
+        if len(last) != 1 or last[0] == source:
+            continue
+        reader = infos[last[0]]
+        if not (reader.is_task or reader.plugin.name == "loop") or is_until_loop(reader):
+            continue
+        if not below[source] & graph.bit(reader.id) or reader.node.disabled:
+            continue
+        out.setdefault(reader.id, []).append(variable[source])
+    return {node: tuple(sorted(names)) for node, names in out.items()}
+
+
+def _reads_every_output(info: NodeInfo) -> bool:
+    """``{{ nodes }}`` itself, or an expression over it as a whole."""
+    return any(
+        ref.root == "nodes" and not ref.name
+        for name, value in info.parameters.items()
+        for expression in _expressions(value)
+        for ref in expression.references
     )
 
 
