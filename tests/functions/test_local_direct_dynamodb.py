@@ -164,14 +164,14 @@ CASES: list[tuple[str, Callable[[Any, str], Any]]] = [
 @pytest.fixture
 def client() -> Iterator[Any]:
     with mock_aws():
-        direct_dynamodb.install()
+        direct_dynamodb.FAST_PATH.install()
         try:
             dynamodb = boto3.client("dynamodb", region_name="us-east-1")
             table(dynamodb, "direct")
             table(dynamodb, "http")
             yield dynamodb
         finally:
-            direct_dynamodb.uninstall()
+            direct_dynamodb.FAST_PATH.uninstall()
 
 
 @pytest.fixture

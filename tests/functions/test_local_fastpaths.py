@@ -68,7 +68,7 @@ def test_each_fast_path_names_every_library_module_it_imports() -> None:
     all_fast_paths()  # imports them
     for module in fastpaths.MODULES:
         loaded = sys.modules[f"functions.local.fastpaths.{module}"]
-        covered = {name for path in loaded.FAST_PATHS for name in path.written_for}
+        covered = set(loaded.FAST_PATH.written_for)
         # boto3: its default session only (direct-dynamodb registers a handler there)
         imported = _third_party_imports(FOLDER / f"{module}.py") - {"boto3"}
         assert imported <= covered, f"{module}: {sorted(imported - covered)} not in written_for"
@@ -219,9 +219,9 @@ def _version(library: str) -> str:
 
 def test_the_registry_names_each_module_s_fast_paths() -> None:
     all_fast_paths()
-    for module, names in fastpaths.MODULES.items():
+    for module, name in fastpaths.MODULES.items():
         loaded = sys.modules[f"functions.local.fastpaths.{module}"]
-        assert tuple(path.name for path in loaded.FAST_PATHS) == names
+        assert loaded.FAST_PATH.name == name
 
 
 def test_a_fast_path_whose_imports_fail_stays_off_by_its_name(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -53,13 +53,13 @@ TIMED = {
 
 @contextmanager
 def without_fast_paths(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    interp_paths.uninstall()
+    interp_paths.FAST_PATH.uninstall()
     try:
         assert ExecutionState._evaluate_with_timeout is not interp_paths._evaluate_with_timeout
         yield
     finally:
         monkeypatch.undo()
-        interp_paths.install()
+        interp_paths.FAST_PATH.install()
 
 
 def scrubbed(value: Any) -> Any:

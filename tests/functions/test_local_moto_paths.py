@@ -39,13 +39,13 @@ def both_ways(
     """The call's answer with the fast paths installed, then without them (``dicts``:
     whether the response is built from plain dicts, i.e. the fast path must be taken;
     ``taken``: true once the shortcut under test was taken)."""
-    moto_paths.install()
+    moto_paths.FAST_PATH.install()
     try:
         fast = call()
         assert dicts is None or bool(moto_paths._aliases) == dicts
         assert taken is None or taken(), "the shortcut was taken"
     finally:
-        moto_paths.uninstall()
+        moto_paths.FAST_PATH.uninstall()
     return fast, call()
 
 
@@ -209,11 +209,11 @@ def test_other_services_answer_the_same() -> None:
 
 def test_the_moto_patches_come_off() -> None:
     get_value, names = ResponseSerializer.get_value, moto_responses.method_names_from_class
-    moto_paths.install()
-    moto_paths.install()
-    moto_paths.uninstall()
+    moto_paths.FAST_PATH.install()
+    moto_paths.FAST_PATH.install()
+    moto_paths.FAST_PATH.uninstall()
     assert ResponseSerializer.get_value is not get_value  # still one user
-    moto_paths.uninstall()
+    moto_paths.FAST_PATH.uninstall()
     assert ResponseSerializer.get_value is get_value
     assert moto_responses.method_names_from_class is names
 
@@ -317,11 +317,11 @@ def test_items_are_built_as_moto_builds_them_up_to_the_size_limit() -> None:
     outcomes = set()
     for n in range(moto_paths.ITEM_SIZE_LIMIT - 16, moto_paths.ITEM_SIZE_LIMIT - 4):  # across the limit
         attrs = {"pk": {"S": "a"}, "m": {"M": {"big": {"S": "x" * n}}}, "n": {"N": "1"}, "l": {"L": []}}
-        moto_paths.install()
+        moto_paths.FAST_PATH.install()
         try:
             fast = build(attrs)
         finally:
-            moto_paths.uninstall()
+            moto_paths.FAST_PATH.uninstall()
         assert fast == build(attrs), n
         outcomes.add(fast == "too large")
     assert outcomes == {True, False}  # the limit was crossed: the same attribute size fails
@@ -376,7 +376,7 @@ def test_a_key_query_does_not_list_the_whole_table(dynamodb: Any) -> None:
     def whole_table(table: Any) -> Any:
         raise AssertionError("the whole table was listed")
 
-    moto_paths.install()
+    moto_paths.FAST_PATH.install()
     listing = moto_paths._originals["all_items"]
     try:
         moto_paths._originals["all_items"] = whole_table
@@ -385,7 +385,7 @@ def test_a_key_query_does_not_list_the_whole_table(dynamodb: Any) -> None:
         )
     finally:
         moto_paths._originals["all_items"] = listing
-        moto_paths.uninstall()
+        moto_paths.FAST_PATH.uninstall()
     assert [item["sk"]["S"] for item in found["Items"]] == ["0", "1", "2"]
     assert Table.all_items is listing
 
@@ -547,12 +547,12 @@ def test_action_names_turn_into_the_same_method_names() -> None:
     from moto.core.utils import camelcase_to_underscores
 
     names = ["PutItem", "GetQueueUrl", "ListTagsForResource", "DescribeDBInstances", "A", "", "getURLs", "X"]
-    moto_paths.install()
+    moto_paths.FAST_PATH.install()
     try:
         fast = [moto_paths._camelcase(name) for name in names * 2]
         assert moto_responses.camelcase_to_underscores is moto_paths._camelcase
     finally:
-        moto_paths.uninstall()
+        moto_paths.FAST_PATH.uninstall()
     assert fast == [camelcase_to_underscores(name) for name in names * 2]
     assert fast[:2] == ["put_item", "get_queue_url"]
     assert moto_responses.camelcase_to_underscores is camelcase_to_underscores

@@ -51,8 +51,8 @@ def test_the_fast_paths_are_removed_with_the_local_aws() -> None:
     parse, client_for = AmazonStateLanguageParser.parse, lambda_eval_utils.boto_client_for
     with LocalAWS():
         assert AmazonStateLanguageParser.parse is not parse
-        accelerate.install()  # another user of the fast paths comes and goes
-        accelerate.uninstall()
+        accelerate.FAST_PATH.install()  # another user of the fast paths comes and goes
+        accelerate.FAST_PATH.uninstall()
         assert lambda_eval_utils.boto_client_for is not client_for
     assert AmazonStateLanguageParser.parse is parse
     assert lambda_eval_utils.boto_client_for is client_for

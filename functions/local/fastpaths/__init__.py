@@ -45,12 +45,12 @@ OFF_WORDS = frozenset({"0", "false", "no", "off"})
 # Module → the fast paths it holds, in install order: the interpreter's programs last
 # (they hand work to the others' code). Named here too, to be reported when the module
 # itself cannot be imported.
-MODULES = {
-    "imports": ("imports",),
-    "moto_paths": ("moto-layer",),
-    "interp_paths": ("interpreter-steps",),
-    "interpreter": ("interpreter-programs",),
-    "direct_dynamodb": ("direct-dynamodb",),
+MODULES = {  # module → the name of its fast path (``FAST_PATH`` in the module)
+    "imports": "imports",
+    "moto_paths": "moto-layer",
+    "interp_paths": "interpreter-steps",
+    "interpreter": "interpreter-programs",
+    "direct_dynamodb": "direct-dynamodb",
 }
 LIBRARIES = ("moto", "botocore", "boto3")
 
@@ -83,13 +83,13 @@ def fast_paths() -> tuple[list[FastPath], dict[str, str]]:
     """Every fast path, and those whose module could not be imported (name → why)."""
     found: list[FastPath] = []
     broken: dict[str, str] = {}
-    for module, names in MODULES.items():
+    for module, name in MODULES.items():
         try:
             loaded = importlib.import_module(f"{__name__}.{module}")
         except ImportError as error:  # an internal it imports is gone: it stays off
-            broken.update(dict.fromkeys(names, f"cannot import: {error}"))
+            broken[name] = f"cannot import: {error}"
             continue
-        found.extend(loaded.FAST_PATHS)
+        found.append(loaded.FAST_PATH)
     return found, broken
 
 

@@ -83,9 +83,6 @@ FAST_PATH = FastPath(
     on_install=_register,
     on_uninstall=_unregister,
 )
-FAST_PATHS = (FAST_PATH,)
-install = FAST_PATH.install
-uninstall = FAST_PATH.uninstall
 
 
 def active() -> bool:
@@ -212,4 +209,4 @@ def _add_modeled_error_fields(
         parsed.update(parser.parse(response, shape))
 
 
-__all__ = ["OPERATIONS", "active", "install", "uninstall"]
+__all__ = ["FAST_PATH", "OPERATIONS", "active"]

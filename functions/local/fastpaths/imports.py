@@ -101,7 +101,6 @@ FAST_PATH = FastPath(
         "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_batch",
     ),
 )
-FAST_PATHS = (FAST_PATH,)
 
 
 @contextmanager

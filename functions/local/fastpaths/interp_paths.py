@@ -361,6 +361,3 @@ FAST_PATH = FastPath(
     ),
     patches=_patches,
 )
-FAST_PATHS = (FAST_PATH,)
-install = FAST_PATH.install
-uninstall = FAST_PATH.uninstall

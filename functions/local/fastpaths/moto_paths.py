@@ -652,7 +652,4 @@ FAST_PATH = FastPath(
     patches=_patches,
     on_uninstall=_forget,
 )
-FAST_PATHS = (FAST_PATH,)
 _originals = FAST_PATH.originals
-install = FAST_PATH.install
-uninstall = FAST_PATH.uninstall
