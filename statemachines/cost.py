@@ -22,6 +22,8 @@ Free tiers are ignored; the first (most expensive) tier of tiered prices is used
 from __future__ import annotations
 
 import math
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,28 +85,22 @@ class PathCount:
     wait_seconds: float = 0.0  # literal Wait states (a computed wait counts nothing)
 
     def __add__(self, other: PathCount) -> PathCount:
-        return PathCount(
-            self.transitions + other.transitions,
-            self.lambdas + other.lambdas,
-            self.lambda_mb + other.lambda_mb,
-            self.wait_seconds + other.wait_seconds,
-        )
+        return self._each(other, operator.add)
 
     def least(self, other: PathCount) -> PathCount:
         """Each count's smaller value (the bounds of a path may come from different paths)."""
-        return PathCount(
-            min(self.transitions, other.transitions),
-            min(self.lambdas, other.lambdas),
-            min(self.lambda_mb, other.lambda_mb),
-            min(self.wait_seconds, other.wait_seconds),
-        )
+        return self._each(other, min)
 
     def most(self, other: PathCount) -> PathCount:
+        return self._each(other, max)
+
+    def _each(self, other: PathCount, combine: Callable[[Any, Any], Any]) -> PathCount:
+        """Each count of this path combined with the same count of ``other``."""
         return PathCount(
-            max(self.transitions, other.transitions),
-            max(self.lambdas, other.lambdas),
-            max(self.lambda_mb, other.lambda_mb),
-            max(self.wait_seconds, other.wait_seconds),
+            combine(self.transitions, other.transitions),
+            combine(self.lambdas, other.lambdas),
+            combine(self.lambda_mb, other.lambda_mb),
+            combine(self.wait_seconds, other.wait_seconds),
         )
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -71,9 +73,20 @@ def same_resources(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return resources(a) == resources(b)
 
 
+@contextmanager
+def _ignoring_gone() -> Iterator[None]:
+    """Leaves the block quietly when AWS says the resource it reads or deletes does not
+    exist (any other error goes on)."""
+    try:
+        yield
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in GONE:
+            raise
+
+
 def remove(state: dict[str, Any]) -> None:
     kind = state.get("type")
-    try:
+    with _ignoring_gone():
         if kind == "cron":
             client("scheduler").delete_schedule(Name=state["schedule"], GroupName=state["group"])
         elif kind == "event":
@@ -84,9 +97,6 @@ def remove(state: dict[str, Any]) -> None:
             client("secretsmanager").delete_secret(
                 SecretId=state["secretName"], ForceDeleteWithoutRecovery=True
             )
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] not in GONE:
-            raise
 
 
 def next_runs(schedule: str, timezone: str, after: datetime | None = None) -> list[dict[str, str]]:
@@ -131,12 +141,9 @@ def _cron(
         "Target": {"Arn": machine_arn, "RoleArn": settings.trigger_role_arn, "Input": text},
         "State": "ENABLED",
     }
-    try:
+    old = None
+    with _ignoring_gone():
         old = scheduler.get_schedule(Name=name, GroupName=group)
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] not in GONE:
-            raise
-        old = None
     if old is None:
         scheduler.create_schedule(**params)
         rollback.add("create schedule", lambda: scheduler.delete_schedule(Name=name, GroupName=group))
@@ -162,13 +169,11 @@ def _event(
     # services' events (aws.s3, aws.ec2, ...) reach. The stage's own bus is named like
     # any other bus.
     bus = trigger.get("bus", "default")
-    try:
-        old_rule: dict[str, Any] | None = events.describe_rule(Name=name, EventBusName=bus)
-        old_targets = events.list_targets_by_rule(Rule=name, EventBusName=bus)["Targets"]
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] not in GONE:
-            raise
-        old_rule, old_targets = None, []
+    old_rule: dict[str, Any] | None = None
+    old_targets: list[dict[str, Any]] = []
+    with _ignoring_gone():  # both, or neither (the rule is gone)
+        described = events.describe_rule(Name=name, EventBusName=bus)
+        old_rule, old_targets = described, events.list_targets_by_rule(Rule=name, EventBusName=bus)["Targets"]
     try:
         events.put_rule(
             Name=name,
@@ -225,13 +230,10 @@ def _webhook(
         "respond": "result" if trigger.get("respond") == "result" else "accepted",
         "respondTimeoutSeconds": int(trigger.get("respondTimeoutSeconds") or DEFAULT_RESPOND_TIMEOUT_SECONDS),
     }
-    try:
+    with _ignoring_gone():
         manager.describe_secret(SecretId=name)
         # Re-activation keeps the secret senders already use; it was shown once.
         return state, {"webhook": {"url": url}}
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] not in GONE:
-            raise
     secret = secrets.token_hex(32)
     manager.create_secret(Name=name, SecretString=secret, Tags=[{"Key": "routineId", "Value": routine_id}])
     rollback.add("create webhook secret", lambda: remove({"type": "webhook", "secretName": name}))

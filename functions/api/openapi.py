@@ -38,6 +38,13 @@ VALIDATE = ("/routines/validate", "post")
 ERROR_BODY = {"$ref": "#/components/schemas/ErrorBody"}
 COGNITO = "cognito"
 LOCAL_USER = "userId"
+# How a caller is identified, as (security scheme, request header, description).
+AWS_CREDENTIAL = (COGNITO, "Authorization", "a Cognito user pool ID token (the JWT) of the stack's user pool")
+LOCAL_CREDENTIAL = (
+    LOCAL_USER,
+    "X-User-Id",
+    "`routines serve`: the caller's user id (any id; each user sees only their own)",
+)
 
 
 def is_local(event: dict[str, Any]) -> bool:
@@ -136,23 +143,9 @@ def _base_path(event: dict[str, Any]) -> str:
 
 
 def _security(document: dict[str, Any], local: bool) -> None:
+    name, header, description = LOCAL_CREDENTIAL if local else AWS_CREDENTIAL
     schemes = document["components"].setdefault("securitySchemes", {})
-    if local:
-        name = LOCAL_USER
-        schemes[name] = {
-            "type": "apiKey",
-            "in": "header",
-            "name": "X-User-Id",
-            "description": "`routines serve`: the caller's user id (any id; each user sees only their own)",
-        }
-    else:
-        name = COGNITO
-        schemes[name] = {
-            "type": "apiKey",
-            "in": "header",
-            "name": "Authorization",
-            "description": "a Cognito user pool ID token (the JWT) of the stack's user pool",
-        }
+    schemes[name] = {"type": "apiKey", "in": "header", "name": header, "description": description}
     document["security"] = [{name: []}]
 
 

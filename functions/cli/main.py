@@ -208,11 +208,12 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from statemachines.validator import analyse
 
     options = compile_options(args)
-    report = Report()
-    ok, document = parse_json(read_source(args.file), report)
-    validation = analyse(document) if ok else None
-    if validation is None or not validation.report.valid:
-        print(_human(args.file, validation.report if validation else report), file=sys.stderr)
+    ok, document = _read_document(args.file)
+    if not ok:
+        return EXIT_INVALID
+    validation = analyse(document)
+    if not validation.report.valid:
+        print(_human(args.file, validation.report), file=sys.stderr)
         return EXIT_INVALID
     compiled = compile_validated(validation, options)
     shown = compiled.report if args.report else compiled.asl
@@ -226,10 +227,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from functions.cli.run import InputError, run_file
     from functions.cli.test import parse_secrets
 
-    report = Report()
-    ok, document = parse_json(read_source(args.file), report)
+    ok, document = _read_document(args.file)
     if not ok:
-        print(_human(args.file, report), file=sys.stderr)
         return EXIT_INVALID
     secrets = parse_secrets(args.secret)
     both = sorted(set(args.approve) & set(args.reject))
@@ -243,6 +242,16 @@ def cmd_test(args: argparse.Namespace) -> int:
     from functions.cli.test import parse_secrets, test_paths
 
     return test_paths(args.paths, parse_secrets(args.secret), args.only)
+
+
+def _read_document(name: str) -> tuple[bool, Any]:
+    """The file's (ok, document) as :func:`parse_json` reads it; when it is not JSON, why
+    is printed to stderr first (the command then exits EXIT_INVALID)."""
+    report = Report()
+    ok, document = parse_json(read_source(name), report)
+    if not ok:
+        print(_human(name, report), file=sys.stderr)
+    return ok, document
 
 
 def _human(name: str, report: Report) -> str:
@@ -294,10 +303,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_push(args: argparse.Namespace) -> int:
     from functions.cli.client import Client, print_push, push
 
-    report = Report()
-    ok, document = parse_json(read_source(args.file), report)
+    ok, document = _read_document(args.file)
     if not ok:
-        print(_human(args.file, report), file=sys.stderr)
         return EXIT_INVALID
     _as_user(args)
     result = push(Client(args.api, args.user), document, args.routine_id)

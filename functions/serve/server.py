@@ -91,6 +91,48 @@ def internal_error(request_id: str) -> dict[str, Any]:
 Connection = tuple[socket.socket, Any]
 
 
+class _EveryMethod(BaseHTTPRequestHandler):
+    """An HTTP/1.1 handler whose ``_answer`` takes every request, whatever its method:
+    TRACE, QUERY, … too reach the API's handlers, which answer 405 with Allow (not
+    http.server's 501 HTML page). Each server's ``_answer`` logs its own one line."""
+
+    protocol_version = "HTTP/1.1"
+
+    def _answer(self) -> None:
+        raise NotImplementedError
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("do_"):  # http.server looks up do_<METHOD>
+            return self._answer
+        raise AttributeError(name)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _drain(self, length: int) -> None:
+        """Read and drop a body that is not kept, up to API Gateway's own 10 MB: a client
+        still sending it would see a broken pipe instead of the answer."""
+        remaining = min(length, DRAIN_LIMIT)
+        while remaining > 0:
+            chunk = self.rfile.read(min(remaining, 65536))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+
+    def _reply(self, status: int, headers: list[tuple[str, str]], data: bytes) -> None:
+        """Send the answer: ``headers`` but the framing ones, which are the server's."""
+        self.send_response(status)
+        for key, value in headers:
+            if key.lower() not in ("content-length", "connection"):
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+
 class PooledHTTPServer(HTTPServer):
     """An HTTP server with a real listen backlog and a bounded pool of worker threads.
 
@@ -241,23 +283,15 @@ class Server:
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+        class Handler(_EveryMethod):
             timeout = IDLE_SECONDS  # per socket operation: an idle keep-alive client lets go
 
-            def _serve(self) -> None:
+            def _answer(self) -> None:
                 started = time.perf_counter()
                 text = self.headers.get("Content-Length") or "0"
                 length = int(text) if text.isdigit() else MAX_BODY_BYTES + 1
                 if length > MAX_BODY_BYTES:
-                    # Drained, not kept (a client still sending would see a broken pipe
-                    # instead of the 413), up to API Gateway's own 10 MB; then closed.
-                    remaining = min(length, DRAIN_LIMIT)
-                    while remaining > 0:
-                        chunk = self.rfile.read(min(remaining, 65536))
-                        if not chunk:
-                            break
-                        remaining -= len(chunk)
+                    self._drain(length)  # not kept: answered 413, then closed
                     status, headers, data = (
                         413,
                         [("Content-Type", "application/json")],
@@ -274,28 +308,7 @@ class Server:
                 if server.log is not None:  # before answering: the line exists once the client has its reply
                     elapsed = (time.perf_counter() - started) * 1000
                     print(f"{self.command} {self.path} {status} {elapsed:.1f}ms", file=server.log, flush=True)
-                self.send_response(status)
-                for key, value in headers:
-                    if key.lower() not in ("content-length", "connection"):
-                        self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
-                if self.close_connection:
-                    self.send_header("Connection", "close")
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(data)
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
-
-            def __getattr__(self, name: str) -> Any:
-                # Every other method (TRACE, QUERY, …) reaches the handlers, which answer
-                # 405 with Allow: not http.server's 501 HTML page.
-                if name.startswith("do_"):
-                    return self._serve
-                raise AttributeError(name)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass  # one line per request is written by _serve
+                self._reply(status, headers, data)
 
         return Handler
 
@@ -303,39 +316,17 @@ class Server:
         """Answers every request 503 with Retry-After, once it has read it."""
         server = self
 
-        class Busy(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+        class Busy(_EveryMethod):
             timeout = REFUSAL_SECONDS
 
-            def _refuse(self) -> None:
+            def _answer(self) -> None:
                 text = self.headers.get("Content-Length") or "0"
-                remaining = min(int(text), DRAIN_LIMIT) if text.isdigit() else 0
-                while remaining > 0:
-                    chunk = self.rfile.read(min(remaining, 65536))
-                    if not chunk:
-                        break
-                    remaining -= len(chunk)
+                self._drain(int(text) if text.isdigit() else 0)
                 if server.log is not None:
                     print(f"{self.command} {self.path} 503 busy", file=server.log, flush=True)
                 self.close_connection = True
-                self.send_response(503)
-                self.send_header("Retry-After", str(RETRY_AFTER_SECONDS))
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(BUSY)))
-                self.send_header("Connection", "close")
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(BUSY)
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _refuse
-
-            def __getattr__(self, name: str) -> Any:
-                if name.startswith("do_"):  # as Handler: any method gets the 503
-                    return self._refuse
-                raise AttributeError(name)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
+                retry = [("Retry-After", str(RETRY_AFTER_SECONDS)), ("Content-Type", "application/json")]
+                self._reply(503, retry, BUSY)
 
         return Busy
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -43,6 +44,8 @@ MAX_WRITE_ATTEMPTS = 5
 # The error an execution stopped through the API ends with (StopExecution's ``error``).
 STOPPED_ERROR = "Routines.Stopped"
 MAX_STOP_REASON = 1000
+# The SET clause of every UpdateItem (ExecutionStore._update gives it its names and values).
+BUMP_REVISION = "#rev = if_not_exists(#rev, :zero) + :one"
 
 
 def stopped_status(status: str, error: str | None) -> str:
@@ -69,6 +72,11 @@ def iso(epoch: float) -> str:
     return (
         datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(epoch * 1000) % 1000:03d}Z"
     )
+
+
+def _condition_failed(error: ClientError) -> bool:
+    """Whether a conditional write was refused for its condition (not for a fault)."""
+    return bool(error.response["Error"]["Code"] == "ConditionalCheckFailedException")
 
 
 def rank(status: str, redrive_count: int = 0) -> int:
@@ -179,30 +187,11 @@ class ExecutionStore:
         writer's ``None`` fields keep the stored values, and a write that raced another
         re-reads and decides again. (One small put, rather than an update expression of
         twenty clauses, also keeps the local runtime's moto fast.)"""
-        new_rank = rank(record.status, record.redrive_count)
-        dynamodb = client("dynamodb")
-        for _ in range(MAX_WRITE_ATTEMPTS):
-            existing = dynamodb.get_item(
-                TableName=self.table, Key={"executionId": {"S": record.execution_id}}, ConsistentRead=True
-            ).get("Item")
-            if existing is not None and int(existing["statusRank"]["N"]) >= new_rank:
-                return False
-            item = self._merged(record, new_rank, existing)
-            if existing is None:
-                condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(executionId)"}
-            else:
-                condition = {
-                    "ConditionExpression": "revision = :seen",
-                    "ExpressionAttributeValues": {":seen": existing.get("revision", {"N": "0"})},
-                }
-            try:
-                dynamodb.put_item(TableName=self.table, Item=item, **condition)
-            except ClientError as error:
-                if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                    continue  # someone wrote meanwhile: read again
-                raise
-            return True
-        return False
+
+        def newer(existing: dict[str, Any] | None, new_rank: int) -> bool:
+            return existing is None or int(existing["statusRank"]["N"]) < new_rank
+
+        return self._put_merged(record, newer, guard="")
 
     def _merged(
         self, record: ExecutionRecord, new_rank: int, existing: dict[str, Any] | None
@@ -274,30 +263,49 @@ class ExecutionStore:
         that never wrote its end. Removes ``pending``, once: False when the record is
         settled already, or when the machine wrote another end meanwhile (a RUNNING one
         timed out just as it ended: the next sweep settles the end it wrote)."""
+
+        def unsettled(existing: dict[str, Any] | None, new_rank: int) -> bool:
+            if existing is None or "pending" not in existing:
+                return False
+            stored_rank = int(existing["statusRank"]["N"])
+            return stored_rank < new_rank or (
+                stored_rank == new_rank and existing["status"]["S"] == record.status
+            )
+
+        # Only while ``pending`` is there: a settled record is never settled again.
+        return self._put_merged(record, unsettled, guard=" AND attribute_exists(pending)")
+
+    def _put_merged(
+        self,
+        record: ExecutionRecord,
+        accept: Callable[[dict[str, Any] | None, int], bool],
+        guard: str,
+    ) -> bool:
+        """Read the stored item; unless ``accept(stored item or None, new rank)`` refuses,
+        put ``record`` merged into it, conditional on the revision read (and on ``guard``,
+        a clause added to that condition); a put that raced another write reads again.
+        Whether ``record`` was written."""
         new_rank = rank(record.status, record.redrive_count)
         dynamodb = client("dynamodb")
         for _ in range(MAX_WRITE_ATTEMPTS):
             existing = dynamodb.get_item(
                 TableName=self.table, Key={"executionId": {"S": record.execution_id}}, ConsistentRead=True
             ).get("Item")
-            if existing is None or "pending" not in existing:
-                return False
-            stored_rank = int(existing["statusRank"]["N"])
-            if stored_rank > new_rank or (
-                stored_rank == new_rank and existing["status"]["S"] != record.status
-            ):
+            if not accept(existing, new_rank):
                 return False
             item = self._merged(record, new_rank, existing)
+            if existing is None:
+                condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(executionId)"}
+            else:
+                condition = {
+                    "ConditionExpression": "revision = :seen" + guard,
+                    "ExpressionAttributeValues": {":seen": existing.get("revision", {"N": "0"})},
+                }
             try:
-                dynamodb.put_item(
-                    TableName=self.table,
-                    Item=item,
-                    ConditionExpression="revision = :seen AND attribute_exists(pending)",
-                    ExpressionAttributeValues={":seen": existing.get("revision", {"N": "0"})},
-                )
+                dynamodb.put_item(TableName=self.table, Item=item, **condition)
             except ClientError as error:
-                if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                    continue  # the machine or another sweep wrote meanwhile: read again
+                if _condition_failed(error):
+                    continue  # someone wrote meanwhile (the machine, another sweep): read again
                 raise
             return True
         return False
@@ -326,19 +334,12 @@ class ExecutionStore:
     def link_rerun(self, original_id: str, rerun_id: str) -> None:
         """Note on the original record that ``rerun_id`` re-ran it (the re-run's own record
         carries ``rerunOf``)."""
-        client("dynamodb").update_item(
-            TableName=self.table,
-            Key={"executionId": {"S": original_id}},
-            UpdateExpression="SET #reruns = list_append(if_not_exists(#reruns, :empty), :new), "
-            "#rev = if_not_exists(#rev, :zero) + :one",
-            ConditionExpression="attribute_exists(executionId)",
-            ExpressionAttributeNames={"#reruns": "reruns", "#rev": "revision"},
-            ExpressionAttributeValues={
-                ":empty": {"L": []},
-                ":new": {"L": [{"S": rerun_id}]},
-                ":zero": {"N": "0"},
-                ":one": {"N": "1"},
-            },
+        self._update(
+            original_id,
+            "SET #reruns = list_append(if_not_exists(#reruns, :empty), :new), " + BUMP_REVISION,
+            condition="attribute_exists(executionId)",
+            names={"#reruns": "reruns"},
+            values={":empty": {"L": []}, ":new": {"L": [{"S": rerun_id}]}},
         )
 
     def request_stop(self, execution_id: str, by: str, reason: str | None) -> bool:
@@ -346,29 +347,25 @@ class ExecutionStore:
         that the recorder's terminal write (which keeps fields it does not know) finds them
         whenever its event arrives. False when the record is not RUNNING or a stop was
         already requested."""
-        names = {"#status": "status", "#rev": "revision"}
         values: dict[str, Any] = {
             ":running": {"S": RUNNING},
             ":by": {"S": by},
             ":at": {"N": str(time.time())},
-            ":zero": {"N": "0"},
-            ":one": {"N": "1"},
         }
-        update = "SET stoppedBy = :by, stopRequestedAt = :at, #rev = if_not_exists(#rev, :zero) + :one"
+        update = "SET stoppedBy = :by, stopRequestedAt = :at, " + BUMP_REVISION
         if reason:
             update += ", stopReason = :reason"
             values[":reason"] = {"S": reason}
         try:
-            client("dynamodb").update_item(
-                TableName=self.table,
-                Key={"executionId": {"S": execution_id}},
-                UpdateExpression=update,
-                ConditionExpression="#status = :running AND attribute_not_exists(stoppedBy)",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
+            self._update(
+                execution_id,
+                update,
+                condition="#status = :running AND attribute_not_exists(stoppedBy)",
+                names={"#status": "status"},
+                values=values,
             )
         except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if _condition_failed(error):
                 return False
             raise
         return True
@@ -377,22 +374,31 @@ class ExecutionStore:
         """Forget a stop request that did not stop the execution (it had ended on its own,
         or StopExecution failed), unless the record already says ABORTED."""
         try:
-            client("dynamodb").update_item(
-                TableName=self.table,
-                Key={"executionId": {"S": execution_id}},
-                UpdateExpression="REMOVE stoppedBy, stopReason, stopRequestedAt "
-                "SET #rev = if_not_exists(#rev, :zero) + :one",
-                ConditionExpression="attribute_exists(executionId) AND #status <> :aborted",
-                ExpressionAttributeNames={"#status": "status", "#rev": "revision"},
-                ExpressionAttributeValues={
-                    ":aborted": {"S": "ABORTED"},
-                    ":zero": {"N": "0"},
-                    ":one": {"N": "1"},
-                },
+            self._update(
+                execution_id,
+                "REMOVE stoppedBy, stopReason, stopRequestedAt SET " + BUMP_REVISION,
+                condition="attribute_exists(executionId) AND #status <> :aborted",
+                names={"#status": "status"},
+                values={":aborted": {"S": "ABORTED"}},
             )
         except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            if not _condition_failed(error):
                 raise
+
+    def _update(
+        self, execution_id: str, update: str, *, condition: str, names: dict[str, str], values: dict[str, Any]
+    ) -> None:
+        """A conditional UpdateItem of one record whose ``update`` bumps its revision
+        (:data:`BUMP_REVISION`): record() and settle() put conditional on the revision
+        they read, so a put racing this update reads again rather than undo it."""
+        client("dynamodb").update_item(
+            TableName=self.table,
+            Key={"executionId": {"S": execution_id}},
+            UpdateExpression=update,
+            ConditionExpression=condition,
+            ExpressionAttributeNames={**names, "#rev": "revision"},
+            ExpressionAttributeValues={**values, ":zero": {"N": "0"}, ":one": {"N": "1"}},
+        )
 
     # -- reads --------------------------------------------------------------------------
 

@@ -59,6 +59,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
 
+def _shorthand(value: Any, key: str) -> Any:
+    """A mapping of names to objects where a plain string ``s`` stands for ``{key: s}``,
+    expanded (anything else is left for the model to judge)."""
+    if isinstance(value, dict):
+        return {k: {key: v} if isinstance(v, str) else v for k, v in value.items()}
+    return value
+
+
 class PinnedErrorSpec(_Strict):
     type: str = Field(min_length=1, max_length=256)
     message: str = ""
@@ -80,9 +88,7 @@ class Expectation(_Strict):
     @field_validator("nodes", mode="before")
     @classmethod
     def _nodes(cls, value: Any) -> Any:
-        if isinstance(value, dict):  # shorthand: {"alert": "skipped"}
-            return {k: {"status": v} if isinstance(v, str) else v for k, v in value.items()}
-        return value
+        return _shorthand(value, "status")  # {"alert": "skipped"}
 
 
 class Approval(_Strict):
@@ -103,9 +109,7 @@ class Case(_Strict):
     @field_validator("approvals", mode="before")
     @classmethod
     def _approvals(cls, value: Any) -> Any:
-        if isinstance(value, dict):  # shorthand: {"ask": "approve"}
-            return {k: {"decision": v} if isinstance(v, str) else v for k, v in value.items()}
-        return value
+        return _shorthand(value, "decision")  # {"ask": "approve"}
 
     def answers(self) -> dict[str, tuple[bool, Any]]:
         return {node: (a.decision == "approve", a.data) for node, a in self.approvals.items()}

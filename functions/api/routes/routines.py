@@ -78,6 +78,16 @@ def _etag(version: int) -> dict[str, str]:
     return {"ETag": f'"{version}"'}
 
 
+def _saved(status: HTTPStatus, record: RoutineRecord, warnings: list[dict[str, str]]) -> Response[Routine]:
+    """The answer to a save: the new version with the validator's warnings, as its ETag."""
+    return Response(
+        status,
+        content_types.APPLICATION_JSON,
+        _routine(record, warnings=warnings),
+        headers=_etag(record.current_version),
+    )
+
+
 # A version as an entity tag ("3", W/"3", or bare 3), or * (any version).
 IF_MATCH = r'^(\*|(W/)?"[0-9]{1,10}"|[0-9]{1,10})$'
 _IF_MATCH = re.compile(IF_MATCH)
@@ -107,12 +117,7 @@ def create_routine(document: Document) -> Response[Routine]:
     owner = context.owner(router.current_event)
     _object_body()
     record, warnings = control.create(context.store(), owner, document)
-    return Response(
-        HTTPStatus.CREATED,
-        content_types.APPLICATION_JSON,
-        _routine(record, warnings=warnings),
-        headers=_etag(record.current_version),
-    )
+    return _saved(HTTPStatus.CREATED, record, warnings)
 
 
 @router.post(
@@ -182,12 +187,7 @@ def update_routine(
     _object_body()
     expected = _if_match(if_match)
     record, warnings = control.update(context.store(), owner, routine_id, document, expected)
-    return Response(
-        HTTPStatus.OK,
-        content_types.APPLICATION_JSON,
-        _routine(record, warnings=warnings),
-        headers=_etag(record.current_version),
-    )
+    return _saved(HTTPStatus.OK, record, warnings)
 
 
 @router.delete(
