@@ -80,7 +80,8 @@ def activate(
         )
         trigger = record.document["trigger"]
         meta = RunMeta(owner, routine_id, chosen, trigger["type"]).to_json()
-        state, shown = triggers.install(trigger, routine_id, arn, settings, rollback, webhook_base, meta)
+        installation = triggers.Installation(routine_id, arn, settings, rollback, meta, webhook_base)
+        state, shown = triggers.install(trigger, installation)
         if previous and not triggers.same_resources(previous, state):
             triggers.remove(previous)  # the edit changed the trigger's kind or bus
         activation = {"stateMachineArn": arn, "trigger": state, "activatedAt": now()}

@@ -10,6 +10,7 @@ import json
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,25 +36,30 @@ class TriggerError(RoutinesError):
     code = "invalid_trigger"
 
 
-def install(
-    trigger: dict[str, Any],
-    routine_id: str,
-    machine_arn: str,
-    settings: Settings,
-    rollback: Rollback,
-    webhook_base: str,
-    meta: dict[str, Any],
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(state to record, what the activation response shows). ``meta`` goes into the input
-    Scheduler and rules start executions with (who, which routine and version: the
-    recorder reads it, the state machine never does)."""
+@dataclass(frozen=True, slots=True)
+class Installation:
+    """What every trigger is installed for: the routine and its state machine, in this
+    deployment, undone by the activation's rollback should a later step fail."""
+
+    routine_id: str
+    machine_arn: str
+    settings: Settings
+    rollback: Rollback
+    # Goes into the input Scheduler and rules start executions with (who, which routine and
+    # version: the recorder reads it, the state machine never does).
+    meta: dict[str, Any]
+    webhook_base: str = ""  # the public URL webhooks are served under
+
+
+def install(trigger: dict[str, Any], at: Installation) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(state to record, what the activation response shows)."""
     kind = trigger["type"]
     if kind == "cron":
-        return _cron(trigger, routine_id, machine_arn, settings, rollback, meta)
+        return _cron(trigger, at)
     if kind == "event":
-        return _event(trigger, routine_id, machine_arn, settings, rollback, meta)
+        return _event(trigger, at)
     if kind == "webhook":
-        return _webhook(trigger, routine_id, settings, rollback, webhook_base)
+        return _webhook(trigger, at)
     if kind == "error":
         return {"type": "error"}, {}  # started by the recorder when a routine naming it fails
     return {"type": "manual"}, {}
@@ -112,16 +118,9 @@ def next_runs(schedule: str, timezone: str, after: datetime | None = None) -> li
     ]
 
 
-def _cron(
-    trigger: dict[str, Any],
-    routine_id: str,
-    machine_arn: str,
-    settings: Settings,
-    rollback: Rollback,
-    meta: dict[str, Any],
-) -> tuple[dict[str, Any], dict[str, Any]]:
+def _cron(trigger: dict[str, Any], at: Installation) -> tuple[dict[str, Any], dict[str, Any]]:
     scheduler = client("scheduler")
-    name, group = settings.machine_name(routine_id), settings.schedule_group
+    name, group = at.settings.machine_name(at.routine_id), at.settings.schedule_group
     timezone = trigger.get("timezone", "UTC")
     # Scheduler substitutes the fire time into the input; the routine sees it as
     # trigger.scheduledTime.
@@ -131,14 +130,14 @@ def _cron(
         "timezone": timezone,
         "scheduledTime": "<aws.scheduler.scheduled-time>",
     }
-    text = json.dumps({"trigger": payload, META_KEY: meta})
+    text = json.dumps({"trigger": payload, META_KEY: at.meta})
     params: dict[str, Any] = {
         "Name": name,
         "GroupName": group,
         "ScheduleExpression": parse_cron(trigger["schedule"]).to_eventbridge(),
         "ScheduleExpressionTimezone": timezone,
         "FlexibleTimeWindow": {"Mode": "OFF"},
-        "Target": {"Arn": machine_arn, "RoleArn": settings.trigger_role_arn, "Input": text},
+        "Target": {"Arn": at.machine_arn, "RoleArn": at.settings.trigger_role_arn, "Input": text},
         "State": "ENABLED",
     }
     old = None
@@ -146,25 +145,18 @@ def _cron(
         old = scheduler.get_schedule(Name=name, GroupName=group)
     if old is None:
         scheduler.create_schedule(**params)
-        rollback.add("create schedule", lambda: scheduler.delete_schedule(Name=name, GroupName=group))
+        at.rollback.add("create schedule", lambda: scheduler.delete_schedule(Name=name, GroupName=group))
     else:
         previous = {k: old[k] for k in params if k in old}
         scheduler.update_schedule(**params)
-        rollback.add("update schedule", lambda: scheduler.update_schedule(**previous))
+        at.rollback.add("update schedule", lambda: scheduler.update_schedule(**previous))
     state = {"type": "cron", "schedule": name, "group": group}
     return state, {"nextRuns": next_runs(trigger["schedule"], timezone)}
 
 
-def _event(
-    trigger: dict[str, Any],
-    routine_id: str,
-    machine_arn: str,
-    settings: Settings,
-    rollback: Rollback,
-    meta: dict[str, Any],
-) -> tuple[dict[str, Any], dict[str, Any]]:
+def _event(trigger: dict[str, Any], at: Installation) -> tuple[dict[str, Any], dict[str, Any]]:
     events = client("events")
-    name = settings.machine_name(routine_id)
+    name = at.settings.machine_name(at.routine_id)
     # "default" is the account's default bus, as EventBridge names it: the only bus AWS
     # services' events (aws.s3, aws.ec2, ...) reach. The stage's own bus is named like
     # any other bus.
@@ -180,14 +172,14 @@ def _event(
             EventBusName=bus,
             EventPattern=json.dumps(trigger["pattern"]),
             State="ENABLED",
-            Description=f"routine {routine_id}",
+            Description=f"routine {at.routine_id}",
         )
     except ClientError as exc:
         if exc.response["Error"]["Code"] in GONE:
             raise TriggerError(f"event bus '{bus}' does not exist", path="trigger.bus") from None
         raise
     if old_rule is None:
-        rollback.add("create rule", lambda: remove({"type": "event", "rule": name, "bus": bus}))
+        at.rollback.add("create rule", lambda: remove({"type": "event", "rule": name, "bus": bus}))
     else:
         rule = old_rule
 
@@ -198,15 +190,15 @@ def _event(
             if old_targets:
                 events.put_targets(Rule=name, EventBusName=bus, Targets=old_targets)
 
-        rollback.add("update rule", restore)
+        at.rollback.add("update rule", restore)
     # The routine receives the whole event as its trigger document.
     target = {
         "Id": "routine",
-        "Arn": machine_arn,
-        "RoleArn": settings.trigger_role_arn,
+        "Arn": at.machine_arn,
+        "RoleArn": at.settings.trigger_role_arn,
         "InputTransformer": {
             "InputPathsMap": {},
-            "InputTemplate": f'{{"trigger": <aws.events.event>, "{META_KEY}": {json.dumps(meta)}}}',
+            "InputTemplate": f'{{"trigger": <aws.events.event>, "{META_KEY}": {json.dumps(at.meta)}}}',
         },
     }
     failed = events.put_targets(Rule=name, EventBusName=bus, Targets=[target])
@@ -215,12 +207,10 @@ def _event(
     return {"type": "event", "rule": name, "bus": bus}, {"event": {"rule": name, "bus": bus}}
 
 
-def _webhook(
-    trigger: dict[str, Any], routine_id: str, settings: Settings, rollback: Rollback, webhook_base: str
-) -> tuple[dict[str, Any], dict[str, Any]]:
+def _webhook(trigger: dict[str, Any], at: Installation) -> tuple[dict[str, Any], dict[str, Any]]:
     manager = client("secretsmanager")
-    name = f"{settings.webhook_secret_prefix}{routine_id}"
-    url = f"{webhook_base.rstrip('/')}/hooks/{routine_id}"
+    name = f"{at.settings.webhook_secret_prefix}{at.routine_id}"
+    url = f"{at.webhook_base.rstrip('/')}/hooks/{at.routine_id}"
     # The webhook Lambda reads the signature options from the activation it finds.
     state = {
         "type": "webhook",
@@ -235,6 +225,6 @@ def _webhook(
         # Re-activation keeps the secret senders already use; it was shown once.
         return state, {"webhook": {"url": url}}
     secret = secrets.token_hex(32)
-    manager.create_secret(Name=name, SecretString=secret, Tags=[{"Key": "routineId", "Value": routine_id}])
-    rollback.add("create webhook secret", lambda: remove({"type": "webhook", "secretName": name}))
+    manager.create_secret(Name=name, SecretString=secret, Tags=[{"Key": "routineId", "Value": at.routine_id}])
+    at.rollback.add("create webhook secret", lambda: remove({"type": "webhook", "secretName": name}))
     return state, {"webhook": {"url": url, "secret": secret}}

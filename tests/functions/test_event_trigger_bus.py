@@ -30,9 +30,8 @@ def deployed(aws: LocalAWS, monkeypatch: pytest.MonkeyPatch) -> Settings:
 
 def install(settings: Settings, trigger: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     with Rollback() as rollback:
-        installed = triggers.install(
-            trigger, "r1", settings.machine_arn("routines-dev-r1"), settings, rollback, "", META
-        )
+        at = triggers.Installation("r1", settings.machine_arn("routines-dev-r1"), settings, rollback, META)
+        installed = triggers.install(trigger, at)
         rollback.commit()
     return installed
 
