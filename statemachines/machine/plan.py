@@ -50,6 +50,8 @@ class Plan:
     keep: dict[str, tuple[tuple[str | int, ...], ...]]
     # node → the variables its state sets to null: it is their last reader (see clears())
     clears: dict[str, tuple[str, ...]]
+    # outputs assigned before anything reads them, on every path: no null needed first
+    certain: frozenset[str]
 
     @property
     def graph(self) -> Graph:
@@ -116,7 +118,7 @@ def make_plan(topology: Topology, routine_variables: dict[str, Any], options: Co
             stack.extend(e.source for e in graph.incoming[node])
     # Kept to the end: the result, what a loop's Map or an approval's or until loop's own
     # states read (see clears()).
-    kept = set(leaves) | set(results.values()) | set(approvals) | set(repeats)
+    kept = _through_merges(set(leaves) | set(results.values()), sources) | set(approvals) | set(repeats)
     markers = {
         n: variable_name(n)
         for n in needed
@@ -143,7 +145,73 @@ def make_plan(topology: Topology, routine_variables: dict[str, Any], options: Co
         position={n: i for i, n in enumerate(topology.order)},
         keep=native_paths(topology, sources, results),
         clears=clears(topology, sources, node_reads, below, {n: variable_name(n) for n in stored}, kept),
+        certain=certain(topology, sources, node_reads, frozenset(stored), kept),
     )
+
+
+def _through_merges(nodes: set[str], sources: dict[str, tuple[str, ...]]) -> set[str]:
+    """The nodes, and the outputs every merge among them joins (a merge has no variable:
+    reading it reads theirs)."""
+    out: set[str] = set()
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        if node not in out:
+            out.add(node)
+            stack.extend(sources.get(node, ()))
+    return out
+
+
+def _readers(
+    topology: Topology,
+    sources: dict[str, tuple[str, ...]],
+    node_reads: dict[str, frozenset[str]],
+    stored: frozenset[str],
+) -> dict[str, set[str]]:
+    """Stored node → the nodes whose expressions read its output (a merge is read through
+    the outputs it joins; ``{{ nodes }}`` reads them all)."""
+    readers: dict[str, set[str]] = {}
+    for node, read in node_reads.items():
+        if _reads_every_output(topology.infos[node]):
+            read = frozenset(stored)
+        stack = list(read)
+        while stack:
+            source = stack.pop()
+            if source in sources:
+                stack.extend(sources[source])
+            elif source in stored:
+                readers.setdefault(source, set()).add(node)
+    return readers
+
+
+def certain(
+    topology: Topology,
+    sources: dict[str, tuple[str, ...]],
+    node_reads: dict[str, frozenset[str]],
+    stored: frozenset[str],
+    kept: set[str],
+) -> frozenset[str]:
+    """The outputs no expression can read unassigned: their node dominates every node that
+    reads them (each path to a reader runs through it, and a node that ran has assigned its
+    variable: its result, or its error record). The top level's first state need not set
+    them to null. Not: disabled nodes (they assign nothing), the result and what the
+    machine's own states read (``kept``), nodes inside loops (their iteration's scope)."""
+    graph = topology.graph
+    dominators: dict[str, int] = {}
+    for node in topology.order:
+        preds = [dominators[e.source] for e in graph.incoming[node]]
+        common = preds[0] if preds else 0
+        for bits in preds[1:]:
+            common &= bits
+        dominators[node] = common | graph.bit(node)
+    out = set()
+    for source, readers in _readers(topology, sources, node_reads, stored).items():
+        info = topology.infos[source]
+        if source in kept or info.node.disabled or topology.enclosing.get(source):
+            continue
+        if all(r != source and dominators[r] & graph.bit(source) for r in readers):
+            out.add(source)
+    return frozenset(out)
 
 
 def clears(
@@ -171,19 +239,10 @@ def clears(
         loops = topology.enclosing.get(node)
         return loops[0] if loops else node
 
-    readers: dict[str, set[str]] = {}
-    for node, read in node_reads.items():
-        if _reads_every_output(infos[node]):
-            read = frozenset(variable)
-        stack = list(read)
-        while stack:  # a merge is read through the outputs it joins
-            source = stack.pop()
-            if source in sources:
-                stack.extend(sources[source])
-            elif source in variable:
-                readers.setdefault(source, set()).add(effective(node))
+    readers = _readers(topology, sources, node_reads, frozenset(variable))
     out: dict[str, list[str]] = {}
-    for source, who in readers.items():
+    for source, read_by in readers.items():
+        who = {effective(r) for r in read_by}
         if source in kept or topology.enclosing.get(source):
             continue
         last = [r for r in who if all(below[other] & graph.bit(r) for other in who)]

@@ -271,13 +271,15 @@ class Build:
 
     def _initialise(self, scope: Scope, begin: str) -> None:
         """Null for every variable of this scope that is read later, in the first state's
-        Assign (every way out of it): a node that does not run then reads null."""
+        Assign (every way out of it): a node that does not run then reads null. At the top
+        level, not for outputs assigned before any reader on every path (Plan.certain)."""
         start = scope.states[begin]
         own = self.state_nodes.get(begin)
+        certain = self.plan.certain if scope.kind == "top" else frozenset()
         nulls = {
             self.plan.variable_of(n): None
             for n in dict.fromkeys(scope.assigned)
-            if n != own and all(home is scope for home in self.homes.get(n, ()))
+            if n != own and n not in certain and all(home is scope for home in self.homes.get(n, ()))
         }
         if not nulls or start.type in ("Succeed", "Fail"):
             return

@@ -143,3 +143,18 @@ def test_what_a_loop_reads_is_cleared_by_the_loop_and_an_until_loop_clears_nothi
     result = run_routine(aws, repeat)
     assert result.status == "SUCCEEDED", result.cause
     assert result.output == {"end": {"n": 6}}
+
+
+def test_the_outputs_a_merge_in_the_result_joins_are_kept_to_the_end(aws: LocalAWS) -> None:
+    # Found by the random-routine property test: n1 reads n0 last, but the execution's
+    # result is the merge n2, which joins n0's output with n1's.
+    doc = routine(
+        transform("n0", id="n0"),
+        transform("n1", id="n1", saw_n0="{{ nodes.n0.id }}"),
+        {"id": "n2", "plugin": "merge"},
+        connections=[link("n0", "n1"), link("n0", "n2"), link("n1", "n2")],
+    )
+    assert not cleared(compile_routine(doc).asl)
+    result = run_routine(aws, doc)
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.output == {"n2": {"n0": {"id": "n0"}, "n1": {"id": "n1", "saw_n0": "n0"}}}
