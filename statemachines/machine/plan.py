@@ -174,13 +174,8 @@ def _readers(
     for node, read in node_reads.items():
         if _reads_every_output(topology.infos[node]):
             read = frozenset(stored)
-        stack = list(read)
-        while stack:
-            source = stack.pop()
-            if source in sources:
-                stack.extend(sources[source])
-            elif source in stored:
-                readers.setdefault(source, set()).add(node)
+        for source in _through_merges(set(read), sources) & stored:
+            readers.setdefault(source, set()).add(node)
     return readers
 
 
