@@ -119,6 +119,7 @@ def make_plan(topology: Topology, routine_variables: dict[str, Any], options: Co
     # Kept to the end: the result, what a loop's Map or an approval's or until loop's own
     # states read (see clears()).
     kept = _through_merges(set(leaves) | set(results.values()), sources) | set(approvals) | set(repeats)
+    readers = _readers(topology, sources, node_reads, frozenset(stored))
     markers = {
         n: variable_name(n)
         for n in needed
@@ -144,8 +145,8 @@ def make_plan(topology: Topology, routine_variables: dict[str, Any], options: Co
         below=below,
         position={n: i for i, n in enumerate(topology.order)},
         keep=native_paths(topology, sources, results),
-        clears=clears(topology, sources, node_reads, below, {n: variable_name(n) for n in stored}, kept),
-        certain=certain(topology, sources, node_reads, frozenset(stored), kept),
+        clears=clears(topology, readers, below, kept),
+        certain=certain(topology, readers, kept),
     )
 
 
@@ -179,13 +180,7 @@ def _readers(
     return readers
 
 
-def certain(
-    topology: Topology,
-    sources: dict[str, tuple[str, ...]],
-    node_reads: dict[str, frozenset[str]],
-    stored: frozenset[str],
-    kept: set[str],
-) -> frozenset[str]:
+def certain(topology: Topology, readers: dict[str, set[str]], kept: set[str]) -> frozenset[str]:
     """The outputs no expression can read unassigned: their node dominates every node that
     reads them (each path to a reader runs through it, and a node that ran has assigned its
     variable: its result, or its error record). The top level's first state need not set
@@ -200,22 +195,17 @@ def certain(
             common &= bits
         dominators[node] = common | graph.bit(node)
     out = set()
-    for source, readers in _readers(topology, sources, node_reads, stored).items():
+    for source, read_by in readers.items():
         info = topology.infos[source]
         if source in kept or info.node.disabled or topology.enclosing.get(source):
             continue
-        if all(r != source and dominators[r] & graph.bit(source) for r in readers):
+        if all(r != source and dominators[r] & graph.bit(source) for r in read_by):
             out.add(source)
     return frozenset(out)
 
 
 def clears(
-    topology: Topology,
-    sources: dict[str, tuple[str, ...]],
-    node_reads: dict[str, frozenset[str]],
-    below: dict[str, int],
-    variable: dict[str, str],
-    kept: set[str],
+    topology: Topology, readers: dict[str, set[str]], below: dict[str, int], kept: set[str]
 ) -> dict[str, tuple[str, ...]]:
     """Liveness: the variables a Task or loop at the top level sets to null in its own
     ``Assign`` because it is their last reader — every other node that reads them comes
@@ -234,7 +224,6 @@ def clears(
         loops = topology.enclosing.get(node)
         return loops[0] if loops else node
 
-    readers = _readers(topology, sources, node_reads, frozenset(variable))
     out: dict[str, list[str]] = {}
     for source, read_by in readers.items():
         who = {effective(r) for r in read_by}
@@ -248,7 +237,7 @@ def clears(
             continue
         if not below[source] & graph.bit(reader.id) or reader.node.disabled:
             continue
-        out.setdefault(reader.id, []).append(variable[source])
+        out.setdefault(reader.id, []).append(variable_name(source))
     return {node: tuple(sorted(names)) for node, names in out.items()}
 
 

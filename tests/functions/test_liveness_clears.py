@@ -50,6 +50,12 @@ def cleared(asl: dict[str, Any]) -> dict[str, set[str]]:
     return out
 
 
+def first_nulls(asl: dict[str, Any], first: str) -> set[str]:
+    """The variables the routine's first state sets to null before anything ran."""
+    assign = states(asl)[first].get("Assign") or {}
+    return {k for k, v in assign.items() if v is None}
+
+
 def exit_assignments(history: list[dict[str, Any]], state: str) -> list[dict[str, Any]]:
     return [
         e["stateExitedEventDetails"].get("assignedVariables") or {}
@@ -69,6 +75,8 @@ def test_in_a_chain_each_output_is_cleared_by_the_node_that_reads_it(aws: LocalA
     asl = compile_routine(doc).asl
     # a is read by b and c: c reads it last; d, the result, is never cleared.
     assert {k: v for k, v in cleared(asl).items() if k in "abcd"} == {"c": {"a", "b"}, "d": {"c"}}
+    # Each node runs before its readers on every path: only the result is set to null first.
+    assert first_nulls(asl, "a") == {"d"}
     result = run_routine(aws, doc)
     assert result.status == "SUCCEEDED", result.cause
     assert result.output == {"d": {"v": 4}}
@@ -103,6 +111,8 @@ def test_exclusive_readers_do_not_clear_what_the_other_branch_reads(aws: LocalAW
     clears = cleared(asl)
     assert "left" not in clears and "right" not in clears
     assert clears["after"] == {"src", "left", "right"}
+    # left and right may not run before after reads them; src always has.
+    assert first_nulls(asl, "src") == {"left", "right", "after"}
     for flag, picked in ((True, {"left": {"saw": 7}}), (False, {"right": {"saw": 14}})):
         result = run_routine(aws, doc, {"left": flag})
         assert result.status == "SUCCEEDED", result.cause
