@@ -105,7 +105,12 @@ def mixed(n: int) -> dict[str, Any]:
         segment += 1
     while len(nodes) < n:
         last = add(transform(f"t{len(nodes)}", prev=f"{{{{ nodes.{last}.at }}}}", at=f"t{len(nodes)}"), last)
-    return {"name": f"mixed {len(nodes)}", "trigger": {"type": "manual"}, "nodes": nodes, "connections": links}
+    return {
+        "name": f"mixed {len(nodes)}",
+        "trigger": {"type": "manual"},
+        "nodes": nodes,
+        "connections": links,
+    }
 
 
 def eight_nodes() -> dict[str, Any]:
@@ -128,9 +133,7 @@ def eight_nodes() -> dict[str, Any]:
     pairs = [("fetch", "big", None), ("big", "rush", "true"), ("big", "normal", "false")]
     pairs += [("rush", "picked", None), ("normal", "picked", None), ("picked", "each", None)]
     pairs += [("each", "line", "body"), ("each", "summary", "done")]
-    links = [
-        {"sourceNodeId": a, "targetNodeId": b, **({"sourcePort": p} if p else {})} for a, b, p in pairs
-    ]
+    links = [{"sourceNodeId": a, "targetNodeId": b, **({"sourcePort": p} if p else {})} for a, b, p in pairs]
     return {"name": "eight nodes", "trigger": {"type": "manual"}, "nodes": nodes, "connections": links}
 
 
