@@ -118,8 +118,14 @@ def make_plan(topology: Topology, routine_variables: dict[str, Any], options: Co
             stack.extend(e.source for e in graph.incoming[node])
     # Kept to the end: the result, what a loop's Map or an approval's or until loop's own
     # states read (see clears()).
-    kept = _through_merges(set(leaves) | set(results.values()), sources) | set(approvals) | set(repeats)
-    readers = _readers(topology, sources, node_reads, frozenset(stored))
+    # What reading a node reads: a merge, the outputs it joins; a disabled node, what leads
+    # into it (whether a merge ran is read there: values.RootText._active).
+    through = {
+        **{n: tuple(e.source for e in graph.incoming[n]) for n, i in infos.items() if i.node.disabled},
+        **sources,
+    }
+    kept = _through_merges(set(leaves) | set(results.values()), through) | set(approvals) | set(repeats)
+    readers = _readers(topology, through, node_reads, frozenset(stored))
     markers = {
         n: variable_name(n)
         for n in needed
@@ -150,32 +156,32 @@ def make_plan(topology: Topology, routine_variables: dict[str, Any], options: Co
     )
 
 
-def _through_merges(nodes: set[str], sources: dict[str, tuple[str, ...]]) -> set[str]:
-    """The nodes, and the outputs every merge among them joins (a merge has no variable:
-    reading it reads theirs)."""
+def _through_merges(nodes: set[str], through: dict[str, tuple[str, ...]]) -> set[str]:
+    """The nodes, and what reading them reads (``through``): the outputs a merge joins (a
+    merge has no variable), what leads into a disabled node — and so on."""
     out: set[str] = set()
     stack = list(nodes)
     while stack:
         node = stack.pop()
         if node not in out:
             out.add(node)
-            stack.extend(sources.get(node, ()))
+            stack.extend(through.get(node, ()))
     return out
 
 
 def _readers(
     topology: Topology,
-    sources: dict[str, tuple[str, ...]],
+    through: dict[str, tuple[str, ...]],
     node_reads: dict[str, frozenset[str]],
     stored: frozenset[str],
 ) -> dict[str, set[str]]:
-    """Stored node → the nodes whose expressions read its output (a merge is read through
-    the outputs it joins; ``{{ nodes }}`` reads them all)."""
+    """Stored node → the nodes whose expressions read its output (through merges and
+    disabled nodes: :func:`_through_merges`; ``{{ nodes }}`` reads them all)."""
     readers: dict[str, set[str]] = {}
     for node, read in node_reads.items():
         if _reads_every_output(topology.infos[node]):
             read = frozenset(stored)
-        for source in _through_merges(set(read), sources) & stored:
+        for source in _through_merges(set(read), through) & stored:
             readers.setdefault(source, set()).add(node)
     return readers
 
