@@ -109,10 +109,16 @@ class RootText:
             return f"{marker} = true" if info.plugin.name == "wait" else f"{marker} = {literal(edge.port)}"
         if source in self.plan.sources:
             return f"({self.node(source)}) != null"
+        if edge.port == "body":  # inside the loop's iteration: the loop is running
+            return "true"
         if source in self.plan.variable:
             value = self.node(source)
             is_error = f"($type({value}) = 'object' and $keys({value}) = 'error')"
-            return is_error if edge.port == "error" else f"({value} != null and $not{is_error})"
+            if edge.port == "error":
+                return is_error
+            if info.node.on_error == "continue":  # its error record goes on as its output
+                return f"({value} != null)"
+            return f"({value} != null and $not{is_error})"
         if info.node.disabled and edge.port == info.pass_through_port:
             return self._any_active(source) if self.plan.graph.incoming[source] else "true"
         return "false"
@@ -310,7 +316,10 @@ def _context_for_lambda(
     if merges:  # their entries may be S3 references to load (plugins.runtime.context)
         args["merged"] = merges
     if read:
-        args["nodes"] = {n: "{% " + root_text.node(n) + " %}" for n in read}
+        # One object: a node that did not run may have no variable on this path (one only a
+        # skipped Parallel assigns); its entry is left out, and reads as null in the Lambda.
+        entries = ", ".join(f"{literal(n)}: ({root_text.node(n)})" for n in read)
+        args["nodes"] = "{% {" + entries + "} %}"
     if "trigger" in roots:
         args["trigger"] = "{% " + root_text.trigger() + " %}"
     if "vars" in roots:

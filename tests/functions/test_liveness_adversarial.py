@@ -279,12 +279,6 @@ def test_both_ports_of_a_routed_node_meet_in_a_merge_then_read_the_source(aws: L
     assert result.output == {"end": {"a": 2, "j": {"bad": {"saw": 20}}}}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="whether a merge ran is read as 'its source's variable holds a non-error value' "
-    "for an out connection; under continue the out port fires with an error record, so m "
-    "(which the trace shows ran) reads as null",
-)
 def test_a_merge_after_a_node_that_failed_under_continue(aws: LocalAWS) -> None:
     doc = routine(
         failing("a", "continue"),
@@ -499,12 +493,6 @@ def test_a_loop_in_one_branch_reads_a_node_that_a_reader_after_the_merge_reads(a
     assert ok(aws, doc, {"go": False}).output == {"end": {"k": 3, "each": None, "m": "skip"}}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="whether m ran is read from the loop's own variable ($node_each) for the body "
-    "connection into the disabled d: unassigned inside the iteration, so the first "
-    "iteration's result is null instead of {}",
-)
 def test_a_merge_through_a_disabled_node_in_a_loop_body_is_the_iteration_result(aws: LocalAWS) -> None:
     doc = routine(
         transform("a", items=[1, 2]),
@@ -757,12 +745,6 @@ def test_a_deferred_read_of_a_node_from_a_parallel_that_ran(aws: LocalAWS, lk_se
     assert ok(aws, parallel_only_on_one_path(), {"go": True}).output == {"r": {"saw": 1, "k": "K"}}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="b's variable is assigned only by the Parallel (not set to null first: its home "
-    "is the branch); on the path that skips the Parallel, r's Arguments hand the Lambda "
-    "'nodes': {'b': $b} — undefined, States.QueryEvaluationError: the execution fails",
-)
 def test_a_deferred_read_of_a_node_from_a_parallel_that_was_skipped(aws: LocalAWS, lk_secret: None) -> None:
     result = ok(aws, parallel_only_on_one_path(), {"go": False})
     assert result.output == {"r": {"saw": None, "k": "K"}}
@@ -984,32 +966,15 @@ def reference(doc: dict[str, Any], trigger: dict[str, Any]) -> tuple[dict[str, A
     return nodes, {leaf: out[leaf] for leaf in leaves if ran[leaf]}
 
 
-# Seeds whose routine shows a known finding (see the xfail tests above).
-KNOWN: dict[int, str] = {}
-KNOWN_ERRORS = {
-    4: "n5 reads nodes.n3, a merge after n1 which failed under continue: null instead of "
-    "{'n1': error} (as test_a_merge_after_a_node_that_failed_under_continue)",
-    27: "n6 (deferred: it reads a secret) reads n5, assigned only by a Parallel this path "
-    "skipped: $n5 is undefined in its Arguments, n6 fails with States.QueryEvaluationError "
-    "(as test_a_deferred_read_of_a_node_from_a_parallel_that_was_skipped)",
-}
-SEEDS = [
-    pytest.param(seed, marks=pytest.mark.xfail(strict=True, reason=KNOWN[seed])) if seed in KNOWN else seed
-    for seed in range(200)
-]
+# The seeds of a first run found the disabled-node and the continue/deferred bugs fixed
+# with this file (122; 4, 27); later seeds found the same ones again.
+SEEDS = range(200)
+ERROR_SEEDS = [*range(150), 314, 483, 505, 528, 676, 793]
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_random_routines_with_many_readers_and_merges(aws: LocalAWS, seed: int) -> None:
     check(aws, *random_routine(seed))
-
-
-ERROR_SEEDS = [
-    pytest.param(seed, marks=pytest.mark.xfail(strict=True, reason=KNOWN_ERRORS[seed]))
-    if seed in KNOWN_ERRORS
-    else seed
-    for seed in range(150)
-]
 
 
 @pytest.mark.parametrize("seed", ERROR_SEEDS)
