@@ -116,10 +116,10 @@ def make_plan(topology: Topology, routine_variables: dict[str, Any], options: Co
         stack.extend(sources.get(node, ()))
         if infos[node].node.disabled:
             stack.extend(e.source for e in graph.incoming[node])
-    # Kept to the end: the result, what a loop's Map or an approval's or until loop's own
-    # states read (see clears()).
     # What reading a node reads: a merge, the outputs it joins; a disabled node, what leads
-    # into it (whether a merge ran is read there: values.RootText._active).
+    # into it (whether a merge ran is read there: values.RootText._active). Kept to the end
+    # (see clears()): what the result reads, and what a loop's Map or an approval's or an
+    # until loop's own states read.
     through = {
         **{n: tuple(e.source for e in graph.incoming[n]) for n, i in infos.items() if i.node.disabled},
         **sources,
