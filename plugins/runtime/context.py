@@ -66,7 +66,11 @@ def build_context(event: Invocation, secrets: dict[str, Any]) -> dict[str, Any]:
         "trigger": load(event.trigger),  # a large trigger is stored in S3 by its starter
         "vars": event.vars,
         "execution": event.execution.model_dump(by_alias=True),
-        "loop": event.loop,
+        # An until loop's previous result may be stored in S3 (the machine reads it
+        # natively unless it lacks what an expression reads: then this Lambda does).
+        "loop": {**event.loop, "previous": normalize(event.loop.get("previous"))}
+        if isinstance(event.loop, dict) and "previous" in event.loop
+        else event.loop,
         "nodes": nodes,
         "secrets": secrets,
     }

@@ -410,11 +410,13 @@ def loop(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
     message = f"'loop items must be a list; got ' & {named}"
     partial = build.root_text.partial(raw)
     if partial:
-        # The list is in an output offloaded to S3 and too big to keep inline: no inline
-        # Map could take it (a state's input is at most 256 KiB either way).
+        # The list is in a value offloaded to S3 without it kept inline: a trigger over its
+        # 16 KiB, or an output over its share of the variables (a distributed Map reading
+        # it from S3 is the next step: docs/design/jsonata-engine.md, "big loops").
         offloaded = (
-            "'loop items come from an output stored in S3, over what a loop can take inline "
-            "(256 KiB): loop over a smaller list, or split it first'"
+            "'loop items come from a value stored in S3 (a trigger over 16 KiB, or an output "
+            "over its share of the state machine variables), which a loop cannot read yet: "
+            "loop over a smaller list, or split it first'"
         )
         message = f"({partial}) ? {offloaded} : {message}"
     guard_name = build.name(f"{info.id} (items)", info.id)

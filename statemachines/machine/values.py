@@ -152,6 +152,10 @@ class RootText:
         the top-level field it reads there (None: the whole value)."""
         if ref.root == "trigger":
             return [(self.trigger(), ref.steps[0] if ref.steps else None)]
+        if ref.root == "loop" and ref.name == "previous":
+            # An until loop's previous result: its result node's output, maybe in S3.
+            previous = self(Reference("loop.previous", "loop", "previous", ("previous",)))
+            return [(previous, ref.steps[1] if len(ref.steps) > 1 else None)]
         if ref.root != "nodes":
             return []
         if ref.name is None:
