@@ -586,46 +586,39 @@ def test_an_if_in_a_loop_body_on_a_large_body_output(aws: LocalAWS) -> None:
     }
 
 
+def generated_loop(after: dict[str, Any]) -> dict[str, Any]:
+    """A loop over 25 generated items of 8,000 characters (200 KB), and a node after it."""
+    return routine(
+        transform("gen", {"rows": "{{ [1..25].($pad('', 8000, $string(($ % 10)))) }}"}),
+        {
+            "id": "each",
+            "plugin": "loop",
+            "parameters": {"items": "{{ nodes.gen.rows }}", "maxConcurrency": 5},
+        },
+        transform("row", {"l": "{{ $length(loop.item) }}", "c": "{{ $substring(loop.item, 0, 1) }}"}),
+        transform("after", after),
+        connections=[link("gen", "each"), link("each", "row", "body"), link("each", "after", "done")],
+    )
+
+
+ROWS = [{"l": 8000, "c": str(i % 10)} for i in range(1, 26)]
+
+
 @pytest.mark.xfail(
     raises=AssertionError,
     strict=True,
     reason="a 200 KB list (under a variable's 256 KiB) read by the loop and, with the loop's "
     "results, by one node after it gets half a room and goes to S3; the loop then fails with "
-    "Routines.UserError 'loop items come from an output stored in S3, over what a loop can take "
-    "inline (256 KiB)' (without the reader of gen after the loop it succeeds)",
+    "Routines.UserError 'loop items come from a value stored in S3' (without the reader of gen "
+    "after the loop it succeeds)",
 )
 def test_a_loop_over_a_generated_list_of_large_items(aws: LocalAWS) -> None:
-    doc = routine(
-        transform("gen", {"rows": "{{ [1..25].($pad('', 8000, $string(($ % 10)))) }}"}),
-        {
-            "id": "each",
-            "plugin": "loop",
-            "parameters": {"items": "{{ nodes.gen.rows }}", "maxConcurrency": 5},
-        },
-        transform("row", {"l": "{{ $length(loop.item) }}", "c": "{{ $substring(loop.item, 0, 1) }}"}),
-        transform("after", {"all": "{{ nodes.each }}", "first": "{{ $length(nodes.gen.rows[0]) }}"}),
-        connections=[link("gen", "each"), link("each", "row", "body"), link("each", "after", "done")],
-    )
-    result = ok(aws, doc)
-    assert result.output == {
-        "after": {"all": [{"l": 8000, "c": str(i % 10)} for i in range(1, 26)], "first": 8000}
-    }
+    doc = generated_loop({"all": "{{ nodes.each }}", "first": "{{ $length(nodes.gen.rows[0]) }}"})
+    assert ok(aws, doc).output == {"after": {"all": ROWS, "first": 8000}}
 
 
 def test_a_loop_over_a_generated_list_of_large_items_not_read_after(aws: LocalAWS) -> None:
-    doc = routine(
-        transform("gen", {"rows": "{{ [1..25].($pad('', 8000, $string(($ % 10)))) }}"}),
-        {
-            "id": "each",
-            "plugin": "loop",
-            "parameters": {"items": "{{ nodes.gen.rows }}", "maxConcurrency": 5},
-        },
-        transform("row", {"l": "{{ $length(loop.item) }}", "c": "{{ $substring(loop.item, 0, 1) }}"}),
-        transform("after", {"all": "{{ nodes.each }}"}),
-        connections=[link("gen", "each"), link("each", "row", "body"), link("each", "after", "done")],
-    )
-    result = ok(aws, doc)
-    assert result.output == {"after": {"all": [{"l": 8000, "c": str(i % 10)} for i in range(1, 26)]}}
+    assert ok(aws, generated_loop({"all": "{{ nodes.each }}"})).output == {"after": {"all": ROWS}}
 
 
 @pytest.mark.parametrize("execution", EXECUTIONS)
@@ -730,8 +723,8 @@ def test_an_if_in_a_loop_body_on_a_large_outer_output(aws: LocalAWS) -> None:
     raises=AssertionError,
     strict=True,
     reason="a trigger over 16 KiB goes to S3 keeping only fields that fit 16 KiB inline: a loop "
-    "over a 20 KB trigger list fails with Routines.UserError 'loop items come from an output "
-    "stored in S3, over what a loop can take inline (256 KiB)' (also with mode: distributed)",
+    "over a 20 KB trigger list fails with Routines.UserError 'loop items come from a value "
+    "stored in S3' (also with mode: distributed)",
 )
 @pytest.mark.parametrize("size", [1_000, 10_000])
 def test_a_loop_over_a_large_trigger_list(aws: LocalAWS, size: int) -> None:
