@@ -16,7 +16,11 @@ MAX_SWITCH_RULES = 64
 MAX_EVENT_PATTERN_BYTES = 4096
 MAX_EXPRESSION_LENGTH = 1024
 # An execution input larger than this is stored in S3 by its starter (a trigger, the API):
-# the machine receives a reference to it.
-TRIGGER_INLINE_BYTES = 16 * 1024
+# the machine receives a reference to it, keeping inline the top-level fields that fit.
+# JSONata machines read the trigger from the execution's context, not from each state's
+# payload, so it can be larger than the 16 KiB of the JSONPath machines: 64 KiB lets a loop
+# run over a webhook's list of a few hundred entries, and the Express wrapper's record still
+# holds it beside a 256 KiB output within DynamoDB's 400 KB item.
+TRIGGER_INLINE_BYTES = 64 * 1024
 # A port name: an output of a switch rule, an input of a node.
 PORT_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"

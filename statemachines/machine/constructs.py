@@ -20,6 +20,7 @@ from contract.conditions import evaluate
 from contract.errors import CompileError
 from contract.expressions import map_strings, parse_template
 from contract.jsonata.conditions import condition_jsonata, literal
+from contract.limits import TRIGGER_INLINE_BYTES
 from contract.names import APPROVAL_NOTIFIER, EVALUATOR
 from contract.problems import node_path
 from plugins.sdk import PortType
@@ -411,12 +412,12 @@ def loop(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
     partial = build.root_text.partial(raw)
     if partial:
         # The list is in a value offloaded to S3 without it kept inline: a trigger over its
-        # 16 KiB, or an output over its share of the variables (a distributed Map reading
-        # it from S3 is the next step: docs/design/jsonata-engine.md, "big loops").
+        # inline room, or an output over its share of the variables (a distributed Map
+        # reading it from S3 is the next step: docs/design/jsonata-engine.md, "big loops").
         offloaded = (
-            "'loop items come from a value stored in S3 (a trigger over 16 KiB, or an output "
-            "over its share of the state machine variables), which a loop cannot read yet: "
-            "loop over a smaller list, or split it first'"
+            f"'loop items come from a value stored in S3 (a trigger over {TRIGGER_INLINE_BYTES // 1024} "
+            "KiB, or an output over its share of the state machine variables), which a loop "
+            "cannot read yet: loop over a smaller list, or split it first'"
         )
         message = f"({partial}) ? {offloaded} : {message}"
     guard_name = build.name(f"{info.id} (items)", info.id)

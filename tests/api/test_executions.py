@@ -160,7 +160,7 @@ def test_a_record_whose_execution_step_functions_no_longer_knows_is_still_return
 
 def test_a_run_whose_input_is_over_the_inline_budget_reads_it_from_s3(api: Api, aws: LocalAWS) -> None:
     routine_id = active(api)
-    trigger = {"who": "Ada", "pad": "x" * 100_000}  # far over the 16 KiB inline slot of a trigger
+    trigger = {"who": "Ada", "pad": "x" * 100_000}  # over the 64 KiB inline room of a trigger
     status, body, _ = api("POST", f"/routines/{routine_id}/executions", {"input": trigger})
     assert status == 202
     result = wait(api, body["executionId"])

@@ -209,7 +209,7 @@ def test_a_long_loop_inside_a_loop_sees_the_outer_data_and_numbers_its_iteration
             link("rows", "after", "done"),
         ],
     )
-    rows = [list(range(1000)), list(range(1000, 2000))]  # a trigger kept inline (< 16 KiB)
+    rows = [list(range(1000)), list(range(1000, 2000))]  # a trigger kept inline (< 64 KiB)
     result = run_routine(aws, doc, {"rows": rows})
     assert result.status == "SUCCEEDED", result.cause
     assert result.nodes["after"]["output"] == {"rows": [{"last": 999, "n": "T"}, {"last": 1999, "n": "T"}]}

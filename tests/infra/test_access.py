@@ -43,7 +43,7 @@ from tests.infra.conftest import Synth
 
 API, WEBHOOK, RECORDER = "routines-dev-api", "routines-dev-webhook", "routines-dev-recorder"
 STAGE_BUS = "routines-dev-triggers"
-BIG = "x" * (20 * 1024)  # over the trigger's inline slot (statemachines.budget: 16 KiB)
+BIG = "x" * (80 * 1024)  # over the trigger's inline room (contract.limits: 64 KiB)
 PATTERN = {"source": ["aws.s3"], "detail-type": ["Object Created"]}
 
 
