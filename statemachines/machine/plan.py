@@ -125,7 +125,7 @@ def make_plan(topology: Topology, routine_variables: dict[str, Any], options: Co
         **sources,
     }
     kept = _through_merges(set(leaves) | set(results.values()), through) | set(approvals) | set(repeats)
-    readers = _readers(topology, through, node_reads, frozenset(stored))
+    readers = _readers(through, node_reads, frozenset(stored))
     markers = {
         n: variable_name(n)
         for n in needed
@@ -170,17 +170,13 @@ def _through_merges(nodes: set[str], through: dict[str, tuple[str, ...]]) -> set
 
 
 def _readers(
-    topology: Topology,
-    through: dict[str, tuple[str, ...]],
-    node_reads: dict[str, frozenset[str]],
-    stored: frozenset[str],
+    through: dict[str, tuple[str, ...]], node_reads: dict[str, frozenset[str]], stored: frozenset[str]
 ) -> dict[str, set[str]]:
     """Stored node → the nodes whose expressions read its output (through merges and
-    disabled nodes: :func:`_through_merges`; ``{{ nodes }}`` reads them all)."""
+    disabled nodes: :func:`_through_merges`). Every read names its node: the validator
+    refuses ``nodes`` as a whole."""
     readers: dict[str, set[str]] = {}
     for node, read in node_reads.items():
-        if _reads_every_output(topology.infos[node]):
-            read = frozenset(stored)
         for source in _through_merges(set(read), through) & stored:
             readers.setdefault(source, set()).add(node)
     return readers
@@ -221,8 +217,7 @@ def clears(
     Kept to the end (``kept``): the execution's result, loops' iteration results,
     approvals and until loops (their states read their own variables). A reader in a
     loop's body counts as its outermost loop; an until loop's body runs at the top level
-    again and again, so what it reads is never cleared. A node reading all of ``nodes``
-    reads every output."""
+    again and again, so what it reads is never cleared."""
     graph = topology.graph
     infos = topology.infos
 
@@ -245,16 +240,6 @@ def clears(
             continue
         out.setdefault(reader.id, []).append(variable_name(source))
     return {node: tuple(sorted(names)) for node, names in out.items()}
-
-
-def _reads_every_output(info: NodeInfo) -> bool:
-    """``{{ nodes }}`` itself, or an expression over it as a whole."""
-    return any(
-        ref.root == "nodes" and not ref.name
-        for name, value in info.parameters.items()
-        for expression in _expressions(value)
-        for ref in expression.references
-    )
 
 
 def is_lambda_evaluated(info: NodeInfo, name: str, roots: set[str]) -> bool:

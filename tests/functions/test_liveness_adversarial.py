@@ -61,10 +61,10 @@ def ok(aws: LocalAWS, doc: dict[str, Any], trigger: Any = None) -> Any:
 # --- merges whose activity is read through a disabled node --------------------------------
 
 
-def merge_through_disabled() -> dict[str, Any]:
-    """p reaches the merge m only through a disabled node d (which passes activation on):
-    whether m ran is read from p's variable. r reads p, and is p's last reader as far as
-    expressions go, so it clears p — before R reads nodes.m."""
+def through_disabled(*more: dict[str, Any], connections: list[Any]) -> dict[str, Any]:
+    """p reaches the merge m only through a disabled node d (which passes activation on),
+    y through the if x's true port; r reads p. ``more``: nodes after them, joined by
+    ``connections`` (beside the ones here)."""
     return routine(
         transform("s", v=0),
         transform("p", v=1),
@@ -73,7 +73,7 @@ def merge_through_disabled() -> dict[str, Any]:
         transform("y"),
         merge("m"),
         transform("r", saw="{{ nodes.p.v }}"),
-        transform("R", m="{{ nodes.m }}"),
+        *more,
         connections=[
             link("s", "p"),
             link("s", "x"),
@@ -81,10 +81,15 @@ def merge_through_disabled() -> dict[str, Any]:
             link("d", "m"),
             link("x", "y", "true"),
             link("y", "m"),
-            link("m", "r"),
-            link("r", "R"),
+            *connections,
         ],
     )
+
+
+def merge_through_disabled() -> dict[str, Any]:
+    """Whether m ran is read from p's variable. r is p's last reader as far as expressions
+    go, so it would clear p — before R reads nodes.m."""
+    return through_disabled(transform("R", m="{{ nodes.m }}"), connections=[link("m", "r"), link("r", "R")])
 
 
 def test_a_merge_reached_through_a_disabled_node_still_ran_after_its_source_is_cleared(aws: LocalAWS) -> None:
@@ -185,25 +190,7 @@ def test_a_merge_reached_through_a_disabled_node_with_its_other_branch_taken(aws
 
 
 def test_a_result_merge_reached_through_a_disabled_node(aws: LocalAWS) -> None:
-    doc = routine(
-        transform("s", v=0),
-        transform("p", v=1),
-        disabled(transform("d")),
-        if_("x", "go"),
-        transform("y"),
-        merge("m"),
-        transform("r", saw="{{ nodes.p.v }}"),
-        connections=[
-            link("s", "p"),
-            link("s", "x"),
-            link("p", "d"),
-            link("d", "m"),
-            link("x", "y", "true"),
-            link("y", "m"),
-            link("p", "r"),
-            link("y", "r"),
-        ],
-    )
+    doc = through_disabled(connections=[link("p", "r"), link("y", "r")])
     assert ok(aws, doc, {"go": False}).output == {"m": {}, "r": {"saw": 1}}
     assert ok(aws, doc, {"go": True}).output == {"m": {"y": {"at": "y"}}, "r": {"saw": 1}}
 

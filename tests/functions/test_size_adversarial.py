@@ -838,61 +838,45 @@ def test_an_until_loop_with_large_results_reading_a_large_outer_output(aws: Loca
 # --- values that are references: loop results fed on ---------------------------------------------
 
 
-@pytest.mark.parametrize("size", [100, 5_000])
-def test_a_loop_over_the_results_of_a_loop(aws: LocalAWS, size: int) -> None:
-    doc = routine(
+def loop_over_a_loop(size: int, *body: dict[str, Any], inner: list[Any]) -> dict[str, Any]:
+    """A loop ``first`` making results of ``size`` characters (``make``), and a loop
+    ``second`` over them whose body is ``body`` (``inner``: its connections; the body's
+    first node is linked from ``second``), then ``after`` reading ``second``."""
+    return routine(
         {"id": "first", "plugin": "loop", "parameters": {"items": "{{ trigger.items }}"}},
         transform("make", {"i": "{{ loop.item }}", "pad": pad(size, "p")}),
         {"id": "second", "plugin": "loop", "parameters": {"items": "{{ nodes.first }}"}},
-        transform("use", {"i": "{{ loop.item.i }}", "l": "{{ $length(loop.item.pad) }}"}),
+        *body,
         transform("after", {"all": "{{ nodes.second }}"}),
         connections=[
             link("first", "make", "body"),
             link("first", "second", "done"),
-            link("second", "use", "body"),
+            link("second", body[0]["id"], "body"),
+            *inner,
             link("second", "after", "done"),
         ],
     )
-    result = ok(aws, doc, {"items": list(range(5))})
+
+
+@pytest.mark.parametrize("size", [100, 5_000])
+def test_a_loop_over_the_results_of_a_loop(aws: LocalAWS, size: int) -> None:
+    use = transform("use", {"i": "{{ loop.item.i }}", "l": "{{ $length(loop.item.pad) }}"})
+    result = ok(aws, loop_over_a_loop(size, use, inner=[]), {"items": list(range(5))})
     assert result.output == {"after": {"all": [{"i": i, "l": size} for i in range(5)]}}
 
 
 @pytest.mark.parametrize("size", [100, 5_000])
 def test_a_loop_body_reads_a_secret_and_a_large_loop_item(aws: LocalAWS, size: int) -> None:
     aws.client("secretsmanager").create_secret(Name=f"lk{size}", SecretString="S")
-    doc = routine(
-        {"id": "first", "plugin": "loop", "parameters": {"items": "{{ trigger.items }}"}},
-        transform("make", {"i": "{{ loop.item }}", "pad": pad(size, "p")}),
-        {"id": "second", "plugin": "loop", "parameters": {"items": "{{ nodes.first }}"}},
-        transform("use", {"s": "{{ secrets.lk" + str(size) + " & $length(loop.item.pad) }}"}),
-        transform("after", {"all": "{{ nodes.second }}"}),
-        connections=[
-            link("first", "make", "body"),
-            link("first", "second", "done"),
-            link("second", "use", "body"),
-            link("second", "after", "done"),
-        ],
-    )
-    result = ok(aws, doc, {"items": list(range(3))})
+    use = transform("use", {"s": "{{ secrets.lk" + str(size) + " & $length(loop.item.pad) }}"})
+    result = ok(aws, loop_over_a_loop(size, use, inner=[]), {"items": list(range(3))})
     assert result.output == {"after": {"all": [{"s": f"S{size}"}] * 3}}
 
 
 def test_an_if_on_a_field_of_a_loop_item_that_is_a_large_result(aws: LocalAWS) -> None:
-    doc = routine(
-        {"id": "first", "plugin": "loop", "parameters": {"items": "{{ trigger.items }}"}},
-        transform("make", {"i": "{{ loop.item }}", "pad": pad(5_000, "p")}),
-        {"id": "second", "plugin": "loop", "parameters": {"items": "{{ nodes.first }}"}},
-        if_node("odd", "{{ loop.item.i % 2 }}", "eq", 1),
-        transform("yes", {"i": "{{ loop.item.i }}"}),
-        transform("after", {"all": "{{ nodes.second }}"}),
-        connections=[
-            link("first", "make", "body"),
-            link("first", "second", "done"),
-            link("second", "odd", "body"),
-            link("odd", "yes", "true"),
-            link("second", "after", "done"),
-        ],
-    )
+    odd = if_node("odd", "{{ loop.item.i % 2 }}", "eq", 1)
+    yes = transform("yes", {"i": "{{ loop.item.i }}"})
+    doc = loop_over_a_loop(5_000, odd, yes, inner=[link("odd", "yes", "true")])
     result = ok(aws, doc, {"items": list(range(4))})
     assert result.output == {"after": {"all": [None, {"i": 1}, None, {"i": 3}]}}
 
