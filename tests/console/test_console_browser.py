@@ -188,6 +188,25 @@ def test_the_console_end_to_end(page: Page, tmp_path: Path) -> None:
         expect(page.locator("#rerun")).to_be_visible()
         page.screenshot(path=str(tmp_path / "approval-done.png"), full_page=True)
 
+        # Re-run it from the console: a new execution with the same input, shown live; this
+        # time the approval is rejected, so the rejection branch runs and the run succeeds.
+        failed_run = page.url
+        page.click("#rerun")
+        page.wait_for_url(lambda url: url != failed_run and "#/executions/" in url)
+        expect(page.locator('[data-node="approve"]')).to_have_attribute(
+            "data-status", "waiting", timeout=30_000
+        )
+        page.click('[data-node="approve"]')
+        page.fill("#approval-data", '{"reason": "too much"}')
+        page.click("#reject")
+        expect(page.locator("#exec-status")).to_have_text("SUCCEEDED", timeout=60_000)
+        expect(page.locator('[data-node="logRejection"]')).to_have_attribute("data-status", "succeeded")
+        expect(page.locator('[data-node="pay"]')).to_have_attribute("data-status", "skipped")
+        page.click('[data-node="logRejection"]')
+        expect(page.locator("#panel-output")).to_contain_text('"reason": "too much"')
+        expect(page.locator("#panel-output")).to_contain_text('"rejectedBy": "alice"')
+        page.screenshot(path=str(tmp_path / "approval-rejected.png"), full_page=True)
+
         # Stop a waiting run.
         _run(page, ids["nap"], {})
         expect(page.locator('[data-node="nap"]')).to_have_attribute("data-status", "waiting", timeout=30_000)
