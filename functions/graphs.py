@@ -9,14 +9,15 @@
 
 :func:`picture` is the plain structure (for any renderer), :func:`mermaid` Mermaid's
 ``flowchart LR`` text (GitHub and most docs tools draw it), :func:`svg` a self-contained
-SVG with a small layered layout (columns by longest path from the start, in topological
-order; no crossing minimisation — the console lays graphs out with dagre).
+SVG (laid out in layers by :mod:`functions.graph_layout`, loop bodies as blocks; the
+console lays graphs out with dagre).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from html import escape
+from itertools import pairwise
 
 from statemachines.topology import Topology
 
@@ -116,91 +117,75 @@ def mermaid(topology: Topology) -> str:
 
 # -- SVG -------------------------------------------------------------------------------------
 
-BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN, PAD = 170, 46, 70, 28, 24, 12
-
-
-def _layers(shown: Picture) -> dict[str, int]:
-    """Column of each node: the longest path to it from a node without inputs."""
-    column = {node.id: 0 for node in shown.nodes}
-    incoming: dict[str, list[str]] = {node.id: [] for node in shown.nodes}
-    for edge in shown.edges:
-        incoming[edge.target].append(edge.source)
-    for node in shown.nodes:  # topological order
-        for source in incoming[node.id]:
-            column[node.id] = max(column[node.id], column[source] + 1)
-    return column
-
 
 def svg(topology: Topology) -> str:
-    """A self-contained SVG of the routine: columns left to right (see the module)."""
+    """A self-contained SVG of the routine, laid out by :mod:`functions.graph_layout`."""
+    from functions.graph_layout import BOX_H, BOX_W, MARGIN, layout
+
     shown = picture(topology)
-    column = _layers(shown)
-    rows: dict[int, int] = {}
-    position: dict[str, tuple[float, float]] = {}
-    for node in shown.nodes:
-        row = rows.get(column[node.id], 0)
-        rows[column[node.id]] = row + 1
-        position[node.id] = (MARGIN + column[node.id] * (BOX_W + GAP_X), MARGIN + row * (BOX_H + GAP_Y))
-    width = MARGIN * 2 + (max(column.values(), default=0) + 1) * (BOX_W + GAP_X) - GAP_X
-    height = MARGIN * 2 + max(rows.values(), default=1) * (BOX_H + GAP_Y) - GAP_Y
+    laid = layout(shown, topology.enclosing)
+    width, height = laid.width + 2 * MARGIN, laid.height + 2 * MARGIN
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:g}" height="{height:g}" '
+        f'viewBox="0 0 {width:g} {height:g}" font-family="sans-serif" font-size="12">',
         "<defs><marker id='arrow' viewBox='0 0 10 10' refX='10' refY='5' markerWidth='8' "
         "markerHeight='8' orient='auto-start-reverse'>"
         "<path d='M0,0 L10,5 L0,10 z' fill='#555'/></marker></defs>",
         '<rect width="100%" height="100%" fill="white"/>',
+        f'<g transform="translate({MARGIN},{MARGIN})">',
     ]
-    # Loop bodies: a box around their nodes (nested loops' boxes inside their loop's).
-    for loop in sorted(shown.loops, key=lambda name: -len(topology.loop_bodies[name])):
-        members = [position[n] for n in topology.loop_bodies[loop] if n in position]
-        if not members:
-            continue
-        depth = len(topology.enclosing.get(loop, ()))
-        pad = PAD - 3 * depth
-        x0 = min(x for x, _ in members) - pad
-        y0 = min(y for _, y in members) - pad - 10
-        x1 = max(x for x, _ in members) + BOX_W + pad
-        y1 = max(y for _, y in members) + BOX_H + pad
+    for loop, box in laid.loops:  # outer bodies first, so inner ones are drawn over them
         out.append(
-            f'<g class="loop" data-loop="{escape(loop)}"><rect x="{x0}" y="{y0}" width="{x1 - x0}" '
-            f'height="{y1 - y0}" rx="8" fill="#f3f6fb" stroke="#9fb3d1"/>'
-            f'<text x="{x0 + 6}" y="{y0 + 12}" fill="#4a5f80" font-size="10">'
+            f'<g class="loop" data-loop="{escape(loop)}"><rect x="{box.x:g}" y="{box.y:g}" '
+            f'width="{box.width:g}" height="{box.height:g}" rx="8" fill="#f3f6fb" stroke="#9fb3d1"/>'
+            f'<text x="{box.x + 6:g}" y="{box.y + 12:g}" fill="#4a5f80" font-size="10">'
             f"{escape(loop)}: loop body</text></g>"
         )
+    # Two ports of one node may lead to the same node (a switch's "book" and "food"): one
+    # edge, both labels, rather than two curves and two labels drawn over each other.
+    joined: dict[tuple[str, str, bool], list[str]] = {}
     for edge in shown.edges:
-        sx, sy = position[edge.source]
-        tx, ty = position[edge.target]
-        x1, y1, x2, y2 = sx + BOX_W, sy + BOX_H / 2, tx, ty + BOX_H / 2
-        mid = (x1 + x2) / 2
-        dash = ' stroke-dasharray="6 4"' if edge.dashed else ""
-        out.append(
-            f'<path class="edge" d="M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}" fill="none" '
-            f'stroke="#555"{dash} marker-end="url(#arrow)"/>'
-        )
+        labels = joined.setdefault((edge.source, edge.target, edge.dashed), [])
         if edge.label:
+            labels.append(edge.label)
+    for (source, target, dashed), labels in joined.items():
+        start, end = laid.nodes[source], laid.nodes[target]
+        points = [(start.x + start.width, start.y + start.height / 2)]
+        points += laid.routes.get((source, target), [])  # between the boxes of the columns it spans
+        points.append((end.x, end.y + end.height / 2))
+        path = f"M{points[0][0]:g},{points[0][1]:g}"
+        for (xa, ya), (xb, yb) in pairwise(points):
+            mid = (xa + xb) / 2
+            path += f" C{mid:g},{ya:g} {mid:g},{yb:g} {xb:g},{yb:g}"
+        dash = ' stroke-dasharray="6 4"' if dashed else ""
+        arrow = 'marker-end="url(#arrow)"'
+        out.append(f'<path class="edge" d="{path}" fill="none" stroke="#555"{dash} {arrow}/>')
+        (x1, y1), (x2, y2) = points[0], points[1]
+        mid = (x1 + x2) / 2
+        if labels:
             out.append(
-                f'<text x="{mid}" y="{(y1 + y2) / 2 - 4}" text-anchor="middle" fill="#333" '
-                f'font-size="10">{escape(edge.label)}</text>'
+                f'<text class="edge-label" x="{mid:g}" y="{(y1 + y2) / 2 - 4:g}" text-anchor="middle" '
+                f'fill="#333" font-size="10">{escape(", ".join(labels))}</text>'
             )
     for node in shown.nodes:
-        x, y = position[node.id]
+        box = laid.nodes[node.id]
+        x, y = box.x, box.y
         dash = ' stroke-dasharray="4 3"' if node.disabled else ""
         if node.condition:
             cx, cy = x + BOX_W / 2, y + BOX_H / 2
-            points = f"{x},{cy} {cx},{y} {x + BOX_W},{cy} {cx},{y + BOX_H}"
-            shape = f'<polygon points="{points}" fill="#fff8e6" stroke="#b8860b"{dash}/>'
+            corners = f"{x:g},{cy:g} {cx:g},{y:g} {x + BOX_W:g},{cy:g} {cx:g},{y + BOX_H:g}"
+            shape = f'<polygon points="{corners}" fill="#fff8e6" stroke="#b8860b"{dash}/>'
         else:
             shape = (
-                f'<rect x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="6" fill="#fff" '
+                f'<rect x="{x:g}" y="{y:g}" width="{BOX_W}" height="{BOX_H}" rx="6" fill="#fff" '
                 f'stroke="#333"{dash}/>'
             )
         out.append(
             f'<g class="node" data-node="{escape(node.id)}">{shape}'
-            f'<text x="{x + BOX_W / 2}" y="{y + 19}" text-anchor="middle" font-weight="bold">'
+            f'<text x="{x + BOX_W / 2:g}" y="{y + 19:g}" text-anchor="middle" font-weight="bold">'
             f"{escape(node.id)}</text>"
-            f'<text x="{x + BOX_W / 2}" y="{y + 35}" text-anchor="middle" fill="#666">'
+            f'<text x="{x + BOX_W / 2:g}" y="{y + 35:g}" text-anchor="middle" fill="#666">'
             f"{escape(node.plugin)}</text></g>"
         )
-    out.append("</svg>")
+    out.append("</g></svg>")
     return "\n".join(out) + "\n"
