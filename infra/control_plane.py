@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from contract.names import (
@@ -29,9 +28,7 @@ from contract.names import (
 from infra.execution import LOG_DELIVERY
 from infra.nag import acknowledge, nag_text
 from infra.plugin_functions import PAYLOADS, RECORDS, arn
-from infra.runtime import ProductFunction
-from infra.settings import Settings
-from infra.storage import Storage
+from infra.runtime import FunctionKit, ProductFunction
 
 MACHINES = "Routine state machines are created at activation, named under the stage prefix"
 WEBHOOK_SECRETS = "One secret per webhook routine, under the stage's webhook-secret prefix only"
@@ -73,10 +70,7 @@ class ControlPlane(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        settings: Settings,
-        storage: Storage,
-        code: lambda_.Code,
-        environment: dict[str, str],
+        kit: FunctionKit,
         execution_role: iam.IRole,
         execution_policy_arn: str,
         role_boundary_arn: str,
@@ -85,7 +79,8 @@ class ControlPlane(Construct):
         schedule_group: str,
     ) -> None:
         super().__init__(scope, construct_id)
-        stage = settings.stage
+        storage = kit.storage
+        stage = kit.settings.stage
         machines = f"{state_machine_prefix(stage)}*"
         secrets = arn(self, "secretsmanager", f"secret:{webhook_secret_prefix(stage)}*")
         # The two functions behind API Gateway, alike but for name and handler.
@@ -95,9 +90,9 @@ class ControlPlane(Construct):
                 child_id,
                 name=name,
                 handler=handler,
-                code=code,
-                settings=settings,
-                environment=environment,
+                code=kit.code,
+                settings=kit.settings,
+                environment=kit.environment,
                 timeout=Duration.seconds(29),  # API Gateway's integration limit
                 memory_mb=1024,
             )

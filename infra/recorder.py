@@ -36,9 +36,7 @@ from contract.names import (
 from infra.control_plane import TRIGGERS
 from infra.nag import acknowledge
 from infra.plugin_functions import PAYLOADS, RECORDS, arn
-from infra.runtime import ProductFunction
-from infra.settings import Settings
-from infra.storage import Storage
+from infra.runtime import FunctionKit, ProductFunction
 
 STATUS_CHANGE = "Step Functions Execution Status Change"
 # The recorder's variable naming the failed-executions queue: read by
@@ -61,17 +59,9 @@ def _queue(scope: Construct, construct_id: str, why_no_redrive: str) -> sqs.Queu
 
 
 class Recorder(Construct):
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        settings: Settings,
-        storage: Storage,
-        code: lambda_.Code,
-        environment: dict[str, str],
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, kit: FunctionKit) -> None:
         super().__init__(scope, construct_id)
+        settings, storage = kit.settings, kit.storage
         self.dead_letters = _queue(self, "DeadLetters", "This is the dead-letter queue; nothing consumes it")
         self.failed_executions = _queue(
             self, "FailedExecutions", "A record of failed executions read by operators, never by a consumer"
@@ -81,9 +71,12 @@ class Recorder(Construct):
             "Recorder",
             name="recorder",
             handler=RECORDER_HANDLER,
-            code=code,
+            code=kit.code,
             settings=settings,
-            environment={**environment, FAILED_EXECUTIONS_QUEUE_VARIABLE: self.failed_executions.queue_url},
+            environment={
+                **kit.environment,
+                FAILED_EXECUTIONS_QUEUE_VARIABLE: self.failed_executions.queue_url,
+            },
             timeout=Duration.seconds(60),
             dead_letter_queue=self.dead_letters,  # after Lambda's two asynchronous retries
         )

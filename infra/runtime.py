@@ -46,8 +46,9 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, Duration, ILocalBundling, RemovalPolicy
@@ -61,6 +62,9 @@ from packaging.requirements import InvalidRequirement, Requirement
 from contract.names import function_name
 from infra.nag import acknowledge, allow
 from infra.settings import Settings
+
+if TYPE_CHECKING:  # infra.storage imports this module: Storage is named in annotations only
+    from infra.storage import Storage
 
 ARCHITECTURE = lambda_.Architecture.ARM_64
 # 3.13, not 3.14: jsonatapy has no cp314 wheels (see the module's docstring).
@@ -299,6 +303,19 @@ def code_asset(settings: Settings) -> lambda_.Code:
             local=_PipBundling(requirements, ROOT),
         ),
     )
+
+
+@dataclass(frozen=True)
+class FunctionKit:
+    """What the stack hands, as one, to each construct that builds product functions with
+    the shared environment (the control plane, the recorder): the same settings, storage to
+    grant on, code asset, and environment (tables, bucket, stage, roles, trigger targets)
+    for them all."""
+
+    settings: Settings
+    storage: Storage
+    code: lambda_.Code
+    environment: dict[str, str]
 
 
 class ProductFunction(Construct):

@@ -26,7 +26,7 @@ from infra.execution import ExecutionRole
 from infra.monitoring import Monitoring
 from infra.plugin_functions import PluginFunctions
 from infra.recorder import Recorder
-from infra.runtime import code_asset
+from infra.runtime import FunctionKit, code_asset
 from infra.settings import Settings
 from infra.storage import Storage
 from infra.triggers import Triggers
@@ -73,13 +73,11 @@ class RoutinesStack(Stack):
             ).variables(),
             ENV_MAX_BODY_BYTES: str(settings.max_body_bytes),
         }
+        kit = FunctionKit(settings=settings, storage=storage, code=code, environment=environment)
         self.control_plane = ControlPlane(
             self,
             "ControlPlane",
-            settings=settings,
-            storage=storage,
-            code=code,
-            environment=environment,
+            kit=kit,
             execution_role=self.execution.role,
             execution_policy_arn=self.execution.policy_arn,
             role_boundary_arn=self.execution.boundary_arn,
@@ -87,9 +85,7 @@ class RoutinesStack(Stack):
             trigger_role=triggers.role,
             schedule_group=triggers.schedule_group.ref,
         )
-        self.recorder = Recorder(
-            self, "Recorder", settings=settings, storage=storage, code=code, environment=environment
-        )
+        self.recorder = Recorder(self, "Recorder", kit=kit)
         self.auth = Auth(self, "Auth", settings=settings)
         self.api = Api(
             self,
