@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -86,6 +87,13 @@ def _napping(seconds: int) -> dict[str, Any]:
     }
 
 
+def _wide_routine() -> dict[str, Any]:
+    """A chain of 14 transforms: wider than the page's graph box at full size."""
+    nodes = [{"id": f"step{i}", "plugin": "transform", "parameters": {"fields": {"i": i}}} for i in range(14)]
+    connections = [{"sourceNodeId": f"step{i}", "targetNodeId": f"step{i + 1}"} for i in range(13)]
+    return {"name": "Wide", "trigger": {"type": "manual"}, "nodes": nodes, "connections": connections}
+
+
 def _watch(page: Page) -> None:
     """Records every (node, status) and execution status the page ever shows."""
     page.evaluate(
@@ -109,6 +117,7 @@ def _seen(page: Page) -> set[str]:
 
 def _run(page: Page, routine_id: str, body: Any) -> None:
     page.goto(page.url.split("#")[0] + f"#/routines/{routine_id}")
+    expect(page.locator(f'h1[data-routine="{routine_id}"]')).to_be_visible()  # this routine's view
     expect(page.locator("#graph svg")).to_be_visible()
     page.fill("#run-input", json.dumps(body))
     page.click("#run")
@@ -142,6 +151,22 @@ def test_the_console_end_to_end(page: Page, tmp_path: Path) -> None:
         expect(page.locator("#graph path.edge.error")).to_have_count(1)
         expect(page.locator("#graph .edge-label", has_text="true")).to_have_count(1)
         page.screenshot(path=str(tmp_path / "routine.png"), full_page=True)
+
+        # A graph wider than the page scrolls at full size, or is scaled to fit; the choice is kept.
+        wide = http(server.url, "POST", "/routines", _wide_routine())[1]["id"]
+        page.goto(server.url + f"/#/routines/{wide}")
+        expect(page.locator("#graph .node")).to_have_count(14)
+        box, drawing = page.locator("#graph"), page.locator("#graph svg")
+        assert drawing.bounding_box()["width"] > box.bounding_box()["width"]  # type: ignore[index]
+        page.click("#fit")
+        expect(page.locator("#fit")).to_have_text("full size")
+        assert drawing.bounding_box()["width"] <= box.bounding_box()["width"]  # type: ignore[index]
+        page.screenshot(path=str(tmp_path / "routine-fit.png"), full_page=True)
+        page.reload()
+        expect(page.locator("#graph")).to_have_class(re.compile(r"\bfit\b"))
+        page.click("#fit")  # back to full size for the views below
+        expect(page.locator("#graph")).not_to_have_class(re.compile(r"\bfit\b"))
+        http(server.url, "DELETE", f"/routines/{wide}")
 
         # Run it: the nodes change colour live (no reload), the run ends, outputs are there.
         _watch(page)

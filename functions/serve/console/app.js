@@ -8,6 +8,24 @@ const TERMINAL = new Set(["SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"]);
 const RERUNNABLE = new Set(["FAILED", "ABORTED", "TIMED_OUT"]);
 let current = null; // the open view's AbortController (its event stream)
 
+// A graph wider than the page scrolls at full size, or is scaled to the page's width: the
+// choice is kept (localStorage) for every graph after.
+const FIT_BUTTON = '<button id="fit" title="scale the graph to the page width, or back to full size"></button>';
+function fitToggle() {
+  const graph = document.getElementById("graph");
+  const button = document.getElementById("fit");
+  const show = () => {
+    const fit = localStorage.getItem("routines.fit") === "1";
+    graph.classList.toggle("fit", fit);
+    button.textContent = fit ? "full size" : "fit to width";
+  };
+  button.onclick = () => {
+    localStorage.setItem("routines.fit", graph.classList.contains("fit") ? "0" : "1");
+    show();
+  };
+  show();
+}
+
 function identity() {
   const box = document.getElementById("identity");
   box.innerHTML = `as <b id="current-user">${esc(user())}</b> <button id="switch-user">change</button>`;
@@ -67,9 +85,9 @@ async function routineView(id, signal) {
   if (signal.aborted) return;
   const laid = layout(routine.document);
   const active = routine.activeVersion !== null && routine.activeVersion !== undefined;
-  view.innerHTML = `<h1>${esc(routine.name)}</h1>
+  view.innerHTML = `<h1 data-routine="${esc(id)}">${esc(routine.name)}</h1>
     <p class="stats">trigger <b>${esc(routine.document.trigger?.type ?? "")}</b> · version v${routine.version} · ${active ? `active v${routine.activeVersion}` : "inactive"} ·
-      ${routine.document.nodes.length} nodes · <span id="layout-ms">layout ${laid.ms.toFixed(0)} ms</span></p>
+      ${routine.document.nodes.length} nodes · <span id="layout-ms">layout ${laid.ms.toFixed(0)} ms</span> · ${FIT_BUTTON}</p>
     <div class="layout"><div class="graph" id="graph">${render(routine.document, laid)}</div>
     <aside><h2>Run</h2>
       <label>Input (the trigger data, JSON)</label><textarea id="run-input">{}</textarea>
@@ -78,6 +96,7 @@ async function routineView(id, signal) {
       <h2>Recent executions</h2>
       <ul id="executions">${runs.items.map((e) => `<li><a href="#/executions/${esc(e.executionId)}">${badge(e.status)}</a> <span class="muted">${esc(e.startedAt ?? "")} · ${esc(e.triggerType ?? "")}</span></li>`).join("") || '<li class="muted">none</li>'}</ul>
     </aside></div>`;
+  fitToggle();
   document.getElementById("run").onclick = async () => {
     const problem = document.getElementById("run-error");
     problem.textContent = "";
@@ -114,12 +133,13 @@ async function executionView(id, signal) {
 
   view.innerHTML = `<h1><a href="#/routines/${esc(execution.routineId)}">${esc(routine.name)}</a> · execution</h1>
     <p class="stats"><code>${esc(id)}</code> · v${execution.version} · ${esc(execution.triggerType ?? "")} · <span id="exec-status"></span>
-      <span id="exec-duration"></span> · <span id="layout-ms">layout ${laid.ms.toFixed(0)} ms</span></p>
+      <span id="exec-duration"></span> · <span id="layout-ms">layout ${laid.ms.toFixed(0)} ms</span> · ${FIT_BUTTON}</p>
     <div class="actions"><button class="danger" id="stop" hidden>Stop</button><button id="rerun" hidden>Re-run</button>
       <span id="action-error" class="error-text"></span></div>
     <div class="layout"><div><div class="graph" id="graph"></div>
       <h2>Timeline</h2><ul class="timeline" id="timeline"></ul></div>
       <aside id="panel"><p class="muted">Select a node to see its input, output and error.</p></aside></div>`;
+  fitToggle();
 
   const extras = () => Object.fromEntries(Object.entries(execution.nodes || {}).map(([node, e]) => {
     const parts = [];
