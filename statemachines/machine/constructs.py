@@ -31,7 +31,7 @@ from statemachines.machine.plan import expression_roots, variable_name
 from statemachines.machine.race import merge_step
 from statemachines.machine.retry import retriers
 from statemachines.machine.subroutine import execute_routine
-from statemachines.machine.values import RootText, arguments, error_record, native
+from statemachines.machine.values import THIS_ITERATION, RootText, arguments, error_record, native
 from statemachines.machine.walk import Build, Outcome, Scope, Step, both, set_link
 from statemachines.topology import NodeInfo
 from statemachines.walk import Sim, complete, start
@@ -153,14 +153,24 @@ def branch(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
     return Step(entry, _taken(build, sim, info, links))
 
 
-def evaluator_task(build: Build, scope: Scope, info: NodeInfo, assign: dict[str, Any]) -> dict[str, Any]:
+def evaluator_task(
+    build: Build,
+    scope: Scope,
+    info: NodeInfo,
+    assign: dict[str, Any],
+    *,
+    roots: RootText | None = None,
+    loop: str = THIS_ITERATION,
+    plugin: str | None = None,
+) -> dict[str, Any]:
     """The fields of a Task asking the evaluator Lambda about a control node (its port, a
-    wait's time), its answer assigned as ``assign`` says."""
+    wait's time), its answer assigned as ``assign`` says. ``roots``, ``loop`` and
+    ``plugin``: an until loop's check asks as an ``if`` would, over its own roots."""
     return {
         "Resource": build.plan.options.function_arn(EVALUATOR),
         "Arguments": {
-            **arguments(info, build.plan, build.root_text, scope.passes_input),
-            "plugin": info.plugin.name,
+            **arguments(info, build.plan, roots or build.root_text, scope.passes_input, loop),
+            "plugin": plugin or info.plugin.name,
         },
         "Assign": assign,
         "Retry": retriers(info.node, lambda_task=True),

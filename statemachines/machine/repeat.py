@@ -24,7 +24,10 @@ Choice states looping back.
   their node logs ("0", "1"…; "2.0" in an outer loop's third item). The branch ends with
   the iteration's result; the loop's states hand their own input on unchanged.
 - ``until`` is decided by the Choice on the iteration just run: there ``loop.index`` is its
-  index and ``loop.previous`` its result (:class:`UntilText`).
+  index and ``loop.previous`` its result (:class:`UntilText`). When that result is in S3
+  without the fields ``until`` reads, the Choice's first rule asks the evaluator instead
+  (``L (until offloaded)``, which loads it), and ``L (until route)`` goes on by its answer
+  with the same rules — as an if/switch on an offloaded value does.
 - Bounded by ``maxIterations``: one iteration more fails the node with
   ``Routines.LoopLimit`` — a Fail, or by ``onError`` the error record (a Pass); under
   ``onError`` continue/route the Parallel's Catch makes a failure in the body the loop's
@@ -41,6 +44,7 @@ Choice (the compile report's ``loops`` entry, mode ``until``, statemachines.repo
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from contract.errors import CompileError
@@ -85,7 +89,8 @@ def until_loop(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
     result = plan.results.get(loop_id)
     # Node ids start with a letter: these never clash with a node's variable.
     index, last, results = (f"_{name}_{variable}" for name in ("index", "last", "results"))
-    until = _until_text(build, info, f"${last}", f"${index}")
+    roots = UntilText(build.root_text, f"${last}", f"${index}")
+    until = _until_text(info, roots)
     if collect_all and result is not None and build.infos[result].is_task:
         build.per_item[result] = str(limit)  # its share of the results' one variable
 
@@ -111,6 +116,7 @@ def until_loop(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
         "Next": iteration,
     }
     build.add(scope, check, State("Choice", {"Choices": [done, over, again]}), loop_id)
+    decided = _offloaded_until(build, scope, info, roots, check, index, last, [done, over, again])
 
     message = f"loop '{loop_id}' ran {limit} iterations (its maxIterations) and its 'until' never held"
     mode = info.node.on_error
@@ -119,7 +125,7 @@ def until_loop(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
         build.add(scope, failure, State("Fail", {"Error": LOOP_LIMIT, "Cause": message}), loop_id)
         over["Next"] = failure
         complete(build.graph, sim, loop_id, Status.OK, frozenset({"done"}))
-        return Step(entry, [Outcome(sim, set_link(done, "Next"))])
+        return Step(entry, [Outcome(sim, both(*(set_link(rule, "Next") for rule in decided)))])
     record = {"error": {"type": LOOP_LIMIT, "message": message}}
     limited: dict[str, Any] = {"Assign": {variable: record}}
     if not scope.passes_input:
@@ -138,11 +144,12 @@ def until_loop(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
     errors: list[Link] = [set_link(limited, "Next"), set_link(catch, "Next")]
     if mode == "continue":
         complete(build.graph, sim, loop_id, Status.ANY, frozenset({"done"}))
-        return Step(entry, [Outcome(sim, both(set_link(done, "Next"), *errors))])
+        return Step(entry, [Outcome(sim, both(*(set_link(rule, "Next") for rule in decided), *errors))])
     failed = sim.copy()
     complete(build.graph, sim, loop_id, Status.OK, frozenset({"done"}))
     complete(build.graph, failed, loop_id, Status.ERROR, frozenset({"error"}))
-    return Step(entry, [Outcome(sim, set_link(done, "Next")), Outcome(failed, both(*errors))])
+    ended = both(*(set_link(rule, "Next") for rule in decided))
+    return Step(entry, [Outcome(sim, ended), Outcome(failed, both(*errors))])
 
 
 def _iteration(build: Build, scope: Scope, info: NodeInfo, index: str, last: str, check: str) -> State:
@@ -208,9 +215,44 @@ def _end_with_result(build: Build, inner: Scope, branch: dict[str, Any], result:
         state["Next"] = done
 
 
-def _until_text(build: Build, info: NodeInfo, previous: str, index: str) -> str:
-    roots = UntilText(build.root_text, previous, index)
+def _offloaded_until(
+    build: Build,
+    scope: Scope,
+    info: NodeInfo,
+    roots: UntilText,
+    check: str,
+    index: str,
+    last: str,
+    rules: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """When the iteration's result is in S3 without the fields ``until`` reads (a large
+    ``loop.previous.pad``), the machine cannot decide: the check's first rule asks the
+    evaluator, which loads the value and answers as an ``if`` would, and a second Choice
+    routes on its answer with the check's own rules. The rules that end the loop: the
+    ``until`` rule, and the route's rule on the answer (both lead where the loop goes on)."""
+    done, over, again = rules
+    partial = roots.partial(info.parameters["until"])
+    if not partial:
+        return [done]
+    from statemachines.machine.constructs import evaluator_task
 
+    holds = f"_until_{build.plan.variable[info.id]}"
+    probe = replace(info, parameters={"condition": info.parameters["until"]})
+    loop = "{% {'item': null, 'index': $" + index + ", 'previous': $" + last + "} %}"
+    assign = {holds: "{% $states.result.port = 'true' %}"}
+    evaluated = evaluator_task(build, scope, probe, assign, roots=roots, loop=loop, plugin="if")
+    # The answer decides as the until rule would; the limit and the next iteration are the
+    # check's own rules (the same objects: their Next is set once, for both Choices).
+    answered = {"Condition": "{% $" + holds + " %}", "Assign": done["Assign"], "Next": ""}
+    route = build.name(f"{info.id} (until offloaded)", info.id)
+    routing = State("Choice", {"Choices": [answered, over, again]})
+    evaluated["Next"] = build.add(scope, build.name(f"{info.id} (until route)", info.id), routing, info.id)
+    build.add(scope, route, State("Task", evaluated), info.id)
+    scope.states[check].fields["Choices"].insert(0, {"Condition": "{% " + partial + " %}", "Next": route})
+    return [done, answered]
+
+
+def _until_text(info: NodeInfo, roots: UntilText) -> str:
     def operand(text: str) -> str:
         return parse_template(text).native(roots)
 

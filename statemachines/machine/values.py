@@ -182,6 +182,11 @@ class RootText:
         return "{" + ", ".join(f"{literal(n)}: {self.node(n)}" for n in names) + "}"
 
 
+# What ``loop.*`` is to a Lambda evaluating a body node's parameters: the iteration's input
+# (a Map's ItemSelector, an until loop's Parallel Arguments: {item, index, previous, …}).
+THIS_ITERATION = "{% $states.input %}"
+
+
 def native(text: str, root_text: RootText) -> Any:
     """A string parameter as a state machine field: ``{% … %}`` for a template; a literal
     that happens to look like JSONata is quoted, so Step Functions reads it as text."""
@@ -192,14 +197,17 @@ def native(text: str, root_text: RootText) -> Any:
     return text
 
 
-def arguments(info: NodeInfo, plan: Plan, root_text: RootText, in_loop: bool = False) -> dict[str, Any]:
+def arguments(
+    info: NodeInfo, plan: Plan, root_text: RootText, in_loop: bool = False, loop: str = THIS_ITERATION
+) -> dict[str, Any]:
     """The Task's ``Arguments``: the plugin's event (plugins.runtime.event.Invocation).
 
     A parameter is evaluated here, in the machine, unless it reads secrets or a root only
     the plugin has (``deferred``: the Lambda evaluates the same JSONata text). One that
     reads an output offloaded to S3 without the paths it needs kept inline (the
     reference says ``__partial``) is deferred too, decided at run time: the machine
-    could only read the reference, the Lambda loads the value."""
+    could only read the reference, the Lambda loads the value. ``loop``: what ``loop.*``
+    is for the Lambda (the iteration's input, unless an until loop's check says otherwise)."""
     parameters: dict[str, Any] = {}
     deferred: list[str] = []
     lambda_reads: set[str] = set()
@@ -242,7 +250,7 @@ def arguments(info: NodeInfo, plan: Plan, root_text: RootText, in_loop: bool = F
             context: dict[str, Any] = {"deferred": late}
             if "execution" in lambda_reads:
                 context["execution"] = _execution(root_text, plan, True)
-            _context_for_lambda(context, info, plan, root_text, lambda_reads)
+            _context_for_lambda(context, info, plan, root_text, lambda_reads, loop)
             entries = ", ".join(
                 f"{literal(k)}: {_object_text(v, root_text, raw=True)}" for k, v in context.items()
             )
@@ -250,7 +258,7 @@ def arguments(info: NodeInfo, plan: Plan, root_text: RootText, in_loop: bool = F
             return args
         args["deferred"] = "{% " + f"{partial} ? {literal(deferred + late)} : {literal(deferred)}" + " %}"
     if deferred:
-        _context_for_lambda(args, info, plan, root_text, lambda_reads)
+        _context_for_lambda(args, info, plan, root_text, lambda_reads, loop)
     return args
 
 
@@ -311,7 +319,7 @@ def native_literal(text: str) -> str:
 
 
 def _context_for_lambda(
-    args: dict[str, Any], info: NodeInfo, plan: Plan, root_text: RootText, roots: set[str]
+    args: dict[str, Any], info: NodeInfo, plan: Plan, root_text: RootText, roots: set[str], loop: str
 ) -> None:
     """What the Lambda's own evaluation of deferred parameters reads: the node outputs,
     the trigger and the variables (plugins.runtime.context.build_context)."""
@@ -329,7 +337,7 @@ def _context_for_lambda(
     if "vars" in roots:
         args["vars"] = map_strings(plan.routine_variables, native_literal)
     if "loop" in roots:
-        args["loop"] = "{% $states.input %}"
+        args["loop"] = loop
 
 
 def error_record() -> str:
