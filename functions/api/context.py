@@ -1,15 +1,19 @@
 """Who is calling, and where the API runs — read from the current API Gateway event — and
-the stores and settings every route uses, built once per container."""
+what every route hands the control plane: the settings, and the stores and the Step
+Functions client (:class:`~functions.control.Services`), built here and nowhere else,
+once per container."""
 
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from contract.errors import HttpError
 from functions.activation import Settings
+from functions.control.services import Services
 from functions.store import ExecutionStore, RoutineStore
+from plugins.runtime.aws import client
 
 # Used in tags and keys: keep owner ids to characters every AWS service accepts there.
 OWNER_ID = re.compile(r"^[A-Za-z0-9_.:@+=/-]{1,128}$")
@@ -45,21 +49,29 @@ def _settings(account: str | None, partition: str) -> Settings:
     return Settings.from_env(account, partition)
 
 
-@cache
+def services() -> Services:
+    """The stores and the Step Functions client, built once per container. The client
+    comes from the factory (plugins.runtime.aws.client, which moto intercepts locally):
+    once the factory forgets its clients (``reset_clients()``, a new local AWS), the next
+    call builds new services around its new client, so none outlives the AWS it was
+    built for."""
+    return _services(client("stepfunctions"))
+
+
+@lru_cache(maxsize=1)
+def _services(stepfunctions: Any) -> Services:
+    return Services(routines=RoutineStore(), executions=ExecutionStore(), stepfunctions=stepfunctions)
+
+
 def store() -> RoutineStore:
-    return RoutineStore()
-
-
-@cache
-def executions() -> ExecutionStore:
-    return ExecutionStore()
+    """The routine store of :func:`services` (the one most routes read)."""
+    return services().routines
 
 
 def reset() -> None:
-    """Forget cached settings and stores (a new local AWS, new environment)."""
+    """Forget cached settings, stores and clients (a new local AWS, new environment)."""
     _settings.cache_clear()
-    store.cache_clear()
-    executions.cache_clear()
+    _services.cache_clear()
 
 
 def public_base_url(event: Any) -> str:

@@ -30,8 +30,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from contract.errors import RoutinesError
+from functions.activation import Settings
 from functions.activation.service import compile_record
-from functions.store import ExecutionStore, NotFoundError, RoutineStore
+from functions.control.services import Services
+from functions.store import NotFoundError
 from functions.store.executions import iso
 from functions.trace import (
     CANCELLED,
@@ -46,7 +48,6 @@ from functions.trace import (
     shown_error,
 )
 from functions.triggers import RunMeta
-from plugins.runtime.aws import client
 from plugins.runtime.nodelog import read_logs
 from statemachines.topology import Topology
 from statemachines.validator import analyse
@@ -276,18 +277,20 @@ def _from_record(record_json: dict[str, Any], order: list[str]) -> list[StreamEv
 
 
 def execution_events(
-    owner: str, execution_id: str, settings: Any, store: RoutineStore, executions: ExecutionStore
+    services: Services, settings: Settings, owner: str, execution_id: str
 ) -> list[StreamEvent]:
     """Every event so far of one of ``owner``'s executions (NotFoundError otherwise)."""
-    record = executions.get(owner, execution_id)
-    parsed = settings.routine_of_execution(execution_id)
-    if record is None:
+    store, sfn = services.routines, services.stepfunctions
+    record = services.executions.get(owner, execution_id)
+    if record is not None:
+        routine_id = record.routine_id
+    else:
+        parsed = settings.routine_of_execution(execution_id)
         if parsed is None:
             raise NotFoundError(f"no execution '{execution_id}'")
-        store.head(owner, parsed[0])  # another owner's routine: not found
-    routine_id = record.routine_id if record is not None else parsed[0]
+        routine_id = parsed[0]
+        store.head(owner, routine_id)  # another owner's routine: not found
     arn = (record.execution_arn if record is not None else None) or settings.execution_arn(execution_id)
-    sfn = client("stepfunctions")
     try:
         description = sfn.describe_execution(executionArn=arn)
         history = execution_history(sfn, arn)

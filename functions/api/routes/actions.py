@@ -64,11 +64,9 @@ class Stopped(ApiModel):
 )
 def decide(execution_id: ExecutionId, node_id: NodeId, request: Annotated[Decision, Body()]) -> Decided:
     owner = context.owner(router.current_event)
-    record = control.executions.record(context.executions(), owner, execution_id)
+    approve = request.decision == "approve"
     try:
-        output = approvals.decide(
-            record.execution_arn or "", node_id, request.decision == "approve", request.data, owner
-        )
+        output = control.decide(context.services(), owner, execution_id, node_id, approve, request.data)
     except approvals.NotWaiting as error:
         raise HttpError(409, "not_waiting", str(error), "nodeId") from None
     except approvals.DataTooLarge as error:
@@ -85,7 +83,7 @@ def decide(execution_id: ExecutionId, node_id: NodeId, request: Annotated[Decisi
 def rerun(execution_id: ExecutionId) -> Response[Rerun]:
     owner = context.owner(router.current_event)
     settings = context.settings(router.lambda_context)
-    started = control.rerun(context.store(), context.executions(), settings, owner, execution_id)
+    started = control.rerun(context.services(), settings, owner, execution_id)
     return Response(
         HTTPStatus.ACCEPTED,
         content_types.APPLICATION_JSON,
@@ -105,7 +103,7 @@ def stop(
     owner = context.owner(router.current_event)
     reason = request.reason if request is not None else None
     settings = context.settings(router.lambda_context)
-    status = control.stop(context.executions(), settings, owner, execution_id, reason)
+    status = control.stop(context.services(), settings, owner, execution_id, reason)
     return Response(
         HTTPStatus.ACCEPTED, content_types.APPLICATION_JSON, Stopped(execution_id=execution_id, status=status)
     )

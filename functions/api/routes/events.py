@@ -64,7 +64,7 @@ def execution_event_stream(
 ) -> Response[str]:
     owner = context.owner(router.current_event)
     settings = context.settings(router.lambda_context)
-    events = execution_events(owner, execution_id, settings, context.store(), context.executions())
+    events = execution_events(context.services(), settings, owner, execution_id)
     complete = bool(events) and events[-1].terminal
     after = parse_id(last_event_id) if last_event_id else (-1, -1)
     if complete and after >= events[-1].seq:

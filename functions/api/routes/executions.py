@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import json
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
-from contract.errors import HttpError, RoutinesError
+from contract.errors import HttpError
+from functions import control
 from functions.activation import runs
 from functions.api import context
 from functions.api.models import Execution, ExecutionList, ExecutionSummary, RunRequest, RunStarted
 from functions.api.responses import ok
 from functions.api.routes.routines import RoutineId
-from functions.store import STATUSES, stop_error, stopped_status
-from functions.trace import shown_execution, timed_out_error
+from functions.store import STATUSES
+from functions.trace import shown_execution
 
 router = Router()  # type: ignore[no-untyped-call]
 
@@ -76,28 +77,8 @@ def list_executions(
 )
 def get_execution(execution_id: ExecutionId) -> Execution:
     owner = context.owner(router.current_event)
-    result = runs.describe(context.store(), owner, execution_id, context.settings(router.lambda_context))
-    _explain_end(owner, result)
+    settings = context.settings(router.lambda_context)
+    result = control.describe(context.services(), settings, owner, execution_id)
     # Records and live descriptions alike (and records written before errors were cleaned
     # at the source): every error as {type, message}, never a Lambda report or trace.
     return Execution.model_validate(shown_execution(result))
-
-
-def _explain_end(owner: str, result: dict[str, Any]) -> None:
-    """An execution read from Step Functions before the recorder wrote its end says how it
-    ended as the record will: a stop through the API as ABORTED with who and why, a
-    routine timeout with the routine's ``timeoutSeconds``. Changes ``result`` in place."""
-    error = result.get("error")
-    kind = error.get("type") if isinstance(error, dict) else None
-    if result.get("stoppedBy") and stopped_status(str(result.get("status")), kind) == "ABORTED":
-        result["status"] = "ABORTED"
-        result["error"] = stop_error(str(result["stoppedBy"]), result.get("stopReason"))
-    elif result.get("status") == "TIMED_OUT" and not error:
-        timeout = None
-        if isinstance(result.get("version"), int):
-            try:
-                document = context.store().get(owner, result["routineId"], result["version"]).document
-            except RoutinesError:
-                document = None
-            timeout = document.get("timeoutSeconds") if isinstance(document, dict) else None
-        result["error"] = timed_out_error(timeout)
