@@ -22,5 +22,10 @@ MAX_EXPRESSION_LENGTH = 1024
 # run over a webhook's list of a few hundred entries, and the Express wrapper's record still
 # holds it beside a 256 KiB output within DynamoDB's 400 KB item.
 TRIGGER_INLINE_BYTES = 64 * 1024
+# A loop over a list that is in S3 (a trigger over that room, an output over its share of
+# the variables) gets it back from the evaluator into a workflow variable (256 KiB each on
+# AWS): the answer, {"items": […]}, stays under the 250 KiB past which a Task's result goes
+# to S3 itself; a larger list needs a distributed loop.
+LOOP_ITEMS_BYTES = 240 * 1024
 # A port name: an output of a switch rule, an input of a node.
 PORT_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"

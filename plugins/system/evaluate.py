@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from contract.conditions import evaluate
+from contract.limits import LOOP_ITEMS_BYTES
 from plugins.runtime.aws import payload_key
 from plugins.runtime.context import error_record
 from plugins.runtime.errors import UserError
@@ -90,6 +91,13 @@ def _loop(parameters: dict[str, Any], run: RunContext) -> Any:
             result for offset in offsets for result in load_key(f"{invocation.collect}/{offset:012d}.json")
         ]
     items = loop_items(parameters.get("items"))
+    if not invocation.spill and (size := len(encode(items))) > LOOP_ITEMS_BYTES:
+        # An inline loop holds its items in a variable: read back from S3, they must fit.
+        raise UserError(
+            f"loop over a list of {size:,} bytes: an inline loop holds at most "
+            f"{LOOP_ITEMS_BYTES // 1024} KiB of items (a state machine variable): give the loop "
+            '"mode": "distributed", whose iterations read the list from S3'
+        )
     if invocation.limit is not None and len(items) > invocation.limit:
         raise UserError(
             f"loop over {len(items):,} items: with a stop inside, its results are kept in the "
@@ -99,8 +107,8 @@ def _loop(parameters: dict[str, Any], run: RunContext) -> Any:
     if not invocation.spill:
         return {"items": items}
     prefix = payload_key(f"{invocation.execution.id.rsplit(':', 1)[-1]}/{invocation.node}/{uuid.uuid4().hex}")
-    if invocation.chunk is None:
-        return store(items, f"{prefix}/items.json")
+    if invocation.chunk is None:  # for a distributed Map's ItemReader; the count is for
+        return {**store(items, f"{prefix}/items.json"), "count": len(items)}  # the results' share
     # A chunked loop: each child execution runs a chunk and stores its results under the
     # prefix, by offset; the collection reads them in the order of offsets.json.
     parts = chunks(items, invocation.chunk, invocation.inline_bytes or DEFAULT_THRESHOLD)

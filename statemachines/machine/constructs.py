@@ -13,6 +13,7 @@ JSONata machine.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +21,6 @@ from contract.conditions import evaluate
 from contract.errors import CompileError
 from contract.expressions import map_strings, parse_template
 from contract.jsonata.conditions import condition_jsonata, literal
-from contract.limits import TRIGGER_INLINE_BYTES
 from contract.names import APPROVAL_NOTIFIER, EVALUATOR
 from contract.problems import node_path
 from plugins.sdk import PortType
@@ -420,16 +420,12 @@ def loop(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
     named = f"($t := {kind}; $t = 'null' ? 'null' : $lookup({TYPE_NAMES}, $t))"
     message = f"'loop items must be a list; got ' & {named}"
     partial = build.root_text.partial(raw)
-    if partial:
-        # The list is in a value offloaded to S3 without it kept inline: a trigger over its
-        # inline room, or an output over its share of the variables (a distributed Map
-        # reading it from S3 is the next step: docs/design/jsonata-engine.md, "big loops").
-        offloaded = (
-            f"'loop items come from a value stored in S3 (a trigger over {TRIGGER_INLINE_BYTES // 1024} "
-            "KiB, or an output over its share of the state machine variables), which a loop "
-            "cannot read yet: loop over a smaller list, or split it first'"
-        )
-        message = f"({partial}) ? {offloaded} : {message}"
+    counts = count_variable if counted else None
+    loader = (
+        _items_to_s3(build, scope, info, (map_name, fields), counts)
+        if distributed
+        else _items_from_s3(build, scope, info, (map_name, fields), partial, counts)
+    )
     guard_name = build.name(f"{info.id} (items)", info.id)
     guard: dict[str, Any] = {
         "Choices": [
@@ -446,6 +442,13 @@ def loop(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
     }
     if counted:
         guard["Choices"][0]["Assign"] = {count_variable: "{% $count(" + items + ") %}"}
+    if distributed and loader is not None:  # every list goes through S3 (_items_to_s3)
+        listed = (f"{partial} or " if partial else "") + f"$type({items}) = 'array'"
+        guard["Choices"][0]["Condition"] = "{% " + listed + " %}"
+        guard["Choices"][0]["Next"] = loader[0]
+        guard["Choices"][0].pop("Assign", None)  # the count comes with the evaluator's answer
+    elif loader is not None:
+        guard["Choices"].insert(0, {"Condition": "{% " + partial + " %}", "Next": loader[0]})
     build.add(scope, guard_name, State("Choice", guard), info.id)
     ok_ports = frozenset({"done"})
     if info.node.on_error == "fail":
@@ -459,7 +462,7 @@ def loop(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
         guard["Default"] = failure
         outcomes = _with_stops(error_outcomes(build, sim, info, fields, ok_ports), fields, stop_catch)
         clear_dead(build, scope, info, fields)
-        return Step(guard_name, outcomes)
+        return Step(guard_name, _loader_fails_as_the_loop(info, outcomes, fields, loader))
     record = build.name(f"{info.id} (not a list)", info.id)
     error = "{% {'error': {'type': 'Routines.UserError', 'message': " + message + "}} %}"
     pass_fields: dict[str, Any] = {"Output": error}  # the trace reads the node's error here
@@ -469,6 +472,7 @@ def loop(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
     guard["Default"] = record
     outcomes = _with_stops(error_outcomes(build, sim, info, fields, ok_ports), fields, stop_catch)
     clear_dead(build, scope, info, fields)
+    outcomes = _loader_fails_as_the_loop(info, outcomes, fields, loader)
     last = outcomes[-1]
     outcomes[-1] = Outcome(last.sim, both(last.link, set_link(pass_fields, "Next")) if last.link else None)
     return Step(guard_name, outcomes)
@@ -514,6 +518,85 @@ def approval(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
         complete(build.graph, branch_sim, info.id, status, frozenset({port}))
         outcomes.append(Outcome(branch_sim, link))
     return Step(name, outcomes)
+
+
+def _items_from_s3(
+    build: Build,
+    scope: Scope,
+    info: NodeInfo,
+    map_state: tuple[str, dict[str, Any]],
+    partial: str,
+    count_variable: str | None,
+) -> tuple[str, dict[str, Any]] | None:
+    """When the list may be in a value offloaded to S3 without it kept inline (a trigger
+    over its inline room, an output over its share of the variables: ``partial`` says so
+    at run time), the evaluator loads it and answers it inline — at most a variable's room
+    (contract.limits.LOOP_ITEMS_BYTES), else it fails as a list that is not one does — and
+    the Map runs over that answer. Returns the evaluator Task (its name and fields)."""
+    if not partial:
+        return None
+    held = f"_items_{build.plan.variable.get(info.id) or variable_name(info.id)}"  # never a node's
+    answer = {held: "{% $states.result.items %}"}
+    if count_variable is not None:
+        answer[count_variable] = "{% $count($states.result.items) %}"
+    loader = evaluator_task(build, scope, info, answer)
+    name = build.add(scope, build.name(f"{info.id} (items from S3)", info.id), State("Task", loader), info.id)
+    map_name, fields = map_state
+    loader["Next"] = map_name
+    fields["Items"] = "{% " + partial + " ? $" + held + " : " + fields["Items"][3:]
+    fields["Assign"] = {**fields.get("Assign", {}), held: None}  # the list, held no longer
+    return name, loader
+
+
+def _items_to_s3(
+    build: Build,
+    scope: Scope,
+    info: NodeInfo,
+    map_state: tuple[str, dict[str, Any]],
+    count_variable: str | None,
+) -> tuple[str, dict[str, Any]]:
+    """A distributed loop reads its list from S3, whatever its size: the evaluator writes
+    it there as a JSON array (loading it first when it is itself in S3) and answers where,
+    and how many items (each result's share of the results' room); the Map's
+    ``ItemReader`` reads it. One Lambda invocation per run of the loop buys lists of any
+    length, where an inline Map's ``Items`` holds at most a state's 256 KiB. No
+    ``ResultWriter`` (moto's writes a manifest without the results): the results come back
+    as an inline Map's do, into the loop's variable."""
+    listed = f"_list_{build.plan.variable.get(info.id) or variable_name(info.id)}"  # never a node's
+    answer = {listed: "{% $states.result %}"}
+    if count_variable is not None:
+        answer[count_variable] = "{% $states.result.count %}"
+    spill = evaluator_task(build, scope, info, answer)
+    spill["Arguments"]["spill"] = True
+    name = build.add(scope, build.name(f"{info.id} (items to S3)", info.id), State("Task", spill), info.id)
+    map_name, fields = map_state
+    spill["Next"] = map_name
+    reader = {
+        "Resource": f"arn:{build.plan.options.partition}:states:::s3:getObject",
+        "ReaderConfig": {"InputType": "JSON"},
+        "Arguments": {"Bucket": "{% $" + listed + ".bucket %}", "Key": "{% $" + listed + ".key %}"},
+    }
+    rest = {key: value for key, value in fields.items() if key != "Items"}
+    fields.clear()  # the ItemReader where the Items were: the fields in the order ASL lists them
+    fields.update({"ItemReader": reader, **rest})
+    fields["Assign"] = {**fields.get("Assign", {}), listed: None}
+    return name, spill
+
+
+def _loader_fails_as_the_loop(
+    info: NodeInfo, outcomes: list[Outcome], fields: dict[str, Any], loader: tuple[str, dict[str, Any]] | None
+) -> list[Outcome]:
+    """The evaluator loading the list fails as the loop does (a list that is not one, or
+    too long to hold): by the loop's onError, with a copy of the Map's Catch."""
+    if loader is None or not fields.get("Catch"):
+        return outcomes
+    own = loader[1]
+    own["Catch"] = copy.deepcopy([c for c in fields["Catch"] if c["ErrorEquals"] == ["States.ALL"]])
+    links = [set_link(catch, "Next") for catch in own["Catch"]]
+    at = 1 if info.node.on_error == "route" else 0  # the error's way on, or the one way on
+    way = outcomes[at]
+    outcomes[at] = Outcome(way.sim, both(*([way.link] if way.link else []), *links))
+    return outcomes
 
 
 def _carried(build: Build, body: set[str]) -> list[str]:

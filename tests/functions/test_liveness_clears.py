@@ -39,12 +39,13 @@ def starts(asl: dict[str, Any]) -> set[str]:
 
 
 def cleared(asl: dict[str, Any]) -> dict[str, set[str]]:
-    """State → the variables its Assign sets to null, but for every scope's first state
-    (its nulls are for nodes that may not run, before anything ran)."""
+    """State → the node outputs its Assign sets to null, but for every scope's first state
+    (its nulls are for nodes that may not run, before anything ran). The compiler's own
+    variables (``_…``: a loop's list read back from S3, counts) are left out."""
     out: dict[str, set[str]] = {}
     first = starts(asl)
     for name, state in states(asl).items():
-        nulls = {k for k, v in (state.get("Assign") or {}).items() if v is None}
+        nulls = {k for k, v in (state.get("Assign") or {}).items() if v is None and not k.startswith("_")}
         if nulls and name not in first:
             out[name] = nulls
     return out
