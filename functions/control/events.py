@@ -33,7 +33,7 @@ from contract.errors import RoutinesError
 from functions.activation import Settings
 from functions.activation.service import compile_record
 from functions.control.services import Services
-from functions.store import NotFoundError
+from functions.store import NotFoundError, stopped_status
 from functions.store.executions import iso
 from functions.trace import (
     CANCELLED,
@@ -239,6 +239,9 @@ def derive_events(
         details = next((value for key, value in ended.items() if key.endswith("EventDetails")), None)
         if isinstance(details, dict) and (details.get("error") or details.get("cause")):
             final["error"] = clean_error(details.get("error"), details.get("cause"))
+            # Stopped while it waited on an approval: moto fails the waiting task with the
+            # stop's error rather than aborting; the records say ABORTED, and so does this.
+            final["status"] = stopped_status(final["status"], final["error"].get("type"))
         pending.append((ended["id"], STATUS, 0, final))
     pending.sort(key=lambda item: item[:3])
     out: list[StreamEvent] = []
@@ -325,4 +328,11 @@ def execution_events(
         trigger = document.get("trigger") if isinstance(document, dict) else None
         run_context = {"trigger": trigger, "vars": validation.routine.variables}
         trace = build_trace(validation.topology, compiled.report, history, read_logs(arn), run_context)
-    return derive_events(history, compiled.report, validation.topology, trace)
+    events = derive_events(history, compiled.report, validation.topology, trace)
+    if events and events[-1].terminal and record is not None and record.terminal:
+        # The record is what every other view shows (who stopped it and why, a timeout's
+        # limit): the stream ends as it does.
+        events[-1].data["status"] = record.status
+        if record.error:
+            events[-1].data["error"] = shown_error(record.error)
+    return events

@@ -206,3 +206,28 @@ def test_another_users_execution_is_not_found() -> None:
         assert json.loads(stream.response.read())["errors"][0]["code"] == "not_found"
         assert Stream(server.url, execution_id, user=None).status == 401
         assert Stream(server.url, "routines-nope:123", user="alice").status == 404
+
+
+def test_a_run_stopped_while_it_waits_on_an_approval_ends_aborted_as_its_record_says() -> None:
+    with running() as server:
+        routine = call(server.url, "POST", "/routines", example("approval-flow.json"))[1]
+        status, started, _ = call(
+            server.url,
+            "POST",
+            f"/routines/{routine['id']}/executions",
+            {"input": {"customer": "c1", "amount": 80}, "test": True},
+        )
+        assert status == 202, started
+        execution_id = started["executionId"]
+        for _ in range(300):  # until the approval waits
+            nodes = call(server.url, "GET", f"/executions/{execution_id}")[1].get("nodes") or {}
+            if nodes.get("approve", {}).get("status") == "waiting":
+                break
+            time.sleep(0.1)
+        stopped = call(server.url, "POST", f"/executions/{execution_id}/stop", {"reason": "not today"})
+        assert stopped[0] == 202, stopped
+        record = _finished(server.url, execution_id)
+        assert record["status"] == "ABORTED"
+        last = Stream(server.url, execution_id).events()[-1][1]
+        assert last["type"] == "status" and last["status"] == "ABORTED", last
+        assert last["error"]["message"] == record["error"]["message"] == "stopped by alice: not today"
