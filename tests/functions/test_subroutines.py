@@ -270,7 +270,8 @@ def test_pins_stand_in_for_the_child(aws: LocalAWS, tmp_path: Path) -> None:
     routed = run(aws, tmp_path, parent(onError="route"), {"n": 1}, pins={"call": pinned_error})
     assert routed.nodes["call"]["error"] == {"type": "Child.Boom", "message": "pinned"}
     assert routed.nodes["caught"]["output"] == {"error": {"type": "Child.Boom", "message": "pinned"}}
-    assert len(child_executions_of(aws)) == before  # no child ran
+    # No child ran (run alone, no earlier test deployed the child's machine: nothing to list).
+    assert (len(child_executions_of(aws)) if _exists(aws) else 0) == before
 
 
 def test_a_pinned_child_is_not_read(aws: LocalAWS, tmp_path: Path) -> None:
