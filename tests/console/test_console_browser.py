@@ -223,6 +223,10 @@ def test_the_console_end_to_end(page: Page, tmp_path: Path) -> None:
         )
         page.click('[data-node="approve"]')
         page.fill("#approval-data", '{"reason": "too much"}')
+        # The panel is redrawn as events arrive (here: the node clicked again); what the person
+        # typed stays.
+        page.click('[data-node="approve"]')
+        expect(page.locator("#approval-data")).to_have_value('{"reason": "too much"}')
         page.click("#reject")
         expect(page.locator("#exec-status")).to_have_text("SUCCEEDED", timeout=60_000)
         expect(page.locator('[data-node="logRejection"]')).to_have_attribute("data-status", "succeeded")

@@ -149,19 +149,31 @@ async function executionView(id, signal) {
     return [node, parts.join(" · ")];
   }));
 
+  // The graph is redrawn only when what it shows changed, and clicks are taken by the box
+  // around it: a click on a node is never lost to a redraw between its press and release.
+  let drawn = null;
+  document.getElementById("graph").onclick = (event) => {
+    const node = event.target.closest(".node");
+    if (!node) return;
+    selected = node.dataset.node;
+    draw();
+    panel();
+  };
   function draw() {
     const graph = document.getElementById("graph");
-    graph.innerHTML = render(document_, laid, statuses, extras());
-    for (const g of graph.querySelectorAll(".node")) {
-      g.onclick = () => { selected = g.dataset.node; draw(); panel(); };
-      if (g.dataset.node === selected) g.classList.add("selected");
+    const svg = render(document_, laid, statuses, extras());
+    if (svg !== drawn) {
+      graph.innerHTML = svg;
+      drawn = svg;
     }
+    for (const g of graph.querySelectorAll(".node")) g.classList.toggle("selected", g.dataset.node === selected);
     document.getElementById("exec-status").innerHTML = badge(status);
     document.getElementById("exec-duration").textContent = execution.durationMs ? `· ${execution.durationMs} ms` : "";
     document.getElementById("stop").hidden = status !== "RUNNING";
     document.getElementById("rerun").hidden = !RERUNNABLE.has(status);
   }
 
+  let shown = { html: null, node: null }; // what the side panel shows (panel())
   function panel() {
     const box = document.getElementById("panel");
     if (!selected) return;
@@ -173,13 +185,26 @@ async function executionView(id, signal) {
       approval = `<h2>Decision</h2><label>data (JSON, optional)</label><textarea id="approval-data">null</textarea>
         <div class="actions"><button class="primary" id="approve">Approve</button><button class="danger" id="reject">Reject</button></div>`;
     }
-    box.innerHTML = `<h2 id="panel-node">${esc(selected)} <span class="muted">${esc(plugins[selected])}</span></h2>
+    const html = `<h2 id="panel-node">${esc(selected)} <span class="muted">${esc(plugins[selected])}</span></h2>
       <p>${badge(nodeStatus)} ${entry.durationMs ? `${entry.durationMs} ms` : ""} ${entry.runs ? `· ${entry.runs} runs` : ""} ${entry.attempts > 1 ? `· ${entry.attempts} attempts` : ""}</p>
       ${approval}
       <h2>Input <span class="muted">(outputs of the nodes before it; the trigger data for the first)</span></h2>
       <pre id="panel-input">${json((incoming[selected] || []).length ? input : execution.trigger)}</pre>
       <h2>Output</h2><pre id="panel-output">${json(entry.output ?? null)}</pre>
       ${entry.error ? `<h2>Error</h2><pre id="panel-error" class="error-text">${json(entry.error)}</pre>` : ""}`;
+    // Events of other nodes keep arriving while a person types an approval's data: the panel
+    // is redrawn only when what it shows changed, and what they typed survives a redraw.
+    if (shown.html === html) return;
+    const typing = document.getElementById("approval-data");
+    const typed = typing && shown.node === selected ? typing.value : null;
+    const focused = typing !== null && document.activeElement === typing;
+    box.innerHTML = html;
+    shown = { html, node: selected };
+    if (approval && typed !== null) {
+      const area = document.getElementById("approval-data");
+      area.value = typed;
+      if (focused) area.focus();
+    }
     if (approval) {
       for (const decision of ["approve", "reject"]) {
         document.getElementById(decision).onclick = () => act(async () => {
