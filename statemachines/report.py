@@ -91,7 +91,7 @@ def _loop_json(item: Span, child: str | None, until: bool = False) -> dict[str, 
     return out
 
 
-def _successors(state: dict[str, Any]) -> list[str]:
+def successors(state: dict[str, Any]) -> list[str]:
     out = [state["Next"]] if "Next" in state else []
     out += [c["Next"] for c in state.get("Choices", [])]
     out += [state["Default"]] if "Default" in state else []
@@ -99,7 +99,7 @@ def _successors(state: dict[str, Any]) -> list[str]:
     return out
 
 
-def _postorder(machine: dict[str, Any]) -> tuple[list[str], set[tuple[str, str]]]:
+def postorder(machine: dict[str, Any]) -> tuple[list[str], set[tuple[str, str]]]:
     """States in an order where every state comes after all of its successors but those
     it loops back to, and those edges back: an until loop's Choice looping back to the
     first state of its body (statemachines.machine.repeat)."""
@@ -111,10 +111,10 @@ def _postorder(machine: dict[str, Any]) -> tuple[list[str], set[tuple[str, str]]
     stack: list[tuple[str, int]] = [(machine["StartAt"], 0)]
     while stack:
         name, index = stack.pop()
-        successors = _successors(states[name])
-        if index < len(successors):
+        following = successors(states[name])
+        if index < len(following):
             stack.append((name, index + 1))
-            nxt = successors[index]
+            nxt = following[index]
             if nxt in open_:
                 back.add((name, nxt))
             elif nxt not in seen:
@@ -145,7 +145,7 @@ class _Walk:
         states = machine["States"]
         cost: dict[str, Span] = {}
         alone: dict[str, Span] = {}  # each state itself, its branches and iterations included
-        order, back = _postorder(machine)
+        order, back = postorder(machine)
         for name in order:
             state = states[name]
             self.counts["states"] += 1
@@ -163,7 +163,7 @@ class _Walk:
                 self.loops[self.state_nodes.get(name, name)] = (self.machine(processor), child)
             alone[name] = Span(low, high)
             # Every way on: a Next, a Choice, a Catch — or ending here.
-            ways = [cost[s] for s in _successors(state) if (name, s) not in back]
+            ways = [cost[s] for s in successors(state) if (name, s) not in back]
             if state.get("End") or state["Type"] in ("Succeed", "Fail"):
                 ways.append(Span(PathCount(), PathCount()))
             least, most = ways[0].low, ways[0].high
@@ -205,7 +205,7 @@ def _iteration(
         if name == last:
             through[name] = alone[name]
             continue
-        ways = [through[s] for s in _successors(states[name]) if s in through and s != first]
+        ways = [through[s] for s in successors(states[name]) if s in through and s != first]
         if not ways:
             continue
         least, most = ways[0].low, ways[0].high

@@ -37,7 +37,7 @@ class Invocation(BaseModel):
     inline_bytes: int | None = Field(None, alias="inlineBytes", ge=0)  # the output's payload budget
     spill: bool = False  # the evaluator writes a loop's items to S3 for a distributed Map
     chunk: int | None = Field(None, ge=1)  # with spill: in chunks of at most this many items
-    limit: int | None = Field(None, ge=1)  # more items are refused (a loop with a stop inside)
+    limit: int | None = Field(None, ge=1)  # more items are refused (a Standard execution's history)
     results: list[Any] | None = None  # a chunk's results, to store in S3 (chunked loops)
     prefix: str | None = Field(None, max_length=1024)  # ... under this S3 prefix
     offset: int | None = Field(None, ge=0)  # ... by the chunk's offset

@@ -99,10 +99,12 @@ def _loop(parameters: dict[str, Any], run: RunContext) -> Any:
             '"mode": "distributed", whose iterations read the list from S3'
         )
     if invocation.limit is not None and len(items) > invocation.limit:
+        # As the items guard says it of a list kept inline (statemachines/machine/constructs.py).
         raise UserError(
-            f"loop over {len(items):,} items: with a stop inside, its results are kept in the "
-            f"document, where at most {invocation.limit:,} fit: move the stop out of the loop, "
-            "or do not read the loop's results after it"
+            f"loop over {len(items)} items: an inline loop of this body runs at most "
+            f"{invocation.limit:,} iterations within the 25,000 events of the history of a Standard "
+            'execution; give the loop "mode": "distributed" (each iteration a child execution with '
+            "a history of its own), or run the routine as Express"
         )
     if not invocation.spill:
         return {"items": items}

@@ -27,6 +27,7 @@ from plugins.sdk import PortType
 from statemachines.asl import State
 from statemachines.graph import Edge
 from statemachines.layout import Status
+from statemachines.machine.history import most_iterations
 from statemachines.machine.plan import expression_roots, variable_name
 from statemachines.machine.race import merge_step
 from statemachines.machine.retry import retriers
@@ -419,12 +420,18 @@ def loop(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
     kind = f"($t := $type({items}); $exists($t) ? $t : 'null')"
     named = f"($t := {kind}; $t = 'null' ? 'null' : $lookup({TYPE_NAMES}, $t))"
     message = f"'loop items must be a list; got ' & {named}"
+    # A Standard execution ends past 25,000 history events, which an inline loop's
+    # iterations write into: a list longer than fits is refused before it starts.
+    most = None
+    if not distributed and build.plan.options.execution_type != "express":
+        most = most_iterations(processor)
+        message = f"$type({items}) = 'array' ? {_too_many(most, f'$string($count({items}))')} : {message}"
     partial = build.root_text.partial(raw)
     counts = count_variable if counted else None
     loader = (
         _items_to_s3(build, scope, info, (map_name, fields), counts)
         if distributed
-        else _items_from_s3(build, scope, info, (map_name, fields), partial, counts)
+        else _items_from_s3(build, scope, info, (map_name, fields), partial, counts, most)
     )
     guard_name = build.name(f"{info.id} (items)", info.id)
     guard: dict[str, Any] = {
@@ -434,7 +441,9 @@ def loop(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
                 + (f"$not{partial} and " if partial else "")
                 + "$type("
                 + items
-                + ") = 'array' %}",
+                + ") = 'array'"
+                + (f" and $count({items}) <= {most}" if most is not None else "")
+                + " %}",
                 "Next": map_name,
             }
         ],
@@ -527,6 +536,7 @@ def _items_from_s3(
     map_state: tuple[str, dict[str, Any]],
     partial: str,
     count_variable: str | None,
+    most: int | None,
 ) -> tuple[str, dict[str, Any]] | None:
     """When the list may be in a value offloaded to S3 without it kept inline (a trigger
     over its inline room, an output over its share of the variables: ``partial`` says so
@@ -540,6 +550,8 @@ def _items_from_s3(
     if count_variable is not None:
         answer[count_variable] = "{% $count($states.result.items) %}"
     loader = evaluator_task(build, scope, info, answer)
+    if most is not None:
+        loader["Arguments"]["limit"] = most  # more items than fit the history: refused there
     name = build.add(scope, build.name(f"{info.id} (items from S3)", info.id), State("Task", loader), info.id)
     map_name, fields = map_state
     loader["Next"] = map_name
@@ -581,6 +593,18 @@ def _items_to_s3(
     fields.update({"ItemReader": reader, **rest})
     fields["Assign"] = {**fields.get("Assign", {}), listed: None}
     return name, spill
+
+
+def _too_many(most: int, count: str) -> str:
+    """The refusal of an inline loop over more items than a Standard execution's history
+    holds, as JSONata text (the evaluator says the same of a list it loads:
+    plugins/system/evaluate.py)."""
+    return (
+        f"'loop over ' & {count} & ' items: an inline loop of this body runs at most {most:,} "
+        "iterations within the 25,000 events of the history of a Standard execution; give the "
+        'loop "mode": "distributed" (each iteration a child execution with a history of its own), '
+        "or run the routine as Express'"
+    )
 
 
 def _loader_fails_as_the_loop(

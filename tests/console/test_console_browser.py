@@ -291,6 +291,10 @@ def test_10000_loop_iterations_are_one_box_each(page: Page, tmp_path: Path) -> N
     count = 10_000
     routine = {
         "name": "Many",
+        # Express: 10,000 inline iterations are more than the 25,000 history events of a
+        # Standard execution hold (a Standard routine refuses such a list up front).
+        "execution": "express",
+        "timeoutSeconds": 300,
         "trigger": {"type": "manual"},
         "nodes": [
             {"id": "items", "plugin": "static-data", "parameters": {"data": {"items": list(range(count))}}},

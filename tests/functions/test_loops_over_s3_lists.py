@@ -17,6 +17,7 @@ import pytest
 from contract.limits import LOOP_ITEMS_BYTES, TRIGGER_INLINE_BYTES
 from functions.local import LocalAWS, run_routine
 from statemachines.compiler import compile_routine
+from statemachines.machine.history import least_events, most_iterations
 from tests.conftest import link, routine
 
 EXECUTIONS = ["standard", "express"]
@@ -60,20 +61,31 @@ def run(aws: LocalAWS, document: dict[str, Any], trigger: Any, execution: str = 
     return run_routine(aws, {**document, "execution": execution, "timeoutSeconds": 300}, trigger)
 
 
-def states_of(document: dict[str, Any]) -> set[str]:
-    definition = json.loads(compile_routine(document).definition)
-    names: set[str] = set()
+def all_states(document: dict[str, Any]) -> dict[str, Any]:
+    """Every state of the compiled machine by name, those of branches and iterations too
+    (an Express machine's routine runs inside the Parallel that writes its records)."""
+    found: dict[str, Any] = {}
 
     def walk(states: dict[str, Any]) -> None:
         for name, state in states.items():
-            names.add(name)
+            found[name] = state
             for branch in state.get("Branches", []):
                 walk(branch["States"])
             if "ItemProcessor" in state:
                 walk(state["ItemProcessor"]["States"])
 
-    walk(definition["States"])
-    return names
+    walk(json.loads(compile_routine(document).definition)["States"])
+    return found
+
+
+def states_of(document: dict[str, Any]) -> set[str]:
+    return set(all_states(document))
+
+
+def message_of(result: Any) -> str:
+    """The failure's message: a Lambda's cause is its JSON error report."""
+    cause = str(result.cause)
+    return str(json.loads(cause)["errorMessage"]) if cause.startswith("{") else cause
 
 
 @pytest.mark.parametrize("execution", EXECUTIONS)
@@ -141,7 +153,7 @@ def test_an_inline_loop_over_a_list_too_large_to_hold_says_what_to_do(aws: Local
     if on_error == "fail":
         assert result.status == "FAILED"
         assert result.error == "Routines.UserError"
-        message = json.loads(result.cause)["errorMessage"] if result.cause.startswith("{") else result.cause
+        message = message_of(result)
     else:
         assert result.status == "SUCCEEDED", (result.error, result.cause)
         assert result.nodes["sum"]["status"] == "skipped"
@@ -166,3 +178,52 @@ def test_a_distributed_loop_reads_its_list_from_s3_whatever_its_size(
     result = run(aws, document, {"orders": listed})
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     assert result.output == expected(listed)
+
+
+# --- an inline loop's iterations within a Standard execution's history -------------------------
+
+
+def test_least_events_counts_the_cheapest_path() -> None:
+    body = {
+        "StartAt": "check",
+        "States": {
+            "check": {
+                "Type": "Choice",
+                "Choices": [{"Condition": "{% true %}", "Next": "work"}],
+                "Default": "done",
+            },
+            "work": {"Type": "Task", "Resource": "arn:aws:lambda:::function:f", "Next": "done"},
+            "done": {"Type": "Succeed"},
+        },
+    }
+    assert least_events(body) == 2 + 2  # the Choice, then the Succeed: the Task may not run
+    fan = {"StartAt": "p", "States": {"p": {"Type": "Parallel", "Branches": [body, body], "End": True}}}
+    assert least_events(fan) == 4 + 2 * 4  # every branch runs
+    assert most_iterations(body) == 25_000 // (2 + 4)
+
+
+def test_an_inline_loop_over_more_items_than_the_history_holds_is_refused_up_front(aws: LocalAWS) -> None:
+    # One transform per iteration: 2 + 5 events each, so 3,571 iterations fit in 25,000.
+    document = summing()
+    assert "<= 3571" in json.dumps(all_states(document)["each (items)"])
+    result = run(aws, document, {"orders": orders(3_572, 0)})
+    assert result.status == "FAILED" and result.error == "Routines.UserError"
+    assert "loop over 3572 items" in message_of(result) and "at most 3,571 iterations" in message_of(result)
+    assert result.nodes["row"]["status"] == "skipped"  # refused before any iteration ran
+
+
+def test_a_list_from_s3_over_the_history_is_refused_by_the_evaluator(aws: LocalAWS) -> None:
+    listed = orders(4_000, 0)  # ~200 KB: in S3, and loaded by the evaluator
+    assert len(json.dumps(listed)) > TRIGGER_INLINE_BYTES
+    result = run(aws, summing(), {"orders": listed})
+    assert result.status == "FAILED" and result.error == "Routines.UserError"
+    assert "loop over 4000 items" in message_of(result) and '"mode": "distributed"' in message_of(result)
+
+
+def test_express_and_distributed_loops_have_no_history_bound() -> None:
+    for document in (
+        {**summing(), "execution": "express", "timeoutSeconds": 300},
+        summing("distributed"),
+    ):
+        conditions = [rule["Condition"] for rule in all_states(document)["each (items)"]["Choices"]]
+        assert not any("<=" in condition for condition in conditions), conditions
