@@ -63,7 +63,26 @@ def _why_unreachable(topology: Topology, node_id: str) -> str:
     return f"'{node_id}' is reached only from nodes that can never run"
 
 
+# Nodes that cannot run in a distributed loop's iterations, which are child executions: a
+# stop cannot end the parent execution from there (the Map fails with its tolerated-failure
+# error, never the stop's), and a sub-routine's call depth does not reach them.
+NOT_IN_DISTRIBUTED_LOOPS = {
+    "stop": "a stop cannot end the execution from a distributed loop's iterations (child executions)",
+    "execute-routine": "a sub-routine cannot be called from a distributed loop's iterations yet",
+}
+
+
 def _check_loop_body(topology: Topology, loop_id: str, body: set[str], report: Report, gaps: Gaps) -> None:
+    if topology.infos[loop_id].parameters.get("mode") == "distributed":
+        for node_id in sorted(body, key=topology.graph.position.__getitem__):
+            why = NOT_IN_DISTRIBUTED_LOOPS.get(topology.infos[node_id].plugin.name)
+            if why is not None:
+                report.error(
+                    Code.INVALID_PARAMETER,
+                    node_path(node_id),
+                    f'{why}: make loop \'{loop_id}\' inline (no "mode": "distributed"), '
+                    "or move the node after the loop",
+                )
     body_edges = {e.index for e in topology.body_edges(loop_id)}
     if not body_edges and loop_id not in gaps.cut_from:
         report.warn(

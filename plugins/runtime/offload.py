@@ -36,26 +36,35 @@ def encode(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 
 
+def wire_size(value: Any) -> int:
+    """How large ``value`` is as a Lambda's result reaches Step Functions: the Python
+    runtime writes it with ``json.dumps``' own separators (", ", ": "; awslambdaric's
+    to_json), and moto measures it so too, ASCII escapes included. The widest of the ways
+    it is written: an output is measured so before it is kept inline, or a value of many
+    small fields compactly under the room failed with States.DataLimitExceeded."""
+    return len(json.dumps(value, default=str).encode())
+
+
 def offload_if_large(value: Any, key: str, limit: int | None = None, keep: Sequence[Path] = ()) -> Any:
     """``value`` itself, or a reference to it in S3 when its JSON exceeds ``limit``."""
-    body = encode(value)
     limit = threshold() if limit is None else limit
-    if len(body) <= limit:
+    if wire_size(value) <= limit:
         return value
+    body = encode(value)
     bucket = payload_bucket()
     client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
     reference: dict[str, Any] = {REF: f"s3://{bucket}/{key}", SIZE: len(body)}
     # Smallest values first, so a huge one left out does not take the others with it.
     # Room left for the kept values, after the reference and the list of fields left out.
     firsts = dict.fromkeys(sorted({str(p[0]) for p in keep if p}), True)
-    room = limit - len(encode(reference)) - len(encode({PARTIAL: firsts}))
+    room = limit - wire_size(reference) - wire_size({PARTIAL: firsts})
     chosen: list[Path] = []
     missing = [p for p in keep if p and kept_values(value, [p]) is None]  # absent: nothing to keep
-    for path in sorted(keep, key=lambda p: len(encode(kept_values(value, [p])))):
+    for path in sorted(keep, key=lambda p: wire_size(kept_values(value, [p]))):
         if path in missing:
             continue
         kept = kept_values(value, [*chosen, path])
-        if isinstance(kept, dict) and len(encode(kept)) <= room:
+        if isinstance(kept, dict) and wire_size(kept) <= room:
             chosen.append(path)
     kept = kept_values(value, chosen)
     if isinstance(kept, dict):
@@ -69,7 +78,7 @@ def offload_if_large(value: Any, key: str, limit: int | None = None, keep: Seque
         reference[PARTIAL] = dict.fromkeys(
             sorted({str(p[0]) for p in (keep if whole else left_out) if p}), True
         )
-    if len(encode(reference)) > limit:
+    if wire_size(reference) > limit:
         # Only a loop's result list shares the room so finely (a variable's room divided
         # by the item count): even a reference per item would not fit.
         raise UserError(

@@ -22,7 +22,7 @@ from plugins.runtime.context import error_record
 from plugins.runtime.errors import UserError
 from plugins.runtime.handler import RunContext, invoke
 from plugins.runtime.observability import tracer
-from plugins.runtime.offload import DEFAULT_THRESHOLD, encode, load_key, store
+from plugins.runtime.offload import DEFAULT_THRESHOLD, encode, load_key, store, wire_size
 from plugins.sdk import default_registry
 
 JSON_TYPE_NAMES = {str: "a string", bool: "a boolean", int: "a number", float: "a number", dict: "an object"}
@@ -91,7 +91,7 @@ def _loop(parameters: dict[str, Any], run: RunContext) -> Any:
             result for offset in offsets for result in load_key(f"{invocation.collect}/{offset:012d}.json")
         ]
     items = loop_items(parameters.get("items"))
-    if not invocation.spill and (size := len(encode(items))) > LOOP_ITEMS_BYTES:
+    if not invocation.spill and (size := wire_size({"items": items})) > LOOP_ITEMS_BYTES:
         # An inline loop holds its items in a variable: read back from S3, they must fit.
         raise UserError(
             f"loop over a list of {size:,} bytes: an inline loop holds at most "
@@ -108,6 +108,13 @@ def _loop(parameters: dict[str, Any], run: RunContext) -> Any:
         )
     if not invocation.spill:
         return {"items": items}
+    largest = max(items, key=wire_size, default=None)
+    if largest is not None and (size := wire_size(largest)) > LOOP_ITEMS_BYTES:
+        # Each iteration of a distributed loop is a child execution whose input holds its item.
+        raise UserError(
+            f"item {items.index(largest)} of the loop is {size:,} bytes: an iteration of a distributed "
+            f"loop gets its item in its input, which holds at most {LOOP_ITEMS_BYTES // 1024} KiB of it"
+        )
     prefix = payload_key(f"{invocation.execution.id.rsplit(':', 1)[-1]}/{invocation.node}/{uuid.uuid4().hex}")
     if invocation.chunk is None:  # for a distributed Map's ItemReader; the count is for
         return {**store(items, f"{prefix}/items.json"), "count": len(items)}  # the results' share

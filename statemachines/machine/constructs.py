@@ -32,7 +32,14 @@ from statemachines.machine.plan import expression_roots, variable_name
 from statemachines.machine.race import merge_step
 from statemachines.machine.retry import retriers
 from statemachines.machine.subroutine import execute_routine
-from statemachines.machine.values import THIS_ITERATION, RootText, arguments, error_record, native
+from statemachines.machine.values import (
+    THIS_ITERATION,
+    RootText,
+    arguments,
+    error_record,
+    native,
+    object_text,
+)
 from statemachines.machine.walk import Build, Outcome, Scope, Step, both, set_link
 from statemachines.topology import NodeInfo
 from statemachines.walk import Sim, complete, start
@@ -356,7 +363,11 @@ def loop(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
 
         return until_loop(build, scope, sim, info)
     raw = info.parameters["items"]
-    items = parse_template(raw).native(build.root_text) if isinstance(raw, str) else literal(raw)
+    items = (
+        parse_template(raw).native(build.root_text)
+        if isinstance(raw, str)
+        else object_text(raw, build.root_text)
+    )
     inner = Scope("map", result=build.plan.results.get(info.id), passes_input=True)
     body = build.plan.topology.loop_bodies[info.id]
     distributed = info.parameters.get("mode") == "distributed"

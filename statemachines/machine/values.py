@@ -350,4 +350,10 @@ def error_record() -> str:
     )
 
 
-__all__ = ["RootText", "arguments", "error_record", "native"]
+def object_text(value: Any, root_text: RootText) -> str:
+    """A parameter that is not a string (a literal list, an object) as one JSONata
+    expression, its templates evaluated in place: what it means in every other parameter."""
+    return _object_text(value, root_text)
+
+
+__all__ = ["RootText", "arguments", "error_record", "native", "object_text"]

@@ -1008,3 +1008,16 @@ def test_a_switch_in_a_loop_body_on_a_large_iteration_output(aws: LocalAWS) -> N
     result = ok(aws, doc, {"items": list(range(6))})
     expected = [{"ra": {"r": "a"}}, {"rb": {"r": "b"}}, {"rd": {"r": "d", "l": 120_000}}] * 2
     assert result.output == {"after": {"all": expected}}
+
+
+@pytest.mark.parametrize("execution", EXECUTIONS)
+def test_an_output_of_many_small_fields_just_under_its_room_compactly(aws: LocalAWS, execution: str) -> None:
+    # 238,904 bytes as compact JSON, under the 250 KiB room; 278,904 as the Lambda runtime
+    # writes it (", " and ": "): it went inline and failed with States.DataLimitExceeded.
+    make = {"rows": "{{ $map([1..10000], function($i) { {'k': $i, 'v': 'abcdef'} }) }}"}
+    doc = routine(
+        transform("make", make),
+        transform("after", {"n": "{{ $count(nodes.make.rows) }}", "last": "{{ nodes.make.rows[9999].k }}"}),
+        connections=[link("make", "after")],
+    )
+    assert ok(aws, doc, execution=execution).output == {"after": {"n": 10_000, "last": 10_000}}

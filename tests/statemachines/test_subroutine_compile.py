@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from contract.errors import CompileError, InvalidRoutineError
+from contract.errors import InvalidRoutineError
 from statemachines.compiler import compile_routine
 from statemachines.options import CompileOptions
-from statemachines.validator import analyse
+from statemachines.validator import analyse, validate_document
 from tests.asl_validator import Validate
 
 JSONATA = CompileOptions()
@@ -205,15 +205,19 @@ def test_the_routine_parameter_is_required() -> None:
     ]
 
 
-def test_inside_a_distributed_loop_it_does_not_compile_yet() -> None:
+def test_inside_a_distributed_loop_it_is_refused_when_saved() -> None:
+    # Refused by validation (nothing invalid is stored), not only when compiled.
     loop = {
         "id": "each",
         "plugin": "loop",
         "parameters": {"items": "{{ trigger.orders }}", "mode": "distributed"},
     }
-    with pytest.raises(CompileError) as raised:
-        compile_routine(routine(loop, call(), connections=[("each", "body", "call")]), options=JSONATA)
-    assert raised.value.path == "nodes[call]" and "distributed loop" in raised.value.message
+    document = routine(loop, call(), connections=[("each", "body", "call")])
+    errors = validate_document(document).errors
+    assert [(e.code, e.path) for e in errors] == [("invalid_parameter", "nodes[call]")]
+    assert "distributed loop" in errors[0].message
+    with pytest.raises(InvalidRoutineError):
+        compile_routine(document, options=JSONATA)
 
 
 def test_the_report_names_the_children_and_counts_only_the_parents_transitions() -> None:
