@@ -30,6 +30,7 @@ from botocore.exceptions import ClientError
 from functions.activation import roles
 from functions.activation.rollback import Rollback
 from functions.activation.settings import Settings
+from functions.store.executions import STOPPED_ERROR
 from plugins.runtime.aws import client
 from statemachines.machine.records import STANDARD, machine_type
 
@@ -157,10 +158,37 @@ def deploy(settings: Settings, name: str, definition: str, tags: dict[str, str],
     return arn
 
 
+# A deleted routine's running executions end with the stop's own error, so that their
+# records say ABORTED (functions.store.stopped_status), and why.
+DELETED_CAUSE = "the routine was deleted"
+
+
+def _stop_running(arn: str) -> None:
+    """Stop the machine's running executions before it goes: on AWS a deleted machine's
+    executions run on (an approval waits up to a year), and moto forgets them, leaving
+    their records RUNNING for ever."""
+    sfn = client("stepfunctions")
+    try:
+        pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=arn, statusFilter="RUNNING")
+        for page in pages:
+            for execution in page["executions"]:
+                try:
+                    sfn.stop_execution(
+                        executionArn=execution["executionArn"], error=STOPPED_ERROR, cause=DELETED_CAUSE
+                    )
+                except ClientError as exc:
+                    if exc.response["Error"]["Code"] != "ExecutionDoesNotExist":
+                        raise
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "StateMachineDoesNotExist":
+            raise
+
+
 def delete(arn: str, settings: Settings | None = None) -> None:
     """Delete the machine (if it exists) and, given ``settings``, the role of its own it ran
     under (roles.py)."""
     described = describe(arn) if settings is not None else None
+    _stop_running(arn)
     try:
         client("stepfunctions").delete_state_machine(stateMachineArn=arn)
     except ClientError as exc:

@@ -7,6 +7,7 @@ routine deactivates it, then removes its state machines, their roles and its ver
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 from contract.errors import InvalidRoutineError
@@ -14,7 +15,8 @@ from contract.names import ENV_STAGE
 from functions.activation import error_routine, machines, subroutines, triggers
 from functions.activation.rollback import Rollback
 from functions.activation.settings import Settings
-from functions.store import RoutineRecord, RoutineStore
+from functions.store import ExecutionRecord, ExecutionStore, RoutineRecord, RoutineStore
+from functions.store.executions import STOPPED_ERROR
 from functions.store.routines import now
 from functions.triggers import RunMeta
 from plugins.sdk import PluginRegistry
@@ -105,8 +107,42 @@ def deactivate(store: RoutineStore, owner: str, routine_id: str) -> dict[str, An
     return {"routineId": routine_id, "status": "inactive", "activeVersion": None}
 
 
-def delete(store: RoutineStore, owner: str, routine_id: str, settings: Settings) -> None:
+def delete(
+    store: RoutineStore,
+    owner: str,
+    routine_id: str,
+    settings: Settings,
+    executions: ExecutionStore | None = None,
+) -> None:
+    """Deactivate the routine, stop its running executions and delete its machines (and
+    roles), then the routine; given ``executions``, the records of the runs it stopped are
+    closed ABORTED with the reason — no status event reaches the recorder from a machine
+    that is gone."""
     deactivate(store, owner, routine_id)
     for test in (False, True):
         machines.delete(settings.machine_arn(settings.machine_name(routine_id, test)), settings)
+    if executions is not None:
+        _close_running(executions, owner, routine_id)
     store.delete(owner, routine_id)
+
+
+def _close_running(executions: ExecutionStore, owner: str, routine_id: str) -> None:
+    token: str | None = None
+    while True:
+        page = executions.list(owner, routine_id, status="RUNNING", limit=100, next_token=token)
+        for record in page.items:
+            executions.record(
+                ExecutionRecord(
+                    execution_id=record.execution_id,
+                    owner_id=record.owner_id,
+                    routine_id=record.routine_id,
+                    status="ABORTED",
+                    started_at=record.started_at,
+                    stopped_at=max(time.time(), record.started_at),
+                    error={"type": STOPPED_ERROR, "message": f"stopped: {machines.DELETED_CAUSE}"},
+                    redrive_count=record.redrive_count,
+                )
+            )
+        if not page.next_token:
+            return
+        token = page.next_token

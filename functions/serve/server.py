@@ -245,6 +245,9 @@ class Server:
         self.httpd = PooledHTTPServer(
             (HOST, port), self._handler_class(), self._busy_class(), workers, waiting
         )
+        # Open event streams hold a worker each: at most half of them, so that requests
+        # are still served while streams are open (streaming.stream).
+        self.streams = threading.BoundedSemaphore(max(1, workers // 2))
         self.triggers = LocalTriggers(self)
 
     @property

@@ -8,10 +8,22 @@ again with ``Last-Event-ID`` set to the last event sent, and what it adds is wri
 the open connection, until an answer says ``X-Events-Complete`` (the terminal status was
 sent), a ``204``, an error, the client leaves or the server stops. Between polls no lock
 is held: other requests run meanwhile (each poll is one request to the handler).
+
+A stream holds one of the server's workers, so it is bounded, and a client may reconnect
+with ``Last-Event-ID`` (the console does; EventSource does too) to lose nothing:
+
+- an answer streams at most :data:`STREAM_SECONDS`, then ends (an approval may wait a
+  day: one tab must not hold a worker that long);
+- a client that left is noticed while the stream pauses (its socket reads as closed),
+  not only when a write fails, so its worker comes back at once;
+- at most half of the workers stream at a time (``Server.streams``); past that an answer
+  is the events so far and a ``retry:`` — as on AWS — and requests are still served.
 """
 
 from __future__ import annotations
 
+import select
+import socket
 import time
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING
@@ -26,6 +38,7 @@ POLL_SECONDS = 0.2
 SHARE = 4  # pause at least this many times as long as the last poll took
 MAX_PAUSE_SECONDS = 5.0  # …but no longer than this: the stream still follows the run
 HEARTBEAT_SECONDS = 15.0  # a comment line: proxies and clients see a live connection
+STREAM_SECONDS = 60.0  # one answer streams this long at the most; the client reconnects
 
 
 def is_event_stream(headers: list[tuple[str, str]]) -> bool:
@@ -60,6 +73,49 @@ def stream(
     started: float,
 ) -> None:
     """Answer ``first`` (a 200 event stream) and keep adding to it (see the module)."""
+    if not server.streams.acquire(blocking=False):  # every streaming worker is taken
+        _answer_once(handler, server, headers, first, started)
+        return
+    try:
+        _stream(handler, server, request_headers, headers, first, started)
+    finally:
+        server.streams.release()
+
+
+def _answer_once(
+    handler: BaseHTTPRequestHandler,
+    server: Server,
+    headers: list[tuple[str, str]],
+    first: bytes,
+    started: float,
+) -> None:
+    """The events so far, ending with the handler's ``retry:``: the client asks again."""
+    if server.log is not None:
+        elapsed = (time.perf_counter() - started) * 1000
+        line = f"{handler.command} {handler.path} 200 {elapsed:.1f}ms (no stream free)"
+        print(line, file=server.log, flush=True)
+    handler.close_connection = True
+    handler.send_response(200)
+    for key, value in headers:
+        if key.lower() not in ("content-length", "connection"):
+            handler.send_header(key, value)
+    handler.send_header("Content-Length", str(len(first)))
+    handler.send_header("Connection", "close")
+    handler.end_headers()
+    try:
+        _write(handler, first)
+    except (ConnectionError, TimeoutError):
+        return
+
+
+def _stream(
+    handler: BaseHTTPRequestHandler,
+    server: Server,
+    request_headers: dict[str, str],
+    headers: list[tuple[str, str]],
+    first: bytes,
+    started: float,
+) -> None:
     if server.log is not None:
         elapsed = (time.perf_counter() - started) * 1000
         print(f"{handler.command} {handler.path} 200 {elapsed:.1f}ms (stream)", file=server.log, flush=True)
@@ -74,10 +130,11 @@ def stream(
         _write(handler, first)
         last = _last_id(first, _header(request_headers, LAST_EVENT_ID))
         done = _complete(headers)
-        quiet_since = time.monotonic()
+        quiet_since = opened = time.monotonic()
         pause = POLL_SECONDS
-        while not done and not server.stopping():
-            time.sleep(pause)
+        while not done and not server.stopping() and time.monotonic() - opened < STREAM_SECONDS:
+            if _left(handler, pause):
+                return
             asked = {k: v for k, v in request_headers.items() if k.lower() != LAST_EVENT_ID}
             if last is not None:
                 asked["Last-Event-ID"] = last
@@ -100,6 +157,17 @@ def stream(
             done = _complete(more_headers)
     except (ConnectionError, TimeoutError):
         return  # the client left
+
+
+def _left(handler: BaseHTTPRequestHandler, seconds: float) -> bool:
+    """Pause ``seconds``, or less if the client closes its end (a GET sends nothing more:
+    its socket turning readable means it closed, or sent what a stream ignores)."""
+    connection = handler.connection
+    try:
+        readable, _, _ = select.select([connection], [], [], seconds)
+        return bool(readable) and connection.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True  # the socket is gone
 
 
 def _write(handler: BaseHTTPRequestHandler, data: bytes) -> None:

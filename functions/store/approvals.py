@@ -92,8 +92,10 @@ def withdrawn_by(execution_arn: str, node_id: str) -> str | None:
             sfn.describe_state_machine_for_execution(executionArn=execution_arn)["definition"]
         )
     except ClientError as error:
-        if error.response["Error"]["Code"] in ("ExecutionDoesNotExist", "InvalidArn"):
-            return None  # the decision fails as it always did
+        # Gone, or its machine deleted with its routine (moto: ResourceNotFound): the
+        # decision fails as it always did (not waiting).
+        if error.response["Error"]["Code"] in ("ExecutionDoesNotExist", "InvalidArn", "ResourceNotFound"):
+            return None
         raise
     waiting, withdrawing = _race_states(definition.get("States", {}), node_id)
     if not withdrawing:

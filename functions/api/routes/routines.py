@@ -198,7 +198,9 @@ def update_routine(
 )
 def delete_routine(routine_id: RoutineId) -> Response[None]:
     owner = context.owner(router.current_event)
-    activation.delete(context.store(), owner, routine_id, context.settings(router.lambda_context))
+    services = context.services()
+    settings = context.settings(router.lambda_context)
+    activation.delete(services.routines, owner, routine_id, settings, services.executions)
     return Response(HTTPStatus.NO_CONTENT)
 
 
