@@ -33,7 +33,7 @@ from contract.errors import RoutinesError
 from functions.activation import Settings
 from functions.activation.service import compile_record
 from functions.control.services import Services
-from functions.store import NotFoundError, stopped_status
+from functions.store import NotFoundError, stop_error, stopped_status
 from functions.store.executions import iso
 from functions.trace import (
     CANCELLED,
@@ -329,10 +329,15 @@ def execution_events(
         run_context = {"trigger": trigger, "vars": validation.routine.variables}
         trace = build_trace(validation.topology, compiled.report, history, read_logs(arn), run_context)
     events = derive_events(history, compiled.report, validation.topology, trace)
-    if events and events[-1].terminal and record is not None and record.terminal:
-        # The record is what every other view shows (who stopped it and why, a timeout's
-        # limit): the stream ends as it does.
-        events[-1].data["status"] = record.status
-        if record.error:
-            events[-1].data["error"] = shown_error(record.error)
+    if events and events[-1].terminal and record is not None:
+        final = events[-1].data
+        if record.terminal:
+            # The record is what every other view shows (who stopped it and why, a
+            # timeout's limit): the stream ends as it does.
+            final["status"] = record.status
+            if record.error:
+                final["error"] = shown_error(record.error)
+        elif record.stopped_by and final["status"] == "ABORTED":
+            # Ended by a stop the recorder has not written yet: said as it will say it.
+            final["error"] = stop_error(record.stopped_by, record.stop_reason)
     return events
