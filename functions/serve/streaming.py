@@ -12,8 +12,9 @@ is held: other requests run meanwhile (each poll is one request to the handler).
 A stream holds one of the server's workers, so it is bounded, and a client may reconnect
 with ``Last-Event-ID`` (the console does; EventSource does too) to lose nothing:
 
-- an answer streams at most :data:`STREAM_SECONDS`, then ends (an approval may wait a
-  day: one tab must not hold a worker that long);
+- an answer streams at most :data:`STREAM_SECONDS`, then ends: an approval may wait a
+  day, and one tab must not hold a worker, nor one of the 6 connections a browser opens
+  to a host, that long (a seventh console tab would wait for one);
 - a client that left is noticed while the stream pauses (its socket reads as closed),
   not only when a write fails, so its worker comes back at once;
 - at most half of the workers stream at a time (``Server.streams``); past that an answer
@@ -38,7 +39,7 @@ POLL_SECONDS = 0.2
 SHARE = 4  # pause at least this many times as long as the last poll took
 MAX_PAUSE_SECONDS = 5.0  # …but no longer than this: the stream still follows the run
 HEARTBEAT_SECONDS = 15.0  # a comment line: proxies and clients see a live connection
-STREAM_SECONDS = 60.0  # one answer streams this long at the most; the client reconnects
+STREAM_SECONDS = 10.0  # one answer streams this long at the most; the client reconnects
 
 
 def is_event_stream(headers: list[tuple[str, str]]) -> bool:

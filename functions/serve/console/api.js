@@ -13,9 +13,9 @@ export function setUser(name) {
 }
 
 export class ApiError extends Error {
-  constructor(status, body) {
+  constructor(status, body, plain) {
     const first = body && body.errors && body.errors[0];
-    super(first ? `${first.code}: ${first.message}` : `HTTP ${status}`);
+    super(first ? `${first.code}: ${first.message}` : plain || `HTTP ${status}`);
     this.status = status;
     this.body = body;
   }
@@ -29,10 +29,29 @@ export async function api(method, path, body) {
     init.body = JSON.stringify(body);
   }
   const response = await fetch(path, init);
+  const answer = await jsonOf(response);
+  if (!response.ok) throw new ApiError(response.status, answer, plainError(response));
+  if (answer === undefined) throw new ApiError(response.status, null, `HTTP ${response.status}: the answer is not JSON`);
+  return answer;
+}
+
+// The answer's JSON (null when empty), or undefined when it is not JSON: an error page from
+// something in front of the API (http.server's 414 HTML for a request line over 64 KiB) is
+// then its status, not a JSON syntax error.
+async function jsonOf(response) {
+  const type = response.headers.get("Content-Type") || "";
   const text = await response.text();
-  const parsed = text ? JSON.parse(text) : null;
-  if (!response.ok) throw new ApiError(response.status, parsed);
-  return parsed;
+  if (!text) return null;
+  if (!/[/+]json\b/i.test(type)) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function plainError(response) {
+  return `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ""}: the server's answer is not an API error`;
 }
 
 export function executionPath(executionId) {
@@ -49,7 +68,7 @@ export async function streamEvents(executionId, onEvent, signal) {
     if (last !== null) headers["Last-Event-ID"] = last;
     const response = await fetch(`${executionPath(executionId)}/events`, { headers, signal });
     if (response.status === 204) return;
-    if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
+    if (!response.ok) throw new ApiError(response.status, await jsonOf(response), plainError(response));
     const reader = response.body.getReader();
     const decoder = new TextDecoder();
     let buffer = "";

@@ -1,12 +1,19 @@
 // The console: routines, a routine's graph, an execution live. Plain modules, hash routes:
 // #/  ·  #/routines/<id>  ·  #/executions/<id>
 import { api, ApiError, executionPath, setUser, streamEvents, user } from "./api.js";
-import { escapeHtml as esc, layout, render } from "./graph.js";
+import { escapeHtml as esc, layout, own, render } from "./graph.js";
 
 const view = document.getElementById("view");
 const TERMINAL = new Set(["SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"]);
 const RERUNNABLE = new Set(["FAILED", "ABORTED", "TIMED_OUT"]);
 let current = null; // the open view's AbortController (its event stream)
+// The API's patterns: a name it would refuse is refused at the login (every call would be
+// 401), and a route's id that is not one is not put in a path ("/routines/.." is "/").
+const USER_NAME = /^[A-Za-z0-9_.:@+=\/-]{1,128}$/; // OWNER_ID, functions/api/context.py
+const ROUTINE_ID = /^[A-Za-z0-9_-]{1,64}$/; // RoutineId, functions/api/routes/routines.py
+// ExecutionId (functions/api/routes/executions.py) has no "."; only the dot segments, which
+// fetch would resolve, are refused here: the API answers every other id in its own words.
+const DOT_SEGMENT = /^\.\.?$/;
 
 // A graph wider than the page scrolls at full size, or is scaled to the page's width: the
 // choice is kept (localStorage) for every graph after.
@@ -35,15 +42,37 @@ function identity() {
 function askUser() {
   const dialog = document.getElementById("login");
   const input = document.getElementById("user-name");
+  const problem = document.getElementById("login-error");
   input.value = user() || "";
+  problem.textContent = "";
   dialog.showModal();
   return new Promise((resolve) => {
-    document.getElementById("login-form").onsubmit = () => {
-      setUser(input.value.trim());
+    document.getElementById("login-form").onsubmit = (event) => {
+      const name = input.value.trim();
+      if (!USER_NAME.test(name)) {
+        // The input's pattern stops this first; this is for a browser that ignores it.
+        event.preventDefault(); // keeps the dialog open
+        problem.textContent = "1 to 128 of A–Z a–z 0–9 and _ . : @ + = / -";
+        return;
+      }
+      setUser(name);
       identity();
       resolve();
       route();
     };
+  });
+}
+
+// Escape closes a modal dialog: with nobody logged in yet the page would stay on "Loading…"
+// with no way to log in. The dialog refuses to go then, or comes back when the browser
+// closes it anyway (Chromium does when there was no user activation since the last Escape).
+function keepLoginOpen() {
+  const dialog = document.getElementById("login");
+  dialog.addEventListener("cancel", (event) => {
+    if (!user()) event.preventDefault();
+  });
+  dialog.addEventListener("close", () => {
+    if (!user()) dialog.showModal();
   });
 }
 
@@ -53,6 +82,11 @@ function json(value) {
 
 function badge(status) {
   return status ? `<span class="badge ${esc(status)}">${esc(status)}</span>` : `<span class="muted">—</span>`;
+}
+
+// An id shown in a message: a 70,000-character one is not.
+function shortId(id) {
+  return id.length > 80 ? `${id.slice(0, 80)}…` : id;
 }
 
 function failure(error) {
@@ -97,7 +131,8 @@ async function routineView(id, signal) {
       <ul id="executions">${runs.items.map((e) => `<li><a href="#/executions/${esc(e.executionId)}">${badge(e.status)}</a> <span class="muted">${esc(e.startedAt ?? "")} · ${esc(e.triggerType ?? "")}</span></li>`).join("") || '<li class="muted">none</li>'}</ul>
     </aside></div>`;
   fitToggle();
-  document.getElementById("run").onclick = async () => {
+  document.getElementById("run").onclick = async (event) => {
+    const button = event.currentTarget;
     const problem = document.getElementById("run-error");
     problem.textContent = "";
     let input;
@@ -107,11 +142,15 @@ async function routineView(id, signal) {
       problem.textContent = `the input is not JSON: ${error.message}`;
       return;
     }
+    // Disabled while the run is asked for (a double click would start two), and after, as
+    // the page moves on to the new execution.
+    button.disabled = true;
     try {
       const started = await api("POST", `/routines/${encodeURIComponent(id)}/executions`, { input, test: document.getElementById("run-test").checked });
       location.hash = `#/executions/${started.executionId}`;
     } catch (error) {
       problem.textContent = error.message;
+      button.disabled = false;
     }
   };
 }
@@ -123,10 +162,12 @@ async function executionView(id, signal) {
   if (signal.aborted) return;
   const document_ = routine.document;
   const laid = layout(document_);
-  const plugins = Object.fromEntries(document_.nodes.map((n) => [n.id, n.plugin]));
-  const incoming = {};
+  // Node id → …: tables without a prototype, as a node may be called "constructor".
+  const plugins = Object.create(null);
+  for (const n of document_.nodes) plugins[n.id] = n.plugin;
+  const incoming = Object.create(null);
   for (const c of document_.connections || []) (incoming[c.targetNodeId] ||= []).push(c.sourceNodeId);
-  const statuses = {};
+  const statuses = Object.create(null);
   let selected = null;
   let started = null;
   let status = execution.status;
@@ -177,8 +218,8 @@ async function executionView(id, signal) {
   function panel() {
     const box = document.getElementById("panel");
     if (!selected) return;
-    const entry = (execution.nodes || {})[selected] || {};
-    const input = Object.fromEntries((incoming[selected] || []).map((source) => [source, (execution.nodes || {})[source]?.output ?? null]));
+    const entry = own(execution.nodes, selected) || {};
+    const input = Object.fromEntries((incoming[selected] || []).map((source) => [source, own(execution.nodes, source)?.output ?? null]));
     const nodeStatus = statuses[selected] || entry.status;
     let approval = "";
     if (plugins[selected] === "approval" && nodeStatus === "waiting") {
@@ -206,6 +247,7 @@ async function executionView(id, signal) {
       if (focused) area.focus();
     }
     if (approval) {
+      if (busy) enable(false); // the new buttons too, while a decision is sent
       for (const decision of ["approve", "reject"]) {
         document.getElementById(decision).onclick = () => act(async () => {
           const data = JSON.parse(document.getElementById("approval-data").value || "null");
@@ -215,15 +257,32 @@ async function executionView(id, signal) {
     }
   }
 
+  // The action buttons are disabled while one is sent: a double click on Approve would be
+  // answered 409 although the approval went through, on Re-run would start two runs. An
+  // action that leaves the page (Re-run) returns true: its buttons stay disabled.
+  let busy = false;
+  function enable(enabled) {
+    for (const name of ["stop", "rerun", "approve", "reject"]) {
+      const button = document.getElementById(name);
+      if (button) button.disabled = !enabled;
+    }
+  }
   async function act(action) {
+    if (busy) return;
+    busy = true;
+    enable(false);
     const problem = document.getElementById("action-error");
     problem.textContent = "";
+    let leaving = false;
     try {
-      await action();
-      await refresh();
+      leaving = (await action()) === true;
+      if (!leaving) await refresh();
     } catch (error) {
       problem.textContent = error instanceof ApiError ? error.message : String(error);
     }
+    if (leaving) return;
+    busy = false;
+    enable(true);
   }
 
   let refreshing = null;
@@ -245,6 +304,7 @@ async function executionView(id, signal) {
   document.getElementById("rerun").onclick = () => act(async () => {
     const again = await api("POST", `${executionPath(id)}/rerun`);
     location.hash = `#/executions/${again.executionId}`;
+    return true;
   });
 
   for (const [node, entry] of Object.entries(execution.nodes || {})) statuses[node] = entry.status;
@@ -266,6 +326,18 @@ async function executionView(id, signal) {
   });
 }
 
+// The id of a route, or an error in the API's words when the API would refuse it, or when it
+// would not stay one path segment (fetch resolves "/routines/.." to "/").
+function routineId(id) {
+  if (!ROUTINE_ID.test(id)) throw new Error(`invalid_request: "${shortId(id)}" is not a routine id (1 to 64 of A–Z a–z 0–9 _ -)`);
+  return id;
+}
+
+function executionId(id) {
+  if (DOT_SEGMENT.test(id)) throw new Error(`invalid_request: "${shortId(id)}" is not an execution id (A–Z a–z 0–9 _ : -)`);
+  return id;
+}
+
 async function route() {
   if (!user()) return askUser();
   if (current) current.abort();
@@ -275,14 +347,15 @@ async function route() {
   try {
     const routineMatch = hash.match(/^\/routines\/(.+)$/);
     const executionMatch = hash.match(/^\/executions\/(.+)$/);
-    if (routineMatch) await routineView(decodeURIComponent(routineMatch[1]), signal);
-    else if (executionMatch) await executionView(decodeURIComponent(executionMatch[1]), signal);
+    if (routineMatch) await routineView(routineId(decodeURIComponent(routineMatch[1])), signal);
+    else if (executionMatch) await executionView(executionId(decodeURIComponent(executionMatch[1])), signal);
     else await routinesView(signal);
   } catch (error) {
     if (!signal.aborted) failure(error);
   }
 }
 
+keepLoginOpen();
 window.addEventListener("hashchange", route);
 if (user()) identity();
 route();

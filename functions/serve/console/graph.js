@@ -10,6 +10,18 @@ export function escapeHtml(text) {
   return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
 
+// value of an object's own key, or undefined: node ids may name Object.prototype members
+// (constructor, toString…), so a lookup must never fall through to the prototype.
+export function own(object, key) {
+  return object && Object.hasOwn(object, key) ? object[key] : undefined;
+}
+
+// dagre's graphlib keeps nodes in plain {} objects, where an id like "constructor" or
+// "__proto__" clashes with the prototype: it is given prefixed ids, nodes and loop boxes apart.
+const nodeKey = (id) => `n:${id}`;
+const loopKey = (id) => `c:${id}`;
+const unKey = (key) => key.slice(2);
+
 // loop id → the set of nodes in its body (reachable from its "body" port).
 export function loopBodies(document) {
   const outgoing = new Map();
@@ -41,32 +53,32 @@ function innermostLoop(bodies, nodeId) {
   return best;
 }
 
-// Lays the document out; returns {width, height, nodes: {id: {x, y}}, edges: [...], clusters: [...], ms}.
+// Lays the document out; returns {width, height, nodes: {id: {x, y}} (without a prototype), edges: [...], clusters: [...], ms}.
 export function layout(document) {
   const started = performance.now();
   const g = new dagre.graphlib.Graph({ compound: true, multigraph: true });
   g.setGraph({ rankdir: "LR", nodesep: 22, ranksep: 56, edgesep: 12, marginx: 20, marginy: 20 });
   g.setDefaultEdgeLabel(() => ({}));
   const bodies = loopBodies(document);
-  for (const node of document.nodes) g.setNode(node.id, { width: NODE_W, height: NODE_H });
-  for (const loop of bodies.keys()) g.setNode(`loop:${loop}`, { label: `${loop}: loop body`, paddingTop: 18 });
+  for (const node of document.nodes) g.setNode(nodeKey(node.id), { width: NODE_W, height: NODE_H });
+  for (const loop of bodies.keys()) g.setNode(loopKey(loop), { label: `${loop}: loop body`, paddingTop: 18 });
   for (const loop of bodies.keys()) {
     for (const member of bodies.get(loop)) {
-      if (innermostLoop(bodies, member) === loop) g.setParent(member, `loop:${loop}`);
+      if (innermostLoop(bodies, member) === loop) g.setParent(nodeKey(member), loopKey(loop));
     }
     const outer = innermostLoop(bodies, loop);
-    if (outer !== null) g.setParent(`loop:${loop}`, `loop:${outer}`);
+    if (outer !== null) g.setParent(loopKey(loop), loopKey(outer));
   }
   (document.connections || []).forEach((c, index) => {
     const port = c.sourcePort || "out";
     const label = port === "out" ? "" : port;
-    g.setEdge(c.sourceNodeId, c.targetNodeId, { port, label, width: label ? label.length * 6 + 6 : 0, height: label ? 12 : 0, labelpos: "c" }, String(index));
+    g.setEdge(nodeKey(c.sourceNodeId), nodeKey(c.targetNodeId), { port, label, width: label ? label.length * 6 + 6 : 0, height: label ? 12 : 0, labelpos: "c" }, String(index));
   });
   dagre.layout(g);
-  const nodes = {};
-  for (const node of document.nodes) nodes[node.id] = g.node(node.id);
-  const clusters = [...bodies.keys()].map((loop) => ({ loop, ...g.node(`loop:${loop}`) }));
-  const edges = g.edges().map((e) => ({ source: e.v, target: e.w, ...g.edge(e) }));
+  const nodes = Object.create(null);
+  for (const node of document.nodes) nodes[node.id] = g.node(nodeKey(node.id));
+  const clusters = [...bodies.keys()].map((loop) => ({ loop, ...g.node(loopKey(loop)) }));
+  const edges = g.edges().map((e) => ({ source: unKey(e.v), target: unKey(e.w), ...g.edge(e) }));
   const size = g.graph();
   return { width: size.width, height: size.height, nodes, edges, clusters, ms: performance.now() - started };
 }
@@ -91,14 +103,16 @@ export function render(document, laid, statuses = {}, extras = {}) {
   }
   for (const node of document.nodes) {
     const p = laid.nodes[node.id];
+    const status = own(statuses, node.id);
+    const note = own(extras, node.id);
     const classes = ["node"];
     if (CONDITIONS.has(node.plugin)) classes.push("condition");
     if (node.disabled) classes.push("disabled");
-    if (statuses[node.id]) classes.push(`st-${statuses[node.id]}`);
+    if (status) classes.push(`st-${status}`);
     const x = p.x - NODE_W / 2;
     const y = p.y - NODE_H / 2;
-    const extra = extras[node.id] ? `<text class="extra" x="${p.x}" y="${y + 46}" text-anchor="middle">${escapeHtml(extras[node.id])}</text>` : "";
-    out.push(`<g class="${classes.join(" ")}" data-node="${escapeHtml(node.id)}" data-status="${escapeHtml(statuses[node.id] || "")}">` +
+    const extra = note ? `<text class="extra" x="${p.x}" y="${y + 46}" text-anchor="middle">${escapeHtml(note)}</text>` : "";
+    out.push(`<g class="${classes.join(" ")}" data-node="${escapeHtml(node.id)}" data-status="${escapeHtml(status || "")}">` +
       `<rect x="${x}" y="${y}" width="${NODE_W}" height="${NODE_H}" rx="6"/>` +
       `<text class="id" x="${p.x}" y="${y + 17}" text-anchor="middle">${escapeHtml(node.id)}</text>` +
       `<text class="plugin" x="${p.x}" y="${y + 31}" text-anchor="middle">${escapeHtml(node.plugin)}</text>${extra}</g>`);
