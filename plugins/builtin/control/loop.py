@@ -39,7 +39,7 @@ PLUGIN = control_plugin(
     description="Runs the nodes reachable from 'body' once per item (a Map state) — or, with "
     "'until', again and again until the condition holds after an iteration (at most "
     "'maxIterations' times); 'done' carries the list of each iteration's result.",
-    compiled_by=("statemachines.machine.constructs.loop", "statemachines.machine.repeat.until_loop"),
+    compiled_by=("statemachines.machine.loops.loop_step", "statemachines.machine.repeat.until_loop"),
     parameters=(
         *_only_in(
             OVER_ITEMS,
