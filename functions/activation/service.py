@@ -15,7 +15,7 @@ from contract.names import ENV_STAGE
 from functions.activation import error_routine, machines, subroutines, triggers
 from functions.activation.rollback import Rollback
 from functions.activation.settings import Settings
-from functions.store import ExecutionRecord, ExecutionStore, RoutineRecord, RoutineStore
+from functions.store import ExecutionStore, RoutineRecord, RoutineStore
 from functions.store.executions import STOPPED_ERROR
 from functions.store.routines import now
 from functions.triggers import RunMeta
@@ -131,18 +131,8 @@ def _close_running(executions: ExecutionStore, owner: str, routine_id: str) -> N
     while True:
         page = executions.list(owner, routine_id, status="RUNNING", limit=100, next_token=token)
         for record in page.items:
-            executions.record(
-                ExecutionRecord(
-                    execution_id=record.execution_id,
-                    owner_id=record.owner_id,
-                    routine_id=record.routine_id,
-                    status="ABORTED",
-                    started_at=record.started_at,
-                    stopped_at=max(time.time(), record.started_at),
-                    error={"type": STOPPED_ERROR, "message": f"stopped: {machines.DELETED_CAUSE}"},
-                    redrive_count=record.redrive_count,
-                )
-            )
+            error = {"type": STOPPED_ERROR, "message": f"stopped: {machines.DELETED_CAUSE}"}
+            executions.record(record.aborted(error, time.time()))
         if not page.next_token:
             return
         token = page.next_token

@@ -385,18 +385,7 @@ def _close_interrupted(aws: LocalAWS) -> int:
         record = store.find(item["executionId"]["S"])
         if record is None or record.terminal:
             continue
-        closed += store.record(
-            ExecutionRecord(
-                execution_id=record.execution_id,
-                owner_id=record.owner_id,
-                routine_id=record.routine_id,
-                status="ABORTED",
-                started_at=record.started_at,
-                stopped_at=max(now, record.started_at),
-                error=dict(STOPPED_ERROR),
-                redrive_count=record.redrive_count,
-            )
-        )
+        closed += store.record(record.aborted(dict(STOPPED_ERROR), now))
     return closed
 
 

@@ -91,18 +91,7 @@ def _answer_once(
     started: float,
 ) -> None:
     """The events so far, ending with the handler's ``retry:``: the client asks again."""
-    if server.log is not None:
-        elapsed = (time.perf_counter() - started) * 1000
-        line = f"{handler.command} {handler.path} 200 {elapsed:.1f}ms (no stream free)"
-        print(line, file=server.log, flush=True)
-    handler.close_connection = True
-    handler.send_response(200)
-    for key, value in headers:
-        if key.lower() not in ("content-length", "connection"):
-            handler.send_header(key, value)
-    handler.send_header("Content-Length", str(len(first)))
-    handler.send_header("Connection", "close")
-    handler.end_headers()
+    _open(handler, server, headers, started, "no stream free", len(first))
     try:
         _write(handler, first)
     except (ConnectionError, TimeoutError):
@@ -117,16 +106,7 @@ def _stream(
     first: bytes,
     started: float,
 ) -> None:
-    if server.log is not None:
-        elapsed = (time.perf_counter() - started) * 1000
-        print(f"{handler.command} {handler.path} 200 {elapsed:.1f}ms (stream)", file=server.log, flush=True)
-    handler.close_connection = True
-    handler.send_response(200)
-    for key, value in headers:
-        if key.lower() not in ("content-length", "connection", COMPLETE):
-            handler.send_header(key, value)
-    handler.send_header("Connection", "close")
-    handler.end_headers()
+    _open(handler, server, headers, started, "stream", None)
     try:
         _write(handler, first)
         last = _last_id(first, _header(request_headers, LAST_EVENT_ID))
@@ -158,6 +138,32 @@ def _stream(
             done = _complete(more_headers)
     except (ConnectionError, TimeoutError):
         return  # the client left
+
+
+def _open(
+    handler: BaseHTTPRequestHandler,
+    server: Server,
+    headers: list[tuple[str, str]],
+    started: float,
+    how: str,
+    length: int | None,
+) -> None:
+    """Log the answer and send its status and headers (the connection closes after it:
+    ``length``, or the end of the stream, delimits the body)."""
+    if server.log is not None:
+        elapsed = (time.perf_counter() - started) * 1000
+        print(f"{handler.command} {handler.path} 200 {elapsed:.1f}ms ({how})", file=server.log, flush=True)
+    handler.close_connection = True
+    handler.send_response(200)
+    # A stream says it ended by ending; one answer keeps X-Events-Complete, as on AWS.
+    skipped = ("content-length", "connection") + ((COMPLETE,) if length is None else ())
+    for key, value in headers:
+        if key.lower() not in skipped:
+            handler.send_header(key, value)
+    if length is not None:
+        handler.send_header("Content-Length", str(length))
+    handler.send_header("Connection", "close")
+    handler.end_headers()
 
 
 def _left(handler: BaseHTTPRequestHandler, seconds: float) -> bool:

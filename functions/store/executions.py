@@ -121,6 +121,20 @@ class ExecutionRecord:
     def terminal(self) -> bool:
         return self.status in TERMINAL
 
+    def aborted(self, error: dict[str, Any], at: float) -> ExecutionRecord:
+        """This run closed ABORTED at ``at`` with ``error``: for a run nothing else will end
+        (its server died, its routine was deleted with its machines)."""
+        return ExecutionRecord(
+            execution_id=self.execution_id,
+            owner_id=self.owner_id,
+            routine_id=self.routine_id,
+            status="ABORTED",
+            started_at=self.started_at,
+            stopped_at=max(at, self.started_at),
+            error=error,
+            redrive_count=self.redrive_count,
+        )
+
     @property
     def duration_ms(self) -> float | None:
         if self.stopped_at is None:
