@@ -78,7 +78,8 @@ def stream(
         _answer_once(handler, server, headers, first, started)
         return
     try:
-        _stream(handler, server, request_headers, headers, first, started)
+        _open(handler, server, headers, started, "stream", None)
+        _follow(handler, server, request_headers, _complete(headers), first)
     finally:
         server.streams.release()
 
@@ -98,19 +99,14 @@ def _answer_once(
         return
 
 
-def _stream(
-    handler: BaseHTTPRequestHandler,
-    server: Server,
-    request_headers: dict[str, str],
-    headers: list[tuple[str, str]],
-    first: bytes,
-    started: float,
+def _follow(
+    handler: BaseHTTPRequestHandler, server: Server, request_headers: dict[str, str], done: bool, first: bytes
 ) -> None:
-    _open(handler, server, headers, started, "stream", None)
+    """Write ``first``, then what each poll adds, until the run ends, the client leaves,
+    the server stops or :data:`STREAM_SECONDS` have passed."""
     try:
         _write(handler, first)
         last = _last_id(first, _header(request_headers, LAST_EVENT_ID))
-        done = _complete(headers)
         quiet_since = opened = time.monotonic()
         pause = POLL_SECONDS
         while not done and not server.stopping() and time.monotonic() - opened < STREAM_SECONDS:
