@@ -43,4 +43,4 @@ def most_iterations(processor: dict[str, Any]) -> int:
     return HISTORY_EVENTS // (ITERATION_EVENTS + least_events(processor))
 
 
-__all__ = ["HISTORY_EVENTS", "least_events", "most_iterations"]
+__all__ = ["HISTORY_EVENTS", "OWN_EVENTS", "STATE_EVENTS", "least_events", "most_iterations"]

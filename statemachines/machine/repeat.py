@@ -29,7 +29,10 @@ Choice states looping back.
   (``L (until offloaded)``, which loads it), and ``L (until route)`` goes on by its answer
   with the same rules — as an if/switch on an offloaded value does.
 - Bounded by ``maxIterations``: one iteration more fails the node with
-  ``Routines.LoopLimit`` — a Fail, or by ``onError`` the error record (a Pass); under
+  ``Routines.LoopLimit`` — a Fail, or by ``onError`` the error record (a Pass). In a
+  Standard machine also by the execution's history (25,000 events, which the iterations
+  write into: statemachines/machine/history.py): a loop that would outlast it stops after
+  the most iterations that fit, saying so, rather than failing on AWS mid-way; under
   ``onError`` continue/route the Parallel's Catch makes a failure in the body the loop's
   error, as a Map's does. Stops inside the body end the execution through that Catch
   (constructs.stop_catches).
@@ -54,6 +57,7 @@ from contract.jsonata.references import Reference
 from contract.problems import node_path
 from statemachines.asl import State
 from statemachines.layout import Status
+from statemachines.machine.history import HISTORY_EVENTS, OWN_EVENTS, STATE_EVENTS, least_events
 from statemachines.machine.values import RootText, error_record
 from statemachines.machine.walk import Build, Link, Outcome, Scope, Step, both, set_link
 from statemachines.topology import NodeInfo
@@ -106,7 +110,13 @@ def until_loop(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
     collected = f"$append(${results}, [${last}])" if collect_all else f"${last}"
     build.assigns(scope, loop_id)
     done = {"Condition": "{% " + until + " %}", "Assign": {variable: "{% " + collected + " %}"}}
-    over = {"Condition": "{% $" + index + f" + 1 >= {limit} %}}", "Next": ""}
+    # A Standard execution ends past 25,000 history events, which the iterations write into:
+    # the loop stops, saying why, after the most iterations that fit (if fewer than its own).
+    most = limit
+    if build.plan.options.execution_type != "express":
+        branch = scope.states[iteration].fields["Branches"][0]
+        most = min(limit, HISTORY_EVENTS // (OWN_EVENTS["Parallel"] + least_events(branch) + STATE_EVENTS))
+    over = {"Condition": "{% $" + index + f" + 1 >= {most} %}}", "Next": ""}
     again = {
         "Condition": "{% true %}",  # not the Default: a Choice's own Assign differs on moto
         "Assign": {
@@ -119,6 +129,12 @@ def until_loop(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
     decided = _offloaded_until(build, scope, info, roots, check, index, last, [done, over, again])
 
     message = f"loop '{loop_id}' ran {limit} iterations (its maxIterations) and its 'until' never held"
+    if most < limit:
+        message = (
+            f"loop '{loop_id}' ran {most:,} iterations, the most its body runs within the 25,000 "
+            "events of the history of a Standard execution, and its 'until' never held: lower "
+            "its maxIterations, or run the routine as Express"
+        )
     mode = info.node.on_error
     if mode == "fail":
         failure = build.name(f"{loop_id} (limit)", loop_id)

@@ -227,3 +227,38 @@ def test_express_and_distributed_loops_have_no_history_bound() -> None:
     ):
         conditions = [rule["Condition"] for rule in all_states(document)["each (items)"]["Choices"]]
         assert not any("<=" in condition for condition in conditions), conditions
+
+
+def _polling(max_iterations: int, execution: str = "standard") -> dict[str, Any]:
+    return routine(
+        {
+            "id": "again",
+            "plugin": "loop",
+            "parameters": {
+                "until": {"left": "{{ loop.previous.done }}", "op": "eq", "right": True},
+                "maxIterations": max_iterations,
+            },
+        },
+        {"id": "poll", "plugin": "transform", "parameters": {"fields": {"done": "{{ loop.index >= 2 }}"}}},
+        connections=[link("again", "poll", "body")],
+        execution=execution,
+        timeoutSeconds=300,
+    )
+
+
+def _bound(document: dict[str, Any]) -> str:
+    """The until check's rule that ends the loop at its limit: '… + 1 >= N'."""
+    rules = all_states(document)["again (until)"]["Choices"]
+    return next(r["Condition"] for r in rules if "_index_again + 1 >=" in r["Condition"])
+
+
+def test_an_until_loop_stops_within_a_standard_executions_history(aws: LocalAWS) -> None:
+    # Each iteration: its Parallel (4 events), the transform (5) and the check (2): 2,272 fit.
+    assert _bound(_polling(10_000)).endswith(">= 2272 %}")
+    cause = all_states(_polling(10_000))["again (limit)"]["Cause"]
+    assert "ran 2,272 iterations, the most its body runs within the 25,000 events" in cause
+    # Express keeps no such history, and a smaller maxIterations is its own bound.
+    assert _bound(_polling(10_000, "express")).endswith(">= 10000 %}")
+    assert _bound(_polling(50)).endswith(">= 50 %}")
+    result = run(aws, _polling(10_000), {})  # ends on its own after three iterations
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
