@@ -16,13 +16,9 @@ from functions.local import LocalAWS, run_routine
 from plugins.runtime.offload import encode, wire_size
 from statemachines.validator import validate_document
 from tests.conftest import link, routine
+from tests.functions.test_size_adversarial import statuses, transform
 
-EXECUTIONS = ["standard", "express"]
 MODES = ["inline", "distributed"]
-
-
-def transform(node_id: str, fields: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"id": node_id, "plugin": "transform", "parameters": {"fields": fields}, **extra}
 
 
 def loop(node_id: str, items: Any, mode: str = "inline", **extra: Any) -> dict[str, Any]:
@@ -65,10 +61,6 @@ def message_of(cause: str | None) -> str:
 def entered(result: Any) -> set[str]:
     """The names of the states the execution (not its child executions) entered."""
     return {e["stateEnteredEventDetails"]["name"] for e in result.history if "stateEnteredEventDetails" in e}
-
-
-def statuses(result: Any) -> dict[str, str]:
-    return {node_id: node["status"] for node_id, node in result.nodes.items()}
 
 
 def called(result: Any) -> list[str]:

@@ -19,6 +19,7 @@ from functions.local import LocalAWS, run_routine
 from statemachines.compiler import compile_routine
 from statemachines.machine.history import least_events, most_iterations
 from tests.conftest import link, routine
+from tests.functions.test_liveness_clears import states
 
 EXECUTIONS = ["standard", "express"]
 
@@ -64,18 +65,7 @@ def run(aws: LocalAWS, document: dict[str, Any], trigger: Any, execution: str = 
 def all_states(document: dict[str, Any]) -> dict[str, Any]:
     """Every state of the compiled machine by name, those of branches and iterations too
     (an Express machine's routine runs inside the Parallel that writes its records)."""
-    found: dict[str, Any] = {}
-
-    def walk(states: dict[str, Any]) -> None:
-        for name, state in states.items():
-            found[name] = state
-            for branch in state.get("Branches", []):
-                walk(branch["States"])
-            if "ItemProcessor" in state:
-                walk(state["ItemProcessor"]["States"])
-
-    walk(json.loads(compile_routine(document).definition)["States"])
-    return found
+    return states(json.loads(compile_routine(document).definition))
 
 
 def states_of(document: dict[str, Any]) -> set[str]:
@@ -249,7 +239,7 @@ def _polling(max_iterations: int, execution: str = "standard") -> dict[str, Any]
 def _bound(document: dict[str, Any]) -> str:
     """The until check's rule that ends the loop at its limit: '… + 1 >= N'."""
     rules = all_states(document)["again (until)"]["Choices"]
-    return next(r["Condition"] for r in rules if "_index_again + 1 >=" in r["Condition"])
+    return str(next(r["Condition"] for r in rules if "_index_again + 1 >=" in r["Condition"]))
 
 
 def test_an_until_loop_stops_within_a_standard_executions_history(aws: LocalAWS) -> None:
