@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.client import HTTPConnection
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -627,3 +627,55 @@ def test_a_seventh_tab_still_loads(browser: Browser, served: Server) -> None:
             expect(seventh.locator("#routines")).to_be_visible(timeout=10_000)
         finally:
             context.close()
+
+
+# -- a view left behind -----------------------------------------------------------------------
+
+
+def test_a_late_answer_for_the_view_left_does_not_draw_over_the_view_shown(
+    page: Page, served: Server
+) -> None:
+    """An ended execution's view refreshes itself once its terminal event arrives (250 ms
+    later). When the person has moved on to another execution by the time that answer comes
+    (a Re-run clicked at once; CI caught it, session 13), the old view must not draw its
+    graph over the new one: the new view's 'redraw only when changed' would keep it there."""
+    base, user = served.url, "leaver"
+    failing = {
+        "name": "Fails",
+        "trigger": {"type": "manual"},
+        "nodes": [
+            {"id": "boom", "plugin": "stop", "parameters": {"status": "fail", "error": "Boom", "cause": "x"}}
+        ],
+        "connections": [],
+    }
+    old_routine = http(base, "POST", "/routines", failing, user=user)[1]["id"]
+    old = _start(base, old_routine, {}, user)
+    _until(base, old, user, _ended)
+    new_routine = http(base, "POST", "/routines", example("approval-flow.json"), user=user)[1]["id"]
+    new = _start(base, new_routine, {"customer": "c1", "amount": 80}, user)
+    _until(base, new, user, _waiting_at("approve"))
+
+    # The old view's own first read passes; every later read of it answers 3 s late.
+    path = json.dumps(f"/executions/{quote(old, safe='')}")
+    page.add_init_script(
+        f"""{{
+          const fetch_ = window.fetch;
+          window.oldReads = 0;
+          window.fetch = async (url, options) => {{
+            if (String(url) === {path} && ++window.oldReads > 1) {{
+              await new Promise((resolve) => setTimeout(resolve, 3000));
+            }}
+            return fetch_(url, options);
+          }};
+        }}"""
+    )
+    _login(page, base, user, f"#/executions/{old}")
+    expect(page.locator("#exec-status")).to_have_text("FAILED")
+    # Its refresh has asked, and waits for its answer: the person moves on.
+    page.wait_for_function("() => window.oldReads >= 2")
+    page.evaluate("(id) => { location.hash = '#/executions/' + id; }", new)
+    expect(page.locator('[data-node="approve"]')).to_have_attribute("data-status", "waiting")
+    page.wait_for_timeout(4000)  # the old view's late answer has come by now (3 s)
+    expect(page.locator('[data-node="boom"]')).to_have_count(0)
+    expect(page.locator('[data-node="approve"]')).to_have_attribute("data-status", "waiting")
+    expect(page.locator("#exec-status")).to_have_text("RUNNING")

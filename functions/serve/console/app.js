@@ -200,7 +200,11 @@ async function executionView(id, signal) {
     draw();
     panel();
   };
+  // A view left behind (another route was asked for) draws nothing more: its late answers
+  // would land in the next view's elements, which share these ids, and that view, drawing
+  // only what changed, would never correct them.
   function draw() {
+    if (signal.aborted) return;
     const graph = document.getElementById("graph");
     const svg = render(document_, laid, statuses, extras());
     if (svg !== drawn) {
@@ -217,7 +221,7 @@ async function executionView(id, signal) {
   let shown = { html: null, node: null }; // what the side panel shows (panel())
   function panel() {
     const box = document.getElementById("panel");
-    if (!selected) return;
+    if (!selected || signal.aborted) return;
     const entry = own(execution.nodes, selected) || {};
     const input = Object.fromEntries((incoming[selected] || []).map((source) => [source, own(execution.nodes, source)?.output ?? null]));
     const nodeStatus = statuses[selected] || entry.status;
@@ -262,6 +266,7 @@ async function executionView(id, signal) {
   // action that leaves the page (Re-run) returns true: its buttons stay disabled.
   let busy = false;
   function enable(enabled) {
+    if (signal.aborted) return;
     for (const name of ["stop", "rerun", "approve", "reject"]) {
       const button = document.getElementById(name);
       if (button) button.disabled = !enabled;
@@ -287,7 +292,9 @@ async function executionView(id, signal) {
 
   let refreshing = null;
   async function refresh() {
-    execution = await api("GET", executionPath(id));
+    const read = await api("GET", executionPath(id));
+    if (signal.aborted) return;
+    execution = read;
     for (const [node, entry] of Object.entries(execution.nodes || {})) {
       statuses[node] = entry.status;
     }
@@ -295,7 +302,9 @@ async function executionView(id, signal) {
     draw();
     panel();
   }
+  signal.addEventListener("abort", () => clearTimeout(refreshing));
   function soon() {
+    if (signal.aborted) return;
     clearTimeout(refreshing);
     refreshing = setTimeout(() => refresh().catch(() => {}), 250);
   }
