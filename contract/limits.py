@@ -29,3 +29,19 @@ TRIGGER_INLINE_BYTES = 64 * 1024
 LOOP_ITEMS_BYTES = 240 * 1024
 # A port name: an output of a switch rule, an input of a node.
 PORT_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
+# A loop's results are one list in one variable (256 KiB on AWS): each iteration's result
+# gets a share of it, room ÷ count. Where that share is under SPILL_SHARE — too small to be
+# worth a reference to S3 (a reference alone is about 200 bytes) — an iteration's result
+# over its share is stored in S3 under the iteration's own key and the iteration hands back
+# null; the evaluator then gathers the results into one list (in S3 itself when over the
+# room), so a loop of any size hands on all its results.
+SPILL_SHARE = 1024
+# ... but the list of nulls the iterations hand back is itself a state's result (256 KiB):
+# 6 bytes each ("null, ") with a margin for the results kept inline.
+MOST_LOOP_RESULTS = 40_000
+# How a loop over more items than that is refused (by the items' Choice, or the evaluator),
+# after "loop over N ".
+TOO_MANY_RESULTS = (
+    f"items: a loop whose results are read hands on at most {MOST_LOOP_RESULTS:,} results (their "
+    "list is the result of one state: 256 KiB); split the list, or read no result of the loop"
+)

@@ -38,6 +38,10 @@ class Invocation(BaseModel):
     spill: bool = False  # the evaluator writes a loop's items to S3 for a distributed Map
     chunk: int | None = Field(None, ge=1)  # with spill: in chunks of at most this many items
     limit: int | None = Field(None, ge=1)  # more items are refused (a Standard execution's history)
+    limit_of: str = Field("history", alias="limitOf", max_length=16)  # ... or "results": their list
+    # This output is an iteration's result: over its share (inlineBytes), and that share too
+    # small for a reference (contract.limits.SPILL_SHARE), it is stored in S3 apart.
+    loop_result: bool = Field(False, alias="loopResult")
     results: list[Any] | None = None  # a chunk's results, to store in S3 (chunked loops)
     prefix: str | None = Field(None, max_length=1024)  # ... under this S3 prefix
     offset: int | None = Field(None, ge=0)  # ... by the chunk's offset

@@ -22,6 +22,7 @@ from aws_lambda_powertools.utilities import parameters as powertools_parameters
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
+from contract.limits import SPILL_SHARE
 from plugins.runtime.aws import payload_key, secret_id
 from plugins.runtime.context import build_context, resolve, secret_names
 from plugins.runtime.errors import PluginError, UnexpectedError, UserError
@@ -29,7 +30,14 @@ from plugins.runtime.event import Invocation
 from plugins.runtime.idempotency import idempotency_key
 from plugins.runtime.nodelog import MAX_LOGGED_CHARS, NodeLog
 from plugins.runtime.observability import METRICS_NAMESPACE, logger, redact_secrets, tracer
-from plugins.runtime.offload import encode, is_reference, offload_if_large
+from plugins.runtime.offload import (
+    encode,
+    is_reference,
+    offload_if_large,
+    result_key,
+    stored_reference,
+    wire_size,
+)
 from plugins.sdk import PluginDefinition, PortType
 
 SECRET_MAX_AGE = 300  # seconds a secret stays cached in a warm container
@@ -119,6 +127,12 @@ def invoke(
         output = redact_secrets(output, secrets)
         execution = invocation.execution.id.rsplit(":", 1)[-1]
         key = payload_key(f"{execution}/{invocation.node}/{log.request_id}.json")
+        if _stored_apart(invocation, output):
+            # One of a loop's many results, over its share of their list: stored where the
+            # evaluator gathers it from (statemachines/machine/loops.py), the Map gets null.
+            stored = result_key(invocation.execution.id, invocation.node, str(invocation.iteration))
+            log.status, log.output = "succeeded", stored_reference(output, stored)
+            return None
         result = offload_if_large(output, key, invocation.inline_bytes, invocation.keep)
         log.status, log.output = "succeeded", result
         if not is_reference(result) and len(encode(result)) > MAX_LOGGED_CHARS:
@@ -137,6 +151,19 @@ def invoke(
         log.finished = time.time()
         log.input = redact_secrets(log.input, secrets)  # the output was redacted already
         _record(plugin, log)
+
+
+def _stored_apart(invocation: Invocation, output: Any) -> bool:
+    """Whether ``output``, a loop iteration's result, goes to S3 under the iteration's own
+    key: its share of the loop's list is under SPILL_SHARE and it is larger than that."""
+    share = invocation.inline_bytes
+    return (
+        invocation.loop_result
+        and invocation.iteration is not None
+        and share is not None
+        and share < SPILL_SHARE
+        and wire_size(output) > share
+    )
 
 
 def _parse(event: Any) -> Invocation:

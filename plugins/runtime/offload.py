@@ -15,10 +15,11 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from contract.limits import TRIGGER_INLINE_BYTES
-from contract.names import PARTIAL
+from contract.names import PARTIAL, STORED_RESULTS
 from plugins.runtime.aws import client, payload_bucket, payload_key
 from plugins.runtime.errors import UserError
 
@@ -50,10 +51,7 @@ def offload_if_large(value: Any, key: str, limit: int | None = None, keep: Seque
     limit = threshold() if limit is None else limit
     if wire_size(value) <= limit:
         return value
-    body = encode(value)
-    bucket = payload_bucket()
-    client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
-    reference: dict[str, Any] = {REF: f"s3://{bucket}/{key}", SIZE: len(body)}
+    reference = stored_reference(value, key)
     # Smallest values first, so a huge one left out does not take the others with it.
     # Room left for the kept values, after the reference and the list of fields left out.
     firsts = dict.fromkeys(sorted({str(p[0]) for p in keep if p}), True)
@@ -82,11 +80,19 @@ def offload_if_large(value: Any, key: str, limit: int | None = None, keep: Seque
         # Only a loop's result list shares the room so finely (a variable's room divided
         # by the item count): even a reference per item would not fit.
         raise UserError(
-            f"the output is {len(body):,} bytes and its share of the loop's results is {limit:,} bytes, "
-            "too little even for a reference to it in S3: loop over fewer items at once, or return "
-            "smaller results"
+            f"the output is {reference[SIZE]:,} bytes and its share of the loop's results is "
+            f"{limit:,} bytes, too little even for a reference to it in S3: loop over fewer items "
+            "at once, or return smaller results"
         )
     return reference
+
+
+def stored_reference(value: Any, key: str) -> dict[str, Any]:
+    """Write ``value`` to S3 under ``key``; the reference to it, nothing kept."""
+    body = encode(value)
+    bucket = payload_bucket()
+    client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+    return {REF: f"s3://{bucket}/{key}", SIZE: len(body)}
 
 
 def kept_values(value: Any, keep: Sequence[Path]) -> Any:
@@ -127,6 +133,31 @@ def _place(into: Any, path: list[str | int], value: Any) -> Any:
     return obj
 
 
+def result_key(execution_id: str, node: str, iteration: str) -> str:
+    """Where a loop iteration's result stored apart is (its share of the loop's list too
+    small: plugins.runtime.handler); the evaluator gathers them from there."""
+    return payload_key(f"{execution_id.rsplit(':', 1)[-1]}/{node}/results/{iteration}.json")
+
+
+def load_stored(keys: Sequence[str], threads: int = 16) -> list[tuple[bool, Any]]:
+    """For each key, (True, the JSON value :func:`store` wrote under it) or (False, None)
+    when there is none: read at once, ``threads`` at a time, by one client (a loop's
+    results stored apart may be tens of thousands)."""
+    s3 = client("s3")
+    bucket = payload_bucket()
+
+    def read(key: str) -> tuple[bool, Any]:
+        try:
+            return True, json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        except s3.exceptions.NoSuchKey:
+            return False, None
+
+    if len(keys) <= 1:
+        return [read(key) for key in keys]
+    with ThreadPoolExecutor(max_workers=min(threads, len(keys))) as pool:
+        return list(pool.map(read, keys))
+
+
 def store(value: Any, key: str) -> dict[str, str]:
     """Write ``value`` to S3 as JSON; its address as ``{"bucket", "key"}``."""
     bucket = payload_bucket()
@@ -139,12 +170,34 @@ def is_reference(value: Any) -> bool:
 
 
 def load(value: Any) -> Any:
-    """The value behind a reference (anything else is returned as is)."""
+    """The value behind a reference, or a loop's results with those stored apart gathered
+    (anything else is returned as is)."""
+    if is_stored_results(value):
+        return gathered(value)
     if not is_reference(value):
         return value
     bucket, _, key = value[REF].removeprefix("s3://").partition("/")
     body = client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
     return json.loads(body)
+
+
+def is_stored_results(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get(STORED_RESULTS), dict)
+
+
+def gathered(value: dict[str, Any]) -> list[Any]:
+    """A loop's results (contract.names.STORED_RESULTS): each null among them is the result
+    its iteration stored apart, read back from S3 — or a null result (nothing stored)."""
+    where, results = value[STORED_RESULTS], list(value.get("results") or [])
+    missing = [index for index, result in enumerate(results) if result is None]
+    keys = [
+        result_key(str(where["execution"]), str(where["node"]), f"{where.get('prefix') or ''}{i}")
+        for i in missing
+    ]
+    for index, (found, stored) in zip(missing, load_stored(keys), strict=True):
+        if found:
+            results[index] = stored
+    return results
 
 
 def load_key(key: str) -> Any:
@@ -189,11 +242,16 @@ def execution_input(trigger: Any, name: str) -> str:
 
 __all__ = [
     "execution_input",
+    "gathered",
     "is_reference",
+    "is_stored_results",
     "kept_values",
     "load",
     "load_key",
+    "load_stored",
     "offload_if_large",
+    "result_key",
     "store",
+    "stored_reference",
     "trigger_input",
 ]

@@ -16,13 +16,19 @@ from datetime import datetime
 from typing import Any
 
 from contract.conditions import evaluate
-from contract.limits import LOOP_ITEMS_BYTES
+from contract.limits import LOOP_ITEMS_BYTES, TOO_MANY_RESULTS
 from plugins.runtime.aws import payload_key
 from plugins.runtime.context import error_record
 from plugins.runtime.errors import UserError
 from plugins.runtime.handler import RunContext, invoke
 from plugins.runtime.observability import tracer
-from plugins.runtime.offload import DEFAULT_THRESHOLD, encode, load_key, store, wire_size
+from plugins.runtime.offload import (
+    DEFAULT_THRESHOLD,
+    encode,
+    load_key,
+    store,
+    wire_size,
+)
 from plugins.sdk import default_registry
 
 JSON_TYPE_NAMES = {str: "a string", bool: "a boolean", int: "a number", float: "a number", dict: "an object"}
@@ -98,8 +104,10 @@ def _loop(parameters: dict[str, Any], run: RunContext) -> Any:
             f"{LOOP_ITEMS_BYTES // 1024} KiB of items (a state machine variable): give the loop "
             '"mode": "distributed", whose iterations read the list from S3'
         )
+    if invocation.limit is not None and len(items) > invocation.limit and invocation.limit_of == "results":
+        raise UserError(f"loop over {len(items)} {TOO_MANY_RESULTS}")  # as the items guard says
     if invocation.limit is not None and len(items) > invocation.limit:
-        # As the items guard says it of a list kept inline (statemachines/machine/constructs.py).
+        # As the items guard says it of a list kept inline (statemachines/machine/loops.py).
         raise UserError(
             f"loop over {len(items)} items: an inline loop of this body runs at most "
             f"{invocation.limit:,} iterations within the 25,000 events of the history of a Standard "

@@ -8,6 +8,9 @@
   the variables) is read back by the evaluator (``L (items from S3)``); a distributed
   loop always has the evaluator write its list to S3 (``L (items to S3)``) for its Map's
   ``ItemReader``.
+- A loop whose results are read hands them on whatever their size: where each result's
+  share of the list's one variable is too small, the iterations store theirs in S3 and the
+  evaluator gathers them (``L (results from S3)``, behind the Choice ``L (results)``).
 - The body is the Map's ``ItemProcessor``, walked in a scope of its own; a distributed
   loop's iterations (child executions) get what they read from outside in their input.
 - ``until`` loops (no items): statemachines/machine/repeat.py.
@@ -19,6 +22,9 @@ import copy
 from typing import Any
 
 from contract.expressions import parse_template
+from contract.jsonata.conditions import literal
+from contract.limits import MOST_LOOP_RESULTS, TOO_MANY_RESULTS
+from contract.names import PARTIAL, STORED_RESULTS
 from statemachines.asl import State
 from statemachines.machine.history import most_iterations
 from statemachines.machine.plan import variable_name
@@ -116,6 +122,12 @@ def loop_step(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
     if not distributed and build.plan.options.execution_type != "express":
         most = most_iterations(processor)
         message = f"$type({items}) = 'array' ? {_too_many(most, f'$string($count({items}))')} : {message}"
+    limit_of = "history"
+    if most is None and counted:
+        # Express, or distributed: the iterations' list of results (null for one stored
+        # apart) is one state's result. An inline Standard loop's history bound is lower.
+        most, limit_of = MOST_LOOP_RESULTS, "results"
+        message = f"$type({items}) = 'array' ? {_too_many_results(f'$string($count({items}))')} : {message}"
     partial = build.root_text.partial(raw)
     counts = count_variable if counted else None
     loader = (
@@ -123,6 +135,10 @@ def loop_step(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
         if distributed
         else _items_from_s3(build, scope, info, (map_name, fields), partial, counts, most)
     )
+    if loader is not None and most is not None:
+        loader[1]["Arguments"]["limit"] = most  # a list it loads is refused there alike
+        if limit_of != "history":
+            loader[1]["Arguments"]["limitOf"] = limit_of
     guard_name = build.name(f"{info.id} (items)", info.id)
     guard: dict[str, Any] = {
         "Choices": [
@@ -132,7 +148,7 @@ def loop_step(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
                 + "$type("
                 + items
                 + ") = 'array'"
-                + (f" and $count({items}) <= {most}" if most is not None else "")
+                + (f" and $count({items}) <= {most}" if most is not None and not distributed else "")
                 + " %}",
                 "Next": map_name,
             }
@@ -141,6 +157,11 @@ def loop_step(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
     }
     if counted:
         guard["Choices"][0]["Assign"] = {count_variable: "{% $count(" + items + ") %}"}
+    if counted:  # the states that count the items, by the count's variable
+        counting = [guard["Choices"][0]["Assign"]] if not distributed else []
+        if loader is not None:
+            counting.append(loader[1]["Assign"])
+        _results_stored_apart(build, scope, info, (map_name, fields), counting, count_variable)
     if distributed and loader is not None:  # every list goes through S3 (_items_to_s3)
         listed = (f"{partial} or " if partial else "") + f"$type({items}) = 'array'"
         guard["Choices"][0]["Condition"] = "{% " + listed + " %}"
@@ -150,6 +171,7 @@ def loop_step(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
         guard["Choices"].insert(0, {"Condition": "{% " + partial + " %}", "Next": loader[0]})
     build.add(scope, guard_name, State("Choice", guard), info.id)
     ok_ports = frozenset({"done"})
+
     if info.node.on_error == "fail":
         failure = build.name(f"{info.id} (not a list)", info.id)
         build.add(
@@ -177,6 +199,47 @@ def loop_step(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
     return Step(guard_name, outcomes)
 
 
+def _results_stored_apart(
+    build: Build,
+    scope: Scope,
+    info: NodeInfo,
+    map_state: tuple[str, dict[str, Any]],
+    counts: list[dict[str, Any]],
+    count_variable: str,
+) -> None:
+    """Where each result's share of the loop's list (its room ÷ the count) is under
+    contract.limits.SPILL_SHARE, the result node stores a result over its share in S3 under
+    its iteration's key and hands back null (plugins.runtime.handler), and the Map assigns
+    the loop's variable not the list but where its results are (contract.names.
+    STORED_RESULTS), every field native states read marked as left out: they ask a Lambda,
+    which gathers them (plugins.runtime.offload.load). No state and no Lambda more: the
+    states that count the items (``counts``: their Assign) also say whether the share is
+    that small (Build.share_room writes it, once rooms are known). Not when a node of the
+    body reads the result node's output (it would read the null)."""
+    result = str(build.plan.results[info.id])
+    body = build.plan.topology.loop_bodies[info.id]
+    if any(result in build.plan.reads[node] for node in body):
+        return
+    read = {
+        str(path[1] if isinstance(path[0], int) else path[0])
+        for path in build.plan.keep.get(info.id, ())
+        if path and not (isinstance(path[0], int) and len(path) == 1)
+    }
+    prefix = "$states.input.iteration & '.'" if scope.passes_input else "''"
+    where = (
+        f"{{{literal(STORED_RESULTS)}: {{'node': {literal(result)}, "
+        f"'execution': {build.root_text.execution('id')}, 'prefix': {prefix}}}, "
+        f"'results': $states.result, {literal(PARTIAL)}: {literal(dict.fromkeys(sorted(read), True))}}}"
+    )
+    variable = build.plan.variable[info.id]
+    flag = f"_stored_{variable}"
+    build.spills[result] = (flag, count_variable, counts)
+    value = f"(${flag} ? {where} : $states.result)"
+    map_name, fields = map_state
+    fields["Assign"][variable] = "{% " + value[1:-1] + " %}"
+    scope.ends[map_name] = {info.id: value}
+
+
 def _items_from_s3(
     build: Build,
     scope: Scope,
@@ -200,8 +263,6 @@ def _items_from_s3(
     if count_variable is not None:
         answer[count_variable] = "{% $count($states.result.items) %}"
     loader = evaluator_task(build, scope, info, answer)
-    if most is not None:
-        loader["Arguments"]["limit"] = most  # more items than fit the history: refused there
     name = build.add(scope, build.name(f"{info.id} (items from S3)", info.id), State("Task", loader), info.id)
     map_name, fields = map_state
     loader["Next"] = map_name
@@ -257,6 +318,12 @@ def _too_many(most: int, count: str) -> str:
         'loop "mode": "distributed" (each iteration a child execution with a history of its own), '
         "or run the routine as Express'"
     )
+
+
+def _too_many_results(count: str) -> str:
+    """The refusal of a loop over more items than its list of results holds, as JSONata
+    text (the evaluator says the same of a list it loads)."""
+    return f"'loop over ' & {count} & ' {TOO_MANY_RESULTS}'"
 
 
 def _loader_fails_as_the_loop(

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contract.jsonata.conditions import literal
+from contract.limits import SPILL_SHARE
 from contract.problems import Problem, Warn, node_path
 from statemachines.asl import State, StateMachine
 from statemachines.layout import Status
@@ -95,6 +96,10 @@ class Build:
         self.task_args: dict[str, list[dict[str, Any]]] = {}
         self.shares: dict[str, int] = {}
         self.per_item: dict[str, str] = {}  # an iteration's result node → its loop's count text
+        # An iteration's result node → the variable saying its results are stored apart
+        # (loops._results_stored_apart), the count's, and the Assign of each state counting
+        # the items, where share_room sets it: the node's room ÷ the count is that small.
+        self.spills: dict[str, tuple[str, str, list[dict[str, Any]]]] = {}
 
     # --- states -----------------------------------------------------------------------
 
@@ -137,6 +142,13 @@ class Build:
                 args["inlineBytes"] = (
                     room if count is None else "{% " + f"$floor({room} / $max([1, {count}]))" + " %}"
                 )
+                if node in self.spills:
+                    args["loopResult"] = True  # stored apart when its share is too small
+            if node in self.spills:
+                flag, count_variable, counting = self.spills[node]
+                for assign in counting:
+                    counted = assign[count_variable].removeprefix("{% ").removesuffix(" %}")
+                    assign[flag] = "{% " + f"$floor({room} / $max([1, {counted}])) < {SPILL_SHARE}" + " %}"
 
     def scope_room(self) -> int:
         """The most one Task output may hold so that every stored output fits in a scope's
@@ -289,7 +301,11 @@ class Build:
             holders.append(start.fields)  # the Default's way out
         holders += start.fields.get("Catch", [])
         for holder in holders:
-            holder["Assign"] = {**nulls, **holder.get("Assign", {})}
+            # In place: share_room still writes into some of these Assigns (loops' counts).
+            assign = holder.setdefault("Assign", {})
+            merged = {**nulls, **assign}
+            assign.clear()
+            assign.update(merged)
 
 
 __all__ = ["EXIT", "Build", "Outcome", "Scope", "Step", "both", "set_link"]
