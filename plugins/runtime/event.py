@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -41,7 +41,9 @@ class Invocation(BaseModel):
     limit_of: str = Field("history", alias="limitOf", max_length=16)  # ... or "results": their list
     # This output is an iteration's result: over its share (inlineBytes), and that share too
     # small for a reference (contract.limits.SPILL_SHARE), it is stored in S3 apart.
-    loop_result: bool = Field(False, alias="loopResult")
+    # "list": a Map's, handed back as null; "until": an until loop's, handed back as a
+    # reference to it (loop.previous reads it). statemachines/machine/stored.py.
+    loop_result: Literal["list", "until"] | None = Field(None, alias="loopResult")
     results: list[Any] | None = None  # a chunk's results, to store in S3 (chunked loops)
     prefix: str | None = Field(None, max_length=1024)  # ... under this S3 prefix
     offset: int | None = Field(None, ge=0)  # ... by the chunk's offset

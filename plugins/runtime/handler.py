@@ -34,8 +34,8 @@ from plugins.runtime.offload import (
     encode,
     is_reference,
     offload_if_large,
+    reference_keeping,
     result_key,
-    stored_reference,
     wire_size,
 )
 from plugins.sdk import PluginDefinition, PortType
@@ -128,11 +128,13 @@ def invoke(
         execution = invocation.execution.id.rsplit(":", 1)[-1]
         key = payload_key(f"{execution}/{invocation.node}/{log.request_id}.json")
         if _stored_apart(invocation, output):
-            # One of a loop's many results, over its share of their list: stored where the
-            # evaluator gathers it from (statemachines/machine/loops.py), the Map gets null.
+            # One of a loop's many results, over its share of their list: stored where
+            # whoever reads the loop's results gathers it from (statemachines/machine/
+            # stored.py). A Map gets null; an until loop a reference, for loop.previous.
             stored = result_key(invocation.execution.id, invocation.node, str(invocation.iteration))
-            log.status, log.output = "succeeded", stored_reference(output, stored)
-            return None
+            reference = reference_keeping(output, stored, SPILL_SHARE, invocation.keep)
+            log.status, log.output = "succeeded", reference
+            return reference if invocation.loop_result == "until" else None
         result = offload_if_large(output, key, invocation.inline_bytes, invocation.keep)
         log.status, log.output = "succeeded", result
         if not is_reference(result) and len(encode(result)) > MAX_LOGGED_CHARS:
@@ -158,7 +160,7 @@ def _stored_apart(invocation: Invocation, output: Any) -> bool:
     key: its share of the loop's list is under SPILL_SHARE and it is larger than that."""
     share = invocation.inline_bytes
     return (
-        invocation.loop_result
+        invocation.loop_result is not None
         and invocation.iteration is not None
         and share is not None
         and share < SPILL_SHARE

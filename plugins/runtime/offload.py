@@ -51,6 +51,22 @@ def offload_if_large(value: Any, key: str, limit: int | None = None, keep: Seque
     limit = threshold() if limit is None else limit
     if wire_size(value) <= limit:
         return value
+    reference = reference_keeping(value, key, limit, keep)
+    if wire_size(reference) > limit:
+        # Only a loop's result list shares the room so finely (a variable's room divided
+        # by the item count): even a reference per item would not fit. (Below SPILL_SHARE
+        # such results are stored apart instead: plugins.runtime.handler.)
+        raise UserError(
+            f"the output is {reference[SIZE]:,} bytes and its share of the loop's results is "
+            f"{limit:,} bytes, too little even for a reference to it in S3: loop over fewer items "
+            "at once, or return smaller results"
+        )
+    return reference
+
+
+def reference_keeping(value: Any, key: str, limit: int, keep: Sequence[Path] = ()) -> dict[str, Any]:
+    """Write ``value`` to S3 under ``key``; the reference to it, keeping inline the values
+    at ``keep`` that fit in ``limit`` bytes with it (``__partial``: the fields left out)."""
     reference = stored_reference(value, key)
     # Smallest values first, so a huge one left out does not take the others with it.
     # Room left for the kept values, after the reference and the list of fields left out.
@@ -75,14 +91,6 @@ def offload_if_large(value: Any, key: str, limit: int | None = None, keep: Seque
         whole = not isinstance(value, dict) or any(not p for p in left_out)
         reference[PARTIAL] = dict.fromkeys(
             sorted({str(p[0]) for p in (keep if whole else left_out) if p}), True
-        )
-    if wire_size(reference) > limit:
-        # Only a loop's result list shares the room so finely (a variable's room divided
-        # by the item count): even a reference per item would not fit.
-        raise UserError(
-            f"the output is {reference[SIZE]:,} bytes and its share of the loop's results is "
-            f"{limit:,} bytes, too little even for a reference to it in S3: loop over fewer items "
-            "at once, or return smaller results"
         )
     return reference
 
@@ -250,6 +258,7 @@ __all__ = [
     "load_key",
     "load_stored",
     "offload_if_large",
+    "reference_keeping",
     "result_key",
     "store",
     "stored_reference",

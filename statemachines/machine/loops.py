@@ -22,12 +22,11 @@ import copy
 from typing import Any
 
 from contract.expressions import parse_template
-from contract.jsonata.conditions import literal
 from contract.limits import MOST_LOOP_RESULTS, TOO_MANY_RESULTS
-from contract.names import PARTIAL, STORED_RESULTS
 from statemachines.asl import State
 from statemachines.machine.history import most_iterations
 from statemachines.machine.plan import variable_name
+from statemachines.machine.stored import map_results
 from statemachines.machine.values import RootText, object_text
 from statemachines.machine.walk import Build, Outcome, Scope, Step, both, set_link
 from statemachines.topology import NodeInfo
@@ -161,7 +160,7 @@ def loop_step(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
         counting = [guard["Choices"][0]["Assign"]] if not distributed else []
         if loader is not None:
             counting.append(loader[1]["Assign"])
-        _results_stored_apart(build, scope, info, (map_name, fields), counting, count_variable)
+        map_results(build, scope, info, (map_name, fields), counting, count_variable)
     if distributed and loader is not None:  # every list goes through S3 (_items_to_s3)
         listed = (f"{partial} or " if partial else "") + f"$type({items}) = 'array'"
         guard["Choices"][0]["Condition"] = "{% " + listed + " %}"
@@ -197,47 +196,6 @@ def loop_step(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
     last = outcomes[-1]
     outcomes[-1] = Outcome(last.sim, both(last.link, set_link(pass_fields, "Next")) if last.link else None)
     return Step(guard_name, outcomes)
-
-
-def _results_stored_apart(
-    build: Build,
-    scope: Scope,
-    info: NodeInfo,
-    map_state: tuple[str, dict[str, Any]],
-    counts: list[dict[str, Any]],
-    count_variable: str,
-) -> None:
-    """Where each result's share of the loop's list (its room ÷ the count) is under
-    contract.limits.SPILL_SHARE, the result node stores a result over its share in S3 under
-    its iteration's key and hands back null (plugins.runtime.handler), and the Map assigns
-    the loop's variable not the list but where its results are (contract.names.
-    STORED_RESULTS), every field native states read marked as left out: they ask a Lambda,
-    which gathers them (plugins.runtime.offload.load). No state and no Lambda more: the
-    states that count the items (``counts``: their Assign) also say whether the share is
-    that small (Build.share_room writes it, once rooms are known). Not when a node of the
-    body reads the result node's output (it would read the null)."""
-    result = str(build.plan.results[info.id])
-    body = build.plan.topology.loop_bodies[info.id]
-    if any(result in build.plan.reads[node] for node in body):
-        return
-    read = {
-        str(path[1] if isinstance(path[0], int) else path[0])
-        for path in build.plan.keep.get(info.id, ())
-        if path and not (isinstance(path[0], int) and len(path) == 1)
-    }
-    prefix = "$states.input.iteration & '.'" if scope.passes_input else "''"
-    where = (
-        f"{{{literal(STORED_RESULTS)}: {{'node': {literal(result)}, "
-        f"'execution': {build.root_text.execution('id')}, 'prefix': {prefix}}}, "
-        f"'results': $states.result, {literal(PARTIAL)}: {literal(dict.fromkeys(sorted(read), True))}}}"
-    )
-    variable = build.plan.variable[info.id]
-    flag = f"_stored_{variable}"
-    build.spills[result] = (flag, count_variable, counts)
-    value = f"(${flag} ? {where} : $states.result)"
-    map_name, fields = map_state
-    fields["Assign"][variable] = "{% " + value[1:-1] + " %}"
-    scope.ends[map_name] = {info.id: value}
 
 
 def _items_from_s3(

@@ -39,7 +39,9 @@ Choice states looping back.
 - Sizes: the results share one variable's room (256 KiB), so the result node's
   ``inlineBytes`` is its share per iteration, room / maxIterations (``Build.per_item``):
   a larger output goes to S3 and its reference is kept, with the paths the machine reads
-  (``loop.previous.body.next`` included: plan.native_paths).
+  (``loop.previous.body.next`` included: plan.native_paths). Where that share is too
+  small even for a reference (many iterations), results over it are stored apart and the
+  results list holds null for them (statemachines/machine/stored.py).
 
 Cost: one Pass per run of the loop; per iteration the Parallel, the body's states and the
 Choice (the compile report's ``loops`` entry, mode ``until``, statemachines.report).
@@ -58,6 +60,7 @@ from contract.problems import node_path
 from statemachines.asl import State
 from statemachines.layout import Status
 from statemachines.machine.history import HISTORY_EVENTS, OWN_EVENTS, STATE_EVENTS, least_events
+from statemachines.machine.stored import until_results
 from statemachines.machine.values import RootText, error_record
 from statemachines.machine.walk import Build, Link, Outcome, Scope, Step, both, set_link
 from statemachines.topology import NodeInfo
@@ -126,6 +129,8 @@ def until_loop(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
         "Next": iteration,
     }
     build.add(scope, check, State("Choice", {"Choices": [done, over, again]}), loop_id)
+    if collect_all:  # many results: those over their share may be stored apart
+        until_results(build, scope, info, limit, (variable, results, last), (done["Assign"], again["Assign"]))
     decided = _offloaded_until(build, scope, info, roots, check, index, last, [done, over, again])
 
     message = f"loop '{loop_id}' ran {limit} iterations (its maxIterations) and its 'until' never held"

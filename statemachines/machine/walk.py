@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contract.jsonata.conditions import literal
-from contract.limits import SPILL_SHARE
 from contract.problems import Problem, Warn, node_path
 from statemachines.asl import State, StateMachine
 from statemachines.layout import Status
@@ -96,10 +95,10 @@ class Build:
         self.task_args: dict[str, list[dict[str, Any]]] = {}
         self.shares: dict[str, int] = {}
         self.per_item: dict[str, str] = {}  # an iteration's result node → its loop's count text
-        # An iteration's result node → the variable saying its results are stored apart
-        # (loops._results_stored_apart), the count's, and the Assign of each state counting
-        # the items, where share_room sets it: the node's room ÷ the count is that small.
-        self.spills: dict[str, tuple[str, str, list[dict[str, Any]]]] = {}
+        # An iteration's result node → what decides, given its room, whether a result
+        # over its share goes to S3 apart, and how ("list", "until"; None: not at all),
+        # writing the loop's Assigns to match (statemachines/machine/stored.py).
+        self.spills: dict[str, Callable[[int], str | None]] = {}
 
     # --- states -----------------------------------------------------------------------
 
@@ -138,17 +137,13 @@ class Build:
         for node, payloads in self.task_args.items():
             room = min(VARIABLE_ROOM // self.shares.get(node, 1), cap)
             count = self.per_item.get(node)
+            spill = self.spills[node](room) if node in self.spills else None
             for args in payloads:
                 args["inlineBytes"] = (
                     room if count is None else "{% " + f"$floor({room} / $max([1, {count}]))" + " %}"
                 )
-                if node in self.spills:
-                    args["loopResult"] = True  # stored apart when its share is too small
-            if node in self.spills:
-                flag, count_variable, counting = self.spills[node]
-                for assign in counting:
-                    counted = assign[count_variable].removeprefix("{% ").removesuffix(" %}")
-                    assign[flag] = "{% " + f"$floor({room} / $max([1, {counted}])) < {SPILL_SHARE}" + " %}"
+                if spill is not None:
+                    args["loopResult"] = spill  # stored apart when its share is too small
 
     def scope_room(self) -> int:
         """The most one Task output may hold so that every stored output fits in a scope's

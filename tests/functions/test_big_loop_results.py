@@ -325,3 +325,69 @@ def test_a_loop_whose_results_nobody_reads_neither_counts_nor_gathers() -> None:
     document["nodes"][2] = transform("sum", {"done": True})  # after the loop, reading none of it
     states = json.dumps(compile_routine(valid(document)).definition)
     assert STORED_RESULTS not in states and "loopResult" not in states
+
+
+# --- until loops: a share of room ÷ maxIterations -------------------------------------------
+
+
+def pages(max_iterations: int, last_page: int, execution: str = "standard") -> dict[str, Any]:
+    """Pagination: a 430-byte page per iteration until page ``last_page``, read by a summary."""
+    document: dict[str, Any] = {
+        "name": "pages",
+        "trigger": {"type": "manual"},
+        "nodes": [
+            {
+                "id": "again",
+                "plugin": "loop",
+                "parameters": {
+                    "until": {"expression": f"{{{{ loop.previous.page >= {last_page} }}}}"},
+                    "maxIterations": max_iterations,
+                },
+            },
+            transform(
+                "page", {"page": "{{ loop.index }}", "note": NOTE, "before": "{{ loop.previous.page }}"}
+            ),
+            transform(
+                "sum",
+                {
+                    "count": "{{ $count(nodes.again) }}",
+                    "last": "{{ nodes.again[-1].page }}",
+                    "total": "{{ $sum(nodes.again.page) }}",
+                    "chained": "{{ $count(nodes.again[before = page - 1]) }}",
+                },
+            ),
+        ],
+        "connections": [body_link("again", "page"), done_link("again", "sum")],
+    }
+    if execution != "standard":
+        document.update(execution=execution, timeoutSeconds=300)
+    return valid(document)
+
+
+@pytest.mark.parametrize(
+    ("max_iterations", "last_page", "execution"),
+    [(2_000, 4, "standard"), (2_000, 1_200, "standard"), (10_000, 2, "express")],
+)
+def test_an_until_loop_with_many_possible_iterations_hands_on_its_pages(
+    aws: LocalAWS, max_iterations: int, last_page: int, execution: str
+) -> None:
+    """Before: a share of 256,000 ÷ 2,000 = 128 bytes failed the first 430-byte page ("too
+    little even for a reference"), however few pages the loop would have run. Now each page
+    over its share is stored apart; loop.previous reads its reference (the page kept inline)."""
+    result = ok(aws, pages(max_iterations, last_page, execution))
+    count = last_page + 1
+    assert result.nodes["sum"]["output"] == {
+        "count": count,
+        "last": last_page,
+        "total": last_page * count // 2,
+        "chained": last_page,  # every page but the first saw the one before it
+    }
+    assert len(stored_results(aws)) == count
+    assert result.nodes["again"]["output"][-1] == {"page": last_page, "note": NOTE, "before": last_page - 1}
+
+
+def test_an_until_loop_with_a_roomy_share_keeps_its_pages_inline(aws: LocalAWS) -> None:
+    """maxIterations 100: a share of 2,560 bytes, over SPILL_SHARE: nothing stored apart."""
+    result = ok(aws, pages(100, 3))
+    assert result.nodes["sum"]["output"]["count"] == 4
+    assert stored_results(aws) == []
