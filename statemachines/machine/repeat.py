@@ -112,7 +112,8 @@ def until_loop(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
 
     collected = f"$append(${results}, [${last}])" if collect_all else f"${last}"
     build.assigns(scope, loop_id)
-    done = {"Condition": "{% " + until + " %}", "Assign": {variable: "{% " + collected + " %}"}}
+    ending: dict[str, Any] = {variable: "{% " + collected + " %}"}
+    done = {"Condition": "{% " + until + " %}", "Assign": ending}
     # A Standard execution ends past 25,000 history events, which the iterations write into:
     # the loop stops, saying why, after the most iterations that fit (if fewer than its own).
     most = limit
@@ -120,17 +121,18 @@ def until_loop(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
         branch = scope.states[iteration].fields["Branches"][0]
         most = min(limit, HISTORY_EVENTS // (OWN_EVENTS["Parallel"] + least_events(branch) + STATE_EVENTS))
     over = {"Condition": "{% $" + index + f" + 1 >= {most} %}}", "Next": ""}
+    going_on: dict[str, Any] = {
+        index: "{% $" + index + " + 1 %}",
+        **({results: "{% " + collected + " %}"} if collect_all else {}),
+    }
     again = {
         "Condition": "{% true %}",  # not the Default: a Choice's own Assign differs on moto
-        "Assign": {
-            index: "{% $" + index + " + 1 %}",
-            **({results: "{% " + collected + " %}"} if collect_all else {}),
-        },
+        "Assign": going_on,
         "Next": iteration,
     }
     build.add(scope, check, State("Choice", {"Choices": [done, over, again]}), loop_id)
     if collect_all:  # many results: those over their share may be stored apart
-        until_results(build, scope, info, limit, (variable, results, last), (done["Assign"], again["Assign"]))
+        until_results(build, scope, info, limit, (variable, results, last), (ending, going_on))
     decided = _offloaded_until(build, scope, info, roots, check, index, last, [done, over, again])
 
     message = f"loop '{loop_id}' ran {limit} iterations (its maxIterations) and its 'until' never held"
