@@ -48,6 +48,9 @@ class Warn(StrEnum):
     DUPLICATE_CONNECTION = "duplicate_connection"
     NATIVE_CONDITION_UNAVAILABLE = "condition_needs_evaluator"
     JSONPATH_EXPRESSION = "jsonpath_expression"
+    # A loop's iterations that a Standard execution's history (25,000 events) bounds below
+    # what the routine asks for (statemachines/machine/history.py).
+    HISTORY_BOUND = "loop_history_bound"
 
 
 @dataclass(frozen=True, slots=True)

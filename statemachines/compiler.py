@@ -13,7 +13,7 @@ from typing import Any
 
 from contract.errors import CompileError, InvalidRoutineError
 from contract.names import EVALUATOR
-from contract.problems import Code, Report, Warn
+from contract.problems import Code, Problem, Report, Warn
 from plugins.sdk import PluginRegistry
 from statemachines.asl import render
 from statemachines.express import choose
@@ -55,7 +55,10 @@ def validate_for_save(
     validation = analyse(document, registry)
     if validation.report.valid:
         try:
-            compile_validated(validation, options or CompileOptions())
+            compiled = compile_validated(validation, options or CompileOptions())
+            # The build's warnings too (a loop bounded by the history, the branches it ran
+            # one after another): what compiling learns is said when the routine is saved.
+            validation.report.warnings = [Problem(**w) for w in compiled.report["warnings"]]
         except CompileError as exc:
             if exc.code == Code.INVALID_PARAMETER.value:  # a shape only compiling finds (a race)
                 validation.report.error(Code.INVALID_PARAMETER, exc.path, exc.message)

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from contract.problems import Problem, Warn, node_path
+from statemachines.machine.walk import Build
 from statemachines.report import postorder, successors
+from statemachines.topology import NodeInfo
 
 HISTORY_EVENTS = 25_000
 # Events a state writes entering and leaving it, its work between: a Task (Lambda or
@@ -20,6 +23,9 @@ HISTORY_EVENTS = 25_000
 OWN_EVENTS = {"Task": 5, "Parallel": 4, "Map": 4, "Fail": 1}
 STATE_EVENTS = 2  # Pass, Choice, Wait, Succeed: entered and exited
 ITERATION_EVENTS = 2  # a Map iteration's start and end
+# Saving warns of an inline loop bounded below this many items (a heavy body), and of an
+# until loop bounded below its maxIterations: lists a routine may well meet.
+WARN_BELOW = 1_000
 
 
 def least_events(machine: dict[str, Any]) -> int:
@@ -44,3 +50,31 @@ def most_iterations(processor: dict[str, Any]) -> int:
 
 
 __all__ = ["HISTORY_EVENTS", "OWN_EVENTS", "STATE_EVENTS", "least_events", "most_iterations"]
+
+
+def loop_warning(build: Build, info: NodeInfo, most: int) -> None:
+    """The save report's warning that a Standard execution's history bounds a loop (Map:
+    ``most`` items, when under WARN_BELOW or fewer than a literal list holds; until: when
+    fewer than its maxIterations): said at save time what would otherwise first be met
+    at run time."""
+    items = info.parameters.get("items")
+    if info.parameters.get("until") is not None:
+        limit = int(info.parameters["maxIterations"])
+        if most >= limit:
+            return
+        path = node_path(info.id, "parameters", "maxIterations")
+        message = (
+            f"its body runs at most {most:,} iterations within the 25,000 events of a Standard "
+            f"execution's history, fewer than its maxIterations ({limit:,}): past {most:,} the loop "
+            "stops with Routines.LoopLimit; lower maxIterations, or run the routine as Express"
+        )
+    elif most < WARN_BELOW or (isinstance(items, list) and len(items) > most):
+        path = node_path(info.id, "parameters", "items")
+        message = (
+            f"an inline loop of this body runs at most {most:,} iterations within the 25,000 events "
+            "of a Standard execution's history: a longer list fails the loop (Routines.UserError) "
+            'before it starts; give it "mode": "distributed", or run the routine as Express'
+        )
+    else:
+        return
+    build.warnings.setdefault(path, Problem(Warn.HISTORY_BOUND.value, path, message))

@@ -24,7 +24,7 @@ from typing import Any
 from contract.expressions import parse_template
 from contract.limits import MOST_LOOP_RESULTS, TOO_MANY_RESULTS
 from statemachines.asl import State
-from statemachines.machine.history import most_iterations
+from statemachines.machine.history import loop_warning, most_iterations
 from statemachines.machine.plan import variable_name
 from statemachines.machine.stored import map_results
 from statemachines.machine.values import RootText, object_text
@@ -120,6 +120,7 @@ def loop_step(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
     most = None
     if not distributed and build.plan.options.execution_type != "express":
         most = most_iterations(processor)
+        loop_warning(build, info, most)
         message = f"$type({items}) = 'array' ? {_too_many(most, f'$string($count({items}))')} : {message}"
     limit_of = "history"
     if most is None and counted:

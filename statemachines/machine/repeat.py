@@ -59,7 +59,7 @@ from contract.jsonata.references import Reference
 from contract.problems import node_path
 from statemachines.asl import State
 from statemachines.layout import Status
-from statemachines.machine.history import HISTORY_EVENTS, OWN_EVENTS, STATE_EVENTS, least_events
+from statemachines.machine.history import HISTORY_EVENTS, OWN_EVENTS, STATE_EVENTS, least_events, loop_warning
 from statemachines.machine.stored import until_results
 from statemachines.machine.values import RootText, error_record
 from statemachines.machine.walk import Build, Link, Outcome, Scope, Step, both, set_link
@@ -120,6 +120,7 @@ def until_loop(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
     if build.plan.options.execution_type != "express":
         branch = scope.states[iteration].fields["Branches"][0]
         most = min(limit, HISTORY_EVENTS // (OWN_EVENTS["Parallel"] + least_events(branch) + STATE_EVENTS))
+        loop_warning(build, info, most)
     over = {"Condition": "{% $" + index + f" + 1 >= {most} %}}", "Next": ""}
     going_on: dict[str, Any] = {
         index: "{% $" + index + " + 1 %}",
