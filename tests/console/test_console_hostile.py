@@ -32,6 +32,14 @@ EVIL = (
 )
 TERMINAL = ("SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT")
 SHORT = 3_000  # ms: what the console shows at once needs no longer
+FAILING = {  # a routine whose every run fails at once
+    "name": "Fails",
+    "trigger": {"type": "manual"},
+    "nodes": [
+        {"id": "boom", "plugin": "stop", "parameters": {"status": "fail", "error": "Boom", "cause": "x"}}
+    ],
+    "connections": [],
+}
 
 
 @pytest.fixture(scope="module")
@@ -364,15 +372,7 @@ def test_a_double_click_on_run_starts_one_run(page: Page, served: Server) -> Non
 
 def test_a_double_click_on_rerun_starts_one_run(page: Page, served: Server) -> None:
     base, user = served.url, "rerunner"
-    failing = {
-        "name": "Fails",
-        "trigger": {"type": "manual"},
-        "nodes": [
-            {"id": "boom", "plugin": "stop", "parameters": {"status": "fail", "error": "Boom", "cause": "x"}}
-        ],
-        "connections": [],
-    }
-    routine_id = http(base, "POST", "/routines", failing, user=user)[1]["id"]
+    routine_id = http(base, "POST", "/routines", FAILING, user=user)[1]["id"]
     execution_id = _start(base, routine_id, {}, user)
     _until(base, execution_id, user, _ended)
     _login(page, base, user, f"#/executions/{execution_id}")
@@ -640,15 +640,7 @@ def test_a_late_answer_for_the_view_left_does_not_draw_over_the_view_shown(
     (a Re-run clicked at once; CI caught it, session 13), the old view must not draw its
     graph over the new one: the new view's 'redraw only when changed' would keep it there."""
     base, user = served.url, "leaver"
-    failing = {
-        "name": "Fails",
-        "trigger": {"type": "manual"},
-        "nodes": [
-            {"id": "boom", "plugin": "stop", "parameters": {"status": "fail", "error": "Boom", "cause": "x"}}
-        ],
-        "connections": [],
-    }
-    old_routine = http(base, "POST", "/routines", failing, user=user)[1]["id"]
+    old_routine = http(base, "POST", "/routines", FAILING, user=user)[1]["id"]
     old = _start(base, old_routine, {}, user)
     _until(base, old, user, _ended)
     new_routine = http(base, "POST", "/routines", example("approval-flow.json"), user=user)[1]["id"]
