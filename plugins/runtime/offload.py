@@ -143,7 +143,7 @@ def _place(into: Any, path: list[str | int], value: Any) -> Any:
 
 def result_key(execution_id: str, node: str, iteration: str) -> str:
     """Where a loop iteration's result stored apart is (its share of the loop's list too
-    small: plugins.runtime.handler); the evaluator gathers them from there."""
+    small: plugins.runtime.handler); :func:`gathered` reads them from there."""
     return payload_key(f"{execution_id.rsplit(':', 1)[-1]}/{node}/results/{iteration}.json")
 
 

@@ -22,13 +22,7 @@ from plugins.runtime.context import error_record
 from plugins.runtime.errors import UserError
 from plugins.runtime.handler import RunContext, invoke
 from plugins.runtime.observability import tracer
-from plugins.runtime.offload import (
-    DEFAULT_THRESHOLD,
-    encode,
-    load_key,
-    store,
-    wire_size,
-)
+from plugins.runtime.offload import DEFAULT_THRESHOLD, encode, load_key, store, wire_size
 from plugins.sdk import default_registry
 
 JSON_TYPE_NAMES = {str: "a string", bool: "a boolean", int: "a number", float: "a number", dict: "an object"}

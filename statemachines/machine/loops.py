@@ -8,9 +8,9 @@
   the variables) is read back by the evaluator (``L (items from S3)``); a distributed
   loop always has the evaluator write its list to S3 (``L (items to S3)``) for its Map's
   ``ItemReader``.
-- A loop whose results are read hands them on whatever their size: where each result's
-  share of the list's one variable is too small, the iterations store theirs in S3 and the
-  evaluator gathers them (``L (results from S3)``, behind the Choice ``L (results)``).
+- A loop whose results are read hands them on however many: where each result's share of
+  the list's one variable is too small, the iterations store theirs in S3 apart and the
+  Map's ``Assign`` says where (statemachines/machine/stored.py); at most 40,000 of them.
 - The body is the Map's ``ItemProcessor``, walked in a scope of its own; a distributed
   loop's iterations (child executions) get what they read from outside in their input.
 - ``until`` loops (no items): statemachines/machine/repeat.py.
@@ -157,7 +157,7 @@ def loop_step(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
     }
     if counted:
         guard["Choices"][0]["Assign"] = {count_variable: "{% $count(" + items + ") %}"}
-    if counted:  # the states that count the items, by the count's variable
+        # The states that count the items say too whether the results go to S3 apart.
         counting = [guard["Choices"][0]["Assign"]] if not distributed else []
         if loader is not None:
             counting.append(loader[1]["Assign"])
@@ -171,7 +171,6 @@ def loop_step(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
         guard["Choices"].insert(0, {"Condition": "{% " + partial + " %}", "Next": loader[0]})
     build.add(scope, guard_name, State("Choice", guard), info.id)
     ok_ports = frozenset({"done"})
-
     if info.node.on_error == "fail":
         failure = build.name(f"{info.id} (not a list)", info.id)
         build.add(
