@@ -207,7 +207,7 @@ ENV_PLUGIN_LEDGER_TABLE = "PLUGIN_LEDGER_TABLE"
 # rejects "$" inside a path step.
 PARTIAL = "__partial"
 # A loop's results when some are stored apart (each over its share of the list): in place of
-# the list, ``{STORED_RESULTS: {"node", "execution", "prefix"}, "results": [...], PARTIAL:
+# the list, ``{STORED_RESULTS: {"node", "execution", "run", "prefix"}, "results": [...], PARTIAL:
 # {...}}`` — null in ``results`` where the iteration stored its result under its own key
 # (plugins.runtime.offload.result_key); whoever loads it gathers them.
 STORED_RESULTS = "$storedResults"

@@ -44,6 +44,7 @@ class Invocation(BaseModel):
     # "list": a Map's, handed back as null; "until": an until loop's, handed back as a
     # reference to it (loop.previous reads it). statemachines/machine/stored.py.
     loop_result: Literal["list", "until"] | None = Field(None, alias="loopResult")
+    run: str | None = Field(None, pattern=r"^[0-9a-f-]{36}$")  # ... with the loop run's name
     results: list[Any] | None = None  # a chunk's results, to store in S3 (chunked loops)
     prefix: str | None = Field(None, max_length=1024)  # ... under this S3 prefix
     offset: int | None = Field(None, ge=0)  # ... by the chunk's offset

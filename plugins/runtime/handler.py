@@ -131,7 +131,9 @@ def invoke(
             # One of a loop's many results, over its share of their list: stored where
             # whoever reads the loop's results gathers it from (statemachines/machine/
             # stored.py). A Map gets null; an until loop a reference, for loop.previous.
-            stored = result_key(invocation.execution.id, invocation.node, str(invocation.iteration))
+            stored = result_key(
+                invocation.execution.id, invocation.node, str(invocation.run), str(invocation.iteration)
+            )
             reference = reference_keeping(output, stored, SPILL_SHARE, invocation.keep)
             log.status, log.output = "succeeded", reference
             return reference if invocation.loop_result == "until" else None
@@ -161,6 +163,7 @@ def _stored_apart(invocation: Invocation, output: Any) -> bool:
     share = invocation.inline_bytes
     return (
         invocation.loop_result is not None
+        and invocation.run is not None
         and invocation.iteration is not None
         and share is not None
         and share < SPILL_SHARE

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -141,10 +142,11 @@ def _place(into: Any, path: list[str | int], value: Any) -> Any:
     return obj
 
 
-def result_key(execution_id: str, node: str, iteration: str) -> str:
+def result_key(execution_id: str, node: str, run: str, iteration: str) -> str:
     """Where a loop iteration's result stored apart is (its share of the loop's list too
-    small: plugins.runtime.handler); :func:`gathered` reads them from there."""
-    return payload_key(f"{execution_id.rsplit(':', 1)[-1]}/{node}/results/{iteration}.json")
+    small: plugins.runtime.handler); :func:`gathered` reads them from there. ``run``: the
+    loop run's random name, so that data cannot name another execution's results."""
+    return payload_key(f"{execution_id.rsplit(':', 1)[-1]}/{node}/results/{run}/{iteration}.json")
 
 
 def load_stored(keys: Sequence[str], threads: int = 16) -> list[tuple[bool, Any]]:
@@ -189,8 +191,24 @@ def load(value: Any) -> Any:
     return json.loads(body)
 
 
+RUN_NAME = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
 def is_stored_results(value: Any) -> bool:
-    return isinstance(value, dict) and isinstance(value.get(STORED_RESULTS), dict)
+    """Whether ``value`` is a loop's results with some stored apart, exactly as a machine
+    writes it (contract.names.STORED_RESULTS); data that merely has such a key is data."""
+    if not (isinstance(value, dict) and set(value) == {STORED_RESULTS, "results", PARTIAL}):
+        return False
+    where = value[STORED_RESULTS]
+    return (
+        isinstance(where, dict)
+        and set(where) == {"node", "execution", "run", "prefix"}
+        and all(isinstance(where[k], str) for k in ("node", "execution", "prefix"))
+        and isinstance(where["run"], str)
+        and RUN_NAME.match(where["run"]) is not None
+        and isinstance(value["results"], list)
+        and isinstance(value[PARTIAL], dict)
+    )
 
 
 def gathered(value: dict[str, Any]) -> list[Any]:
@@ -199,8 +217,7 @@ def gathered(value: dict[str, Any]) -> list[Any]:
     where, results = value[STORED_RESULTS], list(value.get("results") or [])
     missing = [index for index, result in enumerate(results) if result is None]
     keys = [
-        result_key(str(where["execution"]), str(where["node"]), f"{where.get('prefix') or ''}{i}")
-        for i in missing
+        result_key(where["execution"], where["node"], where["run"], f"{where['prefix']}{i}") for i in missing
     ]
     for index, (found, stored) in zip(missing, load_stored(keys), strict=True):
         if found:

@@ -132,8 +132,17 @@ def until_loop(build: Build, scope: Scope, sim: Sim, info: NodeInfo) -> Step:
         "Next": iteration,
     }
     build.add(scope, check, State("Choice", {"Choices": [done, over, again]}), loop_id)
+    parallel_arguments = scope.states[iteration].fields["Arguments"]
     if collect_all:  # many results: those over their share may be stored apart
-        until_results(build, scope, info, limit, (variable, results, last), (ending, going_on))
+        until_results(
+            build,
+            scope,
+            info,
+            limit,
+            (variable, results, last),
+            (ending, going_on),
+            (first["Assign"], parallel_arguments),
+        )
     decided = _offloaded_until(build, scope, info, roots, check, index, last, [done, over, again])
 
     message = f"loop '{loop_id}' ran {limit} iterations (its maxIterations) and its 'until' never held"
@@ -201,6 +210,16 @@ def _iteration(build: Build, scope: Scope, info: NodeInfo, index: str, last: str
             "iteration": "{% "
             + (f"$states.input.iteration & '.' & {step}" if scope.passes_input else step)
             + " %}",
+            # In a distributed loop's iteration (a child execution) the body reads the
+            # trigger, the execution and outer outputs from its input: handed on.
+            **(
+                {
+                    name: "{% " + f"$exists($states.input.{name}) ? $states.input.{name} : null" + " %}"
+                    for name in _CARRIED
+                }
+                if build.root_text.carried is not None
+                else {}
+            ),
         },
         "Branches": [branch],
         "Assign": {last: "{% $states.result[0] %}"},
@@ -214,6 +233,11 @@ def _iteration(build: Build, scope: Scope, info: NodeInfo, index: str, last: str
     if catches:
         fields["Catch"] = catches
     return State("Parallel", fields)
+
+
+# A distributed loop's iteration's input (loops.py: its ItemSelector; "nodes" only when its
+# body reads outer outputs, so each is handed on only if there).
+_CARRIED = ("trigger", "execution", "nodes")
 
 
 def _end_with_result(build: Build, inner: Scope, branch: dict[str, Any], result: str | None) -> None:

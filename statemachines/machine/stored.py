@@ -13,8 +13,10 @@ over its share under its iteration's own key (plugins.runtime.offload.result_key
   results appends null instead.
 
 The loop's variable then holds not the list but where its results are:
-``{"$storedResults": {"node", "execution", "prefix"}, "results": [...], "__partial": {...}}``
-(contract.names.STORED_RESULTS), every field native states read of it marked as left out,
+``{"$storedResults": {"node", "execution", "run", "prefix"}, "results": [...], "__partial": {...}}``
+(contract.names.STORED_RESULTS; ``run`` is the loop run's random name, part of every key,
+so data shaped like it cannot read another run's results), every field native states read
+of it marked as left out,
 so they ask a Lambda; plugins.runtime.offload.load gathers the list (as do the trace, the
 records and the execution's result). No state and no Lambda more: which form the variable
 takes is decided when it is assigned, on the share (Build.share_room knows the rooms).
@@ -43,6 +45,13 @@ def result_node(build: Build, info: NodeInfo) -> str | None:
     return str(result)
 
 
+def run_variable(build: Build, info: NodeInfo) -> str:
+    """The variable holding a loop run's own random name (``$uuid()``), part of the S3 keys
+    of its results stored apart: where a loop's results are cannot be forged by data that
+    names another execution (its keys cannot be guessed)."""
+    return f"_run_{build.plan.variable[info.id]}"
+
+
 def where(build: Build, scope: Scope, info: NodeInfo, result: str, results: str) -> str:
     """JSONata text: the loop's variable when results were stored apart — ``results`` the
     list with nulls for them, the fields native states read marked as left out."""
@@ -55,7 +64,8 @@ def where(build: Build, scope: Scope, info: NodeInfo, result: str, results: str)
     prefix = "$states.input.iteration & '.'" if scope.passes_input else "''"
     return (
         f"{{{literal(STORED_RESULTS)}: {{'node': {literal(result)}, "
-        f"'execution': {build.root_text.execution('id')}, 'prefix': {prefix}}}, "
+        f"'execution': {build.root_text.execution('id')}, 'run': ${run_variable(build, info)}, "
+        f"'prefix': {prefix}}}, "
         f"'results': {results}, {literal(PARTIAL)}: {literal(dict.fromkeys(sorted(read), True))}}}"
     )
 
@@ -69,13 +79,18 @@ def map_results(
     count_variable: str,
 ) -> None:
     """A Map's results: the states counting the items (``counts``: their Assign) also set
-    whether each result's share is under SPILL_SHARE, and the Map assigns by it (and ends
-    its scope by it, should it be the last state: its Output sees the old variable)."""
+    whether each result's share is under SPILL_SHARE, and the run's name, which the
+    iterations get in their input; the Map assigns by the first (and ends its scope by it,
+    should it be the last state: its Output sees the old variable)."""
     result = result_node(build, info)
     if result is None:
         return
     variable = build.plan.variable[info.id]
-    flag = f"_stored_{variable}"
+    flag, run = f"_stored_{variable}", run_variable(build, info)
+    for assign in counts:
+        assign[run] = "{% $uuid() %}"
+    map_name, fields = map_state
+    fields["ItemSelector"]["run"] = "{% $" + run + " %}"
 
     def decide(room: int) -> str:
         for assign in counts:
@@ -85,7 +100,6 @@ def map_results(
 
     build.spills[result] = decide
     value = f"(${flag} ? {where(build, scope, info, result, '$states.result')} : $states.result)"
-    map_name, fields = map_state
     fields["Assign"][variable] = "{% " + value[1:-1] + " %}"
     scope.ends[map_name] = {info.id: value}
 
@@ -97,15 +111,21 @@ def until_results(
     limit: int,
     names: tuple[str, str, str],
     assigns: tuple[dict[str, Any], dict[str, Any]],
+    entry: tuple[dict[str, Any], dict[str, Any]],
 ) -> None:
     """An until loop's results: its share per iteration is its room ÷ ``limit``, known
     when rooms are; when under SPILL_SHARE, the Choice's rules append null for a result
     stored apart (``$last`` a reference) and end with where the results are. ``names``:
     the loop's variable, its results' and its last result's; ``assigns``: the Assign of
-    the rule ending the loop and of the rule going on."""
+    the rule ending the loop and of the rule going on; ``entry``: the Assign of the Pass
+    starting the loop (the run's name) and the Arguments of its iterations (given it)."""
     result = result_node(build, info)
     if result is None:
         return
+    run = run_variable(build, info)
+    start, iteration = entry
+    start[run] = "{% $uuid() %}"
+    iteration["run"] = "{% $" + run + " %}"
     variable, results, last = names
     done, again = assigns
     stored = f"($type(${last}) = 'object' and $exists($lookup(${last}, '$offloaded')))"

@@ -144,6 +144,7 @@ class Build:
                 )
                 if spill is not None:
                     args["loopResult"] = spill  # stored apart when its share is too small
+                    args["run"] = "{% $states.input.run %}"  # ... under the loop run's name
 
     def scope_room(self) -> int:
         """The most one Task output may hold so that every stored output fits in a scope's
