@@ -16,10 +16,10 @@ The loop's variable then holds not the list but where its results are:
 ``{"$storedResults": {"node", "execution", "run", "prefix"}, "results": [...], "__partial": {...}}``
 (contract.names.STORED_RESULTS; ``run`` is the loop run's random name, part of every key,
 so data shaped like it cannot read another run's results), every field native states read
-of it marked as left out,
-so they ask a Lambda; plugins.runtime.offload.load gathers the list (as do the trace, the
-records and the execution's result). No state and no Lambda more: which form the variable
-takes is decided when it is assigned, on the share (Build.share_room knows the rooms).
+of it marked as left out, so they ask a Lambda; plugins.runtime.offload.load gathers the
+list (as do the trace, the records and the execution's result). No state and no Lambda
+more: which form the variable takes is decided when it is assigned, on the share
+(Build.share_room knows the rooms).
 """
 
 from __future__ import annotations
