@@ -214,7 +214,7 @@ def is_stored_results(value: Any) -> bool:
 def gathered(value: dict[str, Any]) -> list[Any]:
     """A loop's results (contract.names.STORED_RESULTS): each null among them is the result
     its iteration stored apart, read back from S3 — or a null result (nothing stored)."""
-    where, results = value[STORED_RESULTS], list(value.get("results") or [])
+    where, results = value[STORED_RESULTS], list(value["results"])  # its shape checked
     missing = [index for index, result in enumerate(results) if result is None]
     keys = [
         result_key(where["execution"], where["node"], where["run"], f"{where['prefix']}{i}") for i in missing

@@ -16,26 +16,19 @@ from contract.limits import MOST_LOOP_RESULTS, SPILL_SHARE
 from contract.names import PARTIAL, STORED_RESULTS
 from functions.local import LocalAWS, run_routine
 from statemachines.compiler import compile_routine
-from statemachines.validator import validate_document
-from tests.functions.test_big_lists_adversarial import entered, message_of
+from tests.conftest import link
+from tests.functions.test_big_lists_adversarial import entered, message_of, valid
 from tests.functions.test_size_adversarial import statuses, transform
 
 NOTE = "n" * 400  # a result of about 430 bytes: 3,000 of them are 1.3 MB
 
 
 def body_link(loop_id: str, target: str) -> dict[str, Any]:
-    return {"sourceNodeId": loop_id, "sourcePort": "body", "targetNodeId": target}
+    return link(loop_id, target, "body")
 
 
 def done_link(loop_id: str, target: str) -> dict[str, Any]:
-    return {"sourceNodeId": loop_id, "sourcePort": "done", "targetNodeId": target}
-
-
-def link(source: str, target: str, port: str | None = None) -> dict[str, Any]:
-    edge = {"sourceNodeId": source, "targetNodeId": target}
-    if port:
-        edge["sourcePort"] = port
-    return edge
+    return link(loop_id, target, "done")
 
 
 def loop(node_id: str, items: Any, mode: str = "inline", **extra: Any) -> dict[str, Any]:
@@ -73,12 +66,6 @@ def big(count: int, mode: str = "inline", execution: str = "standard") -> dict[s
     if execution != "standard":
         document.update(execution=execution, timeoutSeconds=300)
     return valid(document)
-
-
-def valid(document: dict[str, Any]) -> dict[str, Any]:
-    report = validate_document(document)
-    assert not report.errors, [(p.code, p.path, p.message) for p in report.errors]
-    return document
 
 
 def ok(aws: LocalAWS, document: dict[str, Any], trigger: Any = None) -> Any:

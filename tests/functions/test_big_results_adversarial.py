@@ -15,19 +15,12 @@ from contract.limits import SPILL_SHARE, TRIGGER_INLINE_BYTES
 from contract.names import PARTIAL, STORED_RESULTS
 from functions.local import LocalAWS, run_routine
 from plugins.runtime.offload import wire_size
-from tests.functions.test_big_lists_adversarial import entered, message_of
-from tests.functions.test_big_loop_results import (
-    body_link,
-    done_link,
-    link,
-    loop,
-    ok,
-    stored_results,
-    valid,
-)
+from statemachines.machine.values import VARIABLE_ROOM
+from tests.conftest import link
+from tests.functions.test_big_lists_adversarial import entered, message_of, valid
+from tests.functions.test_big_loop_results import body_link, done_link, loop, ok, stored_results
 from tests.functions.test_size_adversarial import statuses, transform
 
-ROOM = 250 * 1024  # a variable's room: statemachines.machine.values.VARIABLE_ROOM
 LONG = "n" * 700  # a row of ~720 bytes: over a 640-byte share (400 items)
 
 
@@ -56,7 +49,7 @@ def row(node_id: str = "row", offset: str = "") -> dict[str, Any]:
 
 def test_the_gathered_list_read_by_count_index_filter_map_and_whole(aws: LocalAWS) -> None:
     count = 400
-    assert ROOM // count < wire_size(rows(1)[0]) < SPILL_SHARE
+    assert VARIABLE_ROOM // count < wire_size(rows(1)[0]) < SPILL_SHARE
     document = routine(
         loop("each", f"{{{{ [0..{count - 1}] }}}}"),
         row(),
@@ -391,7 +384,7 @@ def test_results_of_every_kind_stored_apart_or_not_are_gathered_in_order(aws: Lo
         "numbers": sum(i for i in range(count) if i % 5 == 1),
     }
     assert result.output["whole"]["all"] == want
-    stored = sum(1 for v in want if wire_size(v) > ROOM // count)
+    stored = sum(1 for v in want if wire_size(v) > VARIABLE_ROOM // count)
     assert len(stored_results(aws)) == stored
 
 
@@ -715,7 +708,7 @@ def test_an_until_loop_of_mixed_pages_gathers_them_in_order(aws: LocalAWS) -> No
 def test_results_at_the_spill_boundary(aws: LocalAWS, count: int) -> None:
     """Strings of exactly their share and one byte over it: over SPILL_SHARE (250 items,
     1,024 bytes) none is stored apart; under it, exactly those over their share."""
-    share = ROOM // count
+    share = VARIABLE_ROOM // count
     data = f"{{{{ $pad($string(loop.item), loop.item % 2 = 0 ? {share - 2} : {share - 1}, '.') }}}}"
     document = routine(
         loop("each", f"{{{{ [0..{count - 1}] }}}}"),

@@ -12,7 +12,9 @@ import pytest
 from contract.problems import Warn
 from statemachines.compiler import compile_routine, validate_for_save
 from tests.api.conftest import Api, api, aws
-from tests.functions.test_big_loop_results import body_link, done_link, link, loop, pages, transform
+from tests.conftest import link
+from tests.functions.test_big_loop_results import body_link, done_link, loop, pages
+from tests.functions.test_size_adversarial import transform
 
 __all__ = ["api", "aws"]  # pytest fixtures, imported to be used here
 
