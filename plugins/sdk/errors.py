@@ -23,13 +23,14 @@ CODE_MEMORY = "Routines.CodeMemory"  # it ran out of its memoryMB
 # raises the same error and fills the same memory. A timeout may depend on the load.
 NOT_RETRYABLE = (USER_ERROR, HTTP_CLIENT_ERROR, CODE_ERROR, CODE_MEMORY)
 
-# AWS's recommended retry for transient Lambda service errors, on every Lambda task.
+# Transient Lambda service errors: AWS recommends retrying them on every Lambda task.
 LAMBDA_TRANSIENT = (
     "Lambda.ClientExecutionTimeoutException",
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
 )
-# Throttling has its own, longer retry: deployed plugin functions have reserved
-# concurrency (infra), so a wide distributed Map waits for a free slot instead of failing.
+# Throttling is retried longer than AWS recommends for the transient errors: deployed plugin
+# functions have reserved concurrency (infra), so a wide distributed Map waits for a free
+# slot instead of failing (statemachines/machine/retry.py).
 LAMBDA_THROTTLED = "Lambda.TooManyRequestsException"
