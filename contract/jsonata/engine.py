@@ -5,6 +5,13 @@ Step Functions runs JSONata 2.0.6 with six functions of its own (``$partition``,
 without ``$eval``. Everything that evaluates a routine's expressions — the plugin Lambdas
 (secrets, offloaded values), moto's interpreter locally, the save-time checks — compiles
 them here, so an expression means the same thing wherever it runs.
+
+Where jsonatapy differs from JSONata 2.0.6 (JavaScript), the JavaScript behaviour is
+restored here: ``$now(picture, timezone)`` (jsonatapy takes no arguments) and the four URL
+functions, which JSONata defines as JavaScript's ``encodeURI``, ``encodeURIComponent``,
+``decodeURI`` and ``decodeURIComponent`` (jsonatapy leaves ``"a b"`` unescaped in
+``$encodeUrl``, escapes ``-_.!~*'()`` in ``$encodeUrlComponent``, decodes ``%2F`` in
+``$decodeUrl`` and accepts a malformed ``%``).
 """
 
 from __future__ import annotations
@@ -12,6 +19,8 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import string
+import urllib.parse
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -116,6 +125,68 @@ def _no_eval(*_: Any) -> Any:
     raise JsonataError("$eval is not available in Step Functions; use $parse for JSON text")
 
 
+# JavaScript's encodeURI leaves these unescaped besides letters, digits and "-_.~" (which
+# Python's quote never escapes); encodeURIComponent leaves only "!*'()" besides; decodeURI
+# keeps the escapes of the reserved characters it would not have escaped.
+_URI_KEPT = ";,/?:@&=+$#!*'()"
+_COMPONENT_KEPT = "!*'()"
+_URI_RESERVED = frozenset(";/?:@&=+$,#")
+
+
+def _malformed(name: str, text: str) -> JsonataError:
+    return JsonataError(f"D3140: Malformed URL passed to ${name}(): {json.dumps(text, ensure_ascii=False)}")
+
+
+def _encoder(name: str, kept: str) -> Callable[[Any], str]:
+    def encode(text: Any) -> str:
+        try:
+            return urllib.parse.quote(text, safe=kept, encoding="utf-8", errors="strict")
+        except UnicodeEncodeError:  # a lone surrogate: JavaScript's URIError
+            raise _malformed(name, text) from None
+
+    return encode
+
+
+def _escaped_byte(text: str, at: int, name: str) -> int:
+    """The byte of the escape ``%XX`` at ``at``; anything else there is malformed."""
+    digits = text[at + 1 : at + 3]
+    if text[at : at + 1] != "%" or len(digits) != 2 or not set(digits) <= set(string.hexdigits):
+        raise _malformed(name, text)
+    return int(digits, 16)
+
+
+def _decoder(name: str, reserved: frozenset[str]) -> Callable[[Any], str]:
+    """ECMAScript's Decode: escapes of UTF-8 sequences become their character; an escape of
+    a ``reserved`` character stays as written; a malformed escape or sequence is an error."""
+
+    def decode(text: Any) -> str:
+        out: list[str] = []
+        at = 0
+        while at < len(text):
+            if text[at] != "%":
+                out.append(text[at])
+                at += 1
+                continue
+            first = _escaped_byte(text, at, name)
+            if first < 0x80:
+                character = chr(first)
+                out.append(text[at : at + 3] if character in reserved else character)
+                at += 3
+                continue
+            length = 2 if 0xC0 <= first < 0xE0 else 3 if 0xE0 <= first < 0xF0 else 4 if first < 0xF8 else 0
+            if length == 0:  # a continuation byte, or no UTF-8 lead byte
+                raise _malformed(name, text)
+            sequence = bytes([first] + [_escaped_byte(text, at + 3 * k, name) for k in range(1, length)])
+            try:  # strict: overlong forms, surrogates and code points past U+10FFFF fail
+                out.append(sequence.decode("utf-8"))
+            except UnicodeDecodeError:
+                raise _malformed(name, text) from None
+            at += 3 * length
+        return "".join(out)
+
+    return decode
+
+
 _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "partition": _partition,
     "range": _range,
@@ -123,7 +194,26 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "uuid": _uuid,
     "parse": _parse,
 }
-_OVERRIDES: dict[str, Callable[..., Any]] = {"random": _random, "eval": _no_eval}
+_OVERRIDES: dict[str, Callable[..., Any]] = {
+    "random": _random,
+    "eval": _no_eval,
+    "encodeUrl": _encoder("encodeUrl", _URI_KEPT),
+    "encodeUrlComponent": _encoder("encodeUrlComponent", _COMPONENT_KEPT),
+    "decodeUrl": _decoder("decodeUrl", _URI_RESERVED),
+    "decodeUrlComponent": _decoder("decodeUrlComponent", frozenset()),
+}
+_URL_FUNCTIONS = ("encodeUrl", "encodeUrlComponent", "decodeUrl", "decodeUrlComponent")
+# JSONata-level definitions an expression that names them is evaluated under: a host
+# function cannot tell undefined from null (both arrive as None) nor take the context as
+# its argument, so each URL function is a lambda with JSONata's own signature (<s-:s>:
+# undefined in, undefined out; null or a number refused) around its Python body.
+_PRELUDE: dict[str, str] = {
+    "now": "$now := function($picture, $timezone)<s?s?:s>{ $fromMillis($millis(), $picture, $timezone) }",
+    **{
+        name: f"${name} := ($f := ${name}; function($text)<s-:s>{{ $exists($text) ? $f($text) }})"
+        for name in _URL_FUNCTIONS
+    },
+}
 
 
 class Compiled:
@@ -134,7 +224,10 @@ class Compiled:
     def __init__(self, source: str) -> None:
         self.source = source
         try:
-            expression = jsonatapy.compile(source)
+            expression = jsonatapy.compile(source)  # its syntax errors, at their positions
+            prelude = [text for name, text in _PRELUDE.items() if f"${name}" in source]
+            if prelude:
+                expression = jsonatapy.compile("(" + "; ".join(prelude) + "; (" + source + "\n))")
             for name, function in _FUNCTIONS.items():
                 expression.register(name, function)
             for name, function in _OVERRIDES.items():
