@@ -206,6 +206,12 @@ ENV_PLUGIN_LEDGER_TABLE = "PLUGIN_LEDGER_TABLE"
 # not inline, read by the machine's conditions. Not "$partial": moto's JSONPath parser
 # rejects "$" inside a path step.
 PARTIAL = "__partial"
+
+# ASL reserves error names beginning "States." for Step Functions itself: a Fail state may
+# not raise one (moto refuses it at run time). The Express wrapper (statemachines/machine/
+# records.py) re-raises a routine's States.* error under this prefix, and
+# functions.trace.clean_error shows it by its own name again.
+RERAISED_PREFIX = "Routines."
 # A loop's results when some are stored apart (each over its share of the list): in place of
 # the list, ``{STORED_RESULTS: {"node", "execution", "run", "prefix"}, "results": [...], PARTIAL:
 # {...}}`` — null in ``results`` where the iteration stored its result under its own key

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from contract.conditions import evaluate
+from contract.names import RERAISED_PREFIX
 from plugins.runtime.context import normalize
 from plugins.runtime.context import resolve as resolve_value
 from plugins.runtime.nodelog import read_logs
@@ -86,6 +87,14 @@ def clean_message(cause: Any, depth: int = 0) -> str:
     return cause
 
 
+def routine_error(error: str | None) -> str | None:
+    """The routine's own error name: the Express wrapper re-raises a ``States.*`` error
+    under ``Routines.`` (a Fail state may not raise a name ASL reserves)."""
+    if error and error.startswith(RERAISED_PREFIX + "States."):
+        return error.removeprefix(RERAISED_PREFIX)
+    return error
+
+
 def clean_error(error: str | None, cause: str | None) -> dict[str, Any]:
     """``{"type", "message"}`` of an execution error; the type named inside a Lambda
     report wins over the generic one around it, and a failed child routine's own error
@@ -93,7 +102,7 @@ def clean_error(error: str | None, cause: str | None) -> dict[str, Any]:
     report = _parsed(cause) if cause else None
     if error == CHILD_FAILED and isinstance(report, dict) and _is_child(report):
         return child_error(report)
-    kind = error
+    kind = routine_error(error)
     if isinstance(report, dict) and isinstance(report.get("errorType"), str) and not error:
         kind = report["errorType"]
     return {"type": kind, "message": clean_message(cause)}

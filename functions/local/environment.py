@@ -47,7 +47,15 @@ from contract.names import (
     TableSpec,
     state_machine_prefix,
 )
-from functions.local import atomic, child_executions, express_children, fastpaths, jsonata, map_runs
+from functions.local import (
+    atomic,
+    child_executions,
+    express_children,
+    fastpaths,
+    jsonata,
+    map_runs,
+    states_errors,
+)
 from functions.local.lambdas import InProcessLambda
 from plugins.lambdas import lambda_functions
 from plugins.runtime.aws import reset_clients
@@ -214,6 +222,7 @@ class LocalAWS:
         try:
             jsonata.install()  # inside: a refusal undoes the start like any other failure
             child_executions.install()  # execute-routine's startExecution integration
+            states_errors.install()  # a branch's States.* error fails its Parallel by name
             self._deploy()
             self.lambdas.install()
         except BaseException:
@@ -230,6 +239,7 @@ class LocalAWS:
             self._holding_heap = False
             _release_heap()
         self.lambdas.uninstall()
+        states_errors.uninstall()
         child_executions.uninstall()
         jsonata.uninstall()
         express_children.uninstall()

@@ -21,7 +21,7 @@ from functions.local.errors import clean_error
 from functions.local.lambdas import Pin
 from functions.local.observe import observer as observe
 from functions.local.slices import long_slices
-from functions.trace import execution_history, shown_result, timed_out_error, trace_execution
+from functions.trace import execution_history, routine_error, shown_result, timed_out_error, trace_execution
 from plugins.builtin.control.execute_routine import NAME as EXECUTE_ROUTINE
 from plugins.builtin.control.execute_routine import is_path, routine_id
 from plugins.runtime.offload import execution_input
@@ -132,7 +132,7 @@ class RunningExecution:
         return ExecutionResult(
             description["status"],
             output,
-            description.get("error"),
+            routine_error(description.get("error")),
             description.get("cause"),
             trace.nodes,
             trace.transitions,

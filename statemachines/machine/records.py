@@ -13,7 +13,8 @@ native DynamoDB integration (``dynamodb:updateItem``, no Lambda)::
   Catch (``States.ALL``) is the catch-all: whatever ends the body with an error (a node
   with ``onError: fail``, a ``stop`` with ``status: fail``, a States.* error) reaches
   **Record FAILED**, and **Routine failed** raises the same Error and Cause again, so the execution
-  ends FAILED as it would have without the wrapper.
+  ends FAILED as it would have without the wrapper — a ``States.*`` error as
+  ``Routines.States.*`` (ASL reserves the ``States.`` names; ``clean_error`` undoes it).
 - The writes follow the record layout of functions/store/executions.py (docs/storage.md):
   the same keys and index attributes, ``statusRank`` (RUNNING 1, terminal 2) and
   ``revision`` (+1, so the store's optimistic writes notice), and the same rule: a write
@@ -45,7 +46,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from contract.names import EXECUTIONS_TABLE, table_name
+from contract.names import EXECUTIONS_TABLE, RERAISED_PREFIX, table_name
 from contract.problems import Code, Problem, node_path
 from statemachines.asl import State, StateMachine
 from statemachines.express import EXPRESS_MAX_SECONDS, _longest, _semantic_reasons
@@ -356,7 +357,12 @@ def record_express(machine: StateMachine, options: CompileOptions) -> StateMachi
         FAILED: State(
             "Fail",
             {
-                "Error": _s("$states.input.error.Error"),
+                # The body's error again — a States.* one under RERAISED_PREFIX, since a
+                # Fail state may not raise a name ASL reserves (the record keeps the name).
+                "Error": _s(
+                    "($e := $states.input.error.Error; "
+                    f"$substring($e, 0, 7) = 'States.' ? {_literal(RERAISED_PREFIX)} & $e : $e)"
+                ),
                 "Cause": _s("$exists($states.input.error.Cause) ? $states.input.error.Cause : ''"),
             },
         ),

@@ -389,14 +389,9 @@ def test_a_parallel_of_three_200_kb_branches(aws: LocalAWS) -> None:
     "execution",
     [
         "standard",  # what the previous (JSONPath) compiler built: the same test, unchanged
-        pytest.param(
-            "express",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="inside the Express record-writing wrapper's Parallel, moto re-raises "
-                "States.DataLimitExceeded as States.Runtime with its own ValueError as the cause",
-            ),
-        ),
+        # Inside the Express record-writing wrapper's Parallel, moto re-raised it as
+        # States.Runtime with its own ValueError as the cause (functions.local.states_errors).
+        "express",
     ],
 )
 def test_a_data_limit_exceeded_is_reported_plainly(
