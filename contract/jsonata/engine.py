@@ -223,29 +223,61 @@ class Compiled:
 
     def __init__(self, source: str) -> None:
         self.source = source
-        try:
-            expression = jsonatapy.compile(source)  # its syntax errors, at their positions
-            prelude = [text for name, text in _PRELUDE.items() if f"${name}" in source]
-            if prelude:
-                expression = jsonatapy.compile("(" + "; ".join(prelude) + "; (" + source + "\n))")
-            for name, function in _FUNCTIONS.items():
-                expression.register(name, function)
-            for name, function in _OVERRIDES.items():
-                _override(expression, name, function)
-        except ValueError as exc:
-            raise _error(exc) from None
-        self._expression = expression
+        self._expression: Any = _compile(source)
 
     def evaluate(self, data: Any = None, bindings: Mapping[str, Any] | None = None) -> Any:
         """The value, or :data:`UNDEFINED` when the expression yields nothing."""
+        expression = self._expression if self._expression is not None else _compile(self.source)
         text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        bound = dict(bindings) if bindings else None
         try:
-            result = self._expression.evaluate_json_or_none(text, dict(bindings) if bindings else None)
-        except JsonataError:
-            raise
+            try:
+                result = expression.evaluate_json_or_none(text, bound)
+            except OverflowError:
+                # An integer past 64 bits in the bindings, which jsonatapy takes as i64 (the
+                # data goes as JSON text): JSONata's numbers are doubles, as on AWS.
+                result = expression.evaluate_json_or_none(text, _doubles(bound))
         except ValueError as exc:
-            raise _error(exc) from None
-        return UNDEFINED if result is None else json.loads(result)
+            error = exc if isinstance(exc, JsonataError) else _error(exc)
+        else:
+            return UNDEFINED if result is None else json.loads(result)
+        # Dropped here, on the thread that made it (compiled again if evaluated again): the
+        # error's traceback holds this object's frame, may end up in a reference cycle, and
+        # be freed by another thread's collection, where jsonatapy refuses to drop it.
+        self._expression = expression = None
+        raise error
+
+
+def _compile(source: str) -> Any:
+    """``source`` compiled by jsonatapy, with Step Functions' functions and the JavaScript
+    definitions it names; a syntax error is the user's text's own."""
+    expression: Any = None
+    try:
+        expression = jsonatapy.compile(source)  # its syntax errors, at their positions
+        prelude = [text for name, text in _PRELUDE.items() if f"${name}" in source]
+        if prelude:
+            expression = jsonatapy.compile("(" + "; ".join(prelude) + "; (" + source + "\n))")
+        for name, function in _FUNCTIONS.items():
+            expression.register(name, function)
+        for name, function in _OVERRIDES.items():
+            _override(expression, name, function)
+    except ValueError as exc:
+        error = _error(exc)
+    else:
+        return expression
+    expression = None  # see Compiled.evaluate: not kept alive by the traceback
+    raise error
+
+
+def _doubles(value: Any) -> Any:
+    """``value`` with its integers past 64 bits as the nearest doubles."""
+    if isinstance(value, dict):
+        return {k: _doubles(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_doubles(v) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+        return float(value)
+    return value
 
 
 def _override(expression: Any, name: str, function: Any) -> None:
