@@ -115,10 +115,35 @@ def _uuid() -> str:
 def _parse(text: Any) -> Any:
     if not isinstance(text, str):
         raise JsonataError("$parse: the value must be a string")
-    try:
-        return json.loads(text)
+    try:  # JSON's numbers are JSONata's doubles: an integer past 64 bits is its nearest
+        return json.loads(text, parse_int=_json_int, parse_constant=_not_json)
     except json.JSONDecodeError as exc:
         raise JsonataError(f"$parse: not JSON text ({exc.msg} at character {exc.pos})") from None
+
+
+def _json_int(digits: str) -> int | float:
+    value = int(digits)
+    return value if -(2**63) <= value < 2**63 else float(value)
+
+
+def _not_json(word: str) -> Any:
+    """NaN and Infinity, which Python's json reads and JSON (JSON.parse, on AWS) does not."""
+    raise json.JSONDecodeError(f"{word} is not JSON", word, 0)
+
+
+# JSONata's $number reads text that is a JSON number, or hex, octal or binary with its prefix;
+# jsonatapy also reads '+5', '.5', '5.', ' 12' and '3\n', which fail on AWS. jsonatapy will
+# not let its $number be replaced, so the definition below refuses those before calling it.
+_NUMBER_TEXT = r"/^(-?[0-9]+(\.[0-9]+)?([Ee][-+]?[0-9]+)?|0[xX][0-9A-Fa-f]+|0[oO][0-7]+|0[bB][01]+)$/"
+NUMBER_REFUSED = "__numberRefused"  # users may not bind names beginning "__"
+
+
+def _number_refused(value: Any) -> Any:
+    raise JsonataError(f"D3030: Cannot convert {_shown(value)} to number")
+
+
+def _shown(value: Any) -> str:
+    return f"'{value}'" if isinstance(value, str) else json.dumps(value)
 
 
 def _no_eval(*_: Any) -> Any:
@@ -193,6 +218,7 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "hash": _hash,
     "uuid": _uuid,
     "parse": _parse,
+    NUMBER_REFUSED: _number_refused,
 }
 _OVERRIDES: dict[str, Callable[..., Any]] = {
     "random": _random,
@@ -213,6 +239,11 @@ _PRELUDE: dict[str, str] = {
         name: f"${name} := ($f := ${name}; function($text)<s-:s>{{ $exists($text) ? $f($text) }})"
         for name in _URL_FUNCTIONS
     },
+    "number": (
+        "$number := ($f := $number; function($value)<(nsb)-:n>{ "
+        f"$type($value) = 'string' and $not($contains($value, {_NUMBER_TEXT})) "
+        f"? ${NUMBER_REFUSED}($value) : $f($value) }})"
+    ),
 }
 
 

@@ -112,7 +112,7 @@ def invoke(
     )
     secrets: dict[str, Any] = {}
     try:
-        secrets.update(_secrets(secret_names(invocation.parameters)))
+        secrets.update(_secrets(secret_names(_evaluated_here(invocation.parameters, invocation.deferred))))
         expressions = build_context(invocation, secrets)
         resolved = resolve_parameters(plugin, invocation.parameters, expressions, invocation.deferred)
         run = RunContext(invocation, expressions, _remaining(context))
@@ -206,6 +206,12 @@ def resolve_parameters(
         )
         out[name] = value if keep else resolve(value, context)
     return out
+
+
+def _evaluated_here(values: dict[str, Any], deferred: list[str] | None) -> dict[str, Any]:
+    """The parameters this Lambda evaluates: a JSONata machine sends the others resolved,
+    and a resolved value is data — its braces are text, not secrets to read."""
+    return values if deferred is None else {n: v for n, v in values.items() if n in deferred}
 
 
 def _secrets(names: set[str]) -> dict[str, Any]:

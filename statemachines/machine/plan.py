@@ -1,8 +1,9 @@
 """The analysis a JSONata machine is built from: a pure function of the routine.
 
 A node's output lives in a workflow variable named after the node (``$fetch``); a few ids
-would shadow a JSONata function (``$count``, ``$string``…) or Step Functions' ``$states``,
-or the block-local names the compiler's own expressions use, and get ``node_<id>``. A
+would shadow a JSONata function (``$count``, ``$string``…), one of Step Functions' own
+(``$hash``, ``$uuid``…), its ``$states``, or the block-local names the compiler's own
+expressions use, and get ``node_<id>``. A
 ``merge`` has no variable: reading it builds the object of the outputs of its branches that
 ran. Every variable someone reads may be unassigned on some path (its node skipped), so it
 is set to ``null`` when its scope starts: an expression then reads ``null`` for a node that
@@ -15,7 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from contract.expressions import JSONATA_FUNCTIONS, Expression, iter_strings, parse_template
+from contract.expressions import (
+    JSONATA_FUNCTIONS,
+    STEP_FUNCTIONS_FUNCTIONS,
+    Expression,
+    iter_strings,
+    parse_template,
+)
 from statemachines.graph import Graph
 from statemachines.liveness import reads
 from statemachines.options import CompileOptions
@@ -63,7 +70,12 @@ class Plan:
 
 
 def variable_name(node_id: str) -> str:
-    reserved = node_id in JSONATA_FUNCTIONS or node_id in LOCAL_NAMES or node_id in KEYWORDS
+    reserved = (
+        node_id in JSONATA_FUNCTIONS
+        or node_id in STEP_FUNCTIONS_FUNCTIONS
+        or node_id in LOCAL_NAMES
+        or node_id in KEYWORDS
+    )
     return f"node_{node_id}" if reserved else node_id
 
 

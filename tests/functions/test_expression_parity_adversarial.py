@@ -1131,13 +1131,8 @@ def test_a_long_integer_of_the_trigger_or_vars_reads_the_same_on_both_routes(
     assert result.nodes["native"]["output"] == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a node whose id is a Step Functions function name (hash, parse, uuid, range, "
-    "partition) and whose output is read gets the workflow variable $hash, which shadows $hash() in "
-    "every native expression (T1006 'Attempted to invoke a non-function'); the Lambda computes it",
-)
 def test_a_node_named_like_a_step_functions_function_does_not_hide_the_function(local: LocalAWS) -> None:
+    """Its variable was $hash, which shadowed $hash() in every native expression (T1006)."""
     fields = {"n": "{{ nodes.hash.n }}", "h": "{{ $hash('input data', 'MD5') }}"}
     doc = document(
         [
@@ -1232,13 +1227,8 @@ def test_a_failing_native_expression_keeps_its_error(local: LocalAWS) -> None:
     assert (result.error, "T2001" in (result.cause or "")) == ("States.QueryEvaluationError", True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: $parse of valid JSON text holding an integer >= 2**63 fails ('host function raised "
-    "OverflowError: int too big to convert'), natively and in the Lambda; JSON.parse on AWS reads "
-    "it as a double",
-)
 def test_parse_reads_json_with_a_very_long_integer(local: LocalAWS) -> None:
+    """It failed ('host function raised OverflowError'); JSON.parse on AWS reads a double."""
     fields = {"id": "{{ $parse(trigger.body).id }}"}
     doc = document(
         [
@@ -1252,14 +1242,9 @@ def test_parse_reads_json_with_a_very_long_integer(local: LocalAWS) -> None:
     assert result.nodes["secret"]["output"] == {"id": 1.8446744073709552e19, "_secret": len(SECRET_VALUE)}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: $number accepts text that is not a JSON number ('+5', '.5', '5.', ' 12', '3\\n'): "
-    "it gives 5; JSONata 2.0 (AWS) casts only 'a legal JSON number' (or 0x/0o/0b) and fails "
-    "with D3030, so a routine that passes locally fails on AWS",
-)
 @pytest.mark.parametrize("text", ["+5", ".5", "5.", " 12", "3\n"])
 def test_number_refuses_text_that_is_not_a_json_number(local: LocalAWS, text: str) -> None:
+    """jsonatapy read them (5); JSONata 2.0 (AWS) casts only JSON numbers and 0x/0o/0b text."""
     fields = {"x": "{{ $number(trigger.s) }}"}
     doc = document(
         [
@@ -1273,13 +1258,6 @@ def test_number_refuses_text_that_is_not_a_json_number(local: LocalAWS, text: st
     assert errors == {"native": "States.QueryEvaluationError", "secret": "Routines.UserError"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the plugin Lambda scans parameters the machine already evaluated (data) for "
-    "'{{ secrets.x }}' (handler: secret_names(invocation.parameters)): a value holding an unclosed "
-    "'{{' or bad expression text fails the node (Routines.UnexpectedError ExpressionSyntaxError), "
-    "one holding '{{ secrets.nope }}' fails it (UserError: secret 'nope' does not exist)",
-)
 @pytest.mark.parametrize(
     ("template", "value"),
     [
@@ -1291,6 +1269,8 @@ def test_number_refuses_text_that_is_not_a_json_number(local: LocalAWS, text: st
     ids=["unclosed", "unknown_secret", "bad_expression", "computed"],
 )
 def test_a_value_holding_braces_is_data(local: LocalAWS, template: str, value: str) -> None:
+    """The Lambda scanned parameters the machine had evaluated (data) for secrets: an unclosed
+    '{{' or bad expression text failed the node, '{{ secrets.nope }}' failed it for the secret."""
     doc = document([transform("native", {"x": template}, onError="continue")], [])
     result = succeeded(local, doc, {"t": value})
     assert result.nodes["native"]["output"] == {"x": value}

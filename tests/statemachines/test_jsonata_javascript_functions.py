@@ -1,9 +1,10 @@
 """Where jsonatapy differs from JSONata 2.0.6 (JavaScript, what Step Functions runs), the
-engine restores JavaScript's behaviour: ``$now(picture, timezone)`` and the URL functions,
+engine restores JavaScript's behaviour: ``$now(picture, timezone)``; the URL functions,
 which JSONata defines as ``encodeURI``, ``encodeURIComponent``, ``decodeURI`` and
-``decodeURIComponent``. Their values on good input are in the conformance table
-(tests/data/jsonata_conformance.json, also run natively); here: errors, undefined, the
-context as argument, and that the definitions leave the rest of an expression alone."""
+``decodeURIComponent``; ``$number`` (JSON numbers only); ``$parse`` (``JSON.parse``). Their
+values on good input are in the conformance table (tests/data/jsonata_conformance.json, also
+run natively); here: errors, undefined, the context as argument, and that the definitions
+leave the rest of an expression alone."""
 
 from __future__ import annotations
 
@@ -115,3 +116,43 @@ def test_a_syntax_error_is_the_users_own() -> None:
         assert error.jsonata_code is not None and error.jsonata_code.startswith("S0")
         assert "$f" not in error.message and "$text" not in error.message and "$picture" not in error.message
     assert _error("$encodeUrl('a' &)").message == _error("$uppercase('a' &)").message
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("12", 12),
+        ("-0", 0),
+        ("1.50", 1.5),
+        ("1.5e3", 1500),
+        ("2E-2", 0.02),
+        ("0x1F", 31),
+        ("0o17", 15),
+        ("0b101", 5),
+    ],
+)
+def test_number_reads_json_numbers_and_prefixed_integers(text: str, number: float) -> None:
+    assert evaluate("$number(s)", {"s": text}) == number
+    assert evaluate("s.$number()", {"s": text}) == number
+
+
+@pytest.mark.parametrize("text", ["+5", ".5", "5.", " 12", "12 ", "3\n", "1e400", "0x", "0b2", "1_000", ""])
+def test_number_refuses_text_that_is_not_a_json_number(text: str) -> None:
+    error = _error("$number(s)", {"s": text})
+    assert error.jsonata_code == "D3030" and error.message == f"Cannot convert '{text}' to number"
+
+
+def test_number_keeps_its_signature() -> None:
+    assert evaluate("$number(missing)", {}) is UNDEFINED
+    assert evaluate("[$number(true), $number(false), $number(2.5)]") == [1, 0, 2.5]
+    for value in ("null", "[1]", "{}"):
+        assert _error(f"$number({value})").jsonata_code == "T0410"
+
+
+def test_parse_reads_json_as_json_parse_does() -> None:
+    assert evaluate("$parse(s)", {"s": '{"id": 18446744073709551616, "n": 1}'}) == {
+        "id": 1.8446744073709552e19,
+        "n": 1,
+    }
+    for text in ("NaN", "[Infinity]", "-Infinity"):
+        assert "not JSON text" in _error("$parse(s)", {"s": text}).message
