@@ -347,6 +347,9 @@ def _parse_expression(source: str) -> Expression:
             compile_expression(source)
         except JsonataError as exc:
             problem = f"'{source}' is not a valid expression: {exc.message}"
+        if problem is not None and "escape sequence: \\'" in problem:
+            problem += " (JSONata strings have no \\' escape: write text with an apostrophe"
+            problem += ' in double quotes, "it\'s")'
         if problem is not None:
             try:  # JSONPath without a JSONPath-only sign (a union of fields, say)
                 text, dialect = _from_jsonpath(source, tokens), "jsonpath"

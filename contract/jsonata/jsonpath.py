@@ -14,11 +14,17 @@ JSONPath                    JSONata
 ``a[0,2]``                  ``a[[0, 2]]``
 ``a[1:3]``                  ``a[[1..2]]``
 ``a[-2:]``, ``a[::2]``      ``$filter(a, function($v, $i, $a) {…})``
-``a[?(@.p > 1 & @.q)]``     ``a[p > 1 and $exists(q)]``
+``a[?(@.p > 1 && @.q)]``    ``a[p > 1 and $exists(q)]``
+``a[?(@.p < 1 || !@.q)]``   ``a[p < 1 or $not($exists(q))]``
+``a[?(@.p > $.vars.m)]``    ``a[p > $$.vars.m]`` (a root, inside brackets)
 ``a[?(@.n =~ "^x")]``       ``a[$contains(n, /^x/)]``
 ``a["b c"]``                ``a.`b c```
 ``secrets.api-key``         ``secrets.`api-key```
 ==========================  ===========================================
+
+A path that matches one value gives that value, several a list: JSONata's singleton rule,
+which is also how this product read JSONPath before JSONata (one match, the value itself),
+so routines that relied on it keep working. A loop over a filter wants ``[]`` at its end.
 """
 
 from __future__ import annotations
@@ -34,8 +40,6 @@ from contract.errors import RoutinesError
 from contract.jsonata.lexer import Token, field_text, quote_string
 
 _parsers = threading.local()
-_WORDS = ("and", "or", "in")
-ROOT_NAMES = frozenset({"trigger", "nodes", "vars", "loop", "execution", "secrets", "item"})
 _WORDS = ("and", "or", "in")
 ROOT_NAMES = frozenset({"trigger", "nodes", "vars", "loop", "execution", "secrets", "item"})
 
@@ -111,42 +115,55 @@ def _parse(source: str) -> Any:
 
 
 def to_jsonata(source: str, tokens: Sequence[Token] = ()) -> str:
-    """The JSONata text meaning what the JSONPath ``source`` meant."""
+    """The JSONata text meaning what the JSONPath ``source`` meant here (see above: one
+    match is the value itself). Inside a filter, ``$`` (the root) is ``$$``."""
+    if source.lstrip()[:1] in ("'", '"'):
+        raise JsonPathError("a quoted string is text, not a path")
     try:
         parsed = _parse(source)
     except Exception as exc:  # jsonpath-ng raises bare Exceptions from its lexer and parser
         raise JsonPathError(f"not a valid path: {exc}") from None
     # '[*]' and '.*' parse alike; the text tells them apart, in order.
     styles = [tokens[i - 1].is_op("[") for i, t in enumerate(tokens) if t.is_op("*") and i > 0]
-    return _Writer(styles).path(parsed)
+    writer = _Writer(styles)
+    try:
+        text = writer.path(parsed)
+    except JsonPathError:
+        raise
+    except Exception:  # a construct of jsonpath-ng's this translator does not know
+        raise JsonPathError("a part of this path has no JSONata equivalent here") from None
+    return text
+
+
+_OR, _AND = 1, 2  # precedences, loosest first
 
 
 class _Writer:
     def __init__(self, bracket_wildcards: list[bool]) -> None:
         self.bracket_wildcards = bracket_wildcards
+        self.depth = 0  # > 0 inside a filter condition
 
     def path(self, node: Any) -> str:
         chain = _flatten(node)
         text = ""
         for index, segment in enumerate(chain):
-            last = index == len(chain) - 1
-            text = self.step(text, segment, last)
+            text = self.step(text, segment, index == len(chain) - 1)
         return text or "$"
 
     def step(self, text: str, segment: Any, last: bool) -> str:
         if isinstance(segment, Root):
-            return text
-        if isinstance(segment, This):
+            return "$$" if self.depth else text  # inside brackets a root is reached from '$$'
+        if type(segment) is This:  # not a subclass: a sort ('[/price]') is one
             return text  # '@': the item in hand, which a JSONata predicate starts from
         if isinstance(segment, tuple):  # ("descend", right): recursive descent
-            if not text:
+            if not text or text == "$$":
                 raise JsonPathError("'$..' searches the whole state: start from a root, e.g. nodes.fetch..id")
             return self.step(f"{text}.**", segment[1], last)
         if isinstance(segment, Wildcard) or (isinstance(segment, Slice) and _all(segment)):
             bracket = self.bracket_wildcards.pop(0) if self.bracket_wildcards else True
             if isinstance(segment, Slice) or bracket:
                 return f"{text}.$" if last else text  # each element
-            return f"{text}.*"
+            return f"{text}.*" if text else "*"
         if isinstance(segment, Fields):
             if len(segment.fields) != 1:
                 raise JsonPathError("a union of fields has no JSONata path equivalent: write an object")
@@ -158,11 +175,30 @@ class _Writer:
             return f"{text}[[{', '.join(str(i) for i in segment.indices)}]]"
         if isinstance(segment, Slice):
             return _slice(text, segment)
-        if type(segment).__name__ == "Filter":
-            return f"{text}[{' and '.join(self.condition(e) for e in segment.expressions)}]"
+        if _kind(segment) == "Filter":
+            self.depth += 1
+            try:
+                return f"{text}[{self.conjunction(segment.expressions, _OR)}]"
+            finally:
+                self.depth -= 1
         raise JsonPathError(f"'{segment}' has no JSONata equivalent here")
 
-    def condition(self, expression: Any) -> str:
+    def conjunction(self, expressions: Sequence[Any], outer: int) -> str:
+        """``&&`` of ``expressions``, parenthesized when ``outer`` binds tighter."""
+        if len(expressions) == 1:
+            return self.condition(expressions[0], outer)
+        text = " and ".join(self.condition(e, _AND) for e in expressions)
+        return f"({text})" if outer > _AND else text
+
+    def condition(self, expression: Any, outer: int) -> str:
+        kind = _kind(expression)  # jsonpath_ng.ext.filter's classes, which load with its parser
+        if kind == "Or":
+            text = " or ".join(self.condition(e, _OR) for e in expression.operands)
+            return f"({text})" if outer > _OR else text
+        if kind == "And":
+            return self.conjunction(expression.operands, outer)
+        if kind != "Expression":
+            raise JsonPathError(f"the filter '{expression}' has no JSONata equivalent here")
         target = self.path(expression.target)
         op, value = expression.op, expression.value
         if op is None:
@@ -178,6 +214,10 @@ class _Writer:
             raise JsonPathError(f"the filter operator '{op}' has no JSONata equivalent here")
         right = self.path(value) if isinstance(value, JSONPath) else _literal(value)
         return f"{target} {ops[op]} {right}"
+
+
+def _kind(node: Any) -> str:
+    return type(node).__name__
 
 
 def _all(segment: Slice) -> bool:

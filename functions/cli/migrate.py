@@ -1,9 +1,9 @@
 """``routines migrate FILE [--write]``: JSONPath-dialect expressions rewritten as JSONata.
 
-The file is edited in place, byte for byte: only the JSON strings holding a rewritten
-expression change (re-encoded with ``json.dumps``, non-ASCII kept); whitespace, key order,
-number spelling and every other string stay exactly as they were. Inside a rewritten
-string only the expression between ``{{`` and ``}}`` changes.
+The file is edited in place, byte for byte: only the expressions between ``{{`` and ``}}``
+that are rewritten change (the new text encoded with ``json.dumps``, non-ASCII kept);
+whitespace, key order, number spelling, every other string and the rest of a rewritten
+string, escapes (``\\u2014``) included, stay exactly as they were.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from functions.cli.loading import UnreadableFile, read_source
 
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _KEY_FOLLOWS = re.compile(r"\s*:")
+_HIGH = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}")
+_LOW = re.compile(r"\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 
 
 def migrate_text(text: str) -> tuple[str, list[tuple[str, str, str]]]:
@@ -38,22 +40,26 @@ def migrate_text(text: str) -> tuple[str, list[tuple[str, str, str]]]:
         index += 1
         if "{{" not in value:
             continue
-        rewritten, found = _rewrite(value)
+        edits, found = _rewrite(value)
         if not found:
             continue
-        out.append(text[pos : match.start()])
-        out.append(json.dumps(rewritten, ensure_ascii=False))
-        pos = match.end()
+        offsets = _raw_offsets(match.group())
+        for start, end, replacement in edits:
+            raw_start = match.start() + offsets[start]
+            out.append(text[pos:raw_start])
+            out.append(json.dumps(replacement, ensure_ascii=False)[1:-1])
+            pos = match.start() + offsets[end]
         where = join_path("", *path)
         changes.extend((where, old, new) for old, new in found)
     out.append(text[pos:])
     return "".join(out), changes
 
 
-def _rewrite(value: str) -> tuple[str, list[tuple[str, str]]]:
-    """The string with each JSONPath expression replaced by its JSONata form."""
+def _rewrite(value: str) -> tuple[list[tuple[int, int, str]], list[tuple[str, str]]]:
+    """([(start, end, JSONata)]: the spans of ``value`` holding a JSONPath expression, in
+    order, with their replacement), [(old expression, JSONata)]."""
+    edits: list[tuple[int, int, str]] = []
     found: list[tuple[str, str]] = []
-    out: list[str] = []
     pos = 0
     while (opening := value.find("{{", pos)) >= 0:
         try:
@@ -67,18 +73,32 @@ def _rewrite(value: str) -> tuple[str, list[tuple[str, str]]]:
             expression = parse_expression(inner)
         except ExpressionSyntaxError:
             expression = None
-        out.append(value[pos : opening + 2])
         if expression is not None and expression.dialect == "jsonpath":
-            lead = inner[: len(inner) - len(inner.lstrip())]
-            trail = inner[len(inner.rstrip()) :]
-            out.append(f"{lead}{expression.jsonata}{trail}")
+            start = opening + 2 + len(inner) - len(inner.lstrip())
+            end = opening + 2 + len(inner.rstrip())
+            edits.append((start, end, expression.jsonata))
             found.append((expression.source, expression.jsonata))
-        else:
-            out.append(inner)
-        out.append("}}")
         pos = close + 2
-    out.append(value[pos:])
-    return "".join(out), found
+    return edits, found
+
+
+def _raw_offsets(literal: str) -> list[int]:
+    """For a JSON string literal (quotes included), the offset in ``literal`` of each
+    character of its decoded value, and of the end: escapes are several characters."""
+    offsets: list[int] = []
+    i, end = 1, len(literal) - 1
+    while i < end:
+        offsets.append(i)
+        if literal[i] != "\\":
+            i += 1
+        elif literal[i + 1] != "u":
+            i += 2
+        elif _HIGH.fullmatch(literal, i, i + 6) and _LOW.fullmatch(literal, i + 6, i + 12):
+            i += 12  # a surrogate pair: one character once decoded
+        else:
+            i += 6
+    offsets.append(end)
+    return offsets
 
 
 def cmd_migrate(args: Any) -> int:
