@@ -24,12 +24,13 @@ from collections.abc import Callable
 from typing import Any
 
 from contract.conditions import evaluate
-from contract.expressions import has_expression
+from contract.expressions import has_expression, iter_strings
 from contract.jsonata.lexer import quote_string
 from contract.problems import json_type
 
 # The JSONata text of an operand: a template's expression (yielding a value, or nothing
-# for a missing path) — the caller translates roots; literals are handled here.
+# for a missing path) — the caller translates roots; literals are handled here, and so
+# are lists and objects, whose templates (at any depth) each become the operand's text.
 Operand = Callable[[str], str]
 
 _ORDER = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
@@ -66,12 +67,20 @@ def _leaf(leaf: dict[str, Any], operand: Operand) -> str | None:
 
 
 class _Side:
-    """One operand: a literal written in place, or a template bound to a local variable."""
+    """One operand: a literal written in place, or a template — or a list or object holding
+    templates — bound to a local variable."""
 
     def __init__(self, value: Any, operand: Operand, name: str) -> None:
-        self.literal = not (isinstance(value, str) and has_expression(value))
+        self.literal = not _has_template(value)
         self.value = value
-        self.text = literal(value) if self.literal else operand(value)
+        if self.literal:
+            self.text = literal(value)
+        elif isinstance(value, str):
+            self.text = operand(value)
+        else:  # each template as a whole string keeps its value's type, within text is text
+            self.text = value_text(value, lambda text: f"({operand(text)})" if has_expression(text) else None)
+        # A list or object is one whatever its templates yield: its type is known here.
+        self.known = self.literal or not isinstance(value, str)
         self.name = name
 
     def __str__(self) -> str:
@@ -82,7 +91,7 @@ class _Side:
 
     def is_type(self, kind: str) -> str | None:
         """The test that this side is of JSON type ``kind`` (None: a literal that is)."""
-        if self.literal:
+        if self.known:
             return None if json_type(self.value) == kind else "false"
         return f"$type({self.name}) = '{kind}'"
 
@@ -138,7 +147,7 @@ def _equal(left: _Side, right: _Side) -> str:
 
 
 def _defined(side: _Side) -> str:
-    return str(side) if side.literal else f"($exists({side}) ? {side} : null)"
+    return str(side) if side.known else f"($exists({side}) ? {side} : null)"
 
 
 def _in(left: _Side, right: _Side) -> str:
@@ -174,8 +183,51 @@ def literal(value: Any) -> str:
     return json.dumps(value)
 
 
+def value_text(value: Any, template: Callable[[str], str | None]) -> str:
+    """A JSON value as one JSONata expression: a string ``template`` gives a text for is
+    evaluated in place (None: written as a literal).
+
+    Each string is one item of its list, whatever it yields: an array constructor splices in
+    an item that yields an array unless the item is itself a constructor (``[$x, 1]`` is
+    ``[1, 2, 1]`` when ``$x`` is ``[1, 2]``), so a list holding evaluated items is joined with
+    ``$append`` from one-item lists — ``[[$x]]`` is ``[[1, 2]]`` (``[$x]`` of an array is
+    the array itself)."""
+    if isinstance(value, str):
+        text = template(value)
+        return literal(value) if text is None else text
+    if isinstance(value, dict):
+        return (
+            "{" + ", ".join(f"{literal(str(k))}: {value_text(v, template)}" for k, v in value.items()) + "}"
+        )
+    if not isinstance(value, list):
+        return literal(value)
+    texts = [value_text(v, template) for v in value]
+    if all(text == literal(v) or isinstance(v, dict) for text, v in zip(texts, value, strict=True)):
+        return "[" + ", ".join(texts) + "]"
+    parts: list[str] = []
+    run: list[str] = []  # literal items in a row: one constructor
+    for text, item in zip(texts, value, strict=True):
+        if text == literal(item) or isinstance(item, dict):  # an object is one item
+            run.append(text)
+            continue
+        if run:
+            parts.append("[" + ", ".join(run) + "]")
+            run = []
+        parts.append(f"($e := {text}; $type($e) = 'array' ? [[$e]] : [$e])")
+    if run:
+        parts.append("[" + ", ".join(run) + "]")
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = f"$append({joined}, {part})"
+    return joined
+
+
+def _has_template(value: Any) -> bool:
+    return any(has_expression(text) for _, text in iter_strings(value))
+
+
 def _json_equal(left: Any, right: Any) -> bool:
     return evaluate({"left": left, "op": "eq", "right": right}, lambda v: v)
 
 
-__all__ = ["condition_jsonata", "literal"]
+__all__ = ["condition_jsonata", "literal", "value_text"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from contract.expressions import iter_strings, map_strings, parse_template
-from contract.jsonata.conditions import literal
+from contract.jsonata.conditions import literal, value_text
 from contract.jsonata.lexer import field_text
 from contract.jsonata.references import Reference
 from contract.names import PARTIAL
@@ -291,16 +291,15 @@ def _evaluated(value: Any, root_text: RootText) -> Any:
 def _object_text(value: Any, root_text: RootText, raw: bool = False) -> str:
     """``value`` written as a JSONata expression, its templates evaluated in place (raw:
     fields already of the form ``{% … %}``, as _context_for_lambda builds them)."""
-    if isinstance(value, dict):
-        entries = ", ".join(f"{literal(k)}: {_object_text(v, root_text, raw)}" for k, v in value.items())
-        return "{" + entries + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_object_text(v, root_text, raw) for v in value) + "]"
-    if raw and isinstance(value, str) and value.startswith("{% ") and value.endswith(" %}"):
-        return "(" + value[3:-3] + ")"
-    if not raw and isinstance(value, str) and "{{" in value:
-        return "(" + parse_template(value).native(root_text) + ")"
-    return literal(value)
+
+    def text(string: str) -> str | None:
+        if raw and string.startswith("{% ") and string.endswith(" %}"):
+            return "(" + string[3:-3] + ")"
+        if not raw and "{{" in string:
+            return "(" + parse_template(string).native(root_text) + ")"
+        return None
+
+    return value_text(value, text)
 
 
 def _either(text: str, partial: str, root_text: RootText) -> Any:
