@@ -176,7 +176,18 @@ def store(value: Any, key: str) -> dict[str, str]:
 
 
 def is_reference(value: Any) -> bool:
-    return isinstance(value, dict) and isinstance(value.get(REF), str)
+    """Whether ``value`` is a reference as :func:`store` writes it: an address in this
+    deployment's payload bucket, under the payload prefix, with its size. A node's output
+    that merely has a ``$offloaded`` field is data (it was read as an address, and loading
+    it failed the run)."""
+    if not (isinstance(value, dict) and isinstance(value.get(REF), str)):
+        return False
+    size = value.get(SIZE)
+    return (
+        isinstance(size, int)
+        and not isinstance(size, bool)
+        and value[REF].startswith(f"s3://{payload_bucket()}/{payload_key('')}")
+    )
 
 
 def load(value: Any) -> Any:
