@@ -12,6 +12,7 @@ is active — using which port each observed node actually fired.
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -79,12 +80,35 @@ def clean_message(cause: Any, depth: int = 0) -> str:
         return str(cause)
     report = _parsed(cause)
     if not isinstance(report, dict) or depth >= MAX_CAUSE_WRAPS:
-        return cause
+        return _plain_expression_error(cause)
     for key in ("errorMessage", "Cause", "cause", "message"):
         value = report.get(key)
         if isinstance(value, str):
             return clean_message(value, depth + 1)
     return cause
+
+
+# Step Functions' cause for an expression that failed in a state quotes the expression the
+# machine evaluates, which is the compiler's translation (roots as $states.context…, guards
+# for offloaded values), not what the user wrote.
+_QUERY_FAILED = re.compile(
+    r"An error occurred while executing the state '(?P<state>.*?)' \(entered at the event id #\d+\)\. "
+    r"The JSONata expression '(?P<expression>.*)' (?:specified for the field '[^']*' )?failed: (?P<why>.*)",
+    re.DOTALL,
+)
+_TEMPLATE = re.compile(r"'((?:[^'\\]|\\.)*?\{\{(?:[^'\\]|\\.)*?\}\}(?:[^'\\]|\\.)*?)'")
+
+
+def _plain_expression_error(message: str) -> str:
+    """A failed expression's cause, told with the user's own expression where the machine's
+    text carries it (the guard of a read that may be offloaded quotes it), else the state."""
+    found = _QUERY_FAILED.fullmatch(message)
+    if found is None:
+        return message
+    templates = list(dict.fromkeys(_TEMPLATE.findall(found["expression"])))
+    if len(templates) == 1:
+        return f"{templates[0]} failed: {found['why']}"
+    return f"an expression of state '{found['state']}' failed: {found['why']}"
 
 
 def routine_error(error: str | None) -> str | None:

@@ -141,3 +141,19 @@ def test_a_states_name_moto_does_not_know_is_handed_on_too() -> None:
     assert states_errors.error_name("States.SomethingNew").error_name == "States.SomethingNew"
     assert states_errors.error_name("Routines.UserError").error_name == "Routines.UserError"
     assert states_errors.error_name(None).error_name is None
+
+
+PLUS = "T2001: The left side of the + operator must evaluate to a number"
+
+
+def test_a_failed_expression_is_told_with_the_users_own_expression(aws: LocalAWS) -> None:
+    """Step Functions quotes the machine's translation ($states.context…, guards); people
+    are shown what they wrote, or the state when the machine's text does not carry it."""
+    fields = {"n": "{{ $number(trigger.qty) }}", "text": "total: {{ trigger.qty + 1 }}"}
+    message = shown(run_routine(aws, routine(transform("t", **fields)), NOT_A_NUMBER))["message"]
+    assert message in (
+        "{{ $number(trigger.qty) }} failed: " + FAILS,
+        f"total: {{{{ trigger.qty + 1 }}}} failed: {PLUS}",
+    )
+    literal = shown(run_routine(aws, routine(transform("t", n="{{ 'a' + 1 }}")), {}))["message"]
+    assert literal == f"an expression of state 't' failed: {PLUS}"
