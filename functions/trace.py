@@ -92,7 +92,7 @@ def clean_message(cause: Any, depth: int = 0) -> str:
 # machine evaluates, which is the compiler's translation (roots as $states.context…, guards
 # for offloaded values), not what the user wrote.
 _QUERY_FAILED = re.compile(
-    r"An error occurred while executing the state '(?P<state>.*?)' \(entered at the event id #\d+\)\. "
+    r"(?:An error occurred while executing the state '(?P<state>.*?)' \(entered at the event id #\d+\)\. )?"
     r"The JSONata expression '(?P<expression>.*)' (?:specified for the field '[^']*' )?failed: (?P<why>.*)",
     re.DOTALL,
 )
@@ -108,7 +108,8 @@ def _plain_expression_error(message: str) -> str:
     templates = list(dict.fromkeys(_TEMPLATE.findall(found["expression"])))
     if len(templates) == 1:
         return f"{templates[0]} failed: {found['why']}"
-    return f"an expression of state '{found['state']}' failed: {found['why']}"
+    where = f" of state '{found['state']}'" if found["state"] else ""
+    return f"an expression{where} failed: {found['why']}"
 
 
 def routine_error(error: str | None) -> str | None:
@@ -734,7 +735,12 @@ def _from_states(
         return {"status": FAILED, "output": None, "error": None, "durationMs": round(duration, 1)}
     if plugin in ("if", "switch", "wait"):
         output = None  # the evaluator's answer is routing, not a node output
-    if plugin in ("loop", EXECUTE_ROUTINE) and isinstance(output, dict) and set(output) == {"error"}:
+    # A caught failure's error record — of a plugin node, only a failure before its Lambda
+    # ran (an expression of its Arguments): one that ran has node logs, read instead.
+    caught = plugin in ("loop", EXECUTE_ROUTINE) or info.is_task
+    if caught and isinstance(output, dict) and set(output) == {"error"}:
         error = output["error"]
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            error = {**error, "message": clean_message(error["message"])}
         return {"status": FAILED, "output": output, "error": error, "durationMs": round(duration, 1)}
     return {"status": SUCCEEDED, "output": output, "error": None, "durationMs": round(duration, 1)}

@@ -157,3 +157,25 @@ def test_a_failed_expression_is_told_with_the_users_own_expression(aws: LocalAWS
     )
     literal = shown(run_routine(aws, routine(transform("t", n="{{ 'a' + 1 }}")), {}))["message"]
     assert literal == f"an expression of state 't' failed: {PLUS}"
+
+
+@pytest.mark.parametrize("on_error", ["continue", "route"])
+def test_a_node_whose_expression_failed_and_was_routed_on_is_failed_in_the_trace(
+    aws: LocalAWS, on_error: str
+) -> None:
+    """As a node whose Lambda failed is: it was 'succeeded' with no error, its error record
+    as its output, because no Lambda ran to log it."""
+    after = transform("after", type="{{ nodes.t.error.type }}")
+    port = "error" if on_error == "route" else None
+    doc = routine(
+        {**failing_expression(), "onError": on_error}, after, connections=[link("t", "after", port)]
+    )
+    result = run_routine(aws, doc, NOT_A_NUMBER)
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.nodes["after"]["output"] == {"type": "States.QueryEvaluationError"}
+    node = result.nodes["t"]
+    assert node["status"] == "failed"
+    assert node["error"] == {
+        "type": "States.QueryEvaluationError",
+        "message": "{{ $number(trigger.qty) }} failed: " + FAILS,
+    }
