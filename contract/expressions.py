@@ -13,7 +13,8 @@ which evaluates that same text).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import itertools
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
@@ -321,6 +322,26 @@ def _parse_template(text: str) -> Template:
     return Template(tuple(parts))
 
 
+# Operators people bring from JavaScript and Python (the lexer reads '==' as two '='), and
+# what JSONata writes instead.
+_OPERATOR_HINTS = {("=", "="): ("==", "="), ("&", "&"): ("&&", "and"), ("|", "|"): ("||", "or")}
+
+
+def _hint(problem: str, tokens: Sequence[Token]) -> str:
+    """What to write instead, for the mistakes JSONata's own message does not explain."""
+    if "escape sequence: \\'" in problem:
+        return (
+            " (JSONata strings have no \\' escape: write text with an apostrophe in double quotes, \"it's\")"
+        )
+    for token, after in itertools.pairwise(tokens):
+        pair = _OPERATOR_HINTS.get((token.value, after.value))
+        if token.kind == after.kind == "op" and after.start == token.end and pair:
+            return f" (JSONata writes {pair[1]}, not {pair[0]})"
+    if any(t.is_op("!") for t in tokens):
+        return " (JSONata writes $not(…), not !)"
+    return ""
+
+
 def parse_expression(source: str) -> Expression:
     return _parse_expression(source.strip())
 
@@ -347,9 +368,8 @@ def _parse_expression(source: str) -> Expression:
             compile_expression(source)
         except JsonataError as exc:
             problem = f"'{source}' is not a valid expression: {exc.message}"
-        if problem is not None and "escape sequence: \\'" in problem:
-            problem += " (JSONata strings have no \\' escape: write text with an apostrophe"
-            problem += ' in double quotes, "it\'s")'
+        if problem is not None:
+            problem += _hint(problem, tokens)
         if problem is not None:
             try:  # JSONPath without a JSONPath-only sign (a union of fields, say)
                 text, dialect = _from_jsonpath(source, tokens), "jsonpath"

@@ -7,12 +7,16 @@ body and ``item`` inside a filter condition.
 
 from __future__ import annotations
 
+import difflib
+import re
 from typing import Any
 
 from contract.expressions import (
     EXECUTION_FIELDS,
+    JSONATA_FUNCTIONS,
     LOOP_FIELDS,
     ROOTS,
+    STEP_FUNCTIONS_FUNCTIONS,
     Expression,
     ExpressionSyntaxError,
     ExpressionTooLong,
@@ -79,12 +83,7 @@ class ReferenceChecker:
                     "(routines migrate rewrites a file)",
                 )
             for name in expr.unknown_variables:
-                self.report.error(
-                    Code.UNKNOWN_REFERENCE,
-                    path,
-                    f"'{expr.source}': ${name} is not a function and is not bound in the expression; "
-                    f"values come from roots: use vars.{name} / nodes.{name}",
-                )
+                self.report.error(Code.UNKNOWN_REFERENCE, path, _unknown_variable(expr.source, name))
             for ref in expr.references:
                 problem = self._problem(info, ref, extra, path)
                 if problem:
@@ -192,3 +191,17 @@ class ReferenceChecker:
                 self.report.warn(
                     Warn.UNUSED_VARIABLE, join_path("variables", name), f"variable '{name}' is never used"
                 )
+
+
+def _unknown_variable(source: str, name: str) -> str:
+    """Why ``$name`` cannot be read: a misspelt function, when it is called (the closest
+    one named), or a value that comes from a root."""
+    functions = sorted(JSONATA_FUNCTIONS | STEP_FUNCTIONS_FUNCTIONS)
+    called = re.search(rf"\${re.escape(name)}\s*\(", source) is not None
+    close = difflib.get_close_matches(name, functions, n=1, cutoff=0.75) if called else []
+    if close:
+        return f"'{source}': there is no function ${name}; did you mean ${close[0]}?"
+    return (
+        f"'{source}': ${name} is not a function and is not bound in the expression; "
+        f"values come from roots: use vars.{name} / nodes.{name}"
+    )
