@@ -341,11 +341,19 @@ def _context_for_lambda(
 
 def error_record() -> str:
     """``{"error": {"type", "message"}}`` from a Catch's ``$states.errorOutput``: a Lambda
-    error's Cause is its JSON report, whose ``errorMessage`` is the message."""
+    error's Cause is its JSON report, whose ``errorMessage`` is the message. An expression
+    that failed in the machine has a Cause quoting the machine's text of it (the compiler's
+    translation): the message names the user's template where that text quotes it (the
+    guard of a read that may be offloaded does), else "an expression", and says why it
+    failed (functions.trace.clean_message tells it alike)."""
     return (
         "{% ($c := $states.errorOutput.Cause; "
         "{'error': {'type': $states.errorOutput.Error, 'message': $exists($c) ? "
-        "($contains($c, '\"errorMessage\"') ? $parse($c).errorMessage : $c) : ''}}) %}"
+        "($contains($c, '\"errorMessage\"') ? $parse($c).errorMessage"
+        " : $contains($c, \"The JSONata expression '\") and $contains($c, \"' failed: \")"
+        " ? ($t := $match($c, /'([^']*\\{\\{[^']*\\}\\}[^']*)'/)[0].groups[0];"
+        " ($exists($t) ? $t : 'an expression') & ' failed: ' & $substringAfter($c, \"' failed: \"))"
+        " : $c) : ''}}) %}"
     )
 
 

@@ -164,15 +164,17 @@ def test_a_node_whose_expression_failed_and_was_routed_on_is_failed_in_the_trace
     aws: LocalAWS, on_error: str
 ) -> None:
     """As a node whose Lambda failed is: it was 'succeeded' with no error, its error record
-    as its output, because no Lambda ran to log it."""
-    after = transform("after", type="{{ nodes.t.error.type }}")
+    as its output, because no Lambda ran to log it. The record's message, which the error
+    route reads, names the user's expression, not the machine's translation of it."""
+    after = transform("after", type="{{ nodes.t.error.type }}", message="{{ nodes.t.error.message }}")
     port = "error" if on_error == "route" else None
     doc = routine(
         {**failing_expression(), "onError": on_error}, after, connections=[link("t", "after", port)]
     )
     result = run_routine(aws, doc, NOT_A_NUMBER)
     assert result.status == "SUCCEEDED", result.cause
-    assert result.nodes["after"]["output"] == {"type": "States.QueryEvaluationError"}
+    told = "{{ $number(trigger.qty) }} failed: " + FAILS  # what the error route reads, too
+    assert result.nodes["after"]["output"] == {"type": "States.QueryEvaluationError", "message": told}
     node = result.nodes["t"]
     assert node["status"] == "failed"
     assert node["error"] == {
