@@ -89,6 +89,16 @@ def _check_expression_leaf(leaf: dict[str, Any], path: str) -> list[Finding]:
         return []  # reported as invalid_expression by the reference checks
     if whole is None:
         return [(here, "'expression' must be exactly one {{ … }}, with no text around it")]
+    tokens = whole.tokens
+    if len(tokens) == 1 and tokens[0].kind in ("string", "number"):
+        # Only JSONata's true is true: a constant text or number never is.
+        return [
+            (
+                here,
+                f"{{{{ {whole.source} }}}} is a constant {tokens[0].kind}, never true: compare, "
+                "e.g. \"{{ nodes.a.status = 'paid' }}\"",
+            )
+        ]
     return []
 
 

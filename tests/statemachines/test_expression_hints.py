@@ -51,3 +51,19 @@ def test_a_misspelt_function_is_named_with_the_closest_one() -> None:
 def test_an_unbound_variable_that_is_not_called_points_to_the_roots() -> None:
     [(_, _, unknown)] = _problems("{{ $upercase + 1 }}")
     assert "use vars.upercase / nodes.upercase" in unknown and "did you mean" not in unknown
+
+
+@pytest.mark.parametrize(("text", "kind"), [("{{ 'yes' }}", "string"), ("{{ 42 }}", "number")])
+def test_an_expression_condition_that_is_a_constant_text_or_number_is_refused(text: str, kind: str) -> None:
+    """Only JSONata's true is true: the condition could never hold (a new-user walk)."""
+    gate = {"id": "gate", "plugin": "if", "parameters": {"condition": {"expression": text}}}
+    report = validate_document(routine(gate))
+    assert [(p.code, p.path) for p in report.errors] == [
+        ("invalid_parameter", "nodes[gate].parameters.condition.expression")
+    ]
+    assert f"is a constant {kind}, never true" in report.errors[0].message
+    for fine in ("{{ true }}", "{{ trigger.count > 2 }}", "{{ trigger.flag }}"):
+        assert (
+            validate_document(routine({**gate, "parameters": {"condition": {"expression": fine}}})).errors
+            == []
+        )
