@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import sys
 import threading
 import uuid
 from functools import cache
@@ -54,7 +53,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 )
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
-from functions.local.fastpaths.guard import Patch, Seam, module_fingerprint
+from functions.local.fastpaths.guard import Patch, Seam, files_differ, install_unless
 from functions.local.lambdas import Pin
 
 # The files read when writing this (moto 5.2.5 and 5.2.6 ship the same two).
@@ -216,29 +215,16 @@ SEAM = Seam(
 
 def changed() -> list[str]:
     """What differs from the code this was written for (empty: nothing)."""
-    found = [
-        f"{module} differs"
-        for module, known in WRITTEN_FOR.items()
-        if module_fingerprint(module) not in known
-    ]
-    return found or SEAM.changed()
+    return files_differ(WRITTEN_FOR) or SEAM.changed()
 
 
 def install() -> bool:
     """Install unless moto is not what this was written for (then say why, once)."""
-    if not SEAM.installed:
-        problems = changed()
-        if problems:
-            if not _told:
-                _told.append("told")
-                print(
-                    "routines: execute-routine nodes run on moto's own startExecution integration "
-                    f"({'; '.join(problems)}): it may fail them with States.Runtime",
-                    file=sys.stderr,
-                )
-            return False
-    SEAM.install()
-    return True
+    note = (
+        "execute-routine nodes run on moto's own startExecution integration ({problems}): "
+        "it may fail them with States.Runtime"
+    )
+    return install_unless(SEAM, [] if SEAM.installed else changed(), _told, note)
 
 
 def uninstall() -> None:

@@ -17,8 +17,6 @@ written for; otherwise moto's own code runs, and stderr says once what that cost
 
 from __future__ import annotations
 
-import sys
-
 from moto.stepfunctions.parser.asl.component.common.error_name import custom_error_name
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.error_name import ErrorName
@@ -26,7 +24,7 @@ from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import iteration_worker
 from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import branches_decl
 
-from functions.local.fastpaths.guard import Patch, Seam, module_fingerprint
+from functions.local.fastpaths.guard import Patch, Seam, files_differ, install_unless
 
 WRITTEN_FOR = {
     branches_decl.__name__: {"848a285adb7c4426": "moto 5.2.6"},
@@ -69,34 +67,21 @@ SEAM = Seam(
 
 def changed() -> list[str]:
     """What differs from the code this was written for (empty: nothing)."""
-    found = [
-        f"{module} differs"
-        for module, known in WRITTEN_FOR.items()
-        if module_fingerprint(module) not in known
-    ]
-    found += [
+    replaced = [
         f"{module.__name__}.CustomErrorName is not moto's"
         for module in (branches_decl, iteration_worker)
         if not SEAM.installed and vars(module).get("CustomErrorName") is not CustomErrorName
     ]
-    return found or SEAM.changed()
+    return files_differ(WRITTEN_FOR) + replaced or SEAM.changed()
 
 
 def install() -> bool:
     """Install unless moto is not what this was written for (then say why, once)."""
-    if not SEAM.installed:
-        problems = changed()
-        if problems:
-            if not _told:
-                _told.append("told")
-                print(
-                    "routines: a Parallel branch or Map iteration that fails with a States.* error "
-                    f"fails as States.Runtime on moto's own code ({'; '.join(problems)})",
-                    file=sys.stderr,
-                )
-            return False
-    SEAM.install()
-    return True
+    note = (
+        "a Parallel branch or Map iteration that fails with a States.* error "
+        "fails as States.Runtime on moto's own code ({problems})"
+    )
+    return install_unless(SEAM, [] if SEAM.installed else changed(), _told, note)
 
 
 def uninstall() -> None:

@@ -350,7 +350,7 @@ def error_record() -> str:
         "{% ($c := $states.errorOutput.Cause; "
         "{'error': {'type': $states.errorOutput.Error, 'message': $exists($c) ? "
         "($contains($c, '\"errorMessage\"') ? $parse($c).errorMessage"
-        " : $contains($c, \"The JSONata expression '\") and $contains($c, \"' failed: \")"
+        ' : $contains($c, "The JSONata expression \'") and $contains($c, "\' failed: ")'
         " ? ($t := $match($c, /'([^']*\\{\\{[^']*\\}\\}[^']*)'/)[0].groups[0];"
         " ($exists($t) ? $t : 'an expression') & ' failed: ' & $substringAfter($c, \"' failed: \"))"
         " : $c) : ''}}) %}"

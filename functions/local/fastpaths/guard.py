@@ -245,12 +245,36 @@ def refuse(problems: list[str]) -> None:
         )
 
 
+def files_differ(written_for: dict[str, dict[str, str]]) -> list[str]:
+    """The modules of ``written_for`` whose source file is none of the versions read."""
+    return [
+        f"{module} differs"
+        for module, known in written_for.items()
+        if module_fingerprint(module) not in known
+    ]
+
+
+def install_unless(seam: Seam, problems: list[str], told: list[str], note: str) -> bool:
+    """For a seam the local runtime can do without: install it unless ``problems``; then
+    say once on stderr what running on moto's own code costs (``note``, in which
+    ``{problems}`` stands for them)."""
+    if not seam.installed and problems:
+        if not told:
+            told.append("told")
+            print(f"routines: {note.format(problems='; '.join(problems))}", file=sys.stderr)
+        return False
+    seam.install()
+    return True
+
+
 __all__ = [
     "FastPath",
     "Patch",
     "Seam",
     "SeamError",
+    "files_differ",
     "fingerprint_of",
+    "install_unless",
     "module_fingerprint",
     "parameters_differ",
     "refuse",
