@@ -370,7 +370,6 @@ def _parse_expression(source: str) -> Expression:
             problem = f"'{source}' is not a valid expression: {exc.message}"
         if problem is not None:
             problem += _hint(problem, tokens)
-        if problem is not None:
             try:  # JSONPath without a JSONPath-only sign (a union of fields, say)
                 text, dialect = _from_jsonpath(source, tokens), "jsonpath"
             except ExpressionSyntaxError:

@@ -206,12 +206,22 @@ ENV_PLUGIN_LEDGER_TABLE = "PLUGIN_LEDGER_TABLE"
 # not inline, read by the machine's conditions. Not "$partial": moto's JSONPath parser
 # rejects "$" inside a path step.
 PARTIAL = "__partial"
+# The field that makes a value a reference to S3 (plugins.runtime.offload), which the
+# machine tests for too (an until loop's result stored apart: statemachines/machine/stored.py).
+OFFLOADED = "$offloaded"
 
 # ASL reserves error names beginning "States." for Step Functions itself: a Fail state may
 # not raise one (moto refuses it at run time). The Express wrapper (statemachines/machine/
 # records.py) re-raises a routine's States.* error under this prefix, and
 # functions.trace.clean_error shows it by its own name again.
 RERAISED_PREFIX = "Routines."
+# Step Functions' Cause for an expression that failed in a state quotes the machine's text of
+# it, "The JSONata expression '…' failed: <why>": the compiler's translation, which quotes the
+# user's template as a literal where it guards a read that may be offloaded. The machine's
+# error records (statemachines/machine/values.error_record) and functions.trace tell such a
+# failure with the user's template, found by this pattern (the same in JSONata and Python).
+EXPRESSION_FAILED = "' failed: "
+QUOTED_TEMPLATE = r"'([^']*\{\{[^']*\}\}[^']*)'"
 # A loop's results when some are stored apart (each over its share of the list): in place of
 # the list, ``{STORED_RESULTS: {"node", "execution", "run", "prefix"}, "results": [...], PARTIAL:
 # {...}}`` — null in ``results`` where the iteration stored its result under its own key

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from contract.conditions import evaluate
-from contract.names import RERAISED_PREFIX
+from contract.names import EXPRESSION_FAILED, QUOTED_TEMPLATE, RERAISED_PREFIX
 from plugins.runtime.context import normalize
 from plugins.runtime.context import resolve as resolve_value
 from plugins.runtime.nodelog import read_logs
@@ -88,26 +88,24 @@ def clean_message(cause: Any, depth: int = 0) -> str:
     return cause
 
 
-# Step Functions' cause for an expression that failed in a state quotes the expression the
-# machine evaluates, which is the compiler's translation (roots as $states.context…, guards
-# for offloaded values), not what the user wrote.
+# The Cause of an expression that failed in a state (contract.names.EXPRESSION_FAILED).
 _QUERY_FAILED = re.compile(
     r"(?:An error occurred while executing the state '(?P<state>.*?)' \(entered at the event id #\d+\)\. )?"
-    r"The JSONata expression '(?P<expression>.*)' (?:specified for the field '[^']*' )?failed: (?P<why>.*)",
+    r"The JSONata expression '(?P<expression>.*)" + re.escape(EXPRESSION_FAILED) + r"(?P<why>.*)",
     re.DOTALL,
 )
-_TEMPLATE = re.compile(r"'((?:[^'\\]|\\.)*?\{\{(?:[^'\\]|\\.)*?\}\}(?:[^'\\]|\\.)*?)'")
 
 
 def _plain_expression_error(message: str) -> str:
-    """A failed expression's cause, told with the user's own expression where the machine's
-    text carries it (the guard of a read that may be offloaded quotes it), else the state."""
+    """A failed expression's cause, told as the machine's error records tell it
+    (statemachines/machine/values.error_record): with the user's template where the
+    machine's text quotes it, else the state."""
     found = _QUERY_FAILED.fullmatch(message)
     if found is None:
         return message
-    templates = list(dict.fromkeys(_TEMPLATE.findall(found["expression"])))
-    if len(templates) == 1:
-        return f"{templates[0]} failed: {found['why']}"
+    template = re.search(QUOTED_TEMPLATE, found["expression"])
+    if template is not None:
+        return f"{template[1]} failed: {found['why']}"
     where = f" of state '{found['state']}'" if found["state"] else ""
     return f"an expression{where} failed: {found['why']}"
 
@@ -740,7 +738,5 @@ def _from_states(
     caught = plugin in ("loop", EXECUTE_ROUTINE) or info.is_task
     if caught and isinstance(output, dict) and set(output) == {"error"}:
         error = output["error"]
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            error = {**error, "message": clean_message(error["message"])}
         return {"status": FAILED, "output": output, "error": error, "durationMs": round(duration, 1)}
     return {"status": SUCCEEDED, "output": output, "error": None, "durationMs": round(duration, 1)}

@@ -20,11 +20,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from contract.limits import TRIGGER_INLINE_BYTES
-from contract.names import PARTIAL, STORED_RESULTS
+from contract.names import OFFLOADED, PARTIAL, STORED_RESULTS
 from plugins.runtime.aws import client, payload_bucket, payload_key
 from plugins.runtime.errors import UserError
 
-REF = "$offloaded"
+REF = OFFLOADED
 SIZE = "$bytes"
 DEFAULT_THRESHOLD = 32 * 1024  # only for events without inlineBytes
 Path = Sequence[str | int]
@@ -202,7 +202,7 @@ def load(value: Any) -> Any:
     return json.loads(body)
 
 
-RUN_NAME = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+RUN_NAME = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def is_stored_results(value: Any) -> bool:
@@ -214,9 +214,8 @@ def is_stored_results(value: Any) -> bool:
     return (
         isinstance(where, dict)
         and set(where) == {"node", "execution", "run", "prefix"}
-        and all(isinstance(where[k], str) for k in ("node", "execution", "prefix"))
-        and isinstance(where["run"], str)
-        and RUN_NAME.match(where["run"]) is not None
+        and all(isinstance(text, str) for text in where.values())
+        and RUN_NAME.fullmatch(where["run"]) is not None
         and isinstance(value["results"], list)
         and isinstance(value[PARTIAL], dict)
     )

@@ -49,9 +49,6 @@ def most_iterations(processor: dict[str, Any]) -> int:
     return HISTORY_EVENTS // (ITERATION_EVENTS + least_events(processor))
 
 
-__all__ = ["HISTORY_EVENTS", "OWN_EVENTS", "STATE_EVENTS", "least_events", "most_iterations"]
-
-
 def loop_warning(build: Build, info: NodeInfo, most: int) -> None:
     """The save report's warning that a Standard execution's history bounds a loop (Map:
     ``most`` items, when under WARN_BELOW or fewer than a literal list holds; until: when
@@ -78,3 +75,6 @@ def loop_warning(build: Build, info: NodeInfo, most: int) -> None:
     else:
         return
     build.warnings.setdefault(path, Problem(Warn.HISTORY_BOUND.value, path, message))
+
+
+__all__ = ["HISTORY_EVENTS", "OWN_EVENTS", "STATE_EVENTS", "least_events", "loop_warning", "most_iterations"]

@@ -28,7 +28,7 @@ from typing import Any
 
 from contract.jsonata.conditions import literal
 from contract.limits import SPILL_SHARE
-from contract.names import PARTIAL, STORED_RESULTS
+from contract.names import OFFLOADED, PARTIAL, STORED_RESULTS
 from statemachines.machine.walk import Build, Scope
 from statemachines.topology import NodeInfo
 
@@ -128,7 +128,7 @@ def until_results(
     iteration["run"] = "{% $" + run + " %}"
     variable, results, last = names
     done, again = assigns
-    stored = f"($type(${last}) = 'object' and $exists($lookup(${last}, '$offloaded')))"
+    stored = f"($type(${last}) = 'object' and $exists($lookup(${last}, {literal(OFFLOADED)})))"
     appended = f"$append(${results}, [{stored} ? null : ${last}])"
 
     def decide(room: int) -> str | None:

@@ -12,13 +12,14 @@ read, and evaluates the same JSONata text (``deferred``).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from contract.expressions import iter_strings, map_strings, parse_template
 from contract.jsonata.conditions import literal, value_text
 from contract.jsonata.lexer import field_text
 from contract.jsonata.references import Reference
-from contract.names import PARTIAL
+from contract.names import EXPRESSION_FAILED, PARTIAL, QUOTED_TEMPLATE
 from statemachines.layout import has_unsafe_keys
 from statemachines.machine.plan import Plan, expression_roots, is_lambda_evaluated
 from statemachines.topology import NodeInfo
@@ -346,13 +347,14 @@ def error_record() -> str:
     translation): the message names the user's template where that text quotes it (the
     guard of a read that may be offloaded does), else "an expression", and says why it
     failed (functions.trace.clean_message tells it alike)."""
+    failed = json.dumps(EXPRESSION_FAILED)  # a JSON string is a JSONata string literal
     return (
         "{% ($c := $states.errorOutput.Cause; "
         "{'error': {'type': $states.errorOutput.Error, 'message': $exists($c) ? "
         "($contains($c, '\"errorMessage\"') ? $parse($c).errorMessage"
-        ' : $contains($c, "The JSONata expression \'") and $contains($c, "\' failed: ")'
-        " ? ($t := $match($c, /'([^']*\\{\\{[^']*\\}\\}[^']*)'/)[0].groups[0];"
-        " ($exists($t) ? $t : 'an expression') & ' failed: ' & $substringAfter($c, \"' failed: \"))"
+        f' : $contains($c, "The JSONata expression \'") and $contains($c, {failed})'
+        f" ? ($t := $match($c, /{QUOTED_TEMPLATE}/)[0].groups[0];"
+        f" ($exists($t) ? $t : 'an expression') & ' failed: ' & $substringAfter($c, {failed}))"
         " : $c) : ''}}) %}"
     )
 
